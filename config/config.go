@@ -1,0 +1,462 @@
+// Package config reads lbd's single HCL file into typed, validated Go values.
+//
+// The package holds no runtime state: it turns bytes into a *Config, filling
+// every attribute the file leaves out with its documented default, and reports
+// every problem at once as FILE:LINE:COL diagnostics. Runtime packages (proxy,
+// health, vrrp) consume a *Config and never look at HCL.
+//
+// Each block goes through the same three steps: defaults are set, the file's
+// attributes are decoded over them, and the result is validated. Building the
+// runtime objects is the job of the consuming package.
+package config
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+// Mode is the proxying mode of a frontend or backend.
+type Mode string
+
+// The two proxying modes, as HAProxy names them.
+const (
+	ModeHTTP Mode = "http" // HTTP/1.1 aware proxying: routing, cookies, headers
+	ModeTCP  Mode = "tcp"  // byte stream proxying, one server per connection
+)
+
+// Config is one parsed and validated appliance file.
+type Config struct {
+	// Filename is the path the configuration was read from.
+	Filename string
+
+	Global   Global
+	Defaults Defaults
+
+	Frontends []*Frontend
+	Backends  []*Backend
+
+	// Stats is nil when the file has no stats block.
+	Stats *Stats
+
+	VRRPScripts   []*VRRPScript
+	VRRPInstances []*VRRPInstance
+}
+
+// Global holds process-wide settings.
+type Global struct {
+	// MaxConn caps concurrent client connections over all frontends.
+	// Default 50000.
+	MaxConn int
+	// AdminSocket is the unix socket of the admin API.
+	// Default "/run/lbd/admin.sock".
+	AdminSocket string
+	// LogLevel is one of trace, debug, info, warn, error. Default "info".
+	LogLevel string
+	// LogFormat is json or console. Default "json".
+	LogFormat string
+	// Grace is how long live connections may finish on stop or reload.
+	// Default 10s.
+	Grace time.Duration
+}
+
+// Defaults is the block every frontend and backend inherits from.
+type Defaults struct {
+	// Mode is inherited by frontends and backends that do not set one.
+	// Default "http".
+	Mode     Mode
+	Timeouts Timeouts
+}
+
+// Timeouts carries HAProxy's timeouts. A frontend or backend may override
+// any of them in its own timeouts block; what it leaves out comes from
+// defaults.
+type Timeouts struct {
+	// Connect bounds the TCP connect to a server. Default 5s.
+	Connect time.Duration
+	// Client is the client inactivity timeout. Default 30s.
+	Client time.Duration
+	// Server is the server inactivity timeout. Default 30s.
+	Server time.Duration
+	// HTTPRequest bounds the arrival of a whole request head; past it the
+	// client gets 408. Default 10s.
+	HTTPRequest time.Duration
+	// HTTPKeepAlive is the idle time allowed between two requests on a
+	// client connection. Default 10s.
+	HTTPKeepAlive time.Duration
+	// Queue bounds the wait for a server slot; past it the client gets 503.
+	// Default 30s.
+	Queue time.Duration
+	// Tunnel is the inactivity timeout of upgraded HTTP connections
+	// (WebSocket) and of tcp-mode connections once both sides are connected.
+	// Default 1h.
+	Tunnel time.Duration
+}
+
+// Frontend is a set of listening addresses and where their traffic goes.
+type Frontend struct {
+	Name string
+	// Bind lists the addresses to listen on, as "host:port". A host that is
+	// not (yet) configured on the node, such as a VIP held by the peer, binds
+	// anyway (IP_FREEBIND). At least one is required.
+	Bind []string
+	// Mode defaults to defaults.mode.
+	Mode Mode
+	// MaxConn caps this frontend's concurrent connections; past it the
+	// frontend stops accepting and new clients wait in the kernel backlog.
+	// Default 0: only global.maxconn applies.
+	MaxConn int
+	// DefaultBackend receives what no route matches. Required unless every
+	// request is routed (there is at least one route); a request that
+	// matches nothing then gets 503.
+	DefaultBackend string
+	// ForwardFor adds X-Forwarded-For, X-Forwarded-Proto and
+	// X-Forwarded-Host on http frontends. Default false.
+	ForwardFor bool
+	// TrustedProxies lists CIDRs whose X-Forwarded-For is appended to;
+	// from anyone else the incoming header is replaced. Default empty.
+	TrustedProxies []netip.Prefix
+	// Routes are content-switching rules, tried in order, first match wins.
+	Routes []*Route
+	// ErrorFiles replace lbd's built-in error responses, by status.
+	ErrorFiles []*ErrorFile
+	// Timeouts is defaults.timeouts with this block's overrides applied.
+	Timeouts Timeouts
+
+	rng blockRanges
+}
+
+// Route sends matching http requests to a backend. A request matches when
+// its Host is one of Host (if any are given) and its path starts with one of
+// PathPrefix (if any are given).
+type Route struct {
+	Name string
+	// Host lists host names, compared case-insensitively without port.
+	Host []string
+	// PathPrefix lists path prefixes, compared byte for byte.
+	PathPrefix []string
+	// Backend is the backend the matching requests go to. Required.
+	Backend string
+
+	rng blockRanges
+}
+
+// ErrorFile is a raw HTTP response sent instead of lbd's built-in page for
+// one status code, as HAProxy's errorfile.
+type ErrorFile struct {
+	// Status is the status code this file replaces, for example 503.
+	Status int
+	// Path is the file holding a complete HTTP response (status line,
+	// headers, blank line, body).
+	Path string
+	// Response is the file's content, read and checked at load time so that
+	// a reload with a missing file is refused instead of failing later.
+	Response []byte
+
+	rng blockRanges
+}
+
+// Backend is a pool of servers and how to pick one.
+type Backend struct {
+	Name string
+	// Mode defaults to defaults.mode.
+	Mode Mode
+	// Balance is the load-balancing algorithm: roundrobin, static-rr,
+	// leastconn, first, source, uri, url_param, hdr or random.
+	// Default "roundrobin".
+	Balance string
+	// HashKey names the URL parameter (balance url_param) or the header
+	// (balance hdr) to hash. Required by those two, unused otherwise.
+	HashKey string
+	// HashType is map-based or consistent. Default "map-based".
+	HashType string
+	// Retries is how many times a failed connect is retried before the
+	// request is redispatched to another server. Default 3.
+	Retries int
+	// Observe enables passive health checking from live traffic: "",
+	// "layer4" or "layer7". Default "" (off).
+	Observe string
+	// ErrorLimit is the number of consecutive live errors that marks a
+	// server DOWN when Observe is set. Default 10.
+	ErrorLimit int
+	// Cookie enables cookie persistence; nil when not configured.
+	Cookie *Cookie
+	// HealthCheck always holds the active check settings. A backend without
+	// a health_check block gets a tcp connect check with the defaults
+	// below, which applies to servers with check = true.
+	HealthCheck *HealthCheck
+	// Servers in configuration order.
+	Servers []*Server
+	// Timeouts is defaults.timeouts with this block's overrides applied.
+	Timeouts Timeouts
+
+	rng blockRanges
+}
+
+// Cookie configures HAProxy-style cookie persistence.
+type Cookie struct {
+	// Name is the cookie's name, the block label (e.g. SERVERID, JSESSIONID).
+	Name string
+	// Mode is insert, prefix or rewrite. Default "insert".
+	Mode string
+	// Indirect hides the persistence cookie from servers and only sets it
+	// when the client does not already carry a valid one. Default true.
+	Indirect bool
+	// NoCache adds "Cache-Control: private" to responses that set the
+	// cookie, so shared caches do not store them. Default true.
+	NoCache bool
+	// HTTPOnly adds the HttpOnly flag to inserted cookies. Default true.
+	HTTPOnly bool
+	// Secure adds the Secure flag to inserted cookies. Default false.
+	Secure bool
+	// MaxIdle expires a cookie not seen for that long; 0 disables.
+	// Default 30m.
+	MaxIdle time.Duration
+	// MaxLife expires a cookie that old, whatever its use; 0 disables.
+	// Default 8h.
+	MaxLife time.Duration
+
+	rng blockRanges
+}
+
+// HealthCheck configures the active checks of a backend's servers.
+type HealthCheck struct {
+	// Type is tcp, http, tcp-check or agent. Default "tcp".
+	Type string
+	// Port is the port checked; 0 means the server's own port. For agent
+	// checks it is the agent's port and required. Default 0.
+	Port int
+	// Method is the HTTP method of http checks. Default "GET".
+	Method string
+	// Path is the request target of http checks. Default "/".
+	Path string
+	// Host is the Host header of http checks; "" sends the server address.
+	Host string
+	// ExpectStatus lists the statuses an http check accepts.
+	// Default [200].
+	ExpectStatus []int
+	// ExpectBody, when set, must occur in an http check's response body.
+	ExpectBody string
+	// Send is what a tcp-check writes after connecting.
+	Send string
+	// Expect, when set, must occur in what a tcp-check reads back.
+	Expect string
+	// Interval is the time between checks of a stable server. Default 2s.
+	Interval time.Duration
+	// FastInterval applies while a server is transitioning (between a
+	// first failure and DOWN, or a first success and UP). Default 1s.
+	FastInterval time.Duration
+	// DownInterval applies while a server is DOWN. Default 5s.
+	DownInterval time.Duration
+	// Timeout bounds one whole check. Default 1s.
+	Timeout time.Duration
+	// Rise is the consecutive successes that bring a server UP. Default 2.
+	Rise int
+	// Fall is the consecutive failures that take a server DOWN. Default 3.
+	Fall int
+
+	rng blockRanges
+}
+
+// Server is one backend server.
+type Server struct {
+	Name string
+	// Address is "host:port"; the host is an IP address or a name resolved
+	// once at load time.
+	Address string
+	// Weight is 0..256; 0 takes no new traffic (drain). Default 1.
+	Weight int
+	// MaxConn caps concurrent requests/connections to the server; past it
+	// requests queue. Default 0 (unlimited).
+	MaxConn int
+	// Backup servers only get traffic when no active server is usable.
+	// Default false.
+	Backup bool
+	// Cookie is the value identifying this server in the persistence
+	// cookie. Default: the server's name.
+	Cookie string
+	// SlowStart ramps a server's weight up over this time after it comes
+	// UP. Default 0 (off).
+	SlowStart time.Duration
+	// Check enables active health checks for this server. A server that is
+	// not checked is considered UP. Default true.
+	Check bool
+
+	rng blockRanges
+}
+
+// Stats configures the statistics listener: an HTML page, CSV and
+// Prometheus metrics.
+type Stats struct {
+	// Bind is the listening address. Default "0.0.0.0:8404".
+	Bind string
+	// URI is the path of the HTML page; URI;csv serves CSV. Default "/stats".
+	URI string
+	// Refresh is the page's auto-refresh period. Default 5s.
+	Refresh time.Duration
+	// Auth enables HTTP basic authentication; nil when not configured.
+	Auth *StatsAuth
+
+	rng blockRanges
+}
+
+// StatsAuth is the basic-auth credential of the stats page.
+type StatsAuth struct {
+	User     string
+	Password string
+}
+
+// VRRPScript is a tracked command, as keepalived's vrrp_script.
+type VRRPScript struct {
+	Name string
+	// Script is the command line. It runs without a shell: words are split
+	// on blanks, with single and double quotes grouping. Write
+	// `/bin/sh -c '...'` to ask for a shell. Required.
+	Script string
+	// Args is Script split into words; Args[0] is the program.
+	Args []string
+	// Interval between two runs. Default 2s.
+	Interval time.Duration
+	// Timeout after which a run is killed and counted as a failure.
+	// Default 2s.
+	Timeout time.Duration
+	// Fall is the consecutive failures that make the script KO. Default 2.
+	Fall int
+	// Rise is the consecutive successes that make it OK again. Default 2.
+	Rise int
+	// Weight: >0 adds Weight to the priority while OK; <0 subtracts |Weight|
+	// while KO; 0 puts tracking instances in FAULT while KO. Range -254..254.
+	// Default 0.
+	Weight int
+
+	rng blockRanges
+}
+
+// VRRPInstance is one virtual router, as keepalived's vrrp_instance.
+type VRRPInstance struct {
+	Name string
+	// Interface carries the adverts and the VIPs. Required.
+	Interface string
+	// State is the initial state, MASTER or BACKUP. Default "BACKUP".
+	State string
+	// VirtualRouterID is the VRID, 1..255. Required.
+	VirtualRouterID int
+	// Priority is 1..255; 255 means this node owns the addresses.
+	// Default 100.
+	Priority int
+	// AdvertInt is the advertisement interval, whole seconds (VRRPv2).
+	// Default 1s.
+	AdvertInt time.Duration
+	// Preempt lets a higher-priority backup take over from a lower master.
+	// Default true.
+	Preempt bool
+	// PreemptDelay delays preemption after start-up. Default 0s.
+	PreemptDelay time.Duration
+	// AuthPass enables simple password authentication (auth type PASS); at
+	// most 8 bytes. Default "" (no authentication).
+	AuthPass string
+	// VirtualIPAddresses are the VIPs, as CIDRs, in advert order. Required.
+	VirtualIPAddresses []netip.Prefix
+	// UnicastSrc is the source address of unicast adverts; zero when unset.
+	UnicastSrc netip.Addr
+	// UnicastPeers, when set, receive the adverts by unicast instead of
+	// multicast to 224.0.0.18.
+	UnicastPeers []netip.Addr
+	// GARPMasterDelay is the delay before the second burst of gratuitous
+	// ARPs after becoming master. Default 5s.
+	GARPMasterDelay time.Duration
+	// GARPMasterRepeat is the number of gratuitous ARPs per burst.
+	// Default 5.
+	GARPMasterRepeat int
+	// GARPMasterRefresh repeats gratuitous ARPs periodically while master;
+	// 0 disables. Default 0s.
+	GARPMasterRefresh time.Duration
+	// TrackScripts names vrrp_script blocks that adjust the priority.
+	TrackScripts []string
+	// TrackInterfaces puts the instance in FAULT while any of them is down.
+	TrackInterfaces []string
+	// TrackBackends follow the proxy's health natively.
+	TrackBackends []*TrackBackend
+	// NotifyMaster, NotifyBackup, NotifyFault run on entering that state;
+	// Notify runs on every transition with keepalived's arguments
+	// (INSTANCE name STATE priority). Same word splitting as vrrp_script.
+	NotifyMaster string
+	NotifyBackup string
+	NotifyFault  string
+	Notify       string
+
+	rng blockRanges
+}
+
+// TrackBackend lowers an instance's priority (or puts it in FAULT) while a
+// backend has fewer healthy servers than MinUp.
+type TrackBackend struct {
+	// Backend is the tracked backend, the block label.
+	Backend string
+	// MinUp is the number of usable servers below which Weight applies.
+	// Default 1.
+	MinUp int
+	// Weight is subtracted (when negative) or added (when positive, while
+	// healthy) as a vrrp_script's weight; 0 means FAULT. Default 0.
+	Weight int
+
+	rng blockRanges
+}
+
+// Frontend returns the frontend of that name, or nil.
+func (c *Config) Frontend(name string) *Frontend {
+	for _, f := range c.Frontends {
+		if f.Name == name {
+			return f
+		}
+	}
+	return nil
+}
+
+// Backend returns the backend of that name, or nil.
+func (c *Config) Backend(name string) *Backend {
+	for _, b := range c.Backends {
+		if b.Name == name {
+			return b
+		}
+	}
+	return nil
+}
+
+// VRRPScript returns the vrrp_script of that name, or nil.
+func (c *Config) VRRPScript(name string) *VRRPScript {
+	for _, s := range c.VRRPScripts {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// Server returns the server of that name, or nil.
+func (b *Backend) Server(name string) *Server {
+	for _, s := range b.Servers {
+		if s.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// blockRanges remembers where a block and its attributes are in the file, so
+// that checks made after decoding (references, conflicts) point at the
+// right line.
+type blockRanges struct {
+	block hcl.Range
+	attrs map[string]hcl.Range
+}
+
+// at returns the range of the named attribute, or of the block when the
+// attribute was not written.
+func (r blockRanges) at(name string) hcl.Range {
+	if rg, ok := r.attrs[name]; ok {
+		return rg
+	}
+	return r.block
+}

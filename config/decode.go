@@ -1,0 +1,280 @@
+package config
+
+import (
+	"fmt"
+	"math/big"
+	"net/netip"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// decoder accumulates diagnostics while blocks are decoded, so that one
+// pass reports every problem of the file instead of stopping at the first.
+type decoder struct {
+	diags hcl.Diagnostics
+}
+
+// errorf records a problem at rng.
+func (d *decoder) errorf(rng hcl.Range, format string, args ...any) {
+	r := rng
+	d.diags = append(d.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf(format, args...),
+		Subject:  &r,
+	})
+}
+
+// body is one block's attributes being read over their defaults. Typed
+// getters leave the destination untouched when the attribute is absent or
+// invalid, so a bad value never replaces the default silently: it is
+// reported and decoding goes on.
+type body struct {
+	d     *decoder
+	attrs hcl.Attributes
+	rng   *blockRanges
+}
+
+func (d *decoder) body(content *hcl.BodyContent, block hcl.Range, rng *blockRanges) body {
+	rng.block = block
+	rng.attrs = make(map[string]hcl.Range, len(content.Attributes))
+	for name, a := range content.Attributes {
+		rng.attrs[name] = a.Expr.Range()
+	}
+	return body{d: d, attrs: content.Attributes, rng: rng}
+}
+
+// has reports whether the attribute is written in the block.
+func (b body) has(name string) bool {
+	_, ok := b.attrs[name]
+	return ok
+}
+
+// value evaluates an attribute without variables or functions: the file is
+// data, not a program.
+func (b body) value(name string) (cty.Value, hcl.Range, bool) {
+	a, ok := b.attrs[name]
+	if !ok {
+		return cty.NilVal, hcl.Range{}, false
+	}
+	v, diags := a.Expr.Value(nil)
+	if diags.HasErrors() {
+		b.d.diags = append(b.d.diags, diags...)
+		return cty.NilVal, a.Expr.Range(), false
+	}
+	if v.IsNull() || !v.IsKnown() {
+		b.d.errorf(a.Expr.Range(), "%s: a value is required", name)
+		return cty.NilVal, a.Expr.Range(), false
+	}
+	return v, a.Expr.Range(), true
+}
+
+func typeName(t cty.Type) string {
+	switch {
+	case t == cty.String:
+		return "a string"
+	case t == cty.Number:
+		return "a number"
+	case t == cty.Bool:
+		return "a bool"
+	case t.IsTupleType() || t.IsListType() || t.IsSetType():
+		return "a list"
+	case t.IsObjectType() || t.IsMapType():
+		return "an object"
+	}
+	return t.FriendlyName()
+}
+
+func (b body) str(name string, dst *string) {
+	v, rng, ok := b.value(name)
+	if !ok {
+		return
+	}
+	if v.Type() != cty.String {
+		b.d.errorf(rng, "%s: a string is required, got %s", name, typeName(v.Type()))
+		return
+	}
+	*dst = v.AsString()
+}
+
+func (b body) boolean(name string, dst *bool) {
+	v, rng, ok := b.value(name)
+	if !ok {
+		return
+	}
+	if v.Type() != cty.Bool {
+		b.d.errorf(rng, "%s: true or false is required, got %s", name, typeName(v.Type()))
+		return
+	}
+	*dst = v.True()
+}
+
+// integer reads a whole number within [lo, hi].
+func (b body) integer(name string, dst *int, lo, hi int) {
+	v, rng, ok := b.value(name)
+	if !ok {
+		return
+	}
+	n, ok := b.d.toInt(name, v, rng)
+	if !ok {
+		return
+	}
+	if n < lo || n > hi {
+		b.d.errorf(rng, "%s: %d is out of range %d..%d", name, n, lo, hi)
+		return
+	}
+	*dst = n
+}
+
+func (d *decoder) toInt(name string, v cty.Value, rng hcl.Range) (int, bool) {
+	if v.Type() != cty.Number {
+		d.errorf(rng, "%s: a whole number is required, got %s", name, typeName(v.Type()))
+		return 0, false
+	}
+	bf := v.AsBigFloat()
+	if !bf.IsInt() {
+		d.errorf(rng, "%s: a whole number is required, got %s", name, bf.Text('g', -1))
+		return 0, false
+	}
+	i, acc := bf.Int64()
+	if acc != big.Exact || i > 1<<31 || i < -(1<<31) {
+		d.errorf(rng, "%s: %s is out of range", name, bf.Text('g', -1))
+		return 0, false
+	}
+	return int(i), true
+}
+
+// duration reads a Go duration string ("250ms", "3s", "1m") within
+// [lo, hi]. A bare number is refused: its unit would be a guess.
+func (b body) duration(name string, dst *time.Duration, lo, hi time.Duration) {
+	v, rng, ok := b.value(name)
+	if !ok {
+		return
+	}
+	if v.Type() != cty.String {
+		b.d.errorf(rng, "%s: a duration string such as \"2s\" is required, got %s", name, typeName(v.Type()))
+		return
+	}
+	dur, err := time.ParseDuration(v.AsString())
+	if err != nil {
+		b.d.errorf(rng, "%s: invalid duration %q: use a number with a unit (ms, s, m, h), e.g. \"2s\"", name, v.AsString())
+		return
+	}
+	if dur < lo || dur > hi {
+		b.d.errorf(rng, "%s: %s is out of range %s..%s", name, v.AsString(), lo, hi)
+		return
+	}
+	*dst = dur
+}
+
+// list returns the elements of a list attribute.
+func (b body) list(name string) ([]cty.Value, hcl.Range, bool) {
+	v, rng, ok := b.value(name)
+	if !ok {
+		return nil, rng, false
+	}
+	t := v.Type()
+	if !t.IsTupleType() && !t.IsListType() && !t.IsSetType() {
+		b.d.errorf(rng, "%s: a list is required, got %s", name, typeName(t))
+		return nil, rng, false
+	}
+	return v.AsValueSlice(), rng, true
+}
+
+func (b body) strList(name string, dst *[]string) {
+	elems, rng, ok := b.list(name)
+	if !ok {
+		return
+	}
+	out := make([]string, 0, len(elems))
+	for i, e := range elems {
+		if e.IsNull() || e.Type() != cty.String {
+			b.d.errorf(rng, "%s[%d]: a string is required, got %s", name, i, typeName(e.Type()))
+			return
+		}
+		out = append(out, e.AsString())
+	}
+	*dst = out
+}
+
+func (b body) intList(name string, dst *[]int, lo, hi int) {
+	elems, rng, ok := b.list(name)
+	if !ok {
+		return
+	}
+	out := make([]int, 0, len(elems))
+	for i, e := range elems {
+		n, ok := b.d.toInt(fmt.Sprintf("%s[%d]", name, i), e, rng)
+		if !ok {
+			return
+		}
+		if n < lo || n > hi {
+			b.d.errorf(rng, "%s[%d]: %d is out of range %d..%d", name, i, n, lo, hi)
+			return
+		}
+		out = append(out, n)
+	}
+	*dst = out
+}
+
+// prefixList reads CIDRs. With hostOK a bare address is taken as a single
+// host (/32 or /128); otherwise it is an error, as for VIPs, where a missing
+// prefix length would silently pick the wrong netmask.
+func (b body) prefixList(name string, dst *[]netip.Prefix, hostOK bool) {
+	var raw []string
+	b.strList(name, &raw)
+	if raw == nil {
+		return
+	}
+	rng := b.rng.at(name)
+	out := make([]netip.Prefix, 0, len(raw))
+	for _, s := range raw {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if !hostOK || aerr != nil {
+				b.d.errorf(rng, "%s: %q is not a CIDR such as \"192.0.2.100/24\"", name, s)
+				return
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p)
+	}
+	*dst = out
+}
+
+func (b body) addr(name string, dst *netip.Addr) {
+	var s string
+	b.str(name, &s)
+	if s == "" {
+		return
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		b.d.errorf(b.rng.at(name), "%s: %q is not an IP address", name, s)
+		return
+	}
+	*dst = a
+}
+
+// oneOf checks that a string attribute already read holds an allowed value.
+func (b body) oneOf(name, got string, allowed ...string) {
+	for _, a := range allowed {
+		if got == a {
+			return
+		}
+	}
+	b.d.errorf(b.rng.at(name), "%s: %q is not one of %s", name, got, quoteList(allowed))
+}
+
+func quoteList(xs []string) string {
+	s := ""
+	for i, x := range xs {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%q", x)
+	}
+	return s
+}

@@ -1,0 +1,208 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+)
+
+var frontendSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "bind", Required: true}, {Name: "mode"}, {Name: "maxconn"},
+		{Name: "default_backend"}, {Name: "forward_for"}, {Name: "trusted_proxies"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "route", LabelNames: []string{"name"}},
+		{Type: "error_file"},
+		{Type: "timeouts"},
+	},
+}
+
+func (d *decoder) decodeFrontend(blk *hcl.Block, def Defaults, dir string) *Frontend {
+	f := &Frontend{Name: blk.Labels[0], Mode: def.Mode, Timeouts: def.Timeouts}
+	c := d.content(blk, frontendSchema)
+	b := d.body(c, blk.DefRange, &f.rng)
+	var binds []string
+	b.strList("bind", &binds)
+	if b.has("bind") && binds != nil && len(binds) == 0 {
+		d.errorf(f.rng.at("bind"), "bind: at least one address is required")
+	}
+	for _, s := range binds {
+		ap, err := ParseBind(s)
+		if err != nil {
+			d.errorf(f.rng.at("bind"), "bind: %v", err)
+			continue
+		}
+		f.Bind = append(f.Bind, ap.String())
+	}
+	b.mode(&f.Mode)
+	b.integer("maxconn", &f.MaxConn, 0, 10_000_000)
+	b.str("default_backend", &f.DefaultBackend)
+	b.boolean("forward_for", &f.ForwardFor)
+	b.prefixList("trusted_proxies", &f.TrustedProxies, true)
+	d.decodeTimeoutBlocks(c.Blocks, &f.Timeouts)
+
+	routes := map[string]*Route{}
+	statuses := map[int]*ErrorFile{}
+	for _, sub := range c.Blocks {
+		switch sub.Type {
+		case "route":
+			r := d.decodeRoute(sub)
+			if prev, dup := routes[r.Name]; dup {
+				d.errorf(sub.DefRange, "duplicate route %q in frontend %q; the first one is at line %d", r.Name, f.Name, prev.rng.block.Start.Line)
+				continue
+			}
+			routes[r.Name] = r
+			f.Routes = append(f.Routes, r)
+		case "error_file":
+			e := d.decodeErrorFile(sub, dir)
+			if prev, dup := statuses[e.Status]; dup && e.Status != 0 {
+				d.errorf(sub.DefRange, "duplicate error_file for status %d; the first one is at line %d", e.Status, prev.rng.block.Start.Line)
+				continue
+			}
+			statuses[e.Status] = e
+			f.ErrorFiles = append(f.ErrorFiles, e)
+		}
+	}
+	if !b.has("default_backend") && len(f.Routes) == 0 {
+		d.errorf(f.rng.block, "frontend %q: default_backend is required (or at least one route)", f.Name)
+	}
+	if f.Mode == ModeTCP {
+		if len(f.Routes) > 0 {
+			d.errorf(f.Routes[0].rng.block, "frontend %q: route needs mode = \"http\" (this frontend is tcp)", f.Name)
+		}
+		if len(f.ErrorFiles) > 0 {
+			d.errorf(f.ErrorFiles[0].rng.block, "frontend %q: error_file needs mode = \"http\" (this frontend is tcp)", f.Name)
+		}
+		if f.ForwardFor {
+			d.errorf(f.rng.at("forward_for"), "frontend %q: forward_for needs mode = \"http\" (this frontend is tcp)", f.Name)
+		}
+	}
+	return f
+}
+
+// ParseBind parses a listening address "host:port". "*:80" and ":80" mean
+// every IPv4 address, as in HAProxy. The host must be an IP address: a name
+// would make the listener depend on DNS at start-up.
+func ParseBind(s string) (netip.AddrPort, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("%q is not host:port", s)
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil || p == 0 {
+		return netip.AddrPort{}, fmt.Errorf("%q: port must be 1..65535", s)
+	}
+	var a netip.Addr
+	switch host {
+	case "", "*":
+		a = netip.IPv4Unspecified()
+	default:
+		a, err = netip.ParseAddr(host)
+		if err != nil {
+			return netip.AddrPort{}, fmt.Errorf("%q: host must be an IP address, \"*\" or empty", s)
+		}
+	}
+	return netip.AddrPortFrom(a.Unmap(), uint16(p)), nil
+}
+
+var routeSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "host"}, {Name: "path_prefix"}, {Name: "backend", Required: true},
+	},
+}
+
+func (d *decoder) decodeRoute(blk *hcl.Block) *Route {
+	r := &Route{Name: blk.Labels[0]}
+	b := d.body(d.content(blk, routeSchema), blk.DefRange, &r.rng)
+	b.strList("host", &r.Host)
+	for i, h := range r.Host {
+		if h == "" || strings.ContainsAny(h, " /\t") {
+			d.errorf(r.rng.at("host"), "host: %q is not a host name", h)
+		}
+		r.Host[i] = strings.ToLower(h)
+	}
+	b.strList("path_prefix", &r.PathPrefix)
+	for _, p := range r.PathPrefix {
+		if !strings.HasPrefix(p, "/") {
+			d.errorf(r.rng.at("path_prefix"), "path_prefix: %q must start with \"/\"", p)
+		}
+	}
+	b.str("backend", &r.Backend)
+	return r
+}
+
+var errorFileSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "status", Required: true}, {Name: "path", Required: true},
+	},
+}
+
+func (d *decoder) decodeErrorFile(blk *hcl.Block, dir string) *ErrorFile {
+	e := &ErrorFile{}
+	b := d.body(d.content(blk, errorFileSchema), blk.DefRange, &e.rng)
+	b.integer("status", &e.Status, 200, 599)
+	b.str("path", &e.Path)
+	if e.Path == "" {
+		return e
+	}
+	p := e.Path
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(dir, p)
+	}
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		d.errorf(e.rng.at("path"), "path: cannot read error file: %v", err)
+		return e
+	}
+	resp, err := normalizeErrorFile(raw)
+	if err != nil {
+		d.errorf(e.rng.at("path"), "path: %s: %v", e.Path, err)
+		return e
+	}
+	e.Response = resp
+	return e
+}
+
+// normalizeErrorFile checks that raw is a complete HTTP/1.x response head
+// (files are often written with bare LF line ends) and rewrites it with
+// CRLF line ends in the head, so that what goes on the wire is valid.
+func normalizeErrorFile(raw []byte) ([]byte, error) {
+	if !bytes.HasPrefix(raw, []byte("HTTP/1.")) {
+		return nil, fmt.Errorf("does not start with an HTTP/1.x status line")
+	}
+	var head, body []byte
+	if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
+		head, body = raw[:i], raw[i+4:]
+	} else if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
+		head, body = raw[:i], raw[i+2:]
+	} else {
+		return nil, fmt.Errorf("has no blank line after its headers")
+	}
+	lines := bytes.Split(bytes.ReplaceAll(head, []byte("\r\n"), []byte("\n")), []byte("\n"))
+	status := strings.Fields(string(lines[0]))
+	if len(status) < 2 || len(status[1]) != 3 {
+		return nil, fmt.Errorf("bad status line %q", lines[0])
+	}
+	if _, err := strconv.Atoi(status[1]); err != nil {
+		return nil, fmt.Errorf("bad status line %q", lines[0])
+	}
+	var out bytes.Buffer
+	for i, l := range lines {
+		if i > 0 && bytes.IndexByte(l, ':') <= 0 {
+			return nil, fmt.Errorf("line %d is not a header: %q", i+1, l)
+		}
+		out.Write(l)
+		out.WriteString("\r\n")
+	}
+	out.WriteString("\r\n")
+	out.Write(body)
+	return out.Bytes(), nil
+}

@@ -1,0 +1,281 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+// Load reads and validates the file at path. On failure the error is
+// Diagnostics listing every problem found.
+func Load(path string) (*Config, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Diagnostics{{File: path, Message: fmt.Sprintf("cannot read configuration: %v", err)}}
+	}
+	return Parse(path, src)
+}
+
+// Parse reads and validates a configuration held in memory. filename is
+// used in diagnostics and to resolve relative paths (error files).
+func Parse(filename string, src []byte) (*Config, error) {
+	file, diags := hclsyntax.ParseConfig(src, filename, hcl.Pos{Line: 1, Column: 1})
+	if diags.HasErrors() {
+		return nil, fromHCL(filename, diags)
+	}
+	d := &decoder{}
+	cfg := d.decodeFile(filename, file.Body)
+	d.validate(cfg)
+	if d.diags.HasErrors() {
+		return nil, fromHCL(filename, d.diags)
+	}
+	return cfg, nil
+}
+
+var fileSchema = &hcl.BodySchema{
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "global"},
+		{Type: "defaults"},
+		{Type: "frontend", LabelNames: []string{"name"}},
+		{Type: "backend", LabelNames: []string{"name"}},
+		{Type: "stats"},
+		{Type: "vrrp_script", LabelNames: []string{"name"}},
+		{Type: "vrrp_instance", LabelNames: []string{"name"}},
+	},
+}
+
+func (d *decoder) decodeFile(filename string, b hcl.Body) *Config {
+	cfg := &Config{Filename: filename}
+	cfg.Global = defaultGlobal()
+	cfg.Defaults = defaultDefaults()
+
+	content, diags := b.Content(fileSchema)
+	d.diags = append(d.diags, diags...)
+
+	// global and defaults first, wherever they are in the file: frontends
+	// and backends inherit from defaults.
+	seen := map[string]hcl.Range{}
+	for _, blk := range content.Blocks {
+		switch blk.Type {
+		case "global", "defaults", "stats":
+			if prev, dup := seen[blk.Type]; dup {
+				d.errorf(blk.DefRange, "duplicate %s block; the first one is at line %d", blk.Type, prev.Start.Line)
+				continue
+			}
+			seen[blk.Type] = blk.DefRange
+			switch blk.Type {
+			case "global":
+				d.decodeGlobal(blk, &cfg.Global)
+			case "defaults":
+				d.decodeDefaults(blk, &cfg.Defaults)
+			}
+		}
+	}
+	dir := filepath.Dir(filename)
+	for _, blk := range content.Blocks {
+		switch blk.Type {
+		case "frontend":
+			cfg.Frontends = append(cfg.Frontends, d.decodeFrontend(blk, cfg.Defaults, dir))
+		case "backend":
+			cfg.Backends = append(cfg.Backends, d.decodeBackend(blk, cfg.Defaults))
+		case "stats":
+			if seen["stats"] == blk.DefRange {
+				cfg.Stats = d.decodeStats(blk)
+			}
+		case "vrrp_script":
+			cfg.VRRPScripts = append(cfg.VRRPScripts, d.decodeVRRPScript(blk))
+		case "vrrp_instance":
+			cfg.VRRPInstances = append(cfg.VRRPInstances, d.decodeVRRPInstance(blk))
+		}
+	}
+	return cfg
+}
+
+func (d *decoder) content(blk *hcl.Block, schema *hcl.BodySchema) *hcl.BodyContent {
+	c, diags := blk.Body.Content(schema)
+	d.diags = append(d.diags, diags...)
+	return c
+}
+
+var globalSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "maxconn"}, {Name: "admin_socket"}, {Name: "log_level"},
+		{Name: "log_format"}, {Name: "grace"},
+	},
+}
+
+func defaultGlobal() Global {
+	return Global{
+		MaxConn:     50000,
+		AdminSocket: "/run/lbd/admin.sock",
+		LogLevel:    "info",
+		LogFormat:   "json",
+		Grace:       10 * time.Second,
+	}
+}
+
+func (d *decoder) decodeGlobal(blk *hcl.Block, g *Global) {
+	var rng blockRanges
+	b := d.body(d.content(blk, globalSchema), blk.DefRange, &rng)
+	b.integer("maxconn", &g.MaxConn, 1, 10_000_000)
+	b.str("admin_socket", &g.AdminSocket)
+	if b.has("admin_socket") && g.AdminSocket == "" {
+		d.errorf(rng.at("admin_socket"), "admin_socket: a path is required")
+	}
+	b.str("log_level", &g.LogLevel)
+	b.oneOf("log_level", g.LogLevel, "trace", "debug", "info", "warn", "error")
+	b.str("log_format", &g.LogFormat)
+	b.oneOf("log_format", g.LogFormat, "json", "console")
+	b.duration("grace", &g.Grace, 0, 24*time.Hour)
+}
+
+var defaultsSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "mode"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "timeouts"}},
+}
+
+func defaultDefaults() Defaults {
+	return Defaults{
+		Mode: ModeHTTP,
+		Timeouts: Timeouts{
+			Connect:       5 * time.Second,
+			Client:        30 * time.Second,
+			Server:        30 * time.Second,
+			HTTPRequest:   10 * time.Second,
+			HTTPKeepAlive: 10 * time.Second,
+			Queue:         30 * time.Second,
+			Tunnel:        time.Hour,
+		},
+	}
+}
+
+func (d *decoder) decodeDefaults(blk *hcl.Block, def *Defaults) {
+	var rng blockRanges
+	c := d.content(blk, defaultsSchema)
+	b := d.body(c, blk.DefRange, &rng)
+	b.mode(&def.Mode)
+	d.decodeTimeoutBlocks(c.Blocks, &def.Timeouts)
+}
+
+// mode reads the mode attribute shared by defaults, frontends and backends.
+func (b body) mode(dst *Mode) {
+	if !b.has("mode") {
+		return
+	}
+	s := "\x00" // stays so when the value has the wrong type (reported)
+	b.str("mode", &s)
+	switch s {
+	case "\x00":
+	case string(ModeHTTP), string(ModeTCP):
+		*dst = Mode(s)
+	default:
+		b.oneOf("mode", s, "http", "tcp")
+	}
+}
+
+var timeoutsSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "connect"}, {Name: "client"}, {Name: "server"}, {Name: "http_request"},
+		{Name: "http_keep_alive"}, {Name: "queue"}, {Name: "tunnel"},
+	},
+}
+
+// decodeTimeoutBlocks applies the timeouts blocks found among blocks (there
+// is at most one) over t, which holds the inherited values.
+func (d *decoder) decodeTimeoutBlocks(blocks hcl.Blocks, t *Timeouts) {
+	var first *hcl.Block
+	for _, blk := range blocks {
+		if blk.Type != "timeouts" {
+			continue
+		}
+		if first != nil {
+			d.errorf(blk.DefRange, "duplicate timeouts block; the first one is at line %d", first.DefRange.Start.Line)
+			continue
+		}
+		first = blk
+		var rng blockRanges
+		b := d.body(d.content(blk, timeoutsSchema), blk.DefRange, &rng)
+		const lo, hi = time.Millisecond, 7 * 24 * time.Hour
+		b.duration("connect", &t.Connect, lo, hi)
+		b.duration("client", &t.Client, lo, hi)
+		b.duration("server", &t.Server, lo, hi)
+		b.duration("http_request", &t.HTTPRequest, lo, hi)
+		b.duration("http_keep_alive", &t.HTTPKeepAlive, lo, hi)
+		b.duration("queue", &t.Queue, lo, hi)
+		b.duration("tunnel", &t.Tunnel, lo, hi)
+	}
+}
+
+// single returns the only block of that type, reporting extra ones.
+func (d *decoder) single(blocks hcl.Blocks, typ string) *hcl.Block {
+	var first *hcl.Block
+	for _, blk := range blocks {
+		if blk.Type != typ {
+			continue
+		}
+		if first != nil {
+			d.errorf(blk.DefRange, "duplicate %s block; the first one is at line %d", typ, first.DefRange.Start.Line)
+			continue
+		}
+		first = blk
+	}
+	return first
+}
+
+// words splits a command line as keepalived does for scripts: blanks
+// separate words, single or double quotes group them, a backslash escapes
+// the next character outside single quotes.
+func words(s string) ([]string, error) {
+	var (
+		out   []string
+		cur   strings.Builder
+		inTok bool
+		quote rune
+		esc   bool
+	)
+	for _, r := range s {
+		switch {
+		case esc:
+			cur.WriteRune(r)
+			esc = false
+		case r == '\\' && quote != '\'':
+			esc, inTok = true, true
+		case quote != 0:
+			if r == quote {
+				quote = 0
+			} else {
+				cur.WriteRune(r)
+			}
+		case r == '\'' || r == '"':
+			quote, inTok = r, true
+		case r == ' ' || r == '\t' || r == '\n' || r == '\r':
+			if inTok {
+				out = append(out, cur.String())
+				cur.Reset()
+				inTok = false
+			}
+		default:
+			cur.WriteRune(r)
+			inTok = true
+		}
+	}
+	if esc {
+		return nil, fmt.Errorf("ends with a lone backslash")
+	}
+	if quote != 0 {
+		return nil, fmt.Errorf("unterminated %c quote", quote)
+	}
+	if inTok {
+		out = append(out, cur.String())
+	}
+	return out, nil
+}
+
+// SplitCommand splits a script or notify command line into program and
+// arguments with the rules documented on VRRPScript.Script.
+func SplitCommand(s string) ([]string, error) { return words(s) }
