@@ -132,3 +132,8 @@ func (s *Server) stateString(c checkState) string {
 // EffectiveWeight is the weight the balancer uses now. The health checker
 // lowers it during slow start and from agent reports.
 func (s *Server) EffectiveWeight() int { return int(s.weight.Load()) }
+
+// EffectiveMaxConn is the concurrency limit the proxy enforces now; 0 means
+// unlimited. The health checker scales it during slow start and from agent
+// reports.
+func (s *Server) EffectiveMaxConn() int { return s.cfg.Load().MaxConn }
