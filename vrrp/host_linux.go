@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -372,11 +373,16 @@ func (h *linuxHost) watch(onLink func(linkInfo), onAddr func(addrEvent)) (func()
 	if h.ns.IsOpen() {
 		nsOpt = &h.ns
 	}
+	var stopping atomic.Bool
 	subscribe := func() (chan netlink.LinkUpdate, chan netlink.AddrUpdate, chan struct{}, error) {
 		done := make(chan struct{})
 		lch := make(chan netlink.LinkUpdate, 64)
 		ach := make(chan netlink.AddrUpdate, 64)
-		errf := func(err error) { h.log.Warn().Err(err).Msg("netlink subscription") }
+		errf := func(err error) {
+			if !stopping.Load() {
+				h.log.Warn().Err(err).Msg("netlink subscription")
+			}
+		}
 		if err := netlink.LinkSubscribeWithOptions(lch, done, netlink.LinkSubscribeOptions{Namespace: nsOpt, ErrorCallback: errf}); err != nil {
 			close(done)
 			return nil, nil, nil, fmt.Errorf("vrrp: link events: %w", err)
@@ -424,7 +430,11 @@ func (h *linuxHost) watch(onLink func(linkInfo), onAddr func(addrEvent)) (func()
 			onAddr(addrEvent{ifindex: -1})
 		}
 	}()
-	return func() { close(stop); wg.Wait() }, nil
+	return func() {
+		stopping.Store(true)
+		close(stop)
+		wg.Wait()
+	}, nil
 }
 
 // pump dispatches events until stop (false) or a closed channel (true).

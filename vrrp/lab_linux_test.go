@@ -162,16 +162,24 @@ func (n *labNode) watchAddr(a netip.Addr) *addrWatch {
 	return w
 }
 
-// first returns the time of the first add (or delete) after t0.
+// first returns the time of the first add (or delete) after t0, waiting a
+// little for netlink to deliver it.
 func (w *addrWatch) first(added bool, t0 time.Time) (time.Time, bool) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for _, e := range w.events {
-		if e.added == added && !e.at.Before(t0) {
-			return e.at, true
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		w.mu.Lock()
+		for _, e := range w.events {
+			if e.added == added && !e.at.Before(t0) {
+				w.mu.Unlock()
+				return e.at, true
+			}
 		}
+		w.mu.Unlock()
+		if time.Now().After(deadline) {
+			return time.Time{}, false
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	return time.Time{}, false
 }
 
 // speaker starts a Speaker working inside the node's namespace.

@@ -6,7 +6,9 @@ import (
 	"context"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -279,5 +281,48 @@ func TestLabApplyErrors(t *testing.T) {
 	}
 	if len(s.Status()) != 0 {
 		t.Error("a failed Apply left instances")
+	}
+}
+
+// TestLabWireFormat checks our packets as tcpdump decodes them on the
+// bridge: IP header as RFC 3768 section 5.2 and keepalived have it, and
+// gratuitous ARP as keepalived sends it.
+func TestLabWireFormat(t *testing.T) {
+	l := newLab(t)
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		t.Skip("tcpdump is not installed")
+	}
+	na := l.node("a", 1)
+	var out syncBuffer
+	cmd := exec.Command("ip", "netns", "exec", l.br, "tcpdump", "-l", "-n", "-vv", "-e", "-i", "br0", "ip proto 112 or arp")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	waitFor(t, 5*time.Second, "tcpdump listening", func() bool { return strings.Contains(out.String(), "listening on") })
+	sa := na.speaker(nil)
+	if err := sa.Apply(labConfig(150, nil)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "adverts and ARPs on the wire", func() bool {
+		s := out.String()
+		return strings.Count(s, "VRRPv2, Advertisement") >= 2 && strings.Count(s, "who-has 192.0.2.100") >= 5
+	})
+	s := out.String()
+	for _, want := range []string{
+		"> 01:00:5e:00:00:12, ethertype IPv4",
+		"(tos 0xc0, ttl 255, ",
+		"proto VRRP (112), length 40)",
+		"192.0.2.1 > 224.0.0.18: VRRPv2, Advertisement, vrid 51, prio 150, authtype simple, intvl 1s, length 20, addrs: 192.0.2.100 auth \"s3cret\"",
+		"> ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806)",
+		"Request who-has 192.0.2.100 (ff:ff:ff:ff:ff:ff) tell 192.0.2.100",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("capture lacks %q", want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("capture:\n%s", s)
 	}
 }
