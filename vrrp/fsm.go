@@ -210,9 +210,10 @@ func (in *instance) garpBurst(n int) {
 // enterFault leaves the protocol: a master sends priority 0 first, as
 // keepalived does, so that the backup takes over after Skew_Time.
 func (in *instance) enterFault(reason string) {
+	var h *handover
 	if in.handover != nil {
-		in.handover.err = fmt.Errorf("entered FAULT during the handover: %s", reason)
-		in.endHandover()
+		h = in.endHandover()
+		h.err = fmt.Errorf("entered FAULT during the handover: %s", reason)
 	}
 	if in.state == StateMaster {
 		in.sendAdvert(PriorityStop)
@@ -225,6 +226,9 @@ func (in *instance) enterFault(reason string) {
 	}
 	in.master = netip.Addr{}
 	in.setState(StateFault, reason)
+	if h != nil {
+		close(h.done)
+	}
 }
 
 // onAdvert handles a valid advert.
@@ -386,6 +390,7 @@ func (in *instance) onHandoverLimit() {
 	in.sendAdvert(in.effPrio)
 	in.garpBurst(in.cfg.GARPMasterRepeat)
 	in.arm(&in.adver, in.advertInt(), in.onAdverTimer)
+	close(h.done)
 }
 
 func (in *instance) finishHandover(reason string) {
@@ -396,20 +401,23 @@ func (in *instance) finishHandover(reason string) {
 	in.endHandover()
 	if h.final {
 		in.stopNow(reason, false)
-		return
+	} else {
+		in.released = true
+		in.becomeBackup("released: " + reason)
 	}
-	in.released = true
-	in.becomeBackup("released: " + reason)
+	// Waiters wake once the VIPs are gone.
+	close(h.done)
 }
 
-// endHandover clears the handover and wakes whoever waits for it.
-func (in *instance) endHandover() {
+// endHandover clears the handover; the caller closes its done channel
+// once it has finished what the handover's end implies.
+func (in *instance) endHandover() *handover {
 	h := in.handover
 	in.handover = nil
 	in.disarm(&in.hoResend)
 	in.disarm(&in.hoLimit)
 	in.disarm(&in.hoLinger)
-	close(h.done)
+	return h
 }
 
 // stopNow takes the instance out for good (shutdown or removal from the
@@ -418,9 +426,11 @@ func (in *instance) stopNow(reason string, sendStop bool) {
 	if in.stopped {
 		return
 	}
+	var h *handover
 	if in.handover != nil {
-		in.handover.err = fmt.Errorf("stopped during the handover: %s", reason)
-		in.endHandover()
+		h = in.endHandover()
+		h.err = fmt.Errorf("stopped during the handover: %s", reason)
+		defer close(h.done)
 	}
 	if in.state == StateMaster {
 		if sendStop {
@@ -653,6 +663,24 @@ func (in *instance) reconfigure(cfg *config.VRRPInstance, scripts []*config.VRRP
 			in.armDown(in.masterDownInterval(), in.downReason)
 		}
 	}
+}
+
+// ifindex is the index of the interface the instance's sockets are on.
+func (in *instance) ifindex() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.io == nil {
+		return 0
+	}
+	return in.io.ifindex()
+}
+
+// setIO swaps the instance's sockets (interface re-created).
+func (in *instance) setIO(io instanceIO) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.io = io
+	in.refreshPrimary()
 }
 
 // trackersChanged is called when a tracked source may have changed.

@@ -219,19 +219,6 @@ func labConfig(prio int, mod func(*config.VRRPInstance)) *config.Config {
 	return &config.Config{VRRPInstances: []*config.VRRPInstance{vi}}
 }
 
-func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) time.Time {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return time.Now()
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("timed out after %s waiting for %s", within, what)
-	return time.Time{}
-}
-
 func stateOf(s *Speaker, name string) string {
 	for _, st := range s.Status() {
 		if st.Name == name {

@@ -371,3 +371,16 @@ func (s *sim) onlyHolder(vip string, holder *node) {
 }
 
 var errAdd = errors.New("netlink: operation not permitted")
+
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) time.Time {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return time.Now()
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", within, what)
+	return time.Time{}
+}

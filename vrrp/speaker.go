@@ -318,7 +318,34 @@ func (s *Speaker) onLink(li linkInfo) {
 	if prev.up != li.up || prev.deleted != li.deleted {
 		s.log.Info().Str("interface", li.name).Bool("up", li.up).Bool("deleted", li.deleted).Msg("link state")
 	}
+	if !li.deleted {
+		for _, r := range s.snapshot() {
+			if r.cfg.Interface == li.name && r.in.ifindex() != li.index {
+				s.reopen(r, li.index)
+			}
+		}
+	}
 	s.poke()
+}
+
+// reopen moves an instance's sockets to an interface that was deleted and
+// created again (a new index): sockets bound to the old one hear nothing.
+func (s *Speaker) reopen(r *running, index int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.find(r.cfg.Name) != r || r.io.ifindex() == index {
+		return
+	}
+	io, err := s.host.open(r.cfg, r.in.onPacket)
+	if err != nil {
+		s.log.Error().Err(err).Str("instance", r.cfg.Name).Msg("reopening sockets on a re-created interface")
+		return
+	}
+	old := r.io
+	r.io = io
+	r.in.setIO(io)
+	old.close()
+	s.log.Info().Str("instance", r.cfg.Name).Str("interface", r.cfg.Interface).Int("ifindex", index).Msg("interface re-created: sockets reopened")
 }
 
 func (s *Speaker) onAddr(ev addrEvent) {
@@ -326,7 +353,7 @@ func (s *Speaker) onAddr(ev addrEvent) {
 		switch {
 		case ev.ifindex == -1:
 			r.in.resync()
-		case r.io.ifindex() == ev.ifindex:
+		case r.in.ifindex() == ev.ifindex:
 			r.in.onAddrEvent(ev)
 		}
 	}
@@ -441,14 +468,18 @@ func (s *Speaker) Shutdown(ctx context.Context) error {
 
 	close(s.quit)
 	<-s.loopDone
+	// The watchers call back into the speaker: stop them without s.mu.
+	s.mu.Lock()
+	untrack, stopWatch := s.untrack, s.stopWatch
+	s.mu.Unlock()
+	if untrack != nil {
+		untrack()
+	}
+	if stopWatch != nil {
+		stopWatch()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.untrack != nil {
-		s.untrack()
-	}
-	if s.stopWatch != nil {
-		s.stopWatch()
-	}
 	for _, r := range s.instances {
 		r.io.close()
 		r.nq.close()

@@ -209,7 +209,7 @@ func TestLabTrackBackendAndScript(t *testing.T) {
 		vi.TrackScripts = []string{"chk"}
 	})
 	cfg.VRRPScripts = []*config.VRRPScript{{Name: "chk", Args: []string{"/bin/test", "-e", flag},
-		Interval: 200 * time.Millisecond, Timeout: time.Second, Rise: 1, Fall: 1, Weight: 0}}
+		Interval: 200 * time.Millisecond, Timeout: 10 * time.Second, Rise: 1, Fall: 1, Weight: 0}}
 	if err := sa.Apply(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -325,4 +325,21 @@ func TestLabWireFormat(t *testing.T) {
 	if t.Failed() {
 		t.Logf("capture:\n%s", s)
 	}
+}
+
+// TestLabInterfaceRecreated deletes a's interface and creates it again
+// (new index): a goes to FAULT, reopens its sockets on the new interface
+// and becomes master again.
+func TestLabInterfaceRecreated(t *testing.T) {
+	l, na, _, sa, sb := pair(t, nil, nil)
+	l.ip("-n", l.br, "link", "del", na.port)
+	waitFor(t, 5*time.Second, "a FAULT", func() bool { return stateOf(sa, "VI_1") == "FAULT" })
+	waitFor(t, 10*time.Second, "b MASTER", func() bool { return stateOf(sb, "VI_1") == "MASTER" })
+	l.ip("-n", l.br, "link", "add", na.port, "type", "veth", "peer", "name", "eth0", "netns", na.ns)
+	l.ip("-n", l.br, "link", "set", na.port, "master", "br0", "up")
+	l.ip("-n", na.ns, "addr", "add", na.addr.String()+"/24", "dev", "eth0")
+	l.ip("-n", na.ns, "link", "set", "eth0", "up")
+	waitFor(t, 15*time.Second, "a MASTER on the new interface", func() bool {
+		return stateOf(sa, "VI_1") == "MASTER" && stateOf(sb, "VI_1") == "BACKUP" && na.hasAddr(labVIP)
+	})
 }
