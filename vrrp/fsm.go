@@ -291,7 +291,7 @@ func (in *instance) backupAdvert(src netip.Addr, prio int) {
 // lower-priority master's adverts until preempt_delay has passed since it
 // first saw one.
 func (in *instance) delayPreempt() bool {
-	if in.cfg.PreemptDelay == 0 {
+	if in.cfg.PreemptDelay == 0 || in.cfg.State == "MASTER" {
 		return false
 	}
 	return in.preemptAt.IsZero() || in.clk.Now().Before(in.preemptAt)

@@ -133,6 +133,9 @@ func (s *Speaker) Apply(cfg *config.Config) error {
 		plans = append(plans, plan{vi: vi, old: old, new: r})
 	}
 
+	for _, vi := range cfg.VRRPInstances {
+		s.warnConfig(vi, cfg)
+	}
 	s.refreshLinks(cfg)
 	s.applyScripts(cfg)
 	if s.tracker != nil && s.untrack == nil {
@@ -181,6 +184,37 @@ func (s *Speaker) check(cfg *config.Config) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// warnConfig logs the settings keepalived would also ignore.
+func (s *Speaker) warnConfig(vi *config.VRRPInstance, cfg *config.Config) {
+	log := s.log.Warn().Str("instance", vi.Name)
+	switch {
+	case !vi.Preempt && (vi.State == "MASTER" || vi.Priority == PriorityOwner):
+		log.Msg("preempt = false is ignored with state MASTER or priority 255 (as keepalived)")
+		return
+	case vi.PreemptDelay > 0 && vi.State == "MASTER":
+		log.Msg("preempt_delay is ignored with state MASTER (as keepalived)")
+		return
+	}
+	if vi.Priority == PriorityOwner {
+		weighted := false
+		for _, n := range vi.TrackScripts {
+			if sc := cfg.VRRPScript(n); sc != nil && sc.Weight != 0 {
+				weighted = true
+			}
+		}
+		for _, tb := range vi.TrackBackends {
+			if tb.Weight != 0 {
+				weighted = true
+			}
+		}
+		if weighted {
+			log.Msg("tracking weights are ignored by the address owner (priority 255); only weight 0 (FAULT) applies")
+			return
+		}
+	}
+	log.Discard()
 }
 
 func sameIdentity(a, b *config.VRRPInstance) bool {
