@@ -101,7 +101,13 @@ func (in *instance) armDown(d time.Duration, why string) {
 // becomeBackup enters Backup (RFC 3768 sections 6.4.1 and 6.4.3): cancel
 // the Adver_Timer, set the Master_Down_Timer, and - lbd being the node that
 // owns the addresses while master - remove the VIPs.
-func (in *instance) becomeBackup(reason string) {
+func (in *instance) becomeBackup(reason string) { in.toBackup(reason, false) }
+
+// toBackup is becomeBackup; linger keeps the VIPs handoverLinger longer,
+// for a master that steps down because a new master announced itself: the
+// new master sent that advert before adding the VIPs and sending its
+// gratuitous ARPs, and clients keep reaching us until those arrive.
+func (in *instance) toBackup(reason string, linger bool) {
 	if in.state == StateMaster {
 		in.ctr.leftMaster++
 		if in.master == in.primary {
@@ -109,7 +115,16 @@ func (in *instance) becomeBackup(reason string) {
 		}
 	}
 	in.disarm(&in.adver)
-	if in.vipsHeld {
+	switch {
+	case in.vipsHeld && linger:
+		in.disarm(&in.garpDelay)
+		in.disarm(&in.garpRefresh)
+		in.arm(&in.vipLinger, handoverLinger, func() {
+			if in.state != StateMaster && in.vipsHeld {
+				in.removeVIPs()
+			}
+		})
+	case in.vipsHeld:
 		in.removeVIPs()
 	}
 	in.preemptAt = time.Time{}
@@ -141,6 +156,7 @@ func (in *instance) onMasterDown() {
 // before our ARPs.
 func (in *instance) becomeMaster(reason string) {
 	in.disarm(&in.down)
+	in.disarm(&in.vipLinger)
 	in.sendAdvert(in.effPrio)
 	in.addVIPs()
 	in.garpBurst(in.cfg.GARPMasterRepeat)
@@ -319,7 +335,7 @@ func (in *instance) masterAdvert(src netip.Addr, prio int) {
 			why = fmt.Sprintf("equal-priority advert from higher address %s (priority %d)", src, prio)
 		}
 		in.master, in.masterPrio = src, prio
-		in.becomeBackup(why)
+		in.toBackup(why, true)
 		return
 	}
 	// "Otherwise: Discard ADVERTISEMENT." As keepalived, we answer at
@@ -457,6 +473,7 @@ func (in *instance) setState(s State, reason string) {
 	if prev == s {
 		return
 	}
+	in.ctr.transitions++
 	in.log.Info().Str("from", prev.String()).Str("to", s.String()).Str("reason", reason).
 		Int("priority", in.effPrio).Msg("VRRP state transition")
 	in.runNotify(s.String())
@@ -502,6 +519,7 @@ func (in *instance) addVIPs() {
 
 func (in *instance) removeVIPs() {
 	in.vipsHeld, in.vipsOK = false, false
+	in.disarm(&in.vipLinger)
 	in.disarm(&in.garpDelay)
 	in.disarm(&in.garpRefresh)
 	if err := in.io.delVIPs(in.cfg.VirtualIPAddresses); err != nil {

@@ -183,6 +183,10 @@ func TestPreemption(t *testing.T) {
 			}
 			s.wantStates(map[*node]State{a: StateMaster, b: StateBackup})
 			s.onlyHolder(vip, a)
+			// b kept the VIP a little after a's first advert as master.
+			if got := b.io.vipGone.Sub(a.io.vipSince); got != handoverLinger {
+				t.Errorf("b removed the VIP %s after a added it, want the linger %s", got, handoverLinger)
+			}
 			// Adverts are on whole seconds from b's start; a's down timer
 			// counts from the last one it heard (or discarded, with delay).
 			got := a.io.vipSince.Sub(t0)

@@ -41,6 +41,7 @@ type counters struct {
 	advertsReceived      uint64
 	priorityZeroSent     uint64
 	priorityZeroReceived uint64
+	transitions          uint64
 	becameMaster         uint64
 	leftMaster           uint64
 	sendErrors           uint64
@@ -84,6 +85,9 @@ type instance struct {
 	hoResend timerSlot // priority-0 repeat during a handover
 	hoLimit  timerSlot // end of the wait for the peer
 	hoLinger timerSlot // short wait between the peer's advert and removing the VIPs
+	// vipLinger delays the VIP removal of a master stepping down for a
+	// higher one (see toBackup).
+	vipLinger timerSlot
 
 	vipsHeld bool // the VIPs are ours: added, or being added
 	vipsOK   bool // the last add succeeded
@@ -324,6 +328,7 @@ func (in *instance) status() InstanceStatus {
 			AdvertsReceived:      in.ctr.advertsReceived,
 			PriorityZeroSent:     in.ctr.priorityZeroSent,
 			PriorityZeroReceived: in.ctr.priorityZeroReceived,
+			Transitions:          in.ctr.transitions,
 			BecameMaster:         in.ctr.becameMaster,
 			LeftMaster:           in.ctr.leftMaster,
 			SendErrors:           in.ctr.sendErrors,

@@ -60,6 +60,7 @@ type Counters struct {
 	AdvertsReceived      uint64 `json:"adverts_received"`
 	PriorityZeroSent     uint64 `json:"priority_zero_sent"`
 	PriorityZeroReceived uint64 `json:"priority_zero_received"`
+	Transitions          uint64 `json:"transitions"`
 	BecameMaster         uint64 `json:"became_master"`
 	LeftMaster           uint64 `json:"left_master"`
 	SendErrors           uint64 `json:"send_errors"`
