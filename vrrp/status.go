@@ -33,7 +33,7 @@ type InstanceStatus struct {
 	HandingOver          bool            `json:"handing_over"`
 	Trackers             []TrackerStatus `json:"trackers"`
 	LastTransition       time.Time       `json:"last_transition"`
-	LastTransitionReason string          `json:"last_transition_reason"`
+	LastTransitionReason string          `json:"reason"`
 	Counters             Counters        `json:"counters"`
 }
 
