@@ -287,6 +287,14 @@ func (s *Speaker) applyScripts(cfg *config.Config) {
 			used[n] = true
 		}
 	}
+	// Runners are stopped outside srcMu: stopping one may wait for a
+	// script to be killed, and the instances read srcMu meanwhile.
+	var stopped []*scriptRunner
+	defer func() {
+		for _, r := range stopped {
+			r.stop()
+		}
+	}()
 	s.srcMu.Lock()
 	defer s.srcMu.Unlock()
 	for _, sc := range cfg.VRRPScripts {
@@ -298,15 +306,16 @@ func (s *Speaker) applyScripts(cfg *config.Config) {
 		case old == nil:
 			s.scripts[sc.Name] = startScript(sc, s.log, s.poke, nil)
 		case !sameRun(old.cfg, sc):
-			old.stop()
+			old.cancel()
+			stopped = append(stopped, old)
 			s.scripts[sc.Name] = startScript(sc, s.log, s.poke, old)
-		default:
-			old.cfg = sc
 		}
+		// Same run: the runner keeps going; a new weight is read by the
+		// instances from their own config.
 	}
 	for name, r := range s.scripts {
 		if !used[name] {
-			r.stop()
+			stopped = append(stopped, r)
 			delete(s.scripts, name)
 		}
 	}
@@ -519,11 +528,12 @@ func (s *Speaker) Shutdown(ctx context.Context) error {
 		r.nq.close()
 	}
 	s.srcMu.Lock()
-	for name, r := range s.scripts {
-		r.stop()
-		delete(s.scripts, name)
-	}
+	scripts := s.scripts
+	s.scripts = map[string]*scriptRunner{}
 	s.srcMu.Unlock()
+	for _, r := range scripts {
+		r.stop()
+	}
 	var err error
 	for _, r := range s.instances {
 		select {
