@@ -45,7 +45,7 @@ func TestTimerMachine(t *testing.T) {
 		at    time.Duration // since start, when this check must run
 		state string
 	}{
-		{ok4, 0, "UP"},             // first check at once (only server)
+		{ok4, 0, "UP"}, // first check at once (only server)
 		{ko4, 2 * time.Second, "UP 2/3"},
 		{ko4, 3 * time.Second, "UP 1/3"}, // fast_interval while going down
 		{ko7, 4 * time.Second, "DOWN"},
@@ -382,7 +382,7 @@ func TestObserveMarksDown(t *testing.T) {
 
 	s.ObserveHTTPStatus(500)
 	s.ObserveHTTPStatus(502)
-	s.ObserveL4(true, "") // ignored with layer7
+	s.ObserveL4(true, "")    // ignored with layer7
 	s.ObserveHTTPStatus(404) // fine: resets
 	s.ObserveHTTPStatus(503)
 	s.ObserveL4(false, "Connection refused")

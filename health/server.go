@@ -153,13 +153,13 @@ type Server struct {
 
 	cfg        atomic.Pointer[config.Server]
 	be         atomic.Pointer[backendSettings]
-	up         atomic.Bool   // operational state from checks; true = UP
-	admin      atomic.Uint32 // operator's AdminState
-	agentAdmin atomic.Uint32 // agent's AdminState
-	weight     atomic.Int32  // runtime weight: config, lbctl or agent
-	maxconn    atomic.Int64  // runtime maxconn from the agent; -1 = config's
-	rampStart  atomic.Int64  // unix ns a slow start began; 0 = none
-	consecErrs atomic.Int64  // consecutive live-traffic errors (observe)
+	up         atomic.Bool             // operational state from checks; true = UP
+	admin      atomic.Uint32           // operator's AdminState
+	agentAdmin atomic.Uint32           // agent's AdminState
+	weight     atomic.Int32            // runtime weight: config, lbctl or agent
+	maxconn    atomic.Int64            // runtime maxconn from the agent; -1 = config's
+	rampStart  atomic.Int64            // unix ns a slow start began; 0 = none
+	consecErrs atomic.Int64            // consecutive live-traffic errors (observe)
 	chk        atomic.Pointer[checker] // running checker, nil without checks
 
 	// mu guards check and every state transition. Never taken on the
