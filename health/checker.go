@@ -2,7 +2,7 @@ package health
 
 import (
 	"context"
-	"net"
+	"io"
 	"sync"
 	"time"
 
@@ -12,8 +12,7 @@ import (
 // checker runs the active checks of one server: one check at a time, the
 // next one scheduled when the previous one has been recorded, after the
 // interval the health counter asks for (HAProxy counts the interval from
-// the end of a check too). No goroutine exists between checks: the clock
-// calls run when the check is due.
+// the end of a check too). The pool's scheduler starts due checks.
 type checker struct {
 	p  *Pool
 	s  *Server
@@ -21,13 +20,16 @@ type checker struct {
 	sc *config.Server      // server settings it was built with
 	pr prober
 
-	ctx    context.Context // cancelled by stop: aborts a dial in progress
+	ctx    context.Context // cancelled by stop: aborts a name resolution
 	cancel context.CancelFunc
 
+	// due, seq and hidx belong to the scheduler (under its lock).
+	due  time.Time
+	seq  uint64
+	hidx int
+
 	mu       sync.Mutex
-	timer    stopper   // pending run, nil while a check runs
-	due      time.Time // when timer fires
-	conn     net.Conn  // connection of the check in progress
+	conn     io.Closer // connection of the check in progress
 	running  bool
 	fastNext bool // observe asked for fast_interval after the running check
 	stopped  bool
@@ -35,22 +37,16 @@ type checker struct {
 
 func newChecker(p *Pool, s *Server, hc *config.HealthCheck, sc *config.Server, pr prober) *checker {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &checker{p: p, s: s, hc: hc, sc: sc, pr: pr, ctx: ctx, cancel: cancel}
+	return &checker{p: p, s: s, hc: hc, sc: sc, pr: pr, ctx: ctx, cancel: cancel, hidx: -1}
 }
 
-// start schedules the first check after delay, unless already scheduled.
+// start schedules the first check after delay.
 func (c *checker) start(delay time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.stopped && !c.running && c.timer == nil {
-		c.schedule(delay)
+	if !c.stopped && !c.running {
+		c.p.sched.add(c, alignDue(c.p.clk.Now(), delay))
 	}
-}
-
-// schedule arms the timer; c.mu is held.
-func (c *checker) schedule(d time.Duration) {
-	c.due = c.p.clk.Now().Add(d)
-	c.timer = c.p.clk.AfterFunc(d, c.run)
 }
 
 // stop cancels the pending check and aborts the one in progress; its
@@ -62,10 +58,7 @@ func (c *checker) stop() {
 		return
 	}
 	c.stopped = true
-	if c.timer != nil {
-		c.timer.Stop()
-		c.timer = nil
-	}
+	c.p.sched.remove(c)
 	if c.conn != nil {
 		c.conn.Close()
 	}
@@ -84,33 +77,41 @@ func (c *checker) hurry() {
 		c.fastNext = true
 		return
 	}
-	if c.timer != nil && c.due.Sub(c.p.clk.Now()) > c.hc.FastInterval {
-		if c.timer.Stop() {
-			c.schedule(c.hc.FastInterval)
-		}
+	if d, ok := c.p.sched.dueIn(c); ok && d > c.hc.FastInterval {
+		c.p.sched.add(c, alignDue(c.p.clk.Now(), c.hc.FastInterval))
 	}
 }
 
+// run starts a due check; called by the scheduler.
 func (c *checker) run() {
 	c.mu.Lock()
 	if c.stopped || c.running {
 		c.mu.Unlock()
 		return
 	}
-	c.running, c.timer = true, nil
+	c.running = true
 	c.p.inflight.Add(1) // under c.mu: Close sees it before waiting
 	c.mu.Unlock()
-	defer c.p.inflight.Done()
 
 	start := c.p.clk.Now()
-	r := c.pr.probe(c.ctx, c.track)
+	r, cont := c.pr.start(c.ctx, c.track)
+	if cont == nil {
+		c.finish(r, start)
+		return
+	}
+	go func() { c.finish(cont(), start) }()
+}
+
+// finish records a check's result and schedules the next check.
+func (c *checker) finish(r result, start time.Time) {
+	defer c.p.inflight.Done()
 	r.dur = c.p.clk.Now().Sub(start)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.running = false
 	if c.conn != nil {
-		abortClose(c.conn)
+		_ = c.conn.Close() // SO_LINGER 0 was set at dial: a RST
 		c.conn = nil
 	}
 	if c.stopped {
@@ -121,12 +122,12 @@ func (c *checker) run() {
 		next = min(next, c.hc.FastInterval)
 		c.fastNext = false
 	}
-	c.schedule(next)
+	c.p.sched.add(c, alignDue(c.p.clk.Now(), next))
 }
 
 // track registers the connection of the running check so that stop can
 // abort it; false means the checker was stopped meanwhile.
-func (c *checker) track(conn net.Conn) bool {
+func (c *checker) track(conn io.Closer) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.stopped {
@@ -134,16 +135,6 @@ func (c *checker) track(conn net.Conn) bool {
 	}
 	c.conn = conn
 	return true
-}
-
-// abortClose closes a check connection with a RST (SO_LINGER 0), as
-// HAProxy does, so that thousands of checks a second leave no TIME_WAIT
-// sockets behind on the checking side.
-func abortClose(conn net.Conn) {
-	if tc, ok := conn.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
-	}
-	_ = conn.Close()
 }
 
 // sameCheck reports whether two check configurations would run the same

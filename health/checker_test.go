@@ -141,8 +141,13 @@ func TestFirstChecksSpread(t *testing.T) {
 	// Servers start at health = rise: not stable, so fast_interval (1s)
 	// is spread over the four checked servers.
 	want := []time.Duration{0, 250 * time.Millisecond, 500 * time.Millisecond, 750 * time.Millisecond}
-	if got := e.clk.pending(); fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("first checks due in %v, want %v", got, want)
+	var got []time.Duration
+	for i := range 4 {
+		d, _ := e.dueIn("web", fmt.Sprintf("p%d", i))
+		got = append(got, d)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || e.scheduled() != 4 {
+		t.Fatalf("first checks due in %v (%d scheduled), want %v", got, e.scheduled(), want)
 	}
 }
 
@@ -194,8 +199,8 @@ func TestReloadKeepsOrRestartsChecker(t *testing.T) {
 	if got := e.state("web", "s1"); got != "UP 2/3" {
 		t.Fatalf("state after reload %q, want UP 2/3 kept", got)
 	}
-	if got := e.clk.pending(); len(got) != 1 || got[0] != time.Second {
-		t.Fatalf("pending after reload %v, want the kept checker's [1s]", got)
+	if got, ok := e.dueIn("web", "s1"); !ok || got != time.Second || e.scheduled() != 1 {
+		t.Fatalf("next check after reload in %v, want the kept checker's 1s", got)
 	}
 
 	// Changed rise/fall: a new checker, state kept (UP, fully).
@@ -206,8 +211,8 @@ func TestReloadKeepsOrRestartsChecker(t *testing.T) {
 	if got := e.state("web", "s1"); got != "UP" {
 		t.Fatalf("state after restart %q, want UP", got)
 	}
-	if got := e.clk.pending(); len(got) != 1 {
-		t.Fatalf("pending timers %v, want exactly one (old one stopped)", got)
+	if n := e.scheduled(); n != 1 {
+		t.Fatalf("%d checks scheduled, want exactly one (old checker stopped)", n)
 	}
 	runs := len(sc.runs())
 	// Removal stops checks.
@@ -397,8 +402,8 @@ func TestObserveMarksDown(t *testing.T) {
 		t.Errorf("HANA reason missing:\n%s", e.logs.String())
 	}
 	// The next check was moved to fast_interval.
-	if got := e.clk.pending(); len(got) != 1 || got[0] != time.Second {
-		t.Fatalf("next check in %v, want [1s]", got)
+	if got, _ := e.dueIn("web", "s1"); got != time.Second {
+		t.Fatalf("next check in %v, want 1s", got)
 	}
 	e.clk.Advance(time.Second)
 	e.clk.Advance(time.Second)

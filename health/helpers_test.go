@@ -3,7 +3,7 @@ package health
 import (
 	"bytes"
 	"context"
-	"net"
+	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -118,16 +118,16 @@ type script struct {
 	at      []time.Time
 }
 
-func (s *script) probe(context.Context, func(net.Conn) bool) result {
+func (s *script) start(context.Context, func(io.Closer) bool) (result, func() result) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.at = append(s.at, s.clk.Now())
 	if len(s.results) == 0 {
-		return s.def
+		return s.def, nil
 	}
 	r := s.results[0]
 	s.results = s.results[1:]
-	return r
+	return r, nil
 }
 
 func (s *script) push(rs ...result) {
@@ -199,6 +199,22 @@ func (e *fakeEnv) state(backend, server string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.stateLocked()
+}
+
+// dueIn is how far the next check of a server is.
+func (e *fakeEnv) dueIn(backend, server string) (time.Duration, bool) {
+	ch := e.pool.Get(backend, server).chk.Load()
+	if ch == nil {
+		return 0, false
+	}
+	return e.pool.sched.dueIn(ch)
+}
+
+// scheduled counts the checks waiting in the scheduler.
+func (e *fakeEnv) scheduled() int {
+	e.pool.sched.mu.Lock()
+	defer e.pool.sched.mu.Unlock()
+	return len(e.pool.sched.h)
 }
 
 func mustParse(t testing.TB, hcl string) *config.Config {

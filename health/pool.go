@@ -31,6 +31,7 @@ type Pool struct {
 	closed   bool
 	inflight sync.WaitGroup // checks in progress
 
+	sched  scheduler
 	notify notifier
 }
 
@@ -51,6 +52,7 @@ func NewPool(log zerolog.Logger) *Pool {
 
 func newPool(log zerolog.Logger, clk clock, np func(*config.HealthCheck, *config.Server) prober) *Pool {
 	p := &Pool{log: log, clk: clk, newProber: np, checkers: map[string]*checker{}}
+	p.sched.clk = clk
 	p.view.Store(&poolView{
 		servers:  map[string]*Server{},
 		backends: map[string][]*Server{},
@@ -298,6 +300,7 @@ func (p *Pool) Close() {
 		ch.stop()
 		delete(p.checkers, key)
 	}
+	p.sched.close()
 	p.mu.Unlock()
 	p.inflight.Wait()
 	p.notify.close()

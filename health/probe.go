@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"slices"
 	"strconv"
 	"sync"
@@ -19,9 +20,34 @@ import (
 
 // prober runs one check. The real one talks to the server over a socket;
 // tests script results.
+//
+// start begins a check and either finishes it at once (nil continuation:
+// a tcp check to a server that answered the connect at once, as loopback
+// ones do) or returns the continuation that waits for the rest; the
+// scheduler runs continuations in their own goroutine. track registers
+// the connection so that stop can abort it; false means stopped.
 type prober interface {
-	probe(ctx context.Context, track func(net.Conn) bool) result
+	start(ctx context.Context, track func(io.Closer) bool) (result, func() result)
 }
+
+// probe runs a whole check in the calling goroutine.
+func probe(p prober, ctx context.Context, track func(io.Closer) bool) result {
+	r, cont := p.start(ctx, track)
+	if cont != nil {
+		r = cont()
+	}
+	return r
+}
+
+// checkConn is the connection of a check: reads and writes bounded by the
+// check's deadline.
+type checkConn interface {
+	io.ReadWriteCloser
+	SetDeadline(time.Time) error
+}
+
+// errCheckStopped ends a check whose checker was stopped meanwhile.
+var errCheckStopped = errors.New("check stopped")
 
 // netProber checks a server over TCP. Every check has one deadline,
 // timeout after its start, set on the dial and on the connection: a check
@@ -30,7 +56,7 @@ type netProber struct {
 	typ     string
 	host    string
 	port    string                 // the check port if set, else the server's
-	addr    atomic.Pointer[string] // "ip:port" dialled, once resolved
+	target  atomic.Pointer[sockTarget] // dialled, once resolved
 	badAddr string                 // why the address cannot be used
 	timeout time.Duration
 	send    []byte // http request, tcp-check send or agent send
@@ -61,9 +87,10 @@ func newNetProber(hc *config.HealthCheck, sc *config.Server) *netProber {
 	}
 	if err != nil {
 		p.badAddr = err.Error()
-	} else if net.ParseIP(host) != nil {
-		a := net.JoinHostPort(host, port)
-		p.addr.Store(&a)
+	} else if ap, err := netip.ParseAddrPort(net.JoinHostPort(host, port)); err == nil {
+		p.target.Store(newSockTarget(ap))
+	} else if _, err := netip.ParseAddr(host); err == nil {
+		p.badAddr = "bad port " + strconv.Quote(port)
 	}
 	switch hc.Type {
 	case "http":
@@ -80,50 +107,89 @@ func newNetProber(hc *config.HealthCheck, sc *config.Server) *netProber {
 	return p
 }
 
-// dialAddr returns the "ip:port" to dial, resolving the host name once.
-func (p *netProber) dialAddr(ctx context.Context, deadline time.Time) (string, error) {
-	if a := p.addr.Load(); a != nil {
-		return *a, nil
+// dialTarget returns the address to dial, resolving the host name once.
+func (p *netProber) dialTarget(ctx context.Context, deadline time.Time) (*sockTarget, error) {
+	if t := p.target.Load(); t != nil {
+		return t, nil
 	}
 	if p.badAddr != "" {
-		return "", errors.New(p.badAddr)
+		return nil, errors.New(p.badAddr)
 	}
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
-	ips, err := net.DefaultResolver.LookupHost(ctx, p.host)
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", p.host)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if len(ips) == 0 {
-		return "", fmt.Errorf("no address for %s", p.host)
+		return nil, fmt.Errorf("no address for %s", p.host)
 	}
-	a := net.JoinHostPort(ips[0], p.port)
-	p.addr.Store(&a)
-	return a, nil
+	port, err := strconv.ParseUint(p.port, 10, 16)
+	if err != nil {
+		return nil, fmt.Errorf("bad port %q", p.port)
+	}
+	t := newSockTarget(netip.AddrPortFrom(ips[0], uint16(port)))
+	p.target.Store(t)
+	return t, nil
 }
 
 var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, maxHeadLine) }}
 
-func (p *netProber) probe(ctx context.Context, track func(net.Conn) bool) result {
+func (p *netProber) start(ctx context.Context, track func(io.Closer) bool) (result, func() result) {
 	deadline := time.Now().Add(p.timeout)
-	addr, err := p.dialAddr(ctx, deadline)
-	if err != nil {
-		if isTimeout(err) {
-			return failed(codeL4TOUT, "")
+	t := p.target.Load()
+	if t == nil { // a name still to resolve: all of it in the continuation
+		return result{}, func() result {
+			t, err := p.dialTarget(ctx, deadline)
+			if err != nil {
+				if isTimeout(err) {
+					return failed(codeL4TOUT, "")
+				}
+				return failed(codeL4CON, errText(err))
+			}
+			conn, pending, sent, err := dialFast(t, p.typ != "tcp", p.send)
+			return p.finish(t, conn, pending, sent, err, deadline, track)
 		}
-		return failed(codeL4CON, errText(err))
 	}
-	d := net.Dialer{Deadline: deadline}
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	conn, pending, sent, err := dialFast(t, p.typ != "tcp", p.send)
+	if err == nil && conn == nil && !pending {
+		return pass(codeL4OK, ""), nil // tcp check, connected at once
+	}
+	if err != nil {
+		return ioFailure(err, false, ""), nil
+	}
+	return result{}, func() result { return p.finish(t, conn, pending, sent, nil, deadline, track) }
+}
+
+// finish waits for the connection if needed and runs the exchange.
+// sent bytes of the request were written already.
+func (p *netProber) finish(t *sockTarget, conn checkConn, pending bool, sent int, err error, deadline time.Time, track func(io.Closer) bool) result {
 	if err != nil {
 		return ioFailure(err, false, "")
 	}
-	if !track(conn) {
+	if conn != nil && !track(conn) {
 		conn.Close()
-		return failed(codeL4CON, "check stopped")
+		return failed(codeL4CON, errCheckStopped.Error())
+	}
+	if pending {
+		if conn, err = dialWait(t, conn, deadline, p.typ != "tcp", track); err != nil {
+			return ioFailure(err, false, "")
+		}
+	}
+	if conn == nil {
+		return pass(codeL4OK, "")
 	}
 	if err := conn.SetDeadline(deadline); err != nil {
 		return failed(codeSOCKERR, errText(err))
+	}
+	if sent < len(p.send) {
+		if _, err := conn.Write(p.send[sent:]); err != nil {
+			step := ""
+			if p.typ == "tcp-check" {
+				step = "at step 2 of tcp-check (send)"
+			}
+			return ioFailure(err, true, step)
+		}
 	}
 	switch p.typ {
 	case "http":
@@ -136,10 +202,7 @@ func (p *netProber) probe(ctx context.Context, track func(net.Conn) bool) result
 	return pass(codeL4OK, "")
 }
 
-func (p *netProber) http(conn net.Conn) result {
-	if _, err := conn.Write(p.send); err != nil {
-		return ioFailure(err, true, "")
-	}
+func (p *netProber) http(conn checkConn) result {
 	br := readerPool.Get().(*bufio.Reader)
 	br.Reset(conn)
 	defer func() { br.Reset(nil); readerPool.Put(br) }()
@@ -174,14 +237,11 @@ func (p *netProber) http(conn net.Conn) result {
 }
 
 // tcpCheck runs HAProxy's implicit sequence: connect (step 1), send
-// (step 2, if any), expect (next step, if any).
-func (p *netProber) tcpCheck(conn net.Conn) result {
+// (step 2, if any, done by finish), expect (next step, if any).
+func (p *netProber) tcpCheck(conn checkConn) result {
 	step := 1
 	if len(p.send) > 0 {
-		step++
-		if _, err := conn.Write(p.send); err != nil {
-			return ioFailure(err, true, fmt.Sprintf("at step %d of tcp-check (send)", step))
-		}
+		step++ // sent by finish
 	}
 	if p.expect == "" {
 		return pass(codeL7OK, "")
@@ -214,14 +274,9 @@ func (p *netProber) tcpCheck(conn net.Conn) result {
 	}
 }
 
-// agent reads one reply line from a HAProxy-style agent after sending
-// `send` (agent-send), if set.
-func (p *netProber) agent(conn net.Conn) result {
-	if len(p.send) > 0 {
-		if _, err := conn.Write(p.send); err != nil {
-			return ioFailure(err, true, "")
-		}
-	}
+// agent reads one reply line from a HAProxy-style agent (after `send`,
+// HAProxy's agent-send, if set).
+func (p *netProber) agent(conn checkConn) result {
 	buf := make([]byte, 0, 128)
 	tmp := make([]byte, 256)
 	for {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"lbd/config"
 )
 
@@ -139,10 +141,10 @@ func runProbe(t *testing.T, hc *config.HealthCheck, addr string) result {
 		full.ExpectStatus = []int{200}
 	}
 	pr := newNetProber(&full, &config.Server{Name: "s", Address: addr})
-	var conn net.Conn
-	r := pr.probe(context.Background(), func(c net.Conn) bool { conn = c; return true })
+	var conn io.Closer
+	r := probe(pr, context.Background(), func(c io.Closer) bool { conn = c; return true })
 	if conn != nil {
-		abortClose(conn)
+		conn.Close()
 	}
 	return r
 }
@@ -280,10 +282,11 @@ func TestProbeStopAbortsCheck(t *testing.T) {
 	srv := startServer(t, hang)
 	hc := &config.HealthCheck{Type: "http", Method: "GET", Path: "/", ExpectStatus: []int{200}, Timeout: 10 * time.Second}
 	pr := newNetProber(hc, &config.Server{Name: "s", Address: srv.addr()})
-	ch := &checker{}
-	ch.ctx, ch.cancel = context.WithCancel(context.Background())
+	p := NewPool(zerolog.Nop())
+	defer p.Close()
+	ch := newChecker(p, nil, hc, nil, pr)
 	done := make(chan result)
-	go func() { done <- pr.probe(ch.ctx, ch.track) }()
+	go func() { done <- probe(pr, ch.ctx, ch.track) }()
 	for { // wait until connected
 		ch.mu.Lock()
 		c := ch.conn
