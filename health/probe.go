@@ -55,9 +55,9 @@ var errCheckStopped = errors.New("check stopped")
 type netProber struct {
 	typ     string
 	host    string
-	port    string                 // the check port if set, else the server's
+	port    string                     // the check port if set, else the server's
 	target  atomic.Pointer[sockTarget] // dialled, once resolved
-	badAddr string                 // why the address cannot be used
+	badAddr string                     // why the address cannot be used
 	timeout time.Duration
 	send    []byte // http request, tcp-check send or agent send
 
