@@ -1,36 +1,3 @@
-// Package health keeps the runtime state of every configured server: its
-// operational state from active and passive checks (UP/DOWN with HAProxy's
-// rise/fall counting), its administrative state (READY/DRAIN/MAINT), its
-// runtime weight and maxconn, and its traffic counters.
-//
-// Servers live in a Pool keyed by "backend/server", so that a reload that
-// keeps a server keeps its state, counters, admin state, runtime weight and
-// check history. The proxy reads a Server on every request through
-// lock-free methods (Usable, AcceptsPersistent, EffectiveWeight,
-// EffectiveMaxConn, Address, IsBackup, Counters); everything that changes
-// state goes through the Pool or the checker, under the server's mutex, so
-// that every transition is logged and notified exactly once.
-//
-// # Start-up state
-//
-// At process start (and for a backend that has no usable server) a checked
-// server starts as HAProxy starts it: UP, with its health counter at rise
-// ("UP 1/3" with check result INI), so that it may take traffic at once but
-// a single failed check takes it DOWN. The first checks of a backend are
-// spread evenly over the check interval in force (fast_interval at start),
-// so a server that never answers is out after at most fast_interval +
-// timeout. A server added by a reload to a backend that already has usable
-// servers starts DOWN instead and must pass rise checks (at fast_interval)
-// before it gets traffic: a new server proves itself first. A server with
-// check = false is always UP.
-//
-// # Admin state
-//
-// The operator's state (lbctl server state) and the agent's (agent replies
-// ready/drain/maint) are kept apart; the stronger applies (MAINT > DRAIN >
-// READY), so an agent saying "ready" never ends an operator's maintenance.
-// Checks keep running in MAINT and DRAIN, so the state is known when the
-// server comes back.
 package health
 
 import (
