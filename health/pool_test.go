@@ -200,7 +200,8 @@ func TestStatusJSON(t *testing.T) {
 	}
 	a2 := st[0].Servers[1]
 	if a2.State != "DOWN" || a2.Check.Result != codeL7STS || a2.Check.Description != "Layer7 wrong status: 500" ||
-		a2.Check.HTTPStatus != 500 || a2.SinceChange != 3 || a2.DownTime != "3s" || a2.Check.Health != "0/1" {
+		a2.Check.HTTPStatus != 500 || a2.SinceChange != 3 || a2.DownTime != "3s" || int(a2.DownTimeSecs) != 3 ||
+		a2.Check.Health != 0 || a2.Check.Rise != 1 || a2.Check.Fall != 1 {
 		t.Errorf("a2 status: %+v", a2)
 	}
 	if _, err := e.pool.Status("nope"); err == nil {

@@ -41,9 +41,10 @@ type ServerStatus struct {
 	Check      CheckStatus `json:"check"`
 	LastChange time.Time   `json:"last_change"`
 	// SinceChange is the time since the last transition, in whole seconds.
-	SinceChange     int64  `json:"since_change_s"`
-	DownTime        string `json:"downtime"`
-	DownTransitions uint64 `json:"down_transitions"`
+	SinceChange     int64   `json:"since_change_s"`
+	DownTime        string  `json:"downtime"`
+	DownTimeSecs    float64 `json:"downtime_s"`
+	DownTransitions uint64  `json:"down_transitions"`
 }
 
 // CheckStatus is the last active check of a server.
@@ -60,8 +61,10 @@ type CheckStatus struct {
 	HTTPStatus int       `json:"http_status,omitempty"`
 	DurationMs float64   `json:"duration_ms"`
 	At         time.Time `json:"at,omitzero"`
-	// Health is the health counter, as "health/max" (rise+fall-1).
-	Health          string `json:"health,omitempty"`
+	// Health is HAProxy's health counter, 0..rise+fall-1; UP at >= rise.
+	Health          int    `json:"health"`
+	Rise            int    `json:"rise,omitempty"`
+	Fall            int    `json:"fall,omitempty"`
 	Checks          uint64 `json:"checks"`
 	Failed          uint64 `json:"failed"`
 	ObserveFailures uint64 `json:"observe_failures"`
@@ -128,7 +131,7 @@ func (s *Server) status(now time.Time) ServerStatus {
 		st.Agent = s.AgentAdmin().String()
 	}
 	if c.enabled {
-		st.Check.Health = fmt.Sprintf("%d/%d", c.cnt.health, c.cnt.max())
+		st.Check.Health, st.Check.Rise, st.Check.Fall = c.cnt.health, c.cnt.rise, c.cnt.fall
 	}
 	if r, ok := s.ramp(); ok {
 		st.Throttle = int(max(1, 100*r[0]/r[1]))
@@ -138,6 +141,7 @@ func (s *Server) status(now time.Time) ServerStatus {
 		down += now.Sub(c.downSince)
 	}
 	st.DownTime = down.Truncate(time.Second).String()
+	st.DownTimeSecs = down.Seconds()
 	return st
 }
 
