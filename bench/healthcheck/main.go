@@ -199,7 +199,8 @@ func measureHAProxy(bin string, addrs []string, typ string, interval, warmup, wi
 	port := probe.Addr().(*net.TCPAddr).Port
 	probe.Close()
 	var b strings.Builder
-	b.WriteString("global\n  maxconn 4000\n\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\n  timeout check 1s\n\n")
+	sock := filepath.Join(dir, "haproxy.sock")
+	b.WriteString("global\n  maxconn 4000\n  stats socket " + sock + "\n\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\n  timeout check 1s\n\n")
 	fmt.Fprintf(&b, "frontend idle\n  bind 127.0.0.1:%d\n  default_backend bench\n\nbackend bench\n", port)
 	if typ == "http" {
 		b.WriteString("  option httpchk\n  http-check send meth GET uri / ver HTTP/1.1 hdr Host bench hdr Connection close\n  http-check expect status 200\n")
@@ -240,13 +241,45 @@ func measureHAProxy(bin string, addrs []string, typ string, interval, warmup, wi
 	if err != nil {
 		return figures{}, err
 	}
+	f := figures{cpu: cpu1 - cpu0, wall: time.Since(wall0), total: len(addrs)}
 	select {
 	case err := <-exited:
 		exited <- err
-		return figures{}, fmt.Errorf("haproxy exited during the run: %v: %s", err, stderr.String())
+		return f, fmt.Errorf("haproxy exited during the run: %v: %s", err, stderr.String())
 	default:
 	}
-	return figures{cpu: cpu1 - cpu0, wall: time.Since(wall0)}, nil
+	if f.up, err = haproxyUp(sock); err != nil {
+		return f, err
+	}
+	if f.up != f.total {
+		return f, fmt.Errorf("haproxy: only %d of %d servers UP", f.up, f.total)
+	}
+	return f, nil
+}
+
+// haproxyUp counts the servers HAProxy reports UP ("show stat").
+func haproxyUp(sock string) (int, error) {
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "show stat\n"); err != nil {
+		return 0, err
+	}
+	raw, err := io.ReadAll(c)
+	if err != nil {
+		return 0, err
+	}
+	up := 0
+	for _, line := range strings.Split(string(raw), "\n") {
+		f := strings.Split(line, ",")
+		// pxname,svname,...: status is the 18th column.
+		if len(f) > 17 && f[0] == "bench" && f[1] != "BACKEND" && f[1] != "FRONTEND" && strings.HasPrefix(f[17], "UP") {
+			up++
+		}
+	}
+	return up, nil
 }
 
 // procCPU reads utime+stime of a process from /proc/PID/stat.
