@@ -85,18 +85,8 @@ func (p *Pool) Apply(cfg *config.Config) error {
 		order:    make([]string, 0, len(cfg.Backends)),
 		checks:   make(map[string]*config.HealthCheck, len(cfg.Backends)),
 	}
-	for _, b := range cfg.Backends {
-		if _, dup := nv.backends[b.Name]; dup {
-			return fmt.Errorf("health: duplicate backend %s", b.Name)
-		}
-		nv.backends[b.Name] = nil
-		for _, sc := range b.Servers {
-			key := b.Name + "/" + sc.Name
-			if _, dup := nv.servers[key]; dup {
-				return fmt.Errorf("health: duplicate server %s", key)
-			}
-			nv.servers[key] = nil
-		}
+	if err := checkNames(cfg); err != nil {
+		return err
 	}
 
 	before := old.usableSets()
@@ -104,9 +94,6 @@ func (p *Pool) Apply(cfg *config.Config) error {
 	for _, b := range cfg.Backends {
 		nv.order = append(nv.order, b.Name)
 		hc := b.HealthCheck
-		if hc == nil {
-			return fmt.Errorf("health: backend %s has no health_check settings", b.Name)
-		}
 		nv.checks[b.Name] = hc
 		settings := &backendSettings{observe: b.Observe, errorLimit: int64(max(b.ErrorLimit, 1))}
 		// A new server of a backend that already serves proves itself
@@ -148,6 +135,30 @@ func (p *Pool) Apply(cfg *config.Config) error {
 	for name := range after {
 		if _, ok := before[name]; !ok {
 			p.changed(name)
+		}
+	}
+	return nil
+}
+
+// checkNames refuses duplicate backends or servers (config validation
+// catches them first; this keeps the pool's keys sound whatever the
+// caller).
+func checkNames(cfg *config.Config) error {
+	seen := map[string]bool{}
+	for _, b := range cfg.Backends {
+		if seen[b.Name] {
+			return fmt.Errorf("health: duplicate backend %s", b.Name)
+		}
+		seen[b.Name] = true
+		for _, sc := range b.Servers {
+			key := b.Name + "/" + sc.Name
+			if seen["/"+key] {
+				return fmt.Errorf("health: duplicate server %s", key)
+			}
+			seen["/"+key] = true
+		}
+		if b.HealthCheck == nil {
+			return fmt.Errorf("health: backend %s has no health_check settings", b.Name)
 		}
 	}
 	return nil

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"lbd/config"
 )
 
 const withBackup = `
@@ -264,4 +266,23 @@ func TestCloseStopsEverything(t *testing.T) {
 		t.Fatal("Apply after Close accepted")
 	}
 	_ = ev
+}
+
+func TestApplyRefusesBadInputWithoutChange(t *testing.T) {
+	e := newFakeEnv(t)
+	e.apply(withBackup)
+	dupServer := mustParse(t, withBackup)
+	dupServer.Backends[0].Servers = append(dupServer.Backends[0].Servers, dupServer.Backends[0].Servers[0])
+	dupBackend := mustParse(t, withBackup)
+	dupBackend.Backends = append(dupBackend.Backends, dupBackend.Backends[0])
+	noCheck := mustParse(t, withBackup)
+	noCheck.Backends[1].HealthCheck = nil
+	for name, cfg := range map[string]*config.Config{"dup server": dupServer, "dup backend": dupBackend, "no check": noCheck} {
+		if err := e.pool.Apply(cfg); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if got := e.pool.Backends(); len(got) != 2 || len(e.pool.Servers("web")) != 3 {
+		t.Fatalf("pool changed by refused configurations: %v", got)
+	}
 }
