@@ -53,7 +53,7 @@ func New(log zerolog.Logger, path, version string) *Appliance {
 		path:    path,
 		version: version,
 		pool:    pool,
-		speaker: vrrp.New(log, poolTracker{pool: pool, every: 250 * time.Millisecond}),
+		speaker: vrrp.New(log, pool), // the pool is the speaker's BackendTracker
 	}
 }
 
@@ -67,6 +67,7 @@ func (a *Appliance) Start(cfg *config.Config) error {
 		return err
 	}
 	a.cfg = cfg
+	a.pool.Start()
 	a.log.Info().Str("config", a.path).Int("frontends", len(cfg.Frontends)).
 		Int("backends", len(cfg.Backends)).Int("vrrp_instances", len(cfg.VRRPInstances)).
 		Msg("configuration applied")
@@ -130,8 +131,10 @@ func (a *Appliance) Stop(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	// The speaker first: masters hand their VIPs over while the frontends
-	// still serve.
-	return a.speaker.Shutdown(ctx)
+	// still serve; health checks stop last.
+	err := a.speaker.Shutdown(ctx)
+	a.pool.Close()
+	return err
 }
 
 // Grace returns the running configuration's drain time.
