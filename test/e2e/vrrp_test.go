@@ -42,11 +42,37 @@ func withVRRP(hcl, name, value string) string {
 	return head + strings.Replace(inst, "{\n", "{\n  "+name+" = "+value+"\n", 1)
 }
 
+// vrrpLab is a lab with both web servers running: the lab config tracks
+// backend "web" (weight -60), so without them both nodes would run 60
+// below their configured priorities.
+type vrrpLab struct {
+	*Lab
+	webs map[string]*Proc
+}
+
+func newVRRPLab(t *testing.T) *vrrpLab {
+	t.Helper()
+	l := &vrrpLab{Lab: NewLab(t), webs: map[string]*Proc{}}
+	for _, w := range []string{"web1", "web2"} {
+		l.webs[w] = l.StartWeb(w)
+	}
+	return l
+}
+
+// waitEffective waits for d's effective priority.
+func waitEffective(t *testing.T, d *LBD, want int) {
+	t.Helper()
+	Eventually(t, 15*time.Second, func() bool { return effective(d) == want },
+		"%s: effective priority %d (is %s)", d.Node, want, Lazy(func() string { return fmt.Sprint(effective(d)) }))
+}
+
 // startPairWaiting starts the lab pair and waits for lb1 MASTER, lb2
 // BACKUP, the VIP on lb1 only.
-func startPairWaiting(t *testing.T, l *Lab) (lb1, lb2 *LBD) {
+func startPairWaiting(t *testing.T, l *vrrpLab) (lb1, lb2 *LBD) {
 	t.Helper()
 	lb1, lb2 = l.StartPair()
+	waitEffective(t, lb1, 150)
+	waitEffective(t, lb2, 100)
 	lb1.WaitInstanceState(t, "VI_1", "MASTER", 15*time.Second)
 	lb2.WaitInstanceState(t, "VI_1", "BACKUP", 5*time.Second)
 	waitHolders(t, l, 5*time.Second, "lb1")
@@ -54,7 +80,7 @@ func startPairWaiting(t *testing.T, l *Lab) (lb1, lb2 *LBD) {
 }
 
 // waitHolders waits until exactly the given nodes hold the VIP.
-func waitHolders(t *testing.T, l *Lab, timeout time.Duration, want ...string) {
+func waitHolders(t *testing.T, l *vrrpLab, timeout time.Duration, want ...string) {
 	t.Helper()
 	Eventually(t, timeout, func() bool { return fmt.Sprint(l.VIPHolders()) == fmt.Sprint(want) },
 		"VIP holders %v (are %v)", want, Lazy(func() string { return fmt.Sprint(l.VIPHolders()) }))
@@ -68,7 +94,7 @@ type vipEvents struct {
 	dels []time.Time
 }
 
-func watchVIP(t *testing.T, l *Lab, host string) *vipEvents {
+func watchVIP(t *testing.T, l *vrrpLab, host string) *vipEvents {
 	t.Helper()
 	h, err := netns.GetFromName(l.NS(host))
 	if err != nil {
@@ -154,7 +180,7 @@ type meters struct {
 	fronts         map[string]*Proc
 }
 
-func startMeters(t *testing.T, l *Lab) *meters {
+func startMeters(t *testing.T, l *vrrpLab) *meters {
 	t.Helper()
 	ms := &meters{fronts: map[string]*Proc{}}
 	for _, h := range []string{"lb1", "lb2"} {
@@ -169,7 +195,7 @@ func startMeters(t *testing.T, l *Lab) *meters {
 }
 
 // restart starts new measurements over the same frontends.
-func (ms *meters) restart(t *testing.T, l *Lab) *meters {
+func (ms *meters) restart(t *testing.T, l *vrrpLab) *meters {
 	t.Helper()
 	ms.proxy = nil
 	ms.standIn = l.StartMeter("client", "http://"+VIP+":"+standInPort+"/", 20*time.Millisecond)
@@ -214,7 +240,7 @@ func (ms *meters) noFailures(t *testing.T, what string) {
 
 func TestVRRPColdStartElection(t *testing.T) {
 	RequireLBD(t)
-	l := NewLab(t)
+	l := newVRRPLab(t)
 	lb1, lb2 := startPairWaiting(t, l)
 	for _, d := range []*LBD{lb1, lb2} {
 		vs, err := d.VIPStatus()
@@ -241,9 +267,7 @@ func TestVRRPColdStartElection(t *testing.T) {
 
 func TestVRRPCrashFailover(t *testing.T) {
 	RequireLBD(t)
-	l := NewLab(t)
-	l.StartWeb("web1")
-	l.StartWeb("web2")
+	l := newVRRPLab(t)
 	lb1, lb2 := startPairWaiting(t, l)
 	ms := startMeters(t, l)
 	time.Sleep(time.Second) // baseline
@@ -281,9 +305,7 @@ func TestVRRPCrashFailover(t *testing.T) {
 
 func TestVRRPGracefulStopNoFailures(t *testing.T) {
 	RequireLBD(t)
-	l := NewLab(t)
-	l.StartWeb("web1")
-	l.StartWeb("web2")
+	l := newVRRPLab(t)
 	lb1, lb2 := startPairWaiting(t, l)
 	ms := startMeters(t, l)
 	time.Sleep(time.Second)
@@ -306,9 +328,7 @@ func TestVRRPGracefulStopNoFailures(t *testing.T) {
 
 func TestVRRPReleaseReclaim(t *testing.T) {
 	RequireLBD(t)
-	l := NewLab(t)
-	l.StartWeb("web1")
-	l.StartWeb("web2")
+	l := newVRRPLab(t)
 	lb1, lb2 := startPairWaiting(t, l)
 	ms := startMeters(t, l)
 	time.Sleep(time.Second)
@@ -349,7 +369,7 @@ func TestVRRPReleaseReclaim(t *testing.T) {
 func TestVRRPPreemption(t *testing.T) {
 	RequireLBD(t)
 	t.Run("preempt", func(t *testing.T) {
-		l := NewLab(t)
+		l := newVRRPLab(t)
 		lb2 := l.StartLBD("lb2", LabConfig("lb2"))
 		lb2.WaitInstanceState(t, "VI_1", "MASTER", 15*time.Second)
 		lb1 := l.StartLBD("lb1", LabConfig("lb1"))
@@ -358,7 +378,7 @@ func TestVRRPPreemption(t *testing.T) {
 		waitHolders(t, l, 5*time.Second, "lb1")
 	})
 	t.Run("nopreempt", func(t *testing.T) {
-		l := NewLab(t)
+		l := newVRRPLab(t)
 		lb2 := l.StartLBD("lb2", LabConfig("lb2"))
 		lb2.WaitInstanceState(t, "VI_1", "MASTER", 15*time.Second)
 		// keepalived ignores nopreempt with state MASTER: lb1 is BACKUP here.
@@ -382,9 +402,16 @@ func TestVRRPPreemption(t *testing.T) {
 // a split brain) settle on the higher primary address (RFC 3768 6.4.3).
 func TestVRRPEqualPriorityTieBreak(t *testing.T) {
 	RequireLBD(t)
-	l := NewLab(t)
+	l := newVRRPLab(t)
+	// Without track_backend: cut off from the bridge, lb2 also loses its
+	// backends, and the tie would be broken by priority instead.
+	noTrack := regexp.MustCompile(`(?s)\n\s*track_backend "web" \{.*?\}\n`)
 	cfg := func(node string) string {
-		return withVRRP(withVRRP(LabConfig(node), "priority", "100"), "state", `"BACKUP"`)
+		c := noTrack.ReplaceAllString(LabConfig(node), "\n")
+		return withVRRP(withVRRP(c, "priority", "100"), "state", `"BACKUP"`)
+	}
+	if strings.Contains(cfg("lb1"), "track_backend") {
+		t.Fatal("track_backend still in the config")
 	}
 	lb1 := l.StartLBD("lb1", cfg("lb1"))
 	lb1.WaitInstanceState(t, "VI_1", "MASTER", 15*time.Second)
@@ -427,7 +454,7 @@ func effective(d *LBD) int {
 
 func TestVRRPTrackScript(t *testing.T) {
 	RequireLBD(t)
-	l := NewLab(t)
+	l := newVRRPLab(t)
 	down := filepath.Join(l.Dir(), "lb1-down")
 	up := filepath.Join(l.Dir(), "lb2-up")
 	lb1 := l.StartLBD("lb1", addScript(LabConfig("lb1"), "chk_down", "/usr/bin/test ! -e "+down, -60))
@@ -480,8 +507,8 @@ func touch(t *testing.T, path string) {
 // script.
 func TestVRRPTrackBackend(t *testing.T) {
 	RequireLBD(t)
-	l := NewLab(t)
-	web1, web2 := l.StartWeb("web1"), l.StartWeb("web2")
+	l := newVRRPLab(t)
+	web1, web2 := l.webs["web1"], l.webs["web2"]
 	lb1, lb2 := startPairWaiting(t, l)
 	lb1.WaitServerState(t, "web", "web1", "UP", 10*time.Second)
 
@@ -519,7 +546,7 @@ func TestVRRPTrackBackend(t *testing.T) {
 
 func TestVRRPInterfaceDownFault(t *testing.T) {
 	RequireLBD(t)
-	l := NewLab(t)
+	l := newVRRPLab(t)
 	lb1, lb2 := startPairWaiting(t, l)
 	if out, err := l.Exec("lb1", "ip", "link", "set", "eth0", "down"); err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -536,7 +563,7 @@ func TestVRRPInterfaceDownFault(t *testing.T) {
 
 func TestVRRPDeletedVIPRestored(t *testing.T) {
 	RequireLBD(t)
-	l := NewLab(t)
+	l := newVRRPLab(t)
 	lb1, _ := startPairWaiting(t, l)
 	if out, err := l.Exec("lb1", "ip", "addr", "del", VIP+"/24", "dev", "eth0"); err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -553,7 +580,7 @@ func TestVRRPDeletedVIPRestored(t *testing.T) {
 // vrrp_instance (same VRID, password, VIP).
 type keepalived struct {
 	t    *testing.T
-	l    *Lab
+	l    *vrrpLab
 	node string
 	dir  string
 	cmd  *exec.Cmd
@@ -561,7 +588,7 @@ type keepalived struct {
 	all  []string
 }
 
-func startKeepalived(t *testing.T, l *Lab, node string, prio int) *keepalived {
+func startKeepalived(t *testing.T, l *vrrpLab, node string, prio int) *keepalived {
 	t.Helper()
 	bin, err := exec.LookPath("keepalived")
 	if err != nil {
@@ -673,7 +700,7 @@ func TestVRRPKeepalivedPeer(t *testing.T) {
 		bin = "keepalived"
 	}
 	t.Run("lbd master, keepalived backup", func(t *testing.T) {
-		l := NewLab(t)
+		l := newVRRPLab(t)
 		k := startKeepalived(t, l, "lb2", 100)
 		lb1 := l.StartLBD("lb1", LabConfig("lb1"))
 		lb1.WaitInstanceState(t, "VI_1", "MASTER", 15*time.Second)
@@ -706,7 +733,7 @@ func TestVRRPKeepalivedPeer(t *testing.T) {
 		k.checkNoComplaint()
 	})
 	t.Run("keepalived master, lbd backup", func(t *testing.T) {
-		l := NewLab(t)
+		l := newVRRPLab(t)
 		k := startKeepalived(t, l, "lb1", 150)
 		lb2 := l.StartLBD("lb2", LabConfig("lb2"))
 		k.waitLog("Entering MASTER STATE", 1, 10*time.Second)
