@@ -8,6 +8,7 @@ import (
 	"lbd/admin"
 	"lbd/config"
 	"lbd/health"
+	"lbd/vrrp"
 )
 
 // The appliance is the admin API's controller.
@@ -60,7 +61,7 @@ func (a *Appliance) SetServerWeight(backend, server string, weight int) error {
 }
 
 // VIPStatus lists the VRRP instances.
-func (a *Appliance) VIPStatus() (any, error) {
+func (a *Appliance) VIPStatus() ([]vrrp.InstanceStatus, error) {
 	return a.speaker.Status(), nil
 }
 
