@@ -1,0 +1,241 @@
+package proxy
+
+import (
+	"errors"
+
+	"lbd/config"
+)
+
+// framing is how a message body is delimited (RFC 9112 §6.3).
+type framing uint8
+
+const (
+	fNone    framing = iota // no body
+	fLength                 // Content-Length bytes
+	fChunked                // chunked transfer coding
+	fClose                  // until the server closes (responses only)
+)
+
+// serveHTTP serves the requests of one client connection in order
+// (pipelined requests wait in the buffer for their turn).
+func (s *session) serveHTTP() {
+	for {
+		fe := s.ln.fe.Load()
+		if fe.mode != config.ModeHTTP {
+			return // the address now belongs to a tcp frontend
+		}
+		s.fe = fe
+		t := getTxn()
+		keep := false
+		if s.readRequest(t) {
+			keep = s.handleRequest(t)
+		}
+		if t.tEnd == 0 {
+			t.tEnd = nanotime()
+		}
+		if !t.silent {
+			s.logHTTP(t)
+		}
+		putTxn(t)
+		s.reqs++
+		if !keep || s.draining() || s.killed.Load() {
+			return
+		}
+		if s.cli.buffered() == 0 {
+			s.cli.releaseIfEmpty()
+			// The client goes idle: its server connection is free for others.
+			if s.up != nil {
+				s.up.srv.putIdle(s.up, nanotime())
+				s.up = nil
+				s.upc.Store(nil)
+			}
+		}
+	}
+}
+
+// readRequest reads and parses the next request head. On failure it has
+// answered the client (408, 400, 414, 431...) or found the connection
+// closed, and returns false.
+func (s *session) readRequest(t *txn) bool {
+	fe := s.fe
+	first := s.reqs == 0
+	t.tIdle = nanotime()
+	if s.cli.buf != nil {
+		s.cli.consume(skipLeadingCRLF(s.cli.data()))
+	}
+	// The whole head must arrive within http_request, counted from the
+	// connection for the first request and from its first byte after.
+	var headDeadline int64
+	if first {
+		headDeadline = s.accepted + int64(fe.t.HTTPRequest)
+	}
+	if s.cli.buffered() == 0 {
+		idle := headDeadline
+		if !first {
+			to := fe.t.HTTPKeepAlive
+			if to <= 0 {
+				to = fe.t.HTTPRequest
+			}
+			idle = t.tIdle + int64(to)
+		}
+		if fe.t.Client > 0 && t.tIdle+int64(fe.t.Client) < idle {
+			idle = t.tIdle + int64(fe.t.Client)
+		}
+		s.cli.readDeadline(idle)
+		s.setIdle()
+		n, err := s.readIdle()
+		kicked := !s.setActive()
+		if err != nil || n == 0 {
+			if first && isTimeout(err) && !kicked {
+				t.tFirst = nanotime()
+				t.tHead = 0
+				s.fail(t, 408, 'c', 'R')
+				return false
+			}
+			t.silent = true // closed or idle timeout between requests
+			return false
+		}
+	}
+	t.tFirst = nanotime()
+	if !first {
+		headDeadline = t.tFirst + int64(fe.t.HTTPRequest)
+	}
+	s.cli.readDeadline(headDeadline)
+	scan := 0
+	for {
+		if scan == 0 {
+			s.cli.consume(skipLeadingCRLF(s.cli.data()))
+		}
+		if s.cli.buffered() > 0 {
+			end, next := headEnd(s.cli.data(), scan)
+			if end > 0 {
+				t.headLen = end
+				break
+			}
+			scan = next
+		}
+		_, err := s.cli.fill()
+		if err == nil {
+			continue
+		}
+		switch {
+		case errors.Is(err, errBufferFull):
+			if indexByte(s.cli.data(), '\n') < 0 {
+				s.fail(t, 414, 'P', 'R')
+			} else {
+				s.fail(t, 431, 'P', 'R')
+			}
+		case isTimeout(err):
+			s.fail(t, 408, 'c', 'R')
+		default:
+			t.setTerm('C', 'R') // the client left mid-request
+			t.status = 400
+			t.captureLine(s.cli.data())
+		}
+		return false
+	}
+	t.tHead = nanotime()
+	raw := s.cli.data()[:t.headLen]
+	t.captureLine(raw)
+	if e := t.req.parseRequest(raw); e != errNone {
+		s.e.log.Debug().Bytes("client", s.peerText).Str("error", e.String()).Msg("bad request")
+		s.fail(t, e.status(), 'P', 'R')
+		return false
+	}
+	t.bytesIn = int64(t.headLen)
+	return true
+}
+
+// captureLine keeps the request line for the access log, truncated.
+func (t *txn) captureLine(raw []byte) {
+	end := indexByte(raw, '\n')
+	if end < 0 {
+		end = len(raw)
+	}
+	if end > 0 && raw[end-1] == '\r' {
+		end--
+	}
+	if end > 1024 {
+		end = 1024
+	}
+	t.reqLine = append(t.reqLine[:0], raw[:end]...)
+}
+
+// handleRequest forwards one parsed request and its response. It returns
+// whether the client connection may carry another request.
+func (s *session) handleRequest(t *txn) bool {
+	fe := s.fe
+	req := &t.req
+	fe.st.reqs.Add(1)
+	be := fe.selectBackend(req)
+	if be == nil {
+		s.fail(t, 503, 'P', 'R')
+		return false
+	}
+	t.be = be
+	be.st.cur.Add(1)
+	be.st.total.Add(1)
+	defer be.st.cur.Add(-1)
+
+	fr, bodyLen := requestFraming(req)
+	now := nanotime()
+	var target *server
+	if be.cookie != nil {
+		target, t.ck = be.cookie.lookup(req, be, now/1e9)
+		if target != nil && !target.hs.AcceptsPersistent() {
+			target = nil
+		}
+	}
+	pr := pickReq{client: s.peer.Addr(), req: req}
+	srv, qr := s.assign(t, be, target, &pr)
+	if qr != queueGot {
+		if qr == queueTimeout {
+			s.fail(t, 503, 's', 'Q')
+		} else {
+			s.fail(t, 503, 'S', 'C')
+		}
+		return false
+	}
+	t.srv = srv
+	t.direct = target != nil && srv == target
+	keep := s.exchange(t, &pr, fr, bodyLen)
+	t.srv.release()
+	return keep
+}
+
+// requestFraming returns how the request body is delimited (RFC 9112 §6.3:
+// a request without Content-Length or chunked has no body).
+func requestFraming(req *msgHead) (framing, int64) {
+	switch {
+	case req.chunked:
+		return fChunked, -1
+	case req.contentLength > 0:
+		return fLength, req.contentLength
+	}
+	return fNone, 0
+}
+
+// responseFraming returns how the response body is delimited.
+func responseFraming(req, resp *msgHead) (framing, int64) {
+	switch {
+	case req.isHead, resp.status < 200, resp.status == 204, resp.status == 304:
+		return fNone, 0
+	case resp.chunked:
+		return fChunked, -1
+	case resp.contentLength == 0:
+		return fNone, 0
+	case resp.contentLength > 0:
+		return fLength, resp.contentLength
+	}
+	return fClose, -1
+}
+
+// fail answers the client with an error page and ends the exchange.
+func (s *session) fail(t *txn, status int, who, phase byte) {
+	t.status = status
+	t.setTerm(who, phase)
+	page := s.fe.errors.page(status)
+	if err := s.cli.write(page, nanotime(), s.fe.t.Client); err == nil {
+		t.bytesOut += int64(len(page))
+	}
+}

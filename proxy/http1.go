@@ -1,0 +1,829 @@
+package proxy
+
+// This file is the zero-allocation HTTP/1.x head parser (RFC 9112). It works
+// on a head already known to be complete (see headEnd): one pass over the
+// bytes fills a reused msgHead with offsets into the caller's buffer, so
+// nothing is copied and nothing allocated. It is strict the way HAProxy is:
+// what a smuggling attack needs (bare CR, obs-fold, spaces before the colon,
+// conflicting framing) is refused rather than repaired.
+
+// maxHeaders is the most header fields a head may carry; HAProxy's default
+// (tune.http.maxhdr) is 101.
+const maxHeaders = 100
+
+// maxConnTokens bounds the tokens of Connection headers; each names a header
+// that must be stripped, so more than this is refused instead of ignored.
+const maxConnTokens = 16
+
+// span is a [off,end) range in msgHead.raw.
+type span struct{ off, end int32 }
+
+func (s span) len() int { return int(s.end - s.off) }
+
+// hdrKind identifies the header fields the proxy acts on.
+type hdrKind uint8
+
+const (
+	hOther hdrKind = iota
+	hContentLength
+	hTransferEncoding
+	hConnection
+	hKeepAlive
+	hProxyConnection
+	hTE
+	hTrailer
+	hUpgrade
+	hHost
+	hExpect
+	hCookie
+	hSetCookie
+	hXForwardedFor
+	hXForwardedProto
+	hXForwardedHost
+)
+
+// hdr is one header field: name and value (without surrounding whitespace).
+type hdr struct {
+	name, value span
+	kind        hdrKind
+	drop        bool // hop-by-hop or otherwise not forwarded
+}
+
+// parseErr is why a head was refused; it maps to a status code.
+type parseErr uint8
+
+const (
+	errNone           parseErr = iota
+	errBadRequestLine          // 400
+	errBadVersion              // 505 (request) / 502 (response)
+	errBadHeader               // 400: invalid name or value character, obs-fold
+	errTooManyHeaders          // 400
+	errBadContentLen           // 400: invalid or conflicting Content-Length
+	errBadTransferEnc          // 400: not chunked, on HTTP/1.0, or with Content-Length
+	errBadHost                 // 400: missing on HTTP/1.1, repeated or invalid
+	errBadStatusLine           // 502: response status line
+	errTooManyConnTok          // 400
+	errURITooLong              // 414: request line alone exceeds the buffer
+	errHeadTooLarge            // 431: head exceeds the buffer
+	errMethodNotImpl           // 501: CONNECT
+)
+
+var parseErrText = [...]string{
+	errNone:           "",
+	errBadRequestLine: "bad request line",
+	errBadVersion:     "unsupported HTTP version",
+	errBadHeader:      "invalid header field",
+	errTooManyHeaders: "too many header fields",
+	errBadContentLen:  "invalid or conflicting Content-Length",
+	errBadTransferEnc: "invalid Transfer-Encoding",
+	errBadHost:        "missing, repeated or invalid Host",
+	errBadStatusLine:  "bad status line",
+	errTooManyConnTok: "too many Connection tokens",
+	errURITooLong:     "request line too long",
+	errHeadTooLarge:   "header section too large",
+	errMethodNotImpl:  "method not implemented",
+}
+
+func (e parseErr) String() string { return parseErrText[e] }
+
+// status is the HTTP status a client gets for a refused request head.
+func (e parseErr) status() int {
+	switch e {
+	case errBadVersion:
+		return 505
+	case errURITooLong:
+		return 414
+	case errHeadTooLarge:
+		return 431
+	case errMethodNotImpl:
+		return 501
+	}
+	return 400
+}
+
+// msgHead is a parsed request or response head. It is reused between
+// messages; reset clears it without freeing the header array.
+type msgHead struct {
+	raw []byte // the head bytes, start line through the blank line
+
+	// Request line.
+	method, target span
+	path           span // target without scheme://authority (origin form)
+	query          span // after '?', empty when none
+	authority      span // host of an absolute-form target
+	isHead         bool // method HEAD: the response has no body
+	idempotent     bool // RFC 9110 §9.2.2: may be replayed on a dead connection
+
+	// Status line.
+	status int
+	reason span
+
+	minor uint8 // HTTP/1.minor
+
+	hdrs []hdr
+
+	// Framing and connection management, from the fields.
+	contentLength int64 // -1 when absent
+	chunked       bool  // Transfer-Encoding ends with chunked
+	hasTE         bool
+	connClose     bool
+	connKeepAlive bool
+	connUpgrade   bool
+	connTokens    [maxConnTokens]span
+	nConnTokens   int
+	upgrade       int // index in hdrs of Upgrade, -1 when absent
+	host          int // index in hdrs of Host, -1 when absent
+	expect100     bool
+}
+
+func (m *msgHead) reset(raw []byte) {
+	hdrs := m.hdrs[:0]
+	*m = msgHead{raw: raw, hdrs: hdrs, contentLength: -1, upgrade: -1, host: -1}
+	if m.hdrs == nil {
+		m.hdrs = make([]hdr, 0, maxHeaders)
+	}
+}
+
+// b returns the bytes of s.
+func (m *msgHead) b(s span) []byte { return m.raw[s.off:s.end] }
+
+// hostValue is the authority the request is for: the absolute-form
+// target's, else the Host field's; without port.
+func (m *msgHead) hostValue() []byte {
+	var h []byte
+	if m.authority.end > m.authority.off {
+		h = m.b(m.authority)
+	} else if m.host >= 0 {
+		h = m.b(m.hdrs[m.host].value)
+	}
+	return stripPort(h)
+}
+
+// keepAlive reports whether the sender of this head wants the connection
+// kept open after the message (RFC 9112 §9.3).
+func (m *msgHead) keepAlive() bool {
+	if m.connClose {
+		return false
+	}
+	if m.minor == 0 {
+		return m.connKeepAlive
+	}
+	return true
+}
+
+// headEnd finds the end of a head in b: the index just past the empty line,
+// or -1 when more bytes are needed. Lines may end in CRLF or a bare LF.
+// from is where an earlier call stopped, so that a head arriving in pieces
+// is scanned once; the caller passes back the returned next.
+func headEnd(b []byte, from int) (end, next int) {
+	i := from
+	for {
+		j := indexByte(b[i:], '\n')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+		// i is the start of a line; an empty line ends the head.
+		if i < len(b) && b[i] == '\n' {
+			return i + 1, i + 1
+		}
+		if i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n' {
+			return i + 2, i + 2
+		}
+		if i >= len(b) || (i+1 == len(b) && b[i] == '\r') {
+			// The line start is not decidable yet: resume from the LF.
+			return -1, i - 1
+		}
+	}
+	n := len(b) - 1
+	if n < from {
+		n = from
+	}
+	return -1, n
+}
+
+// skipLeadingCRLF returns how many empty lines (CRLF or LF) start b. A
+// server ignores them before a request line (RFC 9112 §2.2); they follow
+// some clients' POST bodies.
+func skipLeadingCRLF(b []byte) int {
+	i := 0
+	for i < len(b) {
+		if b[i] == '\n' {
+			i++
+		} else if b[i] == '\r' && i+1 < len(b) && b[i+1] == '\n' {
+			i += 2
+		} else {
+			break
+		}
+	}
+	return i
+}
+
+// nextLine returns the end of the line starting at i (without its CR LF) and
+// the start of the next one. ok is false when the line holds a bare CR.
+func nextLine(b []byte, i int) (end, next int, ok bool) {
+	j := indexByte(b[i:], '\n')
+	if j < 0 {
+		return len(b), len(b), false
+	}
+	end, next = i+j, i+j+1
+	if end > i && b[end-1] == '\r' {
+		end--
+	}
+	return end, next, true
+}
+
+// parseRequest parses a complete request head (as delimited by headEnd).
+func (m *msgHead) parseRequest(raw []byte) parseErr {
+	m.reset(raw)
+	end, next, ok := nextLine(raw, 0)
+	if !ok {
+		return errBadRequestLine
+	}
+	if e := m.parseRequestLine(raw[:end]); e != errNone {
+		return e
+	}
+	if e := m.parseFields(next); e != errNone {
+		return e
+	}
+	return m.checkRequest()
+}
+
+func (m *msgHead) parseRequestLine(line []byte) parseErr {
+	// method SP request-target SP HTTP-version, single spaces (RFC 9112 §3).
+	sp1 := indexByte(line, ' ')
+	if sp1 <= 0 {
+		return errBadRequestLine
+	}
+	for _, c := range line[:sp1] {
+		if !isTokenChar(c) {
+			return errBadRequestLine
+		}
+	}
+	rest := line[sp1+1:]
+	sp2 := indexByte(rest, ' ')
+	if sp2 <= 0 {
+		return errBadRequestLine
+	}
+	sp2 += sp1 + 1
+	for _, c := range line[sp1+1 : sp2] {
+		// Visible US-ASCII only: no CTL, space, DEL or non-ASCII.
+		if c <= ' ' || c >= 0x7f {
+			return errBadRequestLine
+		}
+	}
+	m.method = span{0, int32(sp1)}
+	m.target = span{int32(sp1 + 1), int32(sp2)}
+	minor, e := parseVersion(line[sp2+1:])
+	if e != errNone {
+		return e
+	}
+	m.minor = minor
+	meth := line[:sp1]
+	switch string(meth) {
+	case "GET", "OPTIONS", "TRACE", "PUT", "DELETE":
+		m.idempotent = true
+	case "HEAD":
+		m.idempotent, m.isHead = true, true
+	case "CONNECT":
+		return errMethodNotImpl
+	}
+	return m.splitTarget()
+}
+
+// splitTarget finds the path and query of origin-form and absolute-form
+// targets (RFC 9112 §3.2).
+func (m *msgHead) splitTarget() parseErr {
+	t := m.b(m.target)
+	base := m.target.off
+	switch {
+	case t[0] == '/':
+		m.path = m.target
+	case len(t) == 1 && t[0] == '*':
+		m.path = m.target
+		return errNone
+	default:
+		// absolute-form: scheme "://" authority [path]
+		k := indexString(t, "://")
+		if k <= 0 {
+			return errBadRequestLine
+		}
+		for _, c := range t[:k] {
+			if !isAlnum(c) && c != '+' && c != '-' && c != '.' {
+				return errBadRequestLine
+			}
+		}
+		a := k + 3
+		e := a
+		for e < len(t) && t[e] != '/' && t[e] != '?' {
+			e++
+		}
+		if e == a || !validHost(t[a:e]) {
+			return errBadRequestLine
+		}
+		m.authority = span{base + int32(a), base + int32(e)}
+		m.path = span{base + int32(e), m.target.end}
+	}
+	p := m.b(m.path)
+	if q := indexByte(p, '?'); q >= 0 {
+		m.query = span{m.path.off + int32(q) + 1, m.path.end}
+		m.path.end = m.path.off + int32(q)
+	}
+	return errNone
+}
+
+// parseVersion reads "HTTP/1.0" or "HTTP/1.1"; other well-formed versions
+// are unsupported (505), anything else is malformed.
+func parseVersion(v []byte) (uint8, parseErr) {
+	if len(v) != 8 || string(v[:5]) != "HTTP/" || v[6] != '.' || !isDigit(v[5]) || !isDigit(v[7]) {
+		return 0, errBadRequestLine
+	}
+	if v[5] != '1' {
+		return 0, errBadVersion
+	}
+	if v[7] == '0' {
+		return 0, errNone
+	}
+	return 1, errNone // 1.1 and later 1.x minors speak 1.1
+}
+
+// parseResponse parses a complete response head.
+func (m *msgHead) parseResponse(raw []byte) parseErr {
+	m.reset(raw)
+	end, next, ok := nextLine(raw, 0)
+	if !ok {
+		return errBadStatusLine
+	}
+	line := raw[:end]
+	// HTTP-version SP 3DIGIT [SP reason-phrase] (RFC 9112 §4).
+	if len(line) < 12 || line[8] != ' ' {
+		return errBadStatusLine
+	}
+	minor, e := parseVersion(line[:8])
+	if e != errNone {
+		return errBadStatusLine
+	}
+	m.minor = minor
+	d := line[9:12]
+	if !isDigit(d[0]) || !isDigit(d[1]) || !isDigit(d[2]) || d[0] == '0' || d[0] > '5' {
+		return errBadStatusLine
+	}
+	m.status = int(d[0]-'0')*100 + int(d[1]-'0')*10 + int(d[2]-'0')
+	if len(line) > 12 {
+		if line[12] != ' ' {
+			return errBadStatusLine
+		}
+		for _, c := range line[13:] {
+			if (c < ' ' && c != '\t') || c == 0x7f {
+				return errBadStatusLine
+			}
+		}
+		m.reason = span{13, int32(len(line))}
+	} else {
+		m.reason = span{12, 12}
+	}
+	if e := m.parseFields(next); e != errNone {
+		return e
+	}
+	return m.checkResponse()
+}
+
+// parseFields parses the header fields from i to the blank line.
+func (m *msgHead) parseFields(i int) parseErr {
+	raw := m.raw
+	for {
+		end, next, ok := nextLine(raw, i)
+		if !ok {
+			return errBadHeader
+		}
+		if end == i {
+			return errNone // the empty line
+		}
+		line := raw[i:end]
+		c := line[0]
+		if c == ' ' || c == '\t' {
+			return errBadHeader // obs-fold (RFC 9112 §5.2)
+		}
+		colon := -1
+		for k, c := range line {
+			if c == ':' {
+				colon = k
+				break
+			}
+			if !isTokenChar(c) {
+				// Includes whitespace between name and colon (RFC 9112 §5.1).
+				return errBadHeader
+			}
+		}
+		if colon <= 0 {
+			return errBadHeader
+		}
+		vs, ve := colon+1, len(line)
+		for vs < ve && (line[vs] == ' ' || line[vs] == '\t') {
+			vs++
+		}
+		for ve > vs && (line[ve-1] == ' ' || line[ve-1] == '\t') {
+			ve--
+		}
+		for _, c := range line[vs:ve] {
+			if c < ' ' && c != '\t' || c == 0x7f {
+				return errBadHeader
+			}
+		}
+		if len(m.hdrs) == maxHeaders {
+			return errTooManyHeaders
+		}
+		base := int32(i)
+		h := hdr{
+			name:  span{base, base + int32(colon)},
+			value: span{base + int32(vs), base + int32(ve)},
+		}
+		h.kind = classify(line[:colon])
+		m.hdrs = append(m.hdrs, h)
+		if e := m.interpret(len(m.hdrs) - 1); e != errNone {
+			return e
+		}
+		i = next
+	}
+}
+
+// interpret applies the meaning of the known header at index k.
+func (m *msgHead) interpret(k int) parseErr {
+	h := &m.hdrs[k]
+	v := m.b(h.value)
+	switch h.kind {
+	case hContentLength:
+		n, ok := parseContentLength(v)
+		if !ok || (m.contentLength >= 0 && m.contentLength != n) {
+			return errBadContentLen
+		}
+		m.contentLength = n
+	case hTransferEncoding:
+		m.hasTE = true
+		m.chunked = false
+		// The last coding decides the framing (RFC 9112 §6.3); every token
+		// must be well-formed.
+		var e parseErr
+		forEachToken(v, func(t []byte) bool {
+			if len(t) == 0 {
+				return true
+			}
+			if !isToken(t) {
+				e = errBadTransferEnc
+				return false
+			}
+			m.chunked = eqFold(t, "chunked")
+			return true
+		})
+		if e != errNone {
+			return e
+		}
+	case hConnection:
+		h.drop = true
+		var e parseErr
+		forEachToken(v, func(t []byte) bool {
+			switch {
+			case len(t) == 0:
+			case eqFold(t, "close"):
+				m.connClose = true
+			case eqFold(t, "keep-alive"):
+				m.connKeepAlive = true
+			case eqFold(t, "upgrade"):
+				m.connUpgrade = true
+			default:
+				if !isToken(t) {
+					e = errBadHeader
+					return false
+				}
+				if m.nConnTokens == maxConnTokens {
+					e = errTooManyConnTok
+					return false
+				}
+				off := int32(cap(m.raw[:0]) - cap(t)) // offset of t in raw
+				m.connTokens[m.nConnTokens] = span{off, off + int32(len(t))}
+				m.nConnTokens++
+			}
+			return true
+		})
+		if e != errNone {
+			return e
+		}
+	case hKeepAlive, hProxyConnection, hTE, hTrailer:
+		h.drop = true
+	case hUpgrade:
+		h.drop = true // restored when the connection is upgraded
+		m.upgrade = k
+	case hHost:
+		if m.host >= 0 {
+			return errBadHost
+		}
+		m.host = k
+	case hExpect:
+		if eqFold(v, "100-continue") {
+			m.expect100 = true
+		}
+	}
+	return errNone
+}
+
+// checkRequest enforces the framing rules of RFC 9112 §6 on a request.
+func (m *msgHead) checkRequest() parseErr {
+	if m.hasTE {
+		// Transfer-Encoding with HTTP/1.0, with Content-Length, or other
+		// than exactly "chunked" is how requests are smuggled: refuse.
+		if m.minor == 0 || m.contentLength >= 0 || !m.chunked || !m.teIsOnlyChunked() {
+			return errBadTransferEnc
+		}
+	}
+	if m.host >= 0 {
+		if !validHost(m.b(m.hdrs[m.host].value)) {
+			return errBadHost
+		}
+	} else if m.minor == 1 {
+		return errBadHost // RFC 9112 §3.2
+	}
+	m.markConnectionTokens()
+	return errNone
+}
+
+// teIsOnlyChunked reports whether the Transfer-Encoding fields hold the
+// single coding "chunked".
+func (m *msgHead) teIsOnlyChunked() bool {
+	n := 0
+	for i := range m.hdrs {
+		if m.hdrs[i].kind != hTransferEncoding {
+			continue
+		}
+		forEachToken(m.b(m.hdrs[i].value), func(t []byte) bool {
+			if len(t) > 0 {
+				n++
+			}
+			return true
+		})
+	}
+	return n == 1
+}
+
+// checkResponse applies RFC 9112 §6.3 to a response: Transfer-Encoding
+// overrides Content-Length (which is then dropped).
+func (m *msgHead) checkResponse() parseErr {
+	if m.hasTE {
+		if m.minor == 0 {
+			// A 1.0 response cannot be chunked; read it until close.
+			m.chunked = false
+		}
+		m.contentLength = -1
+		for i := range m.hdrs {
+			if m.hdrs[i].kind == hContentLength {
+				m.hdrs[i].drop = true
+			}
+		}
+	}
+	m.markConnectionTokens()
+	return errNone
+}
+
+// markConnectionTokens drops the fields named by Connection (RFC 9110 §7.6.1).
+func (m *msgHead) markConnectionTokens() {
+	if m.nConnTokens == 0 {
+		return
+	}
+	for i := range m.hdrs {
+		h := &m.hdrs[i]
+		if h.drop {
+			continue
+		}
+		name := m.b(h.name)
+		for _, t := range m.connTokens[:m.nConnTokens] {
+			if eqFoldBytes(name, m.b(t)) {
+				h.drop = true
+				break
+			}
+		}
+	}
+}
+
+// classify returns the kind of a header by name, case-insensitively.
+func classify(n []byte) hdrKind {
+	switch len(n) {
+	case 2:
+		if eqFold(n, "te") {
+			return hTE
+		}
+	case 4:
+		if eqFold(n, "host") {
+			return hHost
+		}
+	case 6:
+		switch {
+		case eqFold(n, "cookie"):
+			return hCookie
+		case eqFold(n, "expect"):
+			return hExpect
+		}
+	case 7:
+		switch {
+		case eqFold(n, "upgrade"):
+			return hUpgrade
+		case eqFold(n, "trailer"):
+			return hTrailer
+		}
+	case 10:
+		switch {
+		case eqFold(n, "connection"):
+			return hConnection
+		case eqFold(n, "keep-alive"):
+			return hKeepAlive
+		case eqFold(n, "set-cookie"):
+			return hSetCookie
+		}
+	case 14:
+		if eqFold(n, "content-length") {
+			return hContentLength
+		}
+	case 15:
+		if eqFold(n, "x-forwarded-for") {
+			return hXForwardedFor
+		}
+	case 16:
+		switch {
+		case eqFold(n, "proxy-connection"):
+			return hProxyConnection
+		case eqFold(n, "x-forwarded-host"):
+			return hXForwardedHost
+		}
+	case 17:
+		switch {
+		case eqFold(n, "transfer-encoding"):
+			return hTransferEncoding
+		case eqFold(n, "x-forwarded-proto"):
+			return hXForwardedProto
+		}
+	}
+	return hOther
+}
+
+// parseContentLength reads "n" or a list of identical values "n, n"
+// (RFC 9112 §6.3 rule 5 lets a recipient accept the latter).
+func parseContentLength(v []byte) (int64, bool) {
+	var n int64 = -1
+	ok := true
+	forEachToken(v, func(t []byte) bool {
+		if len(t) == 0 || len(t) > 18 {
+			ok = false
+			return false
+		}
+		var x int64
+		for _, c := range t {
+			if !isDigit(c) {
+				ok = false
+				return false
+			}
+			x = x*10 + int64(c-'0')
+		}
+		if n >= 0 && x != n {
+			ok = false
+			return false
+		}
+		n = x
+		return true
+	})
+	return n, ok && n >= 0
+}
+
+// forEachToken calls f for each comma-separated element of v, trimmed of
+// OWS, until f returns false. Elements share v's memory.
+func forEachToken(v []byte, f func([]byte) bool) {
+	for len(v) > 0 {
+		i := indexByte(v, ',')
+		var t []byte
+		if i < 0 {
+			t, v = v, nil
+		} else {
+			t, v = v[:i], v[i+1:]
+		}
+		for len(t) > 0 && (t[0] == ' ' || t[0] == '\t') {
+			t = t[1:]
+		}
+		for len(t) > 0 && (t[len(t)-1] == ' ' || t[len(t)-1] == '\t') {
+			t = t[:len(t)-1]
+		}
+		if !f(t) {
+			return
+		}
+	}
+}
+
+// stripPort returns the host of "host[:port]", keeping IPv6 brackets.
+func stripPort(h []byte) []byte {
+	if len(h) > 0 && h[0] == '[' {
+		if i := indexByte(h, ']'); i > 0 {
+			return h[:i+1]
+		}
+		return h
+	}
+	if i := indexByte(h, ':'); i >= 0 {
+		return h[:i]
+	}
+	return h
+}
+
+// validHost accepts the characters of RFC 3986 reg-name, IP-literal and
+// port, as net/http's httpguts.ValidHostHeader does.
+func validHost(h []byte) bool {
+	for _, c := range h {
+		if !hostChar[c] {
+			return false
+		}
+	}
+	return true
+}
+
+var hostChar = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-._~!$&'()*+,;=:[]%" {
+		t[c] = true
+	}
+	return t
+}()
+
+// tokenChar marks tchar of RFC 9110 §5.6.2.
+var tokenChar = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "!#$%&'*+-.^_`|~" {
+		t[c] = true
+	}
+	return t
+}()
+
+func isTokenChar(c byte) bool { return tokenChar[c] }
+
+func isToken(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if !tokenChar[c] {
+			return false
+		}
+	}
+	return true
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+func lower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// eqFold compares b with the lower-case ASCII string s, ignoring b's case.
+func eqFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := 0; i < len(b); i++ {
+		if lower(b[i]) != s[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func eqFoldBytes(a, b []byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if lower(a[i]) != lower(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func hasPrefixFold(b []byte, s string) bool {
+	return len(b) >= len(s) && eqFold(b[:len(s)], s)
+}

@@ -1,0 +1,195 @@
+package proxy
+
+import (
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"lbd/config"
+)
+
+// session is one client connection.
+type session struct {
+	e   *Engine
+	ln  *listener
+	fe  *frontend // the frontend of the current request
+	lim *limiter  // the frontend limiter holding this connection's slot
+	fst *frontendState
+
+	cli      endpoint
+	raw      syscall.RawConn
+	idleFn   func(uintptr) bool
+	idleN    int
+	idleErr  error
+	peer     netip.AddrPort
+	peerText []byte // "ip:port" for logs
+	peerIP   []byte // "ip" for X-Forwarded-For
+	accepted int64
+
+	up  *upConn                     // server connection kept between requests
+	upc atomic.Pointer[net.TCPConn] // the server connection in use, for kill
+
+	state  atomic.Int32
+	kmu    sync.Mutex
+	killed atomic.Bool
+	reqs   int
+}
+
+const (
+	sActive int32 = iota
+	sIdle         // waiting for the next request with nothing buffered
+	sKicked       // woken up to close (drain, shutdown)
+)
+
+func (e *Engine) startSession(l *listener, fe *frontend, lim *limiter, c *net.TCPConn) {
+	s := &session{e: e, ln: l, fe: fe, lim: lim, fst: fe.st, cli: endpoint{c: c}, accepted: nanotime()}
+	if ap, ok := netip.AddrFromSlice(c.RemoteAddr().(*net.TCPAddr).IP); ok {
+		s.peer = netip.AddrPortFrom(ap.Unmap(), uint16(c.RemoteAddr().(*net.TCPAddr).Port))
+	}
+	s.peerIP = s.peer.Addr().AppendTo(make([]byte, 0, 64))
+	s.peerText = s.peer.AppendTo(s.peerIP[len(s.peerIP):])
+	e.actconn.Add(1)
+	fe.st.cur.Add(1)
+	e.sessMu.Lock()
+	e.sessions[s] = struct{}{}
+	e.sessMu.Unlock()
+	go s.run()
+}
+
+func (s *session) run() {
+	defer s.end()
+	if s.fe.mode == config.ModeTCP {
+		s.serveTCP()
+		return
+	}
+	s.raw, _ = s.cli.c.SyscallConn()
+	s.idleFn = s.idleRead
+	s.serveHTTP()
+}
+
+func (s *session) end() {
+	if s.up != nil {
+		if s.killed.Load() {
+			s.up.close()
+		} else {
+			s.up.srv.putIdle(s.up, nanotime())
+		}
+		s.up = nil
+	}
+	s.cli.release()
+	s.cli.c.Close()
+	s.lim.release()
+	s.e.global.release()
+	s.fst.cur.Add(-1)
+	s.e.actconn.Add(-1)
+	e := s.e
+	e.sessMu.Lock()
+	delete(e.sessions, s)
+	n := len(e.sessions)
+	e.sessMu.Unlock()
+	if n == 0 && e.stopping.Load() {
+		select {
+		case e.sessGone <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// draining reports whether the connection must close after this request.
+func (s *session) draining() bool { return s.e.stopping.Load() || s.ln.closed.Load() }
+
+func (s *session) setIdle() { s.state.Store(sIdle) }
+
+// setActive leaves the idle state; false means the session was kicked.
+func (s *session) setActive() bool {
+	if s.state.CompareAndSwap(sIdle, sActive) {
+		return true
+	}
+	s.kmu.Lock() // wait for the kicker to be done with the deadline
+	s.kmu.Unlock()
+	s.state.Store(sActive)
+	s.cli.rdl = -1 // the kicker changed it behind our back
+	return false
+}
+
+// kick wakes an idle session so that it notices it must close.
+func (s *session) kick() {
+	s.kmu.Lock()
+	if s.state.CompareAndSwap(sIdle, sKicked) {
+		s.cli.c.SetReadDeadline(time.Unix(1, 0))
+	}
+	s.kmu.Unlock()
+}
+
+// kill closes both connections of the session now.
+func (s *session) kill() {
+	s.killed.Store(true)
+	s.cli.c.Close()
+	if c := s.upc.Load(); c != nil {
+		c.Close()
+	}
+}
+
+func (e *Engine) kickIdle(l *listener) {
+	e.sessMu.Lock()
+	defer e.sessMu.Unlock()
+	for s := range e.sessions {
+		if l == nil || s.ln == l {
+			s.kick()
+		}
+	}
+}
+
+func (e *Engine) killAll() int {
+	e.sessMu.Lock()
+	defer e.sessMu.Unlock()
+	for s := range e.sessions {
+		s.kill()
+	}
+	return len(e.sessions)
+}
+
+func (e *Engine) sessionCount() int {
+	e.sessMu.Lock()
+	defer e.sessMu.Unlock()
+	return len(e.sessions)
+}
+
+// readIdle waits for the next request without holding a buffer: the buffer
+// is taken from the pool only once bytes are ready, so that an idle
+// keep-alive connection costs no buffer memory.
+func (s *session) readIdle() (int, error) {
+	s.idleN, s.idleErr = 0, nil
+	if err := s.raw.Read(s.idleFn); err != nil {
+		return 0, err
+	}
+	return s.idleN, s.idleErr
+}
+
+func (s *session) idleRead(fd uintptr) bool {
+	s.cli.hold()
+	b := *s.cli.buf
+	for {
+		n, err := syscall.Read(int(fd), b[s.cli.w:])
+		if err == syscall.EINTR {
+			continue
+		}
+		if err == syscall.EAGAIN {
+			s.cli.releaseIfEmpty()
+			return false
+		}
+		if n < 0 {
+			n = 0
+		}
+		s.cli.w += n
+		s.idleN, s.idleErr = n, err
+		if n == 0 && err == nil {
+			s.idleErr = io.EOF
+		}
+		return true
+	}
+}
