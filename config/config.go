@@ -124,7 +124,8 @@ type Frontend struct {
 	// Timeouts is defaults.timeouts with this block's overrides applied.
 	Timeouts Timeouts
 
-	rng blockRanges
+	rng        blockRanges
+	bindRanges map[string]hcl.Range // normalized bind -> where it is written
 }
 
 // Route sends matching http requests to a backend. A request matches when

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -168,6 +169,17 @@ func (b body) duration(name string, dst *time.Duration, lo, hi time.Duration) {
 	*dst = dur
 }
 
+// elemRange returns the range of element i of a list attribute written as a
+// literal, so that a bad element is reported where it is, not at the list.
+func (b body) elemRange(name string, i int) hcl.Range {
+	if a, ok := b.attrs[name]; ok {
+		if t, ok := a.Expr.(*hclsyntax.TupleConsExpr); ok && i < len(t.Exprs) {
+			return t.Exprs[i].Range()
+		}
+	}
+	return b.rng.at(name)
+}
+
 // list returns the elements of a list attribute.
 func (b body) list(name string) ([]cty.Value, hcl.Range, bool) {
 	v, rng, ok := b.value(name)
@@ -183,14 +195,14 @@ func (b body) list(name string) ([]cty.Value, hcl.Range, bool) {
 }
 
 func (b body) strList(name string, dst *[]string) {
-	elems, rng, ok := b.list(name)
+	elems, _, ok := b.list(name)
 	if !ok {
 		return
 	}
 	out := make([]string, 0, len(elems))
 	for i, e := range elems {
 		if e.IsNull() || e.Type() != cty.String {
-			b.d.errorf(rng, "%s[%d]: a string is required, got %s", name, i, typeName(e.Type()))
+			b.d.errorf(b.elemRange(name, i), "%s[%d]: a string is required, got %s", name, i, typeName(e.Type()))
 			return
 		}
 		out = append(out, e.AsString())
@@ -199,18 +211,18 @@ func (b body) strList(name string, dst *[]string) {
 }
 
 func (b body) intList(name string, dst *[]int, lo, hi int) {
-	elems, rng, ok := b.list(name)
+	elems, _, ok := b.list(name)
 	if !ok {
 		return
 	}
 	out := make([]int, 0, len(elems))
 	for i, e := range elems {
-		n, ok := b.d.toInt(fmt.Sprintf("%s[%d]", name, i), e, rng)
+		n, ok := b.d.toInt(fmt.Sprintf("%s[%d]", name, i), e, b.elemRange(name, i))
 		if !ok {
 			return
 		}
 		if n < lo || n > hi {
-			b.d.errorf(rng, "%s[%d]: %d is out of range %d..%d", name, i, n, lo, hi)
+			b.d.errorf(b.elemRange(name, i), "%s[%d]: %d is out of range %d..%d", name, i, n, lo, hi)
 			return
 		}
 		out = append(out, n)
@@ -227,9 +239,9 @@ func (b body) prefixList(name string, dst *[]netip.Prefix, hostOK bool) {
 	if raw == nil {
 		return
 	}
-	rng := b.rng.at(name)
 	out := make([]netip.Prefix, 0, len(raw))
-	for _, s := range raw {
+	for i, s := range raw {
+		rng := b.elemRange(name, i)
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
 			a, aerr := netip.ParseAddr(s)

@@ -34,13 +34,15 @@ func (d *decoder) decodeFrontend(blk *hcl.Block, def Defaults, dir string) *Fron
 	if b.has("bind") && binds != nil && len(binds) == 0 {
 		d.errorf(f.rng.at("bind"), "bind: at least one address is required")
 	}
-	for _, s := range binds {
+	f.bindRanges = map[string]hcl.Range{}
+	for i, s := range binds {
 		ap, err := ParseBind(s)
 		if err != nil {
-			d.errorf(f.rng.at("bind"), "bind: %v", err)
+			d.errorf(b.elemRange("bind", i), "bind: %v", err)
 			continue
 		}
 		f.Bind = append(f.Bind, ap.String())
+		f.bindRanges[ap.String()] = b.elemRange("bind", i)
 	}
 	b.mode(&f.Mode)
 	b.integer("maxconn", &f.MaxConn, 0, 10_000_000)
@@ -125,14 +127,14 @@ func (d *decoder) decodeRoute(blk *hcl.Block) *Route {
 	b.strList("host", &r.Host)
 	for i, h := range r.Host {
 		if h == "" || strings.ContainsAny(h, " /\t") {
-			d.errorf(r.rng.at("host"), "host: %q is not a host name", h)
+			d.errorf(b.elemRange("host", i), "host: %q is not a host name", h)
 		}
 		r.Host[i] = strings.ToLower(h)
 	}
 	b.strList("path_prefix", &r.PathPrefix)
-	for _, p := range r.PathPrefix {
+	for i, p := range r.PathPrefix {
 		if !strings.HasPrefix(p, "/") {
-			d.errorf(r.rng.at("path_prefix"), "path_prefix: %q must start with \"/\"", p)
+			d.errorf(b.elemRange("path_prefix", i), "path_prefix: %q must start with \"/\"", p)
 		}
 	}
 	b.str("backend", &r.Backend)

@@ -136,7 +136,11 @@ func (d *decoder) bindConflicts(cfg *Config) {
 	}
 	for _, f := range cfg.Frontends {
 		for _, b := range f.Bind {
-			add(fmt.Sprintf("frontend %q", f.Name), f.rng.at("bind"), b)
+			rng, ok := f.bindRanges[b]
+			if !ok {
+				rng = f.rng.at("bind")
+			}
+			add(fmt.Sprintf("frontend %q", f.Name), rng, b)
 		}
 	}
 	if cfg.Stats != nil {

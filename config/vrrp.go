@@ -116,8 +116,13 @@ func (d *decoder) decodeVRRPInstance(blk *hcl.Block) *VRRPInstance {
 	}
 	var peers []string
 	b.strList("unicast_peers", &peers)
-	for _, p := range peers {
-		d.unicastPeer(vi, p)
+	for i, p := range peers {
+		a, err := parseAddr4(p)
+		if err != nil {
+			d.errorf(b.elemRange("unicast_peers", i), "unicast_peers: %v", err)
+			continue
+		}
+		vi.UnicastPeers = append(vi.UnicastPeers, a)
 	}
 	b.duration("garp_master_delay", &vi.GARPMasterDelay, 0, time.Hour)
 	b.integer("garp_master_repeat", &vi.GARPMasterRepeat, 1, 255)
@@ -147,15 +152,6 @@ func (d *decoder) decodeVRRPInstance(blk *hcl.Block) *VRRPInstance {
 		vi.TrackBackends = append(vi.TrackBackends, tb)
 	}
 	return vi
-}
-
-func (d *decoder) unicastPeer(vi *VRRPInstance, s string) {
-	var a, err = parseAddr4(s)
-	if err != nil {
-		d.errorf(vi.rng.at("unicast_peers"), "unicast_peers: %q is not an IPv4 address", s)
-		return
-	}
-	vi.UnicastPeers = append(vi.UnicastPeers, a)
 }
 
 var trackBackendSchema = &hcl.BodySchema{

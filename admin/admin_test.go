@@ -1,0 +1,172 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"lbd/health"
+)
+
+// fakeController records calls; the API is tested over a real unix socket.
+type fakeController struct {
+	state, weight string
+	reloadErr     error
+}
+
+type diagErr []string
+
+func (d diagErr) Error() string     { return "diagnostics" }
+func (d diagErr) Strings() []string { return d }
+
+func (f *fakeController) Info() Info { return Info{Version: "test", PID: 1} }
+func (f *fakeController) BackendStatus(name string) ([]health.BackendStatus, error) {
+	if name != "" && name != "web" {
+		return nil, fmt.Errorf("%w: no backend %q", ErrNotFound, name)
+	}
+	return []health.BackendStatus{{Name: "web", Servers: []health.ServerStatus{{Name: "a", Address: "127.0.0.1:1", State: "UP"}}}}, nil
+}
+func (f *fakeController) SetServerState(b, s, st string) error {
+	if b != "web" || s != "a" {
+		return fmt.Errorf("%w: no server %s/%s", ErrNotFound, b, s)
+	}
+	if _, ok := health.ParseAdminState(st); !ok {
+		return fmt.Errorf("%w: state %q", ErrBadRequest, st)
+	}
+	f.state = b + "/" + s + "=" + st
+	return nil
+}
+func (f *fakeController) SetServerWeight(b, s string, w int) error {
+	f.weight = fmt.Sprintf("%s/%s=%d", b, s, w)
+	return nil
+}
+func (f *fakeController) VIPStatus() (any, error) {
+	return []map[string]any{{"name": "VI_1", "state": "MASTER"}}, nil
+}
+func (f *fakeController) ReleaseVIP(name string) error {
+	if name != "VI_1" {
+		return fmt.Errorf("%w: no vrrp_instance %q", ErrNotFound, name)
+	}
+	return nil
+}
+func (f *fakeController) ReclaimVIP(name string) error { return f.ReleaseVIP(name) }
+func (f *fakeController) Reload() (*ReloadResult, error) {
+	if f.reloadErr != nil {
+		return nil, f.reloadErr
+	}
+	return &ReloadResult{Result: "ok", Message: "configuration applied"}, nil
+}
+
+func startAPI(t *testing.T, ctl Controller) *Client {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "run", "admin.sock")
+	srv, err := Listen(zerolog.Nop(), path, ctl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close(context.Background()) })
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm() != 0o660 {
+		t.Errorf("socket mode %v, want 0660", fi.Mode().Perm())
+	}
+	return NewClient(path, 0)
+}
+
+func TestAPI(t *testing.T) {
+	ctl := &fakeController{}
+	c := startAPI(t, ctl)
+	cases := []struct {
+		name       string
+		method     string
+		path       string
+		body       any
+		wantStatus int // 0 = success
+	}{
+		{"info", "GET", "/v1/info", nil, 0},
+		{"all backends", "GET", "/v1/backends", nil, 0},
+		{"one backend", "GET", "/v1/backends/web", nil, 0},
+		{"unknown backend", "GET", "/v1/backends/nope", nil, http.StatusNotFound},
+		{"drain", "POST", "/v1/servers/web/a/state", map[string]string{"state": "drain"}, 0},
+		{"bad state", "POST", "/v1/servers/web/a/state", map[string]string{"state": "sleep"}, http.StatusBadRequest},
+		{"unknown field", "POST", "/v1/servers/web/a/state", map[string]string{"stat": "drain"}, http.StatusBadRequest},
+		{"unknown server", "POST", "/v1/servers/web/zz/state", map[string]string{"state": "drain"}, http.StatusNotFound},
+		{"weight", "POST", "/v1/servers/web/a/weight", map[string]int{"weight": 5}, 0},
+		{"weight missing", "POST", "/v1/servers/web/a/weight", map[string]int{}, http.StatusBadRequest},
+		{"vips", "GET", "/v1/vips", nil, 0},
+		{"release", "POST", "/v1/vips/VI_1/release", nil, 0},
+		{"release unknown", "POST", "/v1/vips/VI_9/release", nil, http.StatusNotFound},
+		{"wrong method", "GET", "/v1/reload", nil, http.StatusMethodNotAllowed},
+		{"unknown endpoint", "GET", "/v2/x", nil, http.StatusNotFound},
+		{"reload", "POST", "/v1/reload", nil, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var raw []byte
+			var err error
+			if tc.method == "GET" {
+				err = c.Get(tc.path, nil, &raw)
+			} else {
+				err = c.Post(tc.path, tc.body, nil, &raw)
+			}
+			var ae *APIError
+			switch {
+			case tc.wantStatus == 0 && err != nil:
+				t.Fatalf("unexpected error %v", err)
+			case tc.wantStatus != 0 && !errors.As(err, &ae):
+				t.Fatalf("want API error %d, got %v", tc.wantStatus, err)
+			case tc.wantStatus != 0 && ae.Status != tc.wantStatus:
+				t.Fatalf("status %d (%s), want %d", ae.Status, ae.Message, tc.wantStatus)
+			}
+		})
+	}
+	if ctl.state != "web/a=drain" || ctl.weight != "web/a=5" {
+		t.Errorf("controller saw state %q weight %q", ctl.state, ctl.weight)
+	}
+}
+
+func TestReloadDiagnostics(t *testing.T) {
+	ctl := &fakeController{reloadErr: diagErr{"f.hcl:1:1: bad"}}
+	c := startAPI(t, ctl)
+	err := c.Post("/v1/reload", nil, nil, nil)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusUnprocessableEntity || len(ae.Diagnostics) != 1 || ae.Diagnostics[0] != "f.hcl:1:1: bad" {
+		t.Fatalf("got %#v", err)
+	}
+}
+
+func TestSocketInUseAndStale(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "admin.sock")
+	srv, err := Listen(zerolog.Nop(), path, &fakeController{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Listen(zerolog.Nop(), path, &fakeController{}); err == nil {
+		t.Fatal("a second daemon took over a live socket")
+	}
+	srv.Close(context.Background())
+	// A stale socket file (daemon crashed) is replaced.
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv2, err := Listen(zerolog.Nop(), path, &fakeController{})
+	if err != nil {
+		t.Fatalf("stale socket not replaced: %v", err)
+	}
+	srv2.Close(context.Background())
+}
+
+func TestClientNoDaemon(t *testing.T) {
+	c := NewClient(filepath.Join(t.TempDir(), "none.sock"), 0)
+	if err := c.Get("/v1/info", nil, nil); !errors.Is(err, ErrNoDaemon) {
+		t.Fatalf("got %v", err)
+	}
+}

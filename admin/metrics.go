@@ -1,0 +1,220 @@
+package admin
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metricsCollector exposes a Snapshot as Prometheus metrics, read at scrape
+// time: the data path keeps only its own atomics, nothing is counted twice.
+type metricsCollector struct {
+	src StatsSource
+}
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc("lbd_"+name, help, labels, nil)
+}
+
+var (
+	feLabels = []string{"frontend"}
+	beLabels = []string{"backend"}
+	svLabels = []string{"backend", "server"}
+	viLabels = []string{"instance"}
+
+	feCur      = desc("frontend_current_sessions", "Current client connections.", feLabels...)
+	feMax      = desc("frontend_max_sessions", "Highest number of concurrent client connections.", feLabels...)
+	feLimit    = desc("frontend_limit_sessions", "Configured maxconn (0: none).", feLabels...)
+	feTotal    = desc("frontend_sessions_total", "Client connections accepted.", feLabels...)
+	feBytesIn  = desc("frontend_bytes_in_total", "Bytes received from clients.", feLabels...)
+	feBytesOut = desc("frontend_bytes_out_total", "Bytes sent to clients.", feLabels...)
+	feDenied   = desc("frontend_requests_denied_total", "Requests refused before reaching a backend.", feLabels...)
+	feErrReq   = desc("frontend_request_errors_total", "Invalid requests.", feLabels...)
+	feReqs     = desc("frontend_http_requests_total", "HTTP requests received.", feLabels...)
+	feResp     = desc("frontend_http_responses_total", "HTTP responses by class.", "frontend", "code")
+	feUp       = desc("frontend_status", "1 while the frontend accepts connections.", feLabels...)
+
+	beUp       = desc("backend_up", "1 while at least one server is up.", beLabels...)
+	beActive   = desc("backend_active_servers", "Active servers up.", beLabels...)
+	beBackup   = desc("backend_backup_servers", "Backup servers up.", beLabels...)
+	beQueue    = desc("backend_current_queue", "Requests waiting for a server.", beLabels...)
+	beMaxQueue = desc("backend_max_queue", "Highest queue length seen.", beLabels...)
+	beCur      = desc("backend_current_sessions", "Sessions in progress.", beLabels...)
+	beMax      = desc("backend_max_sessions", "Highest number of concurrent sessions.", beLabels...)
+	beTotal    = desc("backend_sessions_total", "Sessions sent to the backend.", beLabels...)
+	beBytesIn  = desc("backend_bytes_in_total", "Bytes sent to servers.", beLabels...)
+	beBytesOut = desc("backend_bytes_out_total", "Bytes received from servers.", beLabels...)
+	beConnErr  = desc("backend_connection_errors_total", "Failed connects to servers.", beLabels...)
+	beRespErr  = desc("backend_response_errors_total", "Broken or invalid server responses.", beLabels...)
+	beRetries  = desc("backend_retry_warnings_total", "Connect retries.", beLabels...)
+	beRedisp   = desc("backend_redispatch_warnings_total", "Requests redispatched to another server.", beLabels...)
+	beResp     = desc("backend_http_responses_total", "HTTP responses by class.", "backend", "code")
+
+	svStatus    = desc("server_status", "Server state (1 for the current one).", "backend", "server", "state")
+	svUp        = desc("server_up", "1 while the server may take traffic or holds sessions.", svLabels...)
+	svWeight    = desc("server_weight", "Effective weight.", svLabels...)
+	svCur       = desc("server_current_sessions", "Sessions in progress.", svLabels...)
+	svMax       = desc("server_max_sessions", "Highest number of concurrent sessions.", svLabels...)
+	svLimit     = desc("server_limit_sessions", "Configured maxconn (0: none).", svLabels...)
+	svQueue     = desc("server_current_queue", "Requests queued for this server.", svLabels...)
+	svTotal     = desc("server_sessions_total", "Sessions sent to the server.", svLabels...)
+	svBytesIn   = desc("server_bytes_in_total", "Bytes sent to the server.", svLabels...)
+	svBytesOut  = desc("server_bytes_out_total", "Bytes received from the server.", svLabels...)
+	svConnErr   = desc("server_connection_errors_total", "Failed connects.", svLabels...)
+	svRespErr   = desc("server_response_errors_total", "Broken or invalid responses.", svLabels...)
+	svRetries   = desc("server_retry_warnings_total", "Connect retries.", svLabels...)
+	svRedisp    = desc("server_redispatch_warnings_total", "Requests moved away from this server.", svLabels...)
+	svResp      = desc("server_http_responses_total", "HTTP responses by class.", "backend", "server", "code")
+	svChkFail   = desc("server_check_failures_total", "Failed health checks.", svLabels...)
+	svChkDown   = desc("server_check_up_down_total", "UP to DOWN transitions.", svLabels...)
+	svChkDur    = desc("server_check_duration_seconds", "Duration of the last health check.", svLabels...)
+	svDowntime  = desc("server_downtime_seconds_total", "Time spent DOWN.", svLabels...)
+	svLastChg   = desc("server_last_change_timestamp_seconds", "Unix time of the last state change.", svLabels...)
+	svCheckStat = desc("server_check_status", "Last check result (1 for the current one).", "backend", "server", "status")
+
+	vrState     = desc("vrrp_state", "VRRP state (1 for the current one).", "instance", "state")
+	vrPrio      = desc("vrrp_priority", "Configured priority.", viLabels...)
+	vrEffPrio   = desc("vrrp_effective_priority", "Priority after tracked scripts, interfaces and backends.", viLabels...)
+	vrTrans     = desc("vrrp_transitions_total", "State transitions.", viLabels...)
+	vrSent      = desc("vrrp_adverts_sent_total", "Advertisements sent.", viLabels...)
+	vrRecv      = desc("vrrp_adverts_received_total", "Valid advertisements received.", viLabels...)
+	vrInvalid   = desc("vrrp_invalid_packets_total", "Packets dropped, by reason.", "instance", "reason")
+	vrLastTrans = desc("vrrp_last_transition_timestamp_seconds", "Unix time of the last transition.", viLabels...)
+)
+
+var serverStates = []string{"UP", "DOWN", "MAINT", "DRAIN"}
+var vrrpStates = []string{"INIT", "BACKUP", "MASTER", "FAULT"}
+
+func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
+	prometheus.DescribeByCollect(c, ch)
+}
+
+func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
+	snap := c.src.Stats()
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	responses := func(d *prometheus.Desc, sc StatusCounts, labels ...string) {
+		for _, x := range []struct {
+			code string
+			n    uint64
+		}{{"1xx", sc.C1xx}, {"2xx", sc.C2xx}, {"3xx", sc.C3xx}, {"4xx", sc.C4xx}, {"5xx", sc.C5xx}, {"other", sc.Other}} {
+			counter(d, x.n, append(labels, x.code)...)
+		}
+	}
+	for _, f := range snap.Frontends {
+		gauge(feCur, float64(f.CurConns), f.Name)
+		gauge(feMax, float64(f.MaxConns), f.Name)
+		gauge(feLimit, float64(f.Limit), f.Name)
+		counter(feTotal, f.TotalConns, f.Name)
+		counter(feBytesIn, f.BytesIn, f.Name)
+		counter(feBytesOut, f.BytesOut, f.Name)
+		counter(feDenied, f.DeniedReq, f.Name)
+		counter(feErrReq, f.ErrReq, f.Name)
+		gauge(feUp, b2f(f.Status != "STOP"), f.Name)
+		if f.Mode == "http" {
+			counter(feReqs, f.Requests, f.Name)
+			responses(feResp, f.Responses, f.Name)
+		}
+	}
+	for _, b := range snap.Backends {
+		act, bck := b.counts()
+		gauge(beUp, b2f(b.Status() == "UP"), b.Name)
+		gauge(beActive, float64(act), b.Name)
+		gauge(beBackup, float64(bck), b.Name)
+		gauge(beQueue, float64(b.Queue), b.Name)
+		gauge(beMaxQueue, float64(b.MaxQueue), b.Name)
+		gauge(beCur, float64(b.CurConns), b.Name)
+		gauge(beMax, float64(b.MaxConns), b.Name)
+		counter(beTotal, b.TotalConns, b.Name)
+		counter(beBytesIn, b.BytesIn, b.Name)
+		counter(beBytesOut, b.BytesOut, b.Name)
+		counter(beConnErr, b.ConnErrors, b.Name)
+		counter(beRespErr, b.RespErrors, b.Name)
+		counter(beRetries, b.Retries, b.Name)
+		counter(beRedisp, b.Redispatch, b.Name)
+		if b.Mode == "http" {
+			responses(beResp, b.Responses, b.Name)
+		}
+		for _, s := range b.Servers {
+			l := []string{b.Name, s.Name}
+			state := baseState(s.Status)
+			for _, st := range serverStates {
+				gauge(svStatus, b2f(st == state), b.Name, s.Name, st)
+			}
+			gauge(svUp, b2f(s.Up()), l...)
+			gauge(svWeight, float64(s.Weight), l...)
+			gauge(svCur, float64(s.CurConns), l...)
+			gauge(svMax, float64(s.MaxConns), l...)
+			gauge(svLimit, float64(s.Limit), l...)
+			gauge(svQueue, float64(s.Queue), l...)
+			counter(svTotal, s.TotalConns, l...)
+			counter(svBytesIn, s.BytesIn, l...)
+			counter(svBytesOut, s.BytesOut, l...)
+			counter(svConnErr, s.ConnErrors, l...)
+			counter(svRespErr, s.RespErrors, l...)
+			counter(svRetries, s.Retries, l...)
+			counter(svRedisp, s.Redispatch, l...)
+			if b.Mode == "http" {
+				responses(svResp, s.Responses, l...)
+			}
+			counter(svChkDown, s.CheckDowns, l...)
+			ch <- prometheus.MustNewConstMetric(svDowntime, prometheus.CounterValue, s.DownTime.Seconds(), l...)
+			if !s.LastChange.IsZero() {
+				gauge(svLastChg, float64(s.LastChange.UnixNano())/1e9, l...)
+			}
+			if s.Checked {
+				counter(svChkFail, s.CheckFailed, l...)
+				gauge(svChkDur, s.CheckDuration.Seconds(), l...)
+				if s.CheckStatus != "" {
+					gauge(svCheckStat, 1, b.Name, s.Name, s.CheckStatus)
+				}
+			}
+		}
+	}
+	for _, v := range snap.VRRP {
+		for _, st := range vrrpStates {
+			gauge(vrState, b2f(st == v.State), v.Name, st)
+		}
+		gauge(vrPrio, float64(v.Priority), v.Name)
+		gauge(vrEffPrio, float64(v.EffectivePriority), v.Name)
+		counter(vrTrans, v.Transitions, v.Name)
+		counter(vrSent, v.AdvertsSent, v.Name)
+		counter(vrRecv, v.AdvertsReceived, v.Name)
+		for reason, n := range v.InvalidPackets {
+			counter(vrInvalid, n, v.Name, reason)
+		}
+		if !v.LastTransition.IsZero() {
+			gauge(vrLastTrans, float64(v.LastTransition.UnixNano())/1e9, v.Name)
+		}
+	}
+}
+
+// baseState strips a transition counter: "UP 1/3" -> "UP".
+func baseState(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// newRegistry returns a registry with lbd's collector and the standard Go
+// runtime and process collectors.
+func newRegistry(src StatsSource) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(&metricsCollector{src: src})
+	reg.MustRegister(collectors.NewGoCollector())
+	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "lbd"}))
+	return reg
+}

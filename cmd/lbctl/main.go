@@ -1,0 +1,304 @@
+// Command lbctl is the operator's client of a running lbd: it talks to the
+// admin API on the unix socket and prints aligned tables, or the raw JSON
+// with --json.
+//
+// Exit codes: 0 success, 1 the command failed (daemon not running, unknown
+// name, refused change, invalid configuration), 2 usage error.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"lbd/admin"
+	"lbd/config"
+)
+
+const usage = `usage: lbctl [--socket PATH] [--json] COMMAND
+
+Commands:
+  vip status                          VRRP instances: state, priorities, VIPs, master
+  vip release NAME                    planned failover: hand the VIP to the peer
+  vip reclaim NAME                    undo a release
+  backend status [NAME]               servers: state, weight, connections, queue, last check
+  server state BACKEND/SERVER ready|drain|maint
+  server weight BACKEND/SERVER N      runtime weight 0..256
+  reload                              re-read the configuration (as SIGHUP)
+  check FILE                          validate a configuration file (as lbd -c -f FILE)
+  info                                daemon version, configuration file, uptime
+
+Options:
+  --socket PATH   admin socket (default $LBD_SOCKET or /run/lbd/admin.sock)
+  --json          print the daemon's JSON instead of a table
+`
+
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// cli is one invocation: options plus where output goes.
+type cli struct {
+	socket string
+	json   bool
+	out    io.Writer
+	client *admin.Client
+}
+
+// usageError is a mistake in the command line.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	c := &cli{socket: os.Getenv("LBD_SOCKET"), out: stdout}
+	if c.socket == "" {
+		c.socket = "/run/lbd/admin.sock"
+	}
+	// Options may come before or after the command words.
+	var words []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--json" || a == "-json":
+			c.json = true
+		case a == "--socket" || a == "-socket":
+			if i+1 >= len(args) {
+				fmt.Fprintf(stderr, "lbctl: %s needs a path\n", a)
+				return exitUsage
+			}
+			i++
+			c.socket = args[i]
+		case strings.HasPrefix(a, "--socket="):
+			c.socket = strings.TrimPrefix(a, "--socket=")
+		case a == "-h" || a == "--help" || a == "help":
+			fmt.Fprint(stdout, usage)
+			return exitOK
+		case strings.HasPrefix(a, "-") && len(a) > 1:
+			fmt.Fprintf(stderr, "lbctl: unknown option %s\n%s", a, usage)
+			return exitUsage
+		default:
+			words = append(words, a)
+		}
+	}
+	c.client = admin.NewClient(c.socket, 30*time.Second)
+	err := c.dispatch(words)
+	if err == nil {
+		return exitOK
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "lbctl: %s\n\n%s", ue.msg, usage)
+		return exitUsage
+	}
+	fmt.Fprintf(stderr, "lbctl: %v\n", err)
+	var ae *admin.APIError
+	if errors.As(err, &ae) {
+		for _, d := range ae.Diagnostics {
+			fmt.Fprintln(stderr, d)
+		}
+	}
+	return exitFail
+}
+
+func (c *cli) dispatch(w []string) error {
+	if len(w) == 0 {
+		return usageError{"a command is required"}
+	}
+	arity := func(n int, form string) error {
+		if len(w) != n {
+			return usageError{"usage: lbctl " + form}
+		}
+		return nil
+	}
+	switch w[0] {
+	case "vip":
+		if len(w) < 2 {
+			return usageError{"usage: lbctl vip status|release NAME|reclaim NAME"}
+		}
+		switch w[1] {
+		case "status":
+			if err := arity(2, "vip status"); err != nil {
+				return err
+			}
+			return c.vipStatus()
+		case "release", "reclaim":
+			if err := arity(3, "vip "+w[1]+" NAME"); err != nil {
+				return err
+			}
+			return c.vipAction(w[1], w[2])
+		}
+		return usageError{fmt.Sprintf("unknown vip command %q", w[1])}
+	case "backend":
+		if len(w) < 2 || w[1] != "status" || len(w) > 3 {
+			return usageError{"usage: lbctl backend status [NAME]"}
+		}
+		name := ""
+		if len(w) == 3 {
+			name = w[2]
+		}
+		return c.backendStatus(name)
+	case "server":
+		if len(w) != 4 || (w[1] != "state" && w[1] != "weight") {
+			return usageError{"usage: lbctl server state BACKEND/SERVER ready|drain|maint, or lbctl server weight BACKEND/SERVER N"}
+		}
+		return c.server(w[1], w[2], w[3])
+	case "reload":
+		if err := arity(1, "reload"); err != nil {
+			return err
+		}
+		return c.reload()
+	case "check":
+		if err := arity(2, "check FILE"); err != nil {
+			return err
+		}
+		return c.check(w[1])
+	case "info":
+		if err := arity(1, "info"); err != nil {
+			return err
+		}
+		return c.info()
+	}
+	return usageError{fmt.Sprintf("unknown command %q", w[0])}
+}
+
+// check validates a file locally: it needs no daemon, so it can run
+// before a config is installed.
+func (c *cli) check(path string) error {
+	if _, err := config.Load(path); err != nil {
+		var diags config.Diagnostics
+		if errors.As(err, &diags) {
+			for _, d := range diags {
+				fmt.Fprintln(c.out, d)
+			}
+			return fmt.Errorf("%s: %d problem(s)", path, len(diags))
+		}
+		return err
+	}
+	fmt.Fprintln(c.out, "configuration is valid")
+	return nil
+}
+
+func (c *cli) reload() error {
+	var res admin.ReloadResult
+	var raw []byte
+	if err := c.client.Post("/v1/reload", nil, &res, &raw); err != nil {
+		return err
+	}
+	if c.json {
+		_, err := c.out.Write(raw)
+		return err
+	}
+	fmt.Fprintln(c.out, res.Message)
+	return nil
+}
+
+func (c *cli) info() error {
+	var in admin.Info
+	var raw []byte
+	if err := c.client.Get("/v1/info", &in, &raw); err != nil {
+		return err
+	}
+	if c.json {
+		_, err := c.out.Write(raw)
+		return err
+	}
+	t := newTable(c.out)
+	t.row("version", in.Version)
+	t.row("config", in.Config)
+	t.row("pid", fmt.Sprint(in.PID))
+	t.row("started", fmt.Sprintf("%s (%s ago)", in.StartedAt.Format(time.RFC3339), since(in.StartedAt)))
+	t.row("reloads", fmt.Sprint(in.Reloads))
+	return t.flush()
+}
+
+func (c *cli) server(what, target, value string) error {
+	be, sv, ok := strings.Cut(target, "/")
+	if !ok || be == "" || sv == "" {
+		return usageError{fmt.Sprintf("%q: expected BACKEND/SERVER", target)}
+	}
+	path := "/v1/servers/" + pathEscape(be) + "/" + pathEscape(sv) + "/" + what
+	var body any
+	switch what {
+	case "state":
+		switch value {
+		case "ready", "drain", "maint":
+		default:
+			return usageError{fmt.Sprintf("state %q: expected ready, drain or maint", value)}
+		}
+		body = map[string]string{"state": value}
+	case "weight":
+		var n int
+		if _, err := fmt.Sscan(value, &n); err != nil || n < 0 || n > 256 || fmt.Sprint(n) != value {
+			return usageError{fmt.Sprintf("weight %q: expected a whole number 0..256", value)}
+		}
+		body = map[string]int{"weight": n}
+	}
+	var raw []byte
+	if err := c.client.Post(path, body, nil, &raw); err != nil {
+		return err
+	}
+	if c.json {
+		_, err := c.out.Write(raw)
+		return err
+	}
+	fmt.Fprintf(c.out, "%s/%s: %s set to %s\n", be, sv, what, value)
+	return nil
+}
+
+func (c *cli) vipAction(what, name string) error {
+	var raw []byte
+	if err := c.client.Post("/v1/vips/"+pathEscape(name)+"/"+what, nil, nil, &raw); err != nil {
+		return err
+	}
+	if c.json {
+		_, err := c.out.Write(raw)
+		return err
+	}
+	switch what {
+	case "release":
+		fmt.Fprintf(c.out, "%s: released; the peer takes over and this node stays BACKUP until `lbctl vip reclaim %s`\n", name, name)
+	default:
+		fmt.Fprintf(c.out, "%s: reclaimed; this node takes part in elections again\n", name)
+	}
+	return nil
+}
+
+// pathEscape keeps names with unusual characters intact in the URL path.
+func pathEscape(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || strings.IndexByte("-._~", ch) >= 0 {
+			b.WriteByte(ch)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", ch)
+		}
+	}
+	return b.String()
+}
+
+func since(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return d.Truncate(time.Second).String()
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
+}

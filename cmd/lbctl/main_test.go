@@ -1,0 +1,49 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestUsageAndLocalCommands(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.hcl")
+	bad := filepath.Join(dir, "bad.hcl")
+	os.WriteFile(good, []byte("backend \"b\" {}\n"), 0o644)
+	os.WriteFile(bad, []byte("backend \"b\" {\n  retries = -1\n}\n"), 0o644)
+	nosock := []string{"--socket", filepath.Join(dir, "none.sock")}
+	cases := []struct {
+		name   string
+		args   []string
+		code   int
+		output string
+	}{
+		{"no command", nil, 2, "a command is required"},
+		{"help", []string{"--help"}, 0, "usage: lbctl"},
+		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"unknown option", []string{"--jsn", "vip", "status"}, 2, "unknown option --jsn"},
+		{"socket without path", []string{"vip", "status", "--socket"}, 2, "--socket needs a path"},
+		{"vip release without name", []string{"vip", "release"}, 2, "usage: lbctl vip release NAME"},
+		{"server without slash", []string{"server", "state", "web", "drain"}, 2, `"web": expected BACKEND/SERVER`},
+		{"server bad state", []string{"server", "state", "web/a", "sleep"}, 2, `state "sleep": expected ready, drain or maint`},
+		{"server bad weight", []string{"server", "weight", "web/a", "300"}, 2, `weight "300": expected a whole number 0..256`},
+		{"server weight not a number", []string{"server", "weight", "web/a", "1x"}, 2, `weight "1x"`},
+		{"check valid", []string{"check", good}, 0, "configuration is valid"},
+		{"check invalid", []string{"check", bad}, 1, bad + ":2:13: retries: -1 is out of range 0..100"},
+		{"no daemon", append(nosock, "vip", "status"), 1, "lbd is not running: no admin socket at"},
+		{"no daemon json after command", append([]string{"backend", "status", "--json"}, nosock...), 1, "lbd is not running"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			code := run(tc.args, &out, &errb)
+			all := out.String() + errb.String()
+			if code != tc.code || !strings.Contains(all, tc.output) {
+				t.Errorf("exit %d (want %d), output:\n%s\nwant it to contain %q", code, tc.code, all, tc.output)
+			}
+		})
+	}
+}

@@ -1,0 +1,166 @@
+// Command lbd is the load-balancer appliance daemon: an L4/L7 proxy and a
+// VRRP speaker driven by one HCL file. It runs in the foreground; systemd
+// supervises it.
+//
+//	lbd -f FILE            run
+//	lbd -c -f FILE         check FILE and exit (0 valid, 1 invalid)
+//	lbd --socket PATH      override global.admin_socket
+//	lbd --version
+//
+// Signals: SIGHUP reloads the file in place (an invalid file is refused and
+// the running configuration kept); SIGTERM and SIGINT stop gracefully.
+// Exit codes: 0 clean stop, 1 configuration error, 2 runtime failure.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+
+	"lbd/admin"
+	"lbd/appliance"
+	"lbd/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const (
+	exitOK      = 0
+	exitConfig  = 1
+	exitRuntime = 2
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("lbd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("f", "/etc/lbd/appliance.hcl", "configuration `file`")
+	check := fs.Bool("c", false, "check the configuration file and exit")
+	socket := fs.String("socket", "", "admin socket `path` (overrides global.admin_socket)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: lbd [-c] -f FILE [--socket PATH] | --version\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitConfig
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "lbd: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return exitConfig
+	}
+	if *showVersion {
+		fmt.Fprintf(stdout, "lbd %s\n", version)
+		return exitOK
+	}
+
+	cfg, err := config.Load(*file)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitConfig
+	}
+	if *check {
+		fmt.Fprintln(stdout, "configuration is valid")
+		return exitOK
+	}
+	if *socket != "" {
+		cfg.Global.AdminSocket = *socket
+	}
+	log := newLogger(cfg.Global, stderr)
+	return serve(log, *file, cfg)
+}
+
+// newLogger builds the process logger. log_format "json" (the default)
+// switches to the console writer when stderr is a terminal, so that a
+// person running lbd by hand reads lines, and journald gets JSON.
+func newLogger(g config.Global, w io.Writer) zerolog.Logger {
+	zerolog.TimeFieldFormat = time.RFC3339Nano
+	out := w
+	if f, ok := w.(*os.File); g.LogFormat == "console" || ok && isatty.IsTerminal(f.Fd()) {
+		out = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
+	}
+	level, err := zerolog.ParseLevel(g.LogLevel)
+	if err != nil {
+		level = zerolog.InfoLevel
+	}
+	return zerolog.New(out).Level(level).With().Timestamp().Logger()
+}
+
+// waitForStop is the main loop: it reloads on SIGHUP, returns on SIGTERM or
+// SIGINT, and pings the systemd watchdog. Reloads run here, so a reload that
+// hangs stops the pings and systemd restarts the daemon.
+func waitForStop(log zerolog.Logger, app *appliance.Appliance, sigs <-chan os.Signal) {
+	var watchdog <-chan time.Time
+	if every, err := daemon.SdWatchdogEnabled(false); err == nil && every > 0 {
+		t := time.NewTicker(every / 2)
+		defer t.Stop()
+		watchdog = t.C
+	}
+	for {
+		select {
+		case <-watchdog:
+			_, _ = daemon.SdNotify(false, daemon.SdNotifyWatchdog)
+		case sig := <-sigs:
+			if sig != syscall.SIGHUP {
+				log.Info().Str("signal", sig.String()).Dur("grace", app.Grace()).Msg("stopping")
+				return
+			}
+			_, _ = daemon.SdNotify(false, daemon.SdNotifyReloading)
+			_ = app.ReloadFile() // logged by the appliance, with its diagnostics
+			_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
+		}
+	}
+}
+
+func serve(log zerolog.Logger, path string, cfg *config.Config) int {
+	app := appliance.New(log, path, version)
+	if err := app.Start(cfg); err != nil {
+		log.Error().Err(err).Msg("cannot start")
+		return exitRuntime
+	}
+	adm, err := admin.Listen(log.With().Str("component", "admin").Logger(), cfg.Global.AdminSocket, app)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot start the admin API")
+		stopCtx, cancel := context.WithTimeout(context.Background(), app.Grace())
+		_ = app.Stop(stopCtx)
+		cancel()
+		return exitRuntime
+	}
+	log.Info().Str("version", version).Str("admin_socket", adm.Path()).Int("pid", os.Getpid()).Msg("lbd started")
+	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
+
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	waitForStop(log, app, sigs)
+	signal.Stop(sigs)
+	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
+
+	ctx, cancel := context.WithTimeout(context.Background(), app.Grace()+5*time.Second)
+	defer cancel()
+	code := exitOK
+	if err := app.Stop(ctx); err != nil {
+		log.Error().Err(err).Msg("stop")
+		code = exitRuntime
+	}
+	_ = adm.Close(ctx)
+	log.Info().Msg("lbd stopped")
+	return code
+}
