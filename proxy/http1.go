@@ -663,32 +663,20 @@ func classify(n []byte) hdrKind {
 	return hOther
 }
 
-// parseContentLength reads "n" or a list of identical values "n, n"
-// (RFC 9112 §6.3 rule 5 lets a recipient accept the latter).
+// parseContentLength reads a decimal Content-Length. A list ("5, 5") is
+// refused, as net/http does: RFC 9110 §8.6 only allows accepting it.
 func parseContentLength(v []byte) (int64, bool) {
-	var n int64 = -1
-	ok := true
-	forEachToken(v, func(t []byte) bool {
-		if len(t) == 0 || len(t) > 18 {
-			ok = false
-			return false
+	if len(v) == 0 || len(v) > 18 {
+		return -1, false
+	}
+	var x int64
+	for _, c := range v {
+		if !isDigit(c) {
+			return -1, false
 		}
-		var x int64
-		for _, c := range t {
-			if !isDigit(c) {
-				ok = false
-				return false
-			}
-			x = x*10 + int64(c-'0')
-		}
-		if n >= 0 && x != n {
-			ok = false
-			return false
-		}
-		n = x
-		return true
-	})
-	return n, ok && n >= 0
+		x = x*10 + int64(c-'0')
+	}
+	return x, true
 }
 
 // forEachToken calls f for each comma-separated element of v, trimmed of
