@@ -247,3 +247,36 @@ backend "app" {
   }
 }
 `
+
+// rawBackend serves each connection with h on a loopback listener.
+func rawBackend(t testing.TB, h func(c net.Conn)) string {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				h(c)
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
+// closedPort returns an address that refuses connections.
+func closedPort(t testing.TB) string { return freePort(t) }
+
+func statusOf(resp string) string {
+	if len(resp) < 12 {
+		return resp
+	}
+	return resp[9:12]
+}
