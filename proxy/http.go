@@ -186,8 +186,9 @@ func (s *session) handleRequest(t *txn) bool {
 			target = nil
 		}
 	}
-	pr := pickReq{client: s.peer.Addr(), req: req}
-	srv, qr := s.assign(t, be, target, &pr)
+	pr := &t.pr // in the pooled txn: a local would escape to the heap
+	*pr = pickReq{client: s.peer.Addr(), req: req}
+	srv, qr := s.assign(t, be, target, pr)
 	if qr != queueGot {
 		if qr == queueTimeout {
 			s.fail(t, 503, 's', 'Q')
@@ -198,7 +199,7 @@ func (s *session) handleRequest(t *txn) bool {
 	}
 	t.srv = srv
 	t.direct = target != nil && srv == target
-	keep := s.exchange(t, &pr, fr, bodyLen)
+	keep := s.exchange(t, pr, fr, bodyLen)
 	t.srv.release()
 	return keep
 }

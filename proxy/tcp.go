@@ -18,8 +18,9 @@ func (s *session) serveTCP() {
 		s.logTCP(t)
 	}()
 
-	pr := pickReq{client: s.peer.Addr()}
-	srv, qr := s.assign(t, be, nil, &pr)
+	pr := &t.pr
+	*pr = pickReq{client: s.peer.Addr()}
+	srv, qr := s.assign(t, be, nil, pr)
 	if qr != queueGot {
 		if qr == queueTimeout {
 			t.setTerm('s', 'Q')
@@ -30,7 +31,7 @@ func (s *session) serveTCP() {
 	}
 	t.srv = srv
 	defer func() { t.srv.release() }()
-	u := s.connectTCP(t, &pr)
+	u := s.connectTCP(t, pr)
 	if u == nil {
 		return
 	}

@@ -10,6 +10,7 @@ type txn struct {
 	reqLine   []byte // copy for the access log
 	out       *[]byte
 
+	pr  pickReq
 	be  *backend
 	srv *server // holds a slot of srv while set
 
