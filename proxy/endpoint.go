@@ -19,6 +19,7 @@ type endpoint struct {
 	r, w int     // unread bytes are (*buf)[r:w]
 	rdl  int64   // read deadline in force, unix nanoseconds; 0 = none
 	wdl  int64
+	sys  sysio // raw non-blocking I/O on the socket (see endpoint_linux.go)
 }
 
 func (ep *endpoint) data() []byte  { return (*ep.buf)[ep.r:ep.w] }
@@ -69,7 +70,7 @@ func (ep *endpoint) fill() (int, error) {
 		ep.w = copy(b, b[ep.r:ep.w])
 		ep.r = 0
 	}
-	n, err := ep.c.Read(b[ep.w:])
+	n, err := ep.sys.read(ep.c, b[ep.w:])
 	ep.w += n
 	return n, err
 }
@@ -127,8 +128,7 @@ func (ep *endpoint) armWrite(now int64, to time.Duration) {
 // write writes p whole with an inactivity timeout.
 func (ep *endpoint) write(p []byte, now int64, to time.Duration) error {
 	ep.armWrite(now, to)
-	_, err := ep.c.Write(p)
-	return err
+	return ep.sys.write(ep.c, p)
 }
 
 // isTimeout reports whether err is a deadline expiry.

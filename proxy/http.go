@@ -36,6 +36,7 @@ func (s *session) serveHTTP() {
 		if !t.silent {
 			s.logHTTP(t)
 		}
+		s.lastEnd = t.tEnd
 		putTxn(t)
 		s.reqs++
 		if !keep || s.draining() || s.killed.Load() {
@@ -45,7 +46,7 @@ func (s *session) serveHTTP() {
 			s.cli.releaseIfEmpty()
 			// The client goes idle: its server connection is free for others.
 			if s.up != nil {
-				s.up.srv.putIdle(s.up, nanotime())
+				s.up.srv.putIdle(s.up, s.lastEnd)
 				s.up = nil
 				s.upc.Store(nil)
 			}
@@ -59,7 +60,11 @@ func (s *session) serveHTTP() {
 func (s *session) readRequest(t *txn) bool {
 	fe := s.fe
 	first := s.reqs == 0
-	t.tIdle = nanotime()
+	// Ti counts from the end of the previous response (or the accept).
+	t.tIdle = s.accepted
+	if !first {
+		t.tIdle = s.lastEnd
+	}
 	if s.cli.buf != nil {
 		s.cli.consume(skipLeadingCRLF(s.cli.data()))
 	}
@@ -83,7 +88,7 @@ func (s *session) readRequest(t *txn) bool {
 		}
 		s.cli.readDeadline(idle)
 		s.setIdle()
-		n, err := s.readIdle()
+		n, err := s.cli.readIdle()
 		kicked := !s.setActive()
 		if err != nil || n == 0 {
 			if first && isTimeout(err) && !kicked {
@@ -178,10 +183,9 @@ func (s *session) handleRequest(t *txn) bool {
 	defer be.st.cur.Add(-1)
 
 	fr, bodyLen := requestFraming(req)
-	now := nanotime()
 	var target *server
 	if be.cookie != nil {
-		target, t.ck = be.cookie.lookup(req, be, now/1e9)
+		target, t.ck = be.cookie.lookup(req, be, t.tHead/1e9)
 		if target != nil && !target.hs.AcceptsPersistent() {
 			target = nil
 		}

@@ -164,7 +164,10 @@ func (s *session) buildResponse(t *txn, out []byte, keep, dechunk, upgrade bool)
 		out = append(out, "Connection: keep-alive\r\n"...)
 	}
 	if ck != nil && t.srv != nil {
-		now := nanotime() / 1e9
+		now := t.tResp / 1e9
+		if now == 0 {
+			now = nanotime() / 1e9
+		}
 		if ck.needInsert(t.ck, t.direct, now) {
 			out = ck.appendSetCookie(out, t.srv, t.ck, t.direct, now)
 			setOwn = true

@@ -94,14 +94,17 @@ func (s *session) connect(t *txn, pr *pickReq, out []byte, replay, fresh bool) (
 		maxAge = upstreamIdleMax
 	}
 	if t.tC0 == 0 {
-		t.tC0 = nanotime()
+		t.tC0 = t.tHead
+		if t.tQ1 != 0 {
+			t.tC0 = t.tQ1
+		}
 	}
 	attempts := 0
 	for {
 		u, reused, err := s.upstream(t, t.srv, maxAge, fresh)
 		if err == nil {
 			s.upc.Store(u.ep.c)
-			err = u.ep.write(out, nanotime(), be.t.Server)
+			err = u.ep.write(out, t.tC0, be.t.Server)
 			if err == nil {
 				if !reused {
 					s.e.observe(be, t.srv, observeL4, true, "")
@@ -156,7 +159,7 @@ func turnAround(connect time.Duration) {
 // upstream returns a connection to srv: the session's own, an idle one no
 // older than maxAge, or a new one.
 func (s *session) upstream(t *txn, srv *server, maxAge time.Duration, fresh bool) (*upConn, bool, error) {
-	now := nanotime()
+	now := t.tC0
 	if u := s.up; u != nil {
 		s.up = nil
 		if !fresh && u.srv == srv && u.addr == srv.address() {
@@ -183,7 +186,7 @@ func (s *session) redispatch(t *txn, pr *pickReq) bool {
 	pr.exclude = old
 	srv, _ := t.be.bal.pick(pr)
 	pr.exclude = nil
-	if srv == nil || srv == old || !srv.tryAcquire() {
+	if srv == nil || srv == old || !srv.tryAcquire(nanotime()) {
 		return false
 	}
 	old.hs.Counters.Redispatch.Add(1)
@@ -197,7 +200,7 @@ func (s *session) redispatch(t *txn, pr *pickReq) bool {
 func (s *session) assign(t *txn, be *backend, target *server, pr *pickReq) (*server, queueResult) {
 	for round := 0; round < 8; round++ {
 		if target != nil {
-			if target.hs.Counters.Queued.Load() == 0 && target.tryAcquire() {
+			if target.hs.Counters.Queued.Load() == 0 && target.tryAcquire(t.tHead) {
 				return target, queueGot
 			}
 			srv, qr := s.queue(t, be, target, pr)
@@ -211,7 +214,7 @@ func (s *session) assign(t *txn, be *backend, target *server, pr *pickReq) (*ser
 		if srv == nil && !any {
 			return nil, queueNoServer
 		}
-		if srv != nil && srv.tryAcquire() {
+		if srv != nil && srv.tryAcquire(t.tHead) {
 			return srv, queueGot
 		}
 		var bound *server
@@ -304,6 +307,7 @@ func (s *session) readResponseHead(t *txn, u *upConn) (got int, err error) {
 	u.ep.hold()
 	got = u.ep.buffered()
 	scan := 0
+	now := t.tC1
 	for {
 		if u.ep.buffered() > 0 {
 			end, next := headEnd(u.ep.data(), scan)
@@ -315,7 +319,11 @@ func (s *session) readResponseHead(t *txn, u *upConn) (got int, err error) {
 			}
 			scan = next
 		}
-		u.ep.armRead(nanotime(), t.be.t.Server)
+		if now == 0 {
+			now = nanotime()
+		}
+		u.ep.armRead(now, t.be.t.Server)
+		now = 0
 		n, err := u.ep.fill()
 		got += n
 		if err != nil {

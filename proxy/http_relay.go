@@ -54,7 +54,7 @@ func (s *session) relayResponse(t *txn, u *upConn, clientKeep bool, copier chan 
 	} else {
 		s.e.observe(t.be, t.srv, observeL7, true, "")
 	}
-	if err := s.cli.write(out, nanotime(), s.fe.t.Client); err != nil {
+	if err := s.cli.write(out, t.tResp, s.fe.t.Client); err != nil {
 		s.clientWriteFailed(t, err)
 		u.close()
 		s.upc.Store(nil)

@@ -92,7 +92,7 @@ func (st *backendState) dispatchLocked(s *server) {
 		default:
 			return
 		}
-		if !s.tryAcquire() {
+		if !s.tryAcquire(nanotime()) {
 			return
 		}
 		st.unlink(w, s)
@@ -124,13 +124,13 @@ func (b *backend) waitSlot(srv *server, r *pickReq, timeout time.Duration) (*ser
 			st.mu.Unlock()
 			return nil, queueRedispatch
 		}
-		if srv.tryAcquire() {
+		if srv.tryAcquire(nanotime()) {
 			st.mu.Unlock()
 			return srv, queueGot
 		}
 	} else {
 		s, any := b.bal.pick(r)
-		if s != nil && s.tryAcquire() {
+		if s != nil && s.tryAcquire(nanotime()) {
 			st.mu.Unlock()
 			return s, queueGot
 		}

@@ -3,7 +3,6 @@ package proxy
 import (
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"lbd/config"
 	"lbd/health"
@@ -60,7 +59,7 @@ func (s *server) full() bool {
 }
 
 // tryAcquire takes a connection slot if the server is below its limit.
-func (s *server) tryAcquire() bool {
+func (s *server) tryAcquire(now int64) bool {
 	c := &s.hs.Counters
 	max := int64(s.hs.EffectiveMaxConn())
 	var n int64
@@ -85,7 +84,7 @@ func (s *server) tryAcquire() bool {
 			break
 		}
 	}
-	c.LastSession.Store(time.Now().UnixNano())
+	c.LastSession.Store(now)
 	return true
 }
 

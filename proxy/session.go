@@ -1,12 +1,10 @@
 package proxy
 
 import (
-	"io"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"lbd/config"
@@ -21,10 +19,6 @@ type session struct {
 	fst *frontendState
 
 	cli      endpoint
-	raw      syscall.RawConn
-	idleFn   func(uintptr) bool
-	idleN    int
-	idleErr  error
 	peer     netip.AddrPort
 	peerText []byte // "ip:port" for logs
 	peerIP   []byte // "ip" for X-Forwarded-For
@@ -33,10 +27,11 @@ type session struct {
 	up  *upConn                     // server connection kept between requests
 	upc atomic.Pointer[net.TCPConn] // the server connection in use, for kill
 
-	state  atomic.Int32
-	kmu    sync.Mutex
-	killed atomic.Bool
-	reqs   int
+	state   atomic.Int32
+	kmu     sync.Mutex
+	killed  atomic.Bool
+	reqs    int
+	lastEnd int64 // when the previous response ended
 }
 
 const (
@@ -47,6 +42,7 @@ const (
 
 func (e *Engine) startSession(l *listener, fe *frontend, lim *limiter, c *net.TCPConn) {
 	s := &session{e: e, ln: l, fe: fe, lim: lim, fst: fe.st, cli: endpoint{c: c}, accepted: nanotime()}
+	s.cli.sys.init(c)
 	if ap, ok := netip.AddrFromSlice(c.RemoteAddr().(*net.TCPAddr).IP); ok {
 		s.peer = netip.AddrPortFrom(ap.Unmap(), uint16(c.RemoteAddr().(*net.TCPAddr).Port))
 	}
@@ -66,8 +62,6 @@ func (s *session) run() {
 		s.serveTCP()
 		return
 	}
-	s.raw, _ = s.cli.c.SyscallConn()
-	s.idleFn = s.idleRead
 	s.serveHTTP()
 }
 
@@ -157,39 +151,4 @@ func (e *Engine) sessionCount() int {
 	e.sessMu.Lock()
 	defer e.sessMu.Unlock()
 	return len(e.sessions)
-}
-
-// readIdle waits for the next request without holding a buffer: the buffer
-// is taken from the pool only once bytes are ready, so that an idle
-// keep-alive connection costs no buffer memory.
-func (s *session) readIdle() (int, error) {
-	s.idleN, s.idleErr = 0, nil
-	if err := s.raw.Read(s.idleFn); err != nil {
-		return 0, err
-	}
-	return s.idleN, s.idleErr
-}
-
-func (s *session) idleRead(fd uintptr) bool {
-	s.cli.hold()
-	b := *s.cli.buf
-	for {
-		n, err := syscall.Read(int(fd), b[s.cli.w:])
-		if err == syscall.EINTR {
-			continue
-		}
-		if err == syscall.EAGAIN {
-			s.cli.releaseIfEmpty()
-			return false
-		}
-		if n < 0 {
-			n = 0
-		}
-		s.cli.w += n
-		s.idleN, s.idleErr = n, err
-		if n == 0 && err == nil {
-			s.idleErr = io.EOF
-		}
-		return true
-	}
 }

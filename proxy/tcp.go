@@ -7,6 +7,7 @@ func (s *session) serveTCP() {
 	t := getTxn()
 	defer putTxn(t)
 	t.tIdle = s.accepted
+	t.tHead = s.accepted // the reference time of the assignment
 	fe := s.fe
 	be := fe.defaultBE
 	t.be = be

@@ -112,7 +112,12 @@ func (s *server) dial(ctx context.Context, timeout time.Duration) (*upConn, erro
 		return nil, err
 	}
 	tc := c.(*net.TCPConn)
-	return &upConn{ep: endpoint{c: tc}, srv: s, addr: addr}, nil
+	u := &upConn{ep: endpoint{c: tc}, srv: s, addr: addr}
+	if err := u.ep.sys.init(tc); err != nil {
+		tc.Close()
+		return nil, err
+	}
+	return u, nil
 }
 
 func (u *upConn) close() {
