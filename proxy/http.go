@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"time"
 
 	"lbd/config"
 )
@@ -16,18 +17,52 @@ const (
 	fClose                  // until the server closes (responses only)
 )
 
+// idleHandoff is how long a keep-alive connection waits for its next
+// request on the goroutine that served the previous one. Past it, a fresh
+// goroutine takes over the wait, so that a connection idle for long holds a
+// minimal stack instead of the one its last request grew; a busy
+// connection never pays for the switch.
+const idleHandoff = time.Second
+
 // serveHTTP serves the requests of one client connection in order
-// (pipelined requests wait in the buffer for their turn).
-func (s *session) serveHTTP() {
+// (pipelined requests wait in the buffer for their turn). It returns true
+// when it handed the connection over to a new goroutine.
+func (s *session) serveHTTP() (handedOff bool) {
 	for {
 		fe := s.ln.fe.Load()
 		if fe.mode != config.ModeHTTP {
-			return // the address now belongs to a tcp frontend
+			return false // the address now belongs to a tcp frontend
 		}
 		s.fe = fe
+		first := s.reqs == 0
+		idleFrom := s.accepted
+		if !first {
+			idleFrom = s.lastEnd
+		}
+		if s.cli.buf != nil {
+			s.cli.consume(skipLeadingCRLF(s.cli.data()))
+		}
+		if s.cli.buffered() == 0 {
+			switch s.waitRequest(fe, first, idleFrom) {
+			case waitClosed:
+				return false
+			case waitHandoff:
+				go s.resume()
+				return true
+			case waitTimeout:
+				t := getTxn()
+				t.tIdle, t.tFirst = idleFrom, nanotime()
+				s.fail(t, 408, 'c', 'R')
+				t.tEnd = t.tFirst
+				s.logHTTP(t)
+				putTxn(t)
+				return false
+			}
+		}
 		t := getTxn()
+		t.tIdle = idleFrom
 		keep := false
-		if s.readRequest(t) {
+		if s.readRequest(t, first) {
 			keep = s.handleRequest(t)
 		}
 		if t.tEnd == 0 {
@@ -40,7 +75,7 @@ func (s *session) serveHTTP() {
 		putTxn(t)
 		s.reqs++
 		if !keep || s.draining() || s.killed.Load() {
-			return
+			return false
 		}
 		if s.cli.buffered() == 0 {
 			s.cli.releaseIfEmpty()
@@ -54,53 +89,74 @@ func (s *session) serveHTTP() {
 	}
 }
 
-// readRequest reads and parses the next request head. On failure it has
-// answered the client (408, 400, 414, 431...) or found the connection
-// closed, and returns false.
-func (s *session) readRequest(t *txn) bool {
-	fe := s.fe
-	first := s.reqs == 0
-	// Ti counts from the end of the previous response (or the accept).
-	t.tIdle = s.accepted
-	if !first {
-		t.tIdle = s.lastEnd
+// resume continues a session on a new goroutine (see idleHandoff).
+func (s *session) resume() {
+	s.noHandoff = true
+	if !s.serveHTTP() {
+		s.end()
 	}
-	if s.cli.buf != nil {
-		s.cli.consume(skipLeadingCRLF(s.cli.data()))
-	}
-	// The whole head must arrive within http_request, counted from the
-	// connection for the first request and from its first byte after.
-	var headDeadline int64
+}
+
+type waitOutcome uint8
+
+const (
+	waitGot     waitOutcome = iota // request bytes are buffered
+	waitClosed                     // closed, idle timeout or drained: close silently
+	waitTimeout                    // first request never came: 408
+	waitHandoff                    // idle past idleHandoff: continue on a new goroutine
+)
+
+// waitRequest waits, holding no buffer, for the first bytes of the next
+// request: until http_keep_alive after a response, or http_request for
+// the first request of a connection (then a timeout answers 408).
+func (s *session) waitRequest(fe *frontend, first bool, idleFrom int64) waitOutcome {
+	var deadline int64
 	if first {
-		headDeadline = s.accepted + int64(fe.t.HTTPRequest)
+		deadline = idleFrom + int64(fe.t.HTTPRequest)
+	} else {
+		to := fe.t.HTTPKeepAlive
+		if to <= 0 {
+			to = fe.t.HTTPRequest
+		}
+		deadline = idleFrom + int64(to)
 	}
-	if s.cli.buffered() == 0 {
-		idle := headDeadline
-		if !first {
-			to := fe.t.HTTPKeepAlive
-			if to <= 0 {
-				to = fe.t.HTTPRequest
-			}
-			idle = t.tIdle + int64(to)
-		}
-		if fe.t.Client > 0 && t.tIdle+int64(fe.t.Client) < idle {
-			idle = t.tIdle + int64(fe.t.Client)
-		}
-		s.cli.readDeadline(idle)
-		s.setIdle()
-		n, err := s.cli.readIdle()
-		kicked := !s.setActive()
-		if err != nil || n == 0 {
-			if first && isTimeout(err) && !kicked {
-				t.tFirst = nanotime()
-				t.tHead = 0
-				s.fail(t, 408, 'c', 'R')
-				return false
-			}
-			t.silent = true // closed or idle timeout between requests
-			return false
-		}
+	if fe.t.Client > 0 && idleFrom+int64(fe.t.Client) < deadline {
+		deadline = idleFrom + int64(fe.t.Client)
 	}
+	dl, handoff := deadline, false
+	if !s.noHandoff && idleFrom+int64(idleHandoff) < deadline {
+		dl, handoff = idleFrom+int64(idleHandoff), true
+	}
+	s.noHandoff = false
+	s.cli.readDeadline(dl)
+	s.setIdle()
+	if s.draining() {
+		// Checked after going idle: a drain either sees us idle and kicks,
+		// or we see it here.
+		s.setActive()
+		return waitClosed
+	}
+	n, err := s.cli.readIdle()
+	kicked := !s.setActive()
+	switch {
+	case err == nil && n > 0:
+		return waitGot
+	case kicked || !isTimeout(err):
+		return waitClosed
+	case handoff:
+		return waitHandoff
+	case first:
+		return waitTimeout
+	}
+	return waitClosed
+}
+
+// readRequest reads the rest of a request head whose first bytes are
+// buffered and parses it. On failure it has answered the client (400,
+// 408, 414, 431...) or found the connection closed, and returns false.
+func (s *session) readRequest(t *txn, first bool) bool {
+	fe := s.fe
+	headDeadline := s.accepted + int64(fe.t.HTTPRequest)
 	t.tFirst = nanotime()
 	if !first {
 		headDeadline = t.tFirst + int64(fe.t.HTTPRequest)

@@ -201,10 +201,7 @@ func (s *session) upgrade(t *txn, u *upConn, wanted bool, copier chan bodyResult
 	}
 	s.cli.release()
 	u.ep.release()
-	// Tunnels live without the lazy deadlines of the endpoints.
-	s.cli.c.SetDeadline(time.Time{})
-	s.cli.rdl, s.cli.wdl = 0, 0
-	up, down, who := tunnel(s.cli.c, u.ep.c, t.be.t.Tunnel)
+	up, down, who := tunnel(&s.cli, &u.ep, t.be.t.Tunnel)
 	t.bytesIn += up
 	t.bytesOut += down
 	t.tEnd = nanotime()

@@ -458,3 +458,34 @@ func TestPassiveObservation(t *testing.T) {
 		t.Fatalf("observations: %s", o.list())
 	}
 }
+
+// TestTCPBulkBothWays streams megabytes each way at once: the directions
+// turn to splice(2) and half-close still ends the tunnel cleanly.
+func TestTCPBulkBothWays(t *testing.T) {
+	echo := rawBackend(t, func(c net.Conn) { io.Copy(c, c) })
+	fe := freePort(t)
+	r := newRig(t, tcpConf, map[string]string{"fe": fe, "e1": echo, "e2": echo, "tunnel": "5s", "balance": "roundrobin"})
+	before := spliced.Load()
+	c, err := net.Dial("tcp", fe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	payload := make([]byte, 24<<20)
+	for i := range payload {
+		payload[i] = byte(i * 7)
+	}
+	go func() {
+		c.Write(payload)
+		c.(*net.TCPConn).CloseWrite()
+	}()
+	got, err := io.ReadAll(c)
+	if err != nil || len(got) != len(payload) || string(got) != string(payload) {
+		t.Fatalf("echoed %d of %d bytes, equal=%v, err=%v", len(got), len(payload), string(got) == string(payload), err)
+	}
+	r.logs.waitFor(t, `"termination_state":"--"`, fmt.Sprintf(`"bytes_read":%d`, len(payload)))
+	if canSplice && spliced.Load() == before {
+		t.Fatal("bulk transfer never switched to splice")
+	}
+}

@@ -27,11 +27,12 @@ type session struct {
 	up  *upConn                     // server connection kept between requests
 	upc atomic.Pointer[net.TCPConn] // the server connection in use, for kill
 
-	state   atomic.Int32
-	kmu     sync.Mutex
-	killed  atomic.Bool
-	reqs    int
-	lastEnd int64 // when the previous response ended
+	state     atomic.Int32
+	kmu       sync.Mutex
+	killed    atomic.Bool
+	reqs      int
+	lastEnd   int64 // when the previous response ended
+	noHandoff bool  // this goroutine took over an idle wait: wait it out
 }
 
 const (
@@ -57,12 +58,12 @@ func (e *Engine) startSession(l *listener, fe *frontend, lim *limiter, c *net.TC
 }
 
 func (s *session) run() {
-	defer s.end()
 	if s.fe.mode == config.ModeTCP {
 		s.serveTCP()
-		return
+	} else if s.serveHTTP() {
+		return // a new goroutine carries on
 	}
-	s.serveHTTP()
+	s.end()
 }
 
 func (s *session) end() {

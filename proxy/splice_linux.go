@@ -3,15 +3,14 @@
 package proxy
 
 import (
-	"net"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// On Linux a tunnel moves bytes with splice(2) through a pipe, never
-// through user space. A pipe is only held while bytes are in flight: an
-// idle tunnel costs no pipe.
+// canSplice: bulk tunnel directions move with splice(2) through a pipe,
+// never through user space.
+const canSplice = true
 
 const spliceChunk = 1 << 16
 
@@ -47,22 +46,9 @@ func putPipe(p *kpipe) {
 	unix.Close(p.w)
 }
 
-// pump moves bytes from src to dst until src's EOF (then half-closes dst),
-// an error, or the tunnel's inactivity timeout. rb and wb are who is blamed
-// for a read and a write failure.
-func pump(dst, src *net.TCPConn, ts *tunnelState, idle time.Duration, rb, wb byte) int64 {
-	srcRaw, err := src.SyscallConn()
-	if err != nil {
-		ts.blame(rb)
-		ts.closeBoth()
-		return 0
-	}
-	dstRaw, err := dst.SyscallConn()
-	if err != nil {
-		ts.blame(wb)
-		ts.closeBoth()
-		return 0
-	}
+// spliceRest is pump's bulk mode: the same rules, with splice. A pipe is
+// held only while bytes are in flight.
+func spliceRest(dst, src *endpoint, ts *tunnelState, idle time.Duration, rb, wb byte) int64 {
 	var p *kpipe
 	defer func() {
 		if p != nil {
@@ -70,7 +56,6 @@ func pump(dst, src *net.TCPConn, ts *tunnelState, idle time.Duration, rb, wb byt
 		}
 	}()
 	var total int64
-	var rdl, wdl int64
 	var n int
 	var serr error
 	readFn := func(fd uintptr) bool {
@@ -111,16 +96,12 @@ func pump(dst, src *net.TCPConn, ts *tunnelState, idle time.Duration, rb, wb byt
 	}
 	for {
 		now := nanotime()
-		if idle > 0 && (rdl == 0 || rdl-now < int64(idle)/2) {
-			rdl = now + int64(idle)
-			src.SetReadDeadline(time.Unix(0, rdl))
-		}
+		src.armRead(now, idle)
 		n, serr = 0, nil
-		if err := srcRaw.Read(readFn); err != nil {
+		if err := src.sys.rc.Read(readFn); err != nil {
 			if isTimeout(err) {
 				if exp, dl := ts.expired(idle); !exp {
-					rdl = dl.UnixNano()
-					src.SetReadDeadline(dl)
+					src.readDeadline(dl)
 					continue
 				}
 				ts.blame('c')
@@ -136,19 +117,15 @@ func pump(dst, src *net.TCPConn, ts *tunnelState, idle time.Duration, rb, wb byt
 			return total
 		}
 		if n == 0 {
-			dst.CloseWrite()
+			dst.c.CloseWrite()
 			return total
 		}
 		p.n += n
-		ts.touch()
+		ts.touch(now)
 		for p.n > 0 {
-			now := nanotime()
-			if idle > 0 && (wdl == 0 || wdl-now < int64(idle)/2) {
-				wdl = now + int64(idle)
-				dst.SetWriteDeadline(time.Unix(0, wdl))
-			}
+			dst.armWrite(nanotime(), idle)
 			werr = nil
-			if err := dstRaw.Write(writeFn); err != nil || werr != nil {
+			if err := dst.sys.rc.Write(writeFn); err != nil || werr != nil {
 				if err != nil && isTimeout(err) {
 					ts.blame('c')
 				} else {
@@ -159,7 +136,6 @@ func pump(dst, src *net.TCPConn, ts *tunnelState, idle time.Duration, rb, wb byt
 			}
 			p.n -= m
 			total += int64(m)
-			ts.touch()
 		}
 	}
 }
