@@ -51,6 +51,8 @@ type Engine struct {
 	servers   map[*health.Server]*server
 	states    map[string]*backendState
 	feStates  map[string]*frontendState
+	frontends []*frontend // running configuration order, for Stats
+	backends  []*backend
 	stopped   bool
 
 	global   *limiter
@@ -72,11 +74,15 @@ type observerBox struct{ o Observer }
 
 // frontendState is what a frontend keeps across reloads.
 type frontendState struct {
-	name  string
-	lim   *limiter
-	cur   atomic.Int64  // connections open
-	total atomic.Uint64 // connections accepted
-	reqs  atomic.Uint64 // http requests
+	name   string
+	lim    *limiter
+	cur    atomic.Int64  // connections open
+	max    atomic.Int64  // highest cur seen
+	total  atomic.Uint64 // connections accepted
+	reqs   atomic.Uint64 // http requests
+	errReq atomic.Uint64 // invalid or timed-out requests (400, 408, 414...)
+	denied atomic.Uint64 // requests no route or backend took
+	traffic
 }
 
 // frontend is one configured frontend, rebuilt at every reload.
@@ -90,6 +96,7 @@ type frontend struct {
 	t          config.Timeouts
 	forwardFor bool
 	trusted    []netip.Prefix
+	maxconn    int
 }
 
 // New returns an engine serving nothing until Apply.
@@ -149,12 +156,14 @@ func (e *Engine) Apply(cfg *config.Config) error {
 	servers := map[*health.Server]*server{}
 	states := map[string]*backendState{}
 	backends := map[string]*backend{}
+	beList := make([]*backend, 0, len(cfg.Backends))
 	for _, bc := range cfg.Backends {
 		be, err := e.buildBackend(bc, servers, states)
 		if err != nil {
 			return err
 		}
 		backends[bc.Name] = be
+		beList = append(beList, be)
 	}
 	feStates := map[string]*frontendState{}
 	frontends := make([]*frontend, 0, len(cfg.Frontends))
@@ -193,6 +202,7 @@ func (e *Engine) Apply(cfg *config.Config) error {
 		}
 	}
 	e.servers, e.states, e.feStates = servers, states, feStates
+	e.frontends, e.backends = frontends, beList
 	e.global.setMax(cfg.Global.MaxConn)
 	for addr, l := range e.listeners {
 		if fe, ok := want[addr]; ok {
@@ -298,6 +308,7 @@ func (e *Engine) buildFrontend(fc *config.Frontend, backends map[string]*backend
 	}
 	states[fc.Name] = st
 	fe := &frontend{
+		maxconn:    fc.MaxConn,
 		name:       fc.Name,
 		mode:       fc.Mode,
 		st:         st,
@@ -412,33 +423,71 @@ func (e *Engine) janitor() {
 	}
 }
 
-// Stats is a snapshot of the engine's frontends for the admin API.
+// FrontendStats is one frontend's counters (HAProxy's FRONTEND row).
 type FrontendStats struct {
-	Name     string `json:"name"`
-	CurConns int    `json:"cur_conns"`
-	Total    uint64 `json:"total_conns"`
-	Requests uint64 `json:"requests"`
+	Name       string
+	Mode       string // http or tcp
+	Status     string // OPEN, FULL (at maxconn) or STOP (shutting down)
+	CurConns   int64
+	MaxConns   int64 // highest CurConns seen
+	Limit      int64 // maxconn, 0 = none
+	TotalConns uint64
+	BytesIn    uint64
+	BytesOut   uint64
+	DeniedReq  uint64 // requests no route or backend took (503)
+	ErrReq     uint64 // invalid or timed-out requests (400, 408, 414, 431...)
+	Requests   uint64 // HTTP requests
+	Responses  ResponseCounts
 }
 
-// BackendStats is a backend's load beyond its servers' counters.
+// BackendStats is a backend's own counters; its servers' are in the
+// health pool (health.Server.Counters).
 type BackendStats struct {
-	Name     string `json:"name"`
-	CurConns int64  `json:"cur_conns"`
-	Total    uint64 `json:"total"`
-	Queue    int    `json:"queue"`
+	Name       string
+	Mode       string
+	Algo       string
+	Queue      int64 // requests waiting for any server
+	MaxQueue   int64
+	CurConns   int64 // requests (http) or connections (tcp) in progress
+	MaxConns   int64
+	TotalConns uint64
+	BytesIn    uint64
+	BytesOut   uint64
+	Responses  ResponseCounts // every response sent for the backend, the proxy's own (503...) included
 }
 
-// Stats returns the frontends and backends of the running configuration.
+// Stats returns the frontends and backends of the running configuration,
+// in configuration order.
 func (e *Engine) Stats() ([]FrontendStats, []BackendStats) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var fs []FrontendStats
-	for _, st := range e.feStates {
-		fs = append(fs, FrontendStats{Name: st.name, CurConns: st.lim.count(), Total: st.total.Load(), Requests: st.reqs.Load()})
+	for _, fe := range e.frontends {
+		st := fe.st
+		f := FrontendStats{
+			Name: fe.name, Mode: string(fe.mode), Status: "OPEN",
+			CurConns: st.cur.Load(), MaxConns: st.max.Load(), Limit: int64(fe.maxconn),
+			TotalConns: st.total.Load(), BytesIn: st.bytesIn.Load(), BytesOut: st.bytesOut.Load(),
+			DeniedReq: st.denied.Load(), ErrReq: st.errReq.Load(), Requests: st.reqs.Load(),
+			Responses: st.responses(),
+		}
+		switch {
+		case e.stopped:
+			f.Status = "STOP"
+		case f.Limit > 0 && f.CurConns >= f.Limit:
+			f.Status = "FULL"
+		}
+		fs = append(fs, f)
 	}
 	var bs []BackendStats
-	for _, st := range e.states {
-		bs = append(bs, BackendStats{Name: st.name, CurConns: st.cur.Load(), Total: st.total.Load(), Queue: st.queueLen()})
+	for _, be := range e.backends {
+		st := be.st
+		bs = append(bs, BackendStats{
+			Name: be.name, Mode: string(be.cfg.Mode), Algo: be.cfg.Balance,
+			Queue: int64(st.queueLen()), MaxQueue: st.maxQueue.Load(),
+			CurConns: st.cur.Load(), MaxConns: st.max.Load(), TotalConns: st.total.Load(),
+			BytesIn: st.bytesIn.Load(), BytesOut: st.bytesOut.Load(), Responses: st.responses(),
+		})
 	}
 	return fs, bs
 }

@@ -54,6 +54,7 @@ func (s *session) serveHTTP() (handedOff bool) {
 				t.tIdle, t.tFirst = idleFrom, nanotime()
 				s.fail(t, 408, 'c', 'R')
 				t.tEnd = t.tFirst
+				s.account(t)
 				s.logHTTP(t)
 				putTxn(t)
 				return false
@@ -69,6 +70,7 @@ func (s *session) serveHTTP() (handedOff bool) {
 			t.tEnd = nanotime()
 		}
 		if !t.silent {
+			s.account(t)
 			s.logHTTP(t)
 		}
 		s.lastEnd = t.tEnd
@@ -86,6 +88,24 @@ func (s *session) serveHTTP() (handedOff bool) {
 				s.upc.Store(nil)
 			}
 		}
+	}
+}
+
+// account adds a finished request to the frontend, backend and server
+// counters.
+func (s *session) account(t *txn) {
+	s.fst.count(t.status, t.bytesIn, t.bytesOut)
+	if t.be != nil {
+		t.be.st.count(t.status, t.bytesIn, t.bytesOut)
+	} else if t.status >= 400 && t.status != 503 {
+		s.fst.errReq.Add(1)
+	} else if t.status == 503 {
+		s.fst.denied.Add(1)
+	}
+	if t.srv != nil && t.tC0 != 0 {
+		c := &t.srv.hs.Counters
+		c.BytesIn.Add(uint64(t.bytesIn))
+		c.BytesOut.Add(uint64(t.bytesOut))
 	}
 }
 
@@ -129,8 +149,8 @@ func (s *session) waitRequest(fe *frontend, first bool, idleFrom int64) waitOutc
 	}
 	s.noHandoff = false
 	s.cli.readDeadline(dl)
-	s.setIdle()
-	if s.draining() {
+	s.setIdle(first)
+	if !first && s.draining() {
 		// Checked after going idle: a drain either sees us idle and kicks,
 		// or we see it here.
 		s.setActive()
@@ -138,6 +158,12 @@ func (s *session) waitRequest(fe *frontend, first bool, idleFrom int64) waitOutc
 	}
 	n, err := s.cli.readIdle()
 	kicked := !s.setActive()
+	if kicked && err != nil && isTimeout(err) {
+		// A request may have arrived as we were woken: serve it (with a
+		// close) rather than reset it.
+		s.cli.readDeadline(nanotime() + int64(time.Millisecond))
+		n, err = s.cli.readIdle()
+	}
 	switch {
 	case err == nil && n > 0:
 		return waitGot
@@ -234,7 +260,7 @@ func (s *session) handleRequest(t *txn) bool {
 		return false
 	}
 	t.be = be
-	be.st.cur.Add(1)
+	maxInt64(&be.st.max, be.st.cur.Add(1))
 	be.st.total.Add(1)
 	defer be.st.cur.Add(-1)
 
@@ -294,6 +320,7 @@ func responseFraming(req, resp *msgHead) (framing, int64) {
 // fail answers the client with an error page and ends the exchange.
 func (s *session) fail(t *txn, status int, who, phase byte) {
 	t.status = status
+	s.linger = true
 	t.setTerm(who, phase)
 	page := s.fe.errors.page(status)
 	if err := s.cli.write(page, nanotime(), s.fe.t.Client); err == nil {

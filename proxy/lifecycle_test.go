@@ -173,8 +173,10 @@ frontend "other" {
 
 func TestRemovedListenerDrains(t *testing.T) {
 	release := make(chan struct{})
+	arrived := make(chan struct{})
 	b := backendServer(t, "s1", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
+			close(arrived)
 			<-release
 		}
 		io.WriteString(w, "ok")
@@ -188,7 +190,7 @@ func TestRemovedListenerDrains(t *testing.T) {
 	idle.read(t, "GET")
 	busy := dialClient(t, fe2)
 	busy.send(t, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
-	waitUntil(t, func() bool { return r.server("app", "s1").Counters.CurConns.Load() == 1 })
+	<-arrived
 
 	if err := r.apply(basicHTTP, vars); err != nil {
 		t.Fatal(err)
@@ -311,8 +313,10 @@ backend "other" {
 
 func TestShutdownGraceful(t *testing.T) {
 	release := make(chan struct{})
+	arrived := make(chan struct{})
 	b := backendServer(t, "s1", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/slow" {
+			close(arrived)
 			<-release
 		}
 		io.WriteString(w, "done")
@@ -324,7 +328,7 @@ func TestShutdownGraceful(t *testing.T) {
 	idle.read(t, "GET")
 	busy := dialClient(t, fe)
 	busy.send(t, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
-	waitUntil(t, func() bool { return r.server("app", "s1").Counters.CurConns.Load() == 1 })
+	<-arrived
 
 	stopped := make(chan error, 1)
 	go func() {
@@ -487,5 +491,32 @@ func TestTCPBulkBothWays(t *testing.T) {
 	r.logs.waitFor(t, `"termination_state":"--"`, fmt.Sprintf(`"bytes_read":%d`, len(payload)))
 	if canSplice && spliced.Load() == before {
 		t.Fatal("bulk transfer never switched to splice")
+	}
+}
+
+func TestStatsCounters(t *testing.T) {
+	b := backendServer(t, "s1", nil)
+	fe := freePort(t)
+	r := newRig(t, basicHTTP, map[string]string{"fe": fe, "s1": hostport(b)})
+	for i := 0; i < 3; i++ {
+		httpGet(t, "http://"+fe+"/", nil)
+	}
+	rawRequest(t, fe, "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 5*time.Second) // 400
+	var fs []FrontendStats
+	var bs []BackendStats
+	waitUntil(t, func() bool {
+		fs, bs = r.e.Stats()
+		return len(fs) == 1 && fs[0].ErrReq == 1 && len(bs) == 1 && bs[0].Responses.C2xx == 3
+	})
+	f := fs[0]
+	if f.Name != "web" || f.Mode != "http" || f.Status != "OPEN" || f.Requests != 3 || f.TotalConns != 4 ||
+		f.Responses.C2xx != 3 || f.Responses.C4xx != 1 || f.BytesIn == 0 || f.BytesOut == 0 || f.MaxConns < 1 {
+		t.Fatalf("frontend stats %+v", f)
+	}
+	if b := bs[0]; b.Name != "app" || b.Algo != "roundrobin" || b.TotalConns != 3 || b.CurConns != 0 || b.BytesOut == 0 {
+		t.Fatalf("backend stats %+v", b)
+	}
+	if c := &r.server("app", "s1").Counters; c.HTTP2xx.Load() != 3 || c.BytesOut.Load() == 0 || c.TotalConns.Load() != 3 {
+		t.Fatalf("server counters 2xx=%d out=%d total=%d", c.HTTP2xx.Load(), c.BytesOut.Load(), c.TotalConns.Load())
 	}
 }

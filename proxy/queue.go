@@ -148,6 +148,7 @@ func (b *backend) waitSlot(srv *server, r *pickReq, timeout time.Duration) (*ser
 		}
 	} else {
 		st.q.push(w)
+		maxInt64(&st.maxQueue, int64(st.q.n))
 	}
 	st.qlen.Add(1)
 	st.mu.Unlock()

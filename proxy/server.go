@@ -105,8 +105,11 @@ type backendState struct {
 	q    waitList     // requests any server of the backend may take
 	qlen atomic.Int64 // waiters in q and in the queues of its servers
 
-	cur   atomic.Int64  // requests (http) or connections (tcp) in progress
-	total atomic.Uint64 // sessions sent to the backend
+	cur      atomic.Int64  // requests (http) or connections (tcp) in progress
+	max      atomic.Int64  // highest cur seen
+	total    atomic.Uint64 // sessions sent to the backend
+	maxQueue atomic.Int64  // highest backend queue seen
+	traffic
 	// servers is the current server list, for the queue janitor.
 	servers atomic.Pointer[[]*server]
 }

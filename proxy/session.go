@@ -33,12 +33,14 @@ type session struct {
 	reqs      int
 	lastEnd   int64 // when the previous response ended
 	noHandoff bool  // this goroutine took over an idle wait: wait it out
+	linger    bool  // the client may still be sending: drain before closing
 }
 
 const (
 	sActive int32 = iota
 	sIdle         // waiting for the next request with nothing buffered
 	sKicked       // woken up to close (drain, shutdown)
+	sFirst        // waiting for the first request: not kicked, it is served (with a close)
 )
 
 func (e *Engine) startSession(l *listener, fe *frontend, lim *limiter, c *net.TCPConn) {
@@ -50,7 +52,7 @@ func (e *Engine) startSession(l *listener, fe *frontend, lim *limiter, c *net.TC
 	s.peerIP = s.peer.Addr().AppendTo(make([]byte, 0, 64))
 	s.peerText = s.peer.AppendTo(s.peerIP[len(s.peerIP):])
 	e.actconn.Add(1)
-	fe.st.cur.Add(1)
+	maxInt64(&fe.st.max, fe.st.cur.Add(1))
 	e.sessMu.Lock()
 	e.sessions[s] = struct{}{}
 	e.sessMu.Unlock()
@@ -76,6 +78,9 @@ func (s *session) end() {
 		s.up = nil
 	}
 	s.cli.release()
+	if s.linger && !s.killed.Load() {
+		s.lingeringClose()
+	}
 	s.cli.c.Close()
 	s.lim.release()
 	s.e.global.release()
@@ -94,14 +99,41 @@ func (s *session) end() {
 	}
 }
 
+// lingeringClose half-closes and discards what the client still sends for
+// a moment, so that closing with unread bytes does not reset the
+// connection and destroy the response just sent (as nginx's
+// lingering_close).
+func (s *session) lingeringClose() {
+	c := s.cli.c
+	if c.CloseWrite() != nil {
+		return
+	}
+	c.SetReadDeadline(time.Now().Add(time.Second))
+	bp := getBuf()
+	defer putBuf(bp)
+	for total := 0; total < 1<<20; {
+		n, err := c.Read(*bp)
+		total += n
+		if err != nil {
+			return
+		}
+	}
+}
+
 // draining reports whether the connection must close after this request.
 func (s *session) draining() bool { return s.e.stopping.Load() || s.ln.closed.Load() }
 
-func (s *session) setIdle() { s.state.Store(sIdle) }
+func (s *session) setIdle(first bool) {
+	if first {
+		s.state.Store(sFirst)
+	} else {
+		s.state.Store(sIdle)
+	}
+}
 
 // setActive leaves the idle state; false means the session was kicked.
 func (s *session) setActive() bool {
-	if s.state.CompareAndSwap(sIdle, sActive) {
+	if s.state.CompareAndSwap(sIdle, sActive) || s.state.CompareAndSwap(sFirst, sActive) {
 		return true
 	}
 	s.kmu.Lock() // wait for the kicker to be done with the deadline

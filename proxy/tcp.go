@@ -11,7 +11,7 @@ func (s *session) serveTCP() {
 	fe := s.fe
 	be := fe.defaultBE
 	t.be = be
-	be.st.cur.Add(1)
+	maxInt64(&be.st.max, be.st.cur.Add(1))
 	be.st.total.Add(1)
 	defer be.st.cur.Add(-1)
 	defer func() {
@@ -51,6 +51,8 @@ func (s *session) serveTCP() {
 	c := &t.srv.hs.Counters
 	c.BytesIn.Add(uint64(up))
 	c.BytesOut.Add(uint64(down))
+	s.fst.count(0, up, down)
+	be.st.count(0, up, down)
 }
 
 // connectTCP connects to t.srv with the retry and redispatch rules of
