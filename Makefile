@@ -49,11 +49,16 @@ fuzz:
 	  done; \
 	done
 
+# The tour of DESIGN.md in the netns lab; it builds what it needs and ends
+# by itself (root, or it re-runs itself with sudo).
+demo:
+	deploy/lab/demo.sh
+
 install: build
 	DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' ./deploy/install.sh
 
 clean:
 	rm -rf $(BIN)
 
--include deploy/lab/lab.mk
+include deploy/lab/lab.mk
 -include bench/bench.mk

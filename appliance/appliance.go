@@ -63,6 +63,7 @@ func (a *Appliance) Start(cfg *config.Config) error {
 		return err
 	}
 	a.cfg = cfg
+	a.pool.Start()
 	a.log.Info().Str("config", a.path).Int("frontends", len(cfg.Frontends)).
 		Int("backends", len(cfg.Backends)).Int("vrrp_instances", len(cfg.VRRPInstances)).
 		Msg("configuration applied")
@@ -123,6 +124,7 @@ func (a *Appliance) Stop(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	_ = ctx
+	a.pool.Close()
 	return nil
 }
 

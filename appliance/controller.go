@@ -36,14 +36,27 @@ func (a *Appliance) BackendStatus(name string) ([]health.BackendStatus, error) {
 	return st, nil
 }
 
-// SetServerState is not available until health checks land.
+// SetServerState sets ready, drain or maint, as `lbctl server state`.
 func (a *Appliance) SetServerState(backend, server, state string) error {
-	return fmt.Errorf("%w: runtime server states are not built yet", admin.ErrUnavailable)
+	st, ok := health.ParseAdminState(state)
+	if !ok {
+		return fmt.Errorf("%w: state %q: expected ready, drain or maint", admin.ErrBadRequest, state)
+	}
+	if err := a.pool.SetAdminState(backend, server, st); err != nil {
+		return fmt.Errorf("%w: %w", admin.ErrNotFound, err)
+	}
+	return nil
 }
 
-// SetServerWeight is not available until health checks land.
+// SetServerWeight sets the runtime weight, as `lbctl server weight`.
 func (a *Appliance) SetServerWeight(backend, server string, weight int) error {
-	return fmt.Errorf("%w: runtime weights are not built yet", admin.ErrUnavailable)
+	if weight < 0 || weight > 256 {
+		return fmt.Errorf("%w: weight %d: expected 0..256", admin.ErrBadRequest, weight)
+	}
+	if err := a.pool.SetWeight(backend, server, weight); err != nil {
+		return fmt.Errorf("%w: %w", admin.ErrNotFound, err)
+	}
+	return nil
 }
 
 // VIPStatus is not available until the VRRP speaker lands.

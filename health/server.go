@@ -1,16 +1,7 @@
-// Package health keeps the runtime state of every configured server: its
-// operational state from active and passive checks (UP/DOWN with HAProxy's
-// rise/fall counting), its administrative state (READY/DRAIN/MAINT), its
-// runtime weight and its traffic counters.
-//
-// Servers live in a Pool keyed by "backend/server", like Caddy keeps
-// upstream hosts, so that a reload that keeps a server keeps its state,
-// counters and check history. The proxy reads a Server on every request
-// through lock-free methods; everything that changes state goes through the
-// Pool so transitions are logged and notified once.
 package health
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,10 +9,13 @@ import (
 	"lbd/config"
 )
 
-// AdminState is what an operator set with `lbctl server state`.
+// AdminState is what an operator set with `lbctl server state`, or what an
+// agent reported.
 type AdminState uint32
 
-// Administrative states, as HAProxy's "set server state".
+// Administrative states, as HAProxy's "set server state". Their order is
+// their strength: the effective state is the highest of the operator's and
+// the agent's.
 const (
 	AdminReady AdminState = iota // normal operation
 	AdminDrain                   // no new traffic except persistent sessions
@@ -41,11 +35,11 @@ func (a AdminState) String() string {
 // ParseAdminState reads "ready", "drain" or "maint" (any case).
 func ParseAdminState(s string) (AdminState, bool) {
 	switch s {
-	case "ready", "READY":
+	case "ready", "READY", "Ready":
 		return AdminReady, true
-	case "drain", "DRAIN":
+	case "drain", "DRAIN", "Drain":
 		return AdminDrain, true
-	case "maint", "MAINT":
+	case "maint", "MAINT", "Maint":
 		return AdminMaint, true
 	}
 	return 0, false
@@ -107,6 +101,12 @@ func (c *Counters) CountStatus(code int) {
 	}
 }
 
+// backendSettings are the backend-wide settings a server needs at run time.
+type backendSettings struct {
+	observe    string // "", "layer4", "layer7"
+	errorLimit int64
+}
+
 // Server is the runtime record of one configured server. It outlives
 // reloads as long as a server of the same backend and name exists.
 type Server struct {
@@ -116,40 +116,54 @@ type Server struct {
 
 	Counters Counters
 
-	cfg    atomic.Pointer[config.Server]
-	up     atomic.Bool   // operational state from checks; true = UP
-	admin  atomic.Uint32 // AdminState
-	weight atomic.Int32  // runtime weight: config, lbctl or agent
+	pool *Pool // owner: clock, logger, notifications
 
-	// mu guards the check bookkeeping below (written by the checker and
-	// read by status snapshots; never on the data path).
+	cfg        atomic.Pointer[config.Server]
+	be         atomic.Pointer[backendSettings]
+	up         atomic.Bool             // operational state from checks; true = UP
+	admin      atomic.Uint32           // operator's AdminState
+	agentAdmin atomic.Uint32           // agent's AdminState
+	weight     atomic.Int32            // runtime weight: config, lbctl or agent
+	maxconn    atomic.Int64            // runtime maxconn from the agent; -1 = config's
+	rampStart  atomic.Int64            // unix ns a slow start began; 0 = none
+	consecErrs atomic.Int64            // consecutive live-traffic errors (observe)
+	chk        atomic.Pointer[checker] // running checker, nil without checks
+
+	// mu guards check and every state transition. Never taken on the
+	// data path.
 	mu    sync.Mutex
 	check checkState
 }
 
 // checkState is the check history shown by `lbctl backend status`.
 type checkState struct {
-	enabled    bool          // active checks run for this server
-	health     int           // HAProxy's counter: 0..rise+fall-1, UP at >= rise
-	rise, fall int           // from the backend's health_check
-	lastResult string        // e.g. "L7OK", "L4CON"
-	lastDesc   string        // e.g. "Layer7 wrong status: 500"
-	lastDur    time.Duration // duration of the last check
-	lastCheck  time.Time
-	lastChange time.Time // last UP/DOWN or admin transition
-	downSince  time.Time
-	downTotal  time.Duration // accumulated time spent DOWN
-	downTrans  uint64        // number of UP->DOWN transitions
-	upSince    time.Time     // for slowstart
+	enabled     bool   // active checks run for this server
+	typ         string // check type while enabled
+	cnt         counter
+	agentWeight bool          // the runtime weight was last set by the agent
+	lastResult  string        // e.g. "L7OK", "L4CON", "INI"
+	lastDesc    string        // e.g. "Layer7 wrong status: 500"
+	lastCode    int           // HTTP status of the last http check
+	lastDur     time.Duration // duration of the last check
+	lastCheck   time.Time
+	lastChange  time.Time // last UP/DOWN or admin transition
+	downSince   time.Time
+	downTotal   time.Duration // accumulated time spent DOWN
+	downTrans   uint64        // UP->DOWN transitions (HAProxy chkdown)
+	failed      uint64        // failed checks (HAProxy chkfail)
+	observeFail uint64        // DOWN from live traffic (HAProxy hanafail)
+	checks      uint64        // checks run
 }
 
-func newServer(backend string, sc *config.Server, now time.Time) *Server {
-	s := &Server{Backend: backend, Name: sc.Name}
+func newServer(p *Pool, backend string, sc *config.Server, now time.Time) *Server {
+	s := &Server{Backend: backend, Name: sc.Name, pool: p}
 	s.cfg.Store(sc)
+	s.be.Store(&backendSettings{})
 	s.weight.Store(int32(sc.Weight))
+	s.maxconn.Store(-1)
 	s.up.Store(true)
+	s.check.cnt = counter{up: true}
 	s.check.lastChange = now
-	s.check.upSince = now
 	return s
 }
 
@@ -168,8 +182,16 @@ func (s *Server) IsBackup() bool { return s.cfg.Load().Backup }
 // Up reports the operational state from checks.
 func (s *Server) Up() bool { return s.up.Load() }
 
-// Admin returns the administrative state.
+// Admin returns the operator's administrative state.
 func (s *Server) Admin() AdminState { return AdminState(s.admin.Load()) }
+
+// AgentAdmin returns the administrative state last reported by the agent.
+func (s *Server) AgentAdmin() AdminState { return AdminState(s.agentAdmin.Load()) }
+
+// EffectiveAdmin is the stronger of the operator's and the agent's state.
+func (s *Server) EffectiveAdmin() AdminState {
+	return max(AdminState(s.admin.Load()), AdminState(s.agentAdmin.Load()))
+}
 
 // Weight returns the runtime weight before slow start.
 func (s *Server) Weight() int { return int(s.weight.Load()) }
@@ -177,12 +199,74 @@ func (s *Server) Weight() int { return int(s.weight.Load()) }
 // Usable reports whether the balancer may send new traffic here: UP,
 // READY and with a non-zero weight.
 func (s *Server) Usable() bool {
-	return s.up.Load() && AdminState(s.admin.Load()) == AdminReady && s.weight.Load() > 0
+	return s.up.Load() && s.EffectiveAdmin() == AdminReady && s.weight.Load() > 0
 }
 
 // AcceptsPersistent reports whether a client whose persistence cookie
 // names this server may still be sent here: UP and not in MAINT. A
 // draining server keeps its sessions, as in HAProxy.
 func (s *Server) AcceptsPersistent() bool {
-	return s.up.Load() && AdminState(s.admin.Load()) != AdminMaint
+	return s.up.Load() && s.EffectiveAdmin() != AdminMaint
+}
+
+// EffectiveWeight is the weight the balancer uses now: the runtime weight
+// (config, lbctl or agent), ramped up linearly during slow start (never
+// below 1 while the runtime weight is not 0).
+func (s *Server) EffectiveWeight() int {
+	w := int64(s.weight.Load())
+	if w == 0 {
+		return 0
+	}
+	if r, ok := s.ramp(); ok {
+		return int(max(1, ceilFrac(w, r)))
+	}
+	return int(w)
+}
+
+// EffectiveMaxConn is the concurrency limit the proxy enforces now; 0 means
+// unlimited. It is the agent's maxconn if it sent one, else the
+// configured one, scaled linearly during slow start (never below 1).
+func (s *Server) EffectiveMaxConn() int {
+	m := s.maxconn.Load()
+	if m < 0 {
+		m = int64(s.cfg.Load().MaxConn)
+	}
+	if m == 0 {
+		return 0
+	}
+	if r, ok := s.ramp(); ok {
+		return int(max(1, ceilFrac(m, r)))
+	}
+	return int(m)
+}
+
+// ramp returns how far a slow start has got, as elapsed/total
+// nanoseconds, and false when none is in progress. It only reads the
+// clock while a ramp is running.
+func (s *Server) ramp() ([2]int64, bool) {
+	start := s.rampStart.Load()
+	if start == 0 {
+		return [2]int64{}, false
+	}
+	total := int64(s.cfg.Load().SlowStart)
+	elapsed := s.pool.clk.Now().UnixNano() - start
+	if total <= 0 || elapsed >= total {
+		s.rampStart.CompareAndSwap(start, 0)
+		return [2]int64{}, false
+	}
+	return [2]int64{max(elapsed, 0), total}, true
+}
+
+// ceilFrac returns ceil(v * r[0] / r[1]); r[0] < r[1] and v <= 10^7, so
+// float64 is exact enough.
+func ceilFrac(v int64, r [2]int64) int64 {
+	return int64(math.Ceil(float64(v) * float64(r[0]) / float64(r[1])))
+}
+
+// startRamp begins a slow start if the server has one configured. Called
+// under s.mu on DOWN->UP and on leaving MAINT.
+func (s *Server) startRamp(now time.Time) {
+	if s.cfg.Load().SlowStart > 0 {
+		s.rampStart.Store(now.UnixNano())
+	}
 }

@@ -1,0 +1,249 @@
+package health
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"lbd/config"
+)
+
+// fakeClock runs timers only when the test advances it, synchronously and
+// in time order, so the checkers' state machine runs without sleeping.
+type fakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	seq    int
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	c       *fakeClock
+	at      time.Time
+	seq     int
+	f       func()
+	stopped bool
+	fired   bool
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) stopper {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{c: c, at: c.now.Add(d), seq: c.seq, f: f}
+	c.seq++
+	c.timers = append(c.timers, t)
+	return t
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	if t.stopped || t.fired {
+		return false
+	}
+	t.stopped = true
+	return true
+}
+
+// Advance moves time forward by d, firing every timer due on the way.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	target := c.now.Add(d)
+	c.mu.Unlock()
+	for {
+		c.mu.Lock()
+		var next *fakeTimer
+		live := c.timers[:0]
+		for _, t := range c.timers {
+			if t.stopped || t.fired {
+				continue
+			}
+			live = append(live, t)
+			if !t.at.After(target) && (next == nil || t.at.Before(next.at) || t.at.Equal(next.at) && t.seq < next.seq) {
+				next = t
+			}
+		}
+		c.timers = live
+		if next == nil {
+			c.now = target
+			c.mu.Unlock()
+			return
+		}
+		if next.at.After(c.now) {
+			c.now = next.at
+		}
+		next.fired = true
+		c.mu.Unlock()
+		next.f()
+	}
+}
+
+// pending returns the due times of armed timers, sorted.
+func (c *fakeClock) pending() []time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []time.Duration
+	for _, t := range c.timers {
+		if !t.stopped && !t.fired {
+			out = append(out, t.at.Sub(c.now))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+// script is a prober returning queued results and recording when it ran.
+type script struct {
+	clk     *fakeClock
+	mu      sync.Mutex
+	results []result
+	def     result
+	at      []time.Time
+}
+
+func (s *script) start(context.Context, func(io.Closer) bool) (result, func() result) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.at = append(s.at, s.clk.Now())
+	if len(s.results) == 0 {
+		return s.def, nil
+	}
+	r := s.results[0]
+	s.results = s.results[1:]
+	return r, nil
+}
+
+func (s *script) push(rs ...result) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.results = append(s.results, rs...)
+}
+
+func (s *script) runs() []time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Time(nil), s.at...)
+}
+
+// fakeEnv is a pool on a fake clock whose servers are scripted.
+type fakeEnv struct {
+	t       *testing.T
+	clk     *fakeClock
+	pool    *Pool
+	logs    *syncBuffer
+	mu      sync.Mutex
+	scripts map[string]*script // by server key
+}
+
+func newFakeEnv(t *testing.T) *fakeEnv {
+	t.Helper()
+	e := &fakeEnv{t: t, clk: newFakeClock(), logs: &syncBuffer{}, scripts: map[string]*script{}}
+	log := zerolog.New(e.logs)
+	e.pool = newPool(log, e.clk, func(hc *config.HealthCheck, sc *config.Server) prober {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		key := sc.Name
+		s := e.scripts[key]
+		if s == nil {
+			s = &script{clk: e.clk, def: pass(codeL4OK, "")}
+			e.scripts[key] = s
+		}
+		return s
+	})
+	t.Cleanup(e.pool.Close)
+	return e
+}
+
+// script returns the prober of the named server (shared across reloads).
+func (e *fakeEnv) script(name string) *script {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.scripts[name]
+	if s == nil {
+		s = &script{clk: e.clk, def: pass(codeL4OK, "")}
+		e.scripts[name] = s
+	}
+	return s
+}
+
+func (e *fakeEnv) apply(hcl string) {
+	e.t.Helper()
+	if err := e.pool.Apply(mustParse(e.t, hcl)); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *fakeEnv) state(backend, server string) string {
+	e.t.Helper()
+	s := e.pool.Get(backend, server)
+	if s == nil {
+		e.t.Fatalf("no server %s/%s", backend, server)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stateLocked()
+}
+
+// dueIn is how far the next check of a server is.
+func (e *fakeEnv) dueIn(backend, server string) (time.Duration, bool) {
+	ch := e.pool.Get(backend, server).chk.Load()
+	if ch == nil {
+		return 0, false
+	}
+	return e.pool.sched.dueIn(ch)
+}
+
+// scheduled counts the checks waiting in the scheduler.
+func (e *fakeEnv) scheduled() int {
+	e.pool.sched.mu.Lock()
+	defer e.pool.sched.mu.Unlock()
+	return len(e.pool.sched.h)
+}
+
+func mustParse(t testing.TB, hcl string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse("test.hcl", []byte(hcl))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	return cfg
+}
+
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *syncBuffer) count(sub string) int {
+	return strings.Count(b.String(), sub)
+}

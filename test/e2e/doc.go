@@ -1,0 +1,22 @@
+// Package e2e holds lbd's end-to-end tests: real lbd processes in network
+// namespaces, real backends, a real client, on the lab topology of
+// deploy/lab (the harness builds it with deploy/lab/lab.sh under a per-run
+// prefix, so `make lab-up` and the tests share one topology).
+//
+// A test is a few lines:
+//
+//	func TestSomething(t *testing.T) {
+//		l := NewLab(t)             // skips without root, fails under CI=true
+//		l.StartWeb("web1")
+//		l.StartWeb("web2")
+//		lb1, _ := l.StartPair()    // lbd on lb1 and lb2 with deploy/lab/lab.hcl.tmpl
+//		code, body, err := l.HTTPGet("client", "http://"+VIP+"/")
+//		...
+//		out, err := lb1.Ctl("vip", "status")
+//	}
+//
+// Everything a lab makes is removed by t.Cleanup, also when the test fails
+// or panics; leftovers of a killed test binary (e.g. a -timeout panic) are
+// removed by the next run (see sweepStale). Timings are never asserted
+// beyond generous bounds: the machine is shared.
+package e2e
