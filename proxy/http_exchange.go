@@ -42,7 +42,7 @@ func (s *session) exchange(t *txn, pr *pickReq, fr framing, bodyLen int64) bool 
 	consumed := false
 
 	var u *upConn
-	var copier chan bodyResult
+	var copier *upload
 	fresh := false
 	for {
 		var reused bool

@@ -8,11 +8,13 @@ import (
 
 // relayResponse sends the response head and body to the client and
 // decides the fate of both connections.
-func (s *session) relayResponse(t *txn, u *upConn, clientKeep bool, copier chan bodyResult) bool {
+func (s *session) relayResponse(t *txn, u *upConn, clientKeep bool, copier *upload) bool {
 	resp := &t.resp
 	fr, remain := responseFraming(&t.req, resp)
 	dechunk := fr == fChunked && t.req.minor == 0
-	uploading := copier != nil && !copierDone(copier)
+	// An upload that is over may not have said so yet: give it a moment
+	// before deciding that the connection cannot be kept.
+	uploading := copier != nil && !copier.wait(uploadSettle)
 	keep := clientKeep && fr != fClose && !dechunk && !uploading && !s.draining()
 	out := s.buildResponse(t, (*t.out)[:0], keep, dechunk, false)
 	u.ep.consume(resp.end())
@@ -66,7 +68,7 @@ func (s *session) relayResponse(t *txn, u *upConn, clientKeep bool, copier chan 
 	t.tEnd = nanotime()
 	serverOK := ok && resp.keepAlive() && fr != fClose && u.ep.buffered() == 0
 	if copier != nil {
-		if !copierDone(copier) {
+		if !copier.done() {
 			serverOK = false
 		}
 		if !serverOK {
@@ -162,7 +164,7 @@ func (s *session) forwardBody(t *txn, u *upConn, fr framing, remain int64, cs *c
 
 // upgrade completes a protocol switch (WebSocket): the 101 goes to the
 // client and the connection becomes a tunnel with timeouts.tunnel.
-func (s *session) upgrade(t *txn, u *upConn, wanted bool, copier chan bodyResult) bool {
+func (s *session) upgrade(t *txn, u *upConn, wanted bool, copier *upload) bool {
 	defer func() {
 		u.close()
 		s.upc.Store(nil)
@@ -174,7 +176,7 @@ func (s *session) upgrade(t *txn, u *upConn, wanted bool, copier chan bodyResult
 		return false
 	}
 	if copier != nil {
-		if r := <-copier; r.err != nil {
+		if r := s.stopCopier(t, copier, false); r.err != nil {
 			t.setTerm('C', 'H')
 			return false
 		}
@@ -218,10 +220,49 @@ type bodyResult struct {
 	who byte // 'C'/'c' client abort/timeout, 'S'/'s' server, 'P' malformed
 }
 
+// upload is a request body being streamed to the server by its own
+// goroutine.
+type upload struct {
+	ch       chan bodyResult
+	res      bodyResult
+	finished bool
+}
+
+// uploadSettle is how long a complete response waits for its upload's
+// goroutine to report that the body is through.
+const uploadSettle = 20 * time.Millisecond
+
+// done reports whether the upload has ended, without waiting.
+func (up *upload) done() bool {
+	if !up.finished {
+		select {
+		case up.res = <-up.ch:
+			up.finished = true
+		default:
+		}
+	}
+	return up.finished
+}
+
+// wait waits up to d for the upload to end.
+func (up *upload) wait(d time.Duration) bool {
+	if up.done() {
+		return true
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case up.res = <-up.ch:
+		up.finished = true
+	case <-tm.C:
+	}
+	return up.finished
+}
+
 // startCopier streams the rest of a request body to the server while the
 // response is awaited, so that 100-continue and early responses work.
-func (s *session) startCopier(t *txn, u *upConn, fr framing, remain int64, cs chunkScanner) chan bodyResult {
-	ch := make(chan bodyResult, 1)
+func (s *session) startCopier(t *txn, u *upConn, fr framing, remain int64, cs chunkScanner) *upload {
+	up := &upload{ch: make(chan bodyResult, 1)}
 	fe, be := s.fe, t.be
 	go func() {
 		r := s.copyBody(u, fr, remain, &cs, fe.t.Client, be.t.Server)
@@ -229,9 +270,9 @@ func (s *session) startCopier(t *txn, u *upConn, fr framing, remain int64, cs ch
 			// Wake the response reader: the request cannot complete.
 			u.ep.c.Close()
 		}
-		ch <- r
+		up.ch <- r
 	}()
-	return ch
+	return up
 }
 
 func (s *session) copyBody(u *upConn, fr framing, remain int64, cs *chunkScanner, cto, sto time.Duration) bodyResult {
@@ -279,18 +320,20 @@ func (s *session) copyBody(u *upConn, fr framing, remain int64, cs *chunkScanner
 	}
 }
 
-func copierDone(ch chan bodyResult) bool { return len(ch) > 0 }
-
 // stopCopier waits for the upload to end, interrupting it when abort is
 // set (the server connection is then already closed by the caller).
-func (s *session) stopCopier(t *txn, ch chan bodyResult, abort bool) bodyResult {
-	if ch == nil {
+func (s *session) stopCopier(t *txn, up *upload, abort bool) bodyResult {
+	if up == nil {
 		return bodyResult{}
 	}
-	if abort && !copierDone(ch) {
+	if abort && !up.done() {
 		s.cli.c.SetReadDeadline(time.Unix(1, 0))
 	}
-	r := <-ch
+	if !up.finished {
+		up.res = <-up.ch
+		up.finished = true
+	}
+	r := up.res
 	s.cli.rdl = -1
 	t.bytesIn += r.n
 	if r.err != nil && t.status == 0 {
@@ -302,6 +345,9 @@ func (s *session) stopCopier(t *txn, ch chan bodyResult, abort bool) bodyResult 
 		default:
 			t.setTerm(r.who, 'H')
 		}
+	}
+	if r.err != nil {
+		s.linger = true
 	}
 	return r
 }
