@@ -23,6 +23,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -30,15 +31,6 @@ import (
 	"lbd/config"
 	"lbd/health"
 )
-
-// Observer receives the outcome of live traffic for passive health
-// checking (a backend's observe = "layer4" or "layer7"). ok=false comes
-// with a reason such as "connect refused" or "HTTP status 503". The daemon
-// wires it to the health checker, which counts consecutive errors against
-// error_limit.
-type Observer interface {
-	Observe(s *health.Server, ok bool, reason string)
-}
 
 // Engine runs the frontends and backends of the current configuration.
 type Engine struct {
@@ -60,7 +52,6 @@ type Engine struct {
 	stopping atomic.Bool
 	ctx      context.Context // cancelled when connections are killed
 	cancel   context.CancelFunc
-	observer atomic.Pointer[observerBox]
 
 	sessMu   sync.Mutex
 	sessions map[*session]struct{}
@@ -69,8 +60,6 @@ type Engine struct {
 	done     chan struct{}
 	janitorW sync.WaitGroup
 }
-
-type observerBox struct{ o Observer }
 
 // frontendState is what a frontend keeps across reloads.
 type frontendState struct {
@@ -120,22 +109,19 @@ func New(log zerolog.Logger, pool *health.Pool) *Engine {
 	return e
 }
 
-// SetObserver installs the receiver of passive health observations.
-func (e *Engine) SetObserver(o Observer) {
-	if o == nil {
-		e.observer.Store(nil)
-		return
-	}
-	e.observer.Store(&observerBox{o})
-}
+// Passive health checking (observe): the data path reports outcomes to
+// the server's health record (health.Server.ObserveL4, ObserveL7,
+// ObserveHTTPStatus), which counts consecutive errors against
+// error_limit. The calls are skipped unless the backend observes.
 
-func (e *Engine) observe(be *backend, s *server, level observeLevel, ok bool, reason string) {
-	if be.observe == observeNone || level > be.observe {
-		return
+func connectReason(err error) string {
+	if isTimeout(err) {
+		return "Connection timeout"
 	}
-	if b := e.observer.Load(); b != nil {
-		b.o.Observe(s.hs, ok, reason)
+	if errors.Is(err, syscall.ECONNREFUSED) {
+		return "Connection refused"
 	}
+	return "Connection error: " + err.Error()
 }
 
 // Apply runs cfg: on first start and on every reload. Listeners whose

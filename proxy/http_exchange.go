@@ -106,8 +106,8 @@ func (s *session) connect(t *txn, pr *pickReq, out []byte, replay, fresh bool) (
 			s.upc.Store(u.ep.c)
 			err = u.ep.write(out, t.tC0, be.t.Server)
 			if err == nil {
-				if !reused {
-					s.e.observe(be, t.srv, observeL4, true, "")
+				if !reused && be.observe != observeNone {
+					t.srv.hs.ObserveL4(true, "")
 				}
 				u.uses++
 				return u, reused
@@ -127,7 +127,7 @@ func (s *session) connect(t *txn, pr *pickReq, out []byte, replay, fresh bool) (
 		srv := t.srv
 		srv.hs.Counters.ConnErrors.Add(1)
 		if be.observe != observeNone {
-			s.e.observe(be, srv, observeL4, false, "connect: "+err.Error())
+			srv.hs.ObserveL4(false, connectReason(err))
 		}
 		attempts++
 		if attempts > be.cfg.Retries {
@@ -287,14 +287,20 @@ func (s *session) readResponse(t *txn, u *upConn, canRetry bool) respOutcome {
 		switch {
 		case errors.As(err, &pe) || errors.Is(err, errBufferFull):
 			srv.hs.Counters.RespErrors.Add(1)
-			s.e.observe(be, srv, observeL7, false, "invalid response")
+			if be.observe != observeNone {
+				srv.hs.ObserveL7(false, "Invalid http response")
+			}
 			s.fail(t, 502, 'P', 'H')
 		case isTimeout(err):
-			s.e.observe(be, srv, observeL7, false, "response timeout")
+			if be.observe != observeNone {
+				srv.hs.ObserveL7(false, "Read timeout")
+			}
 			s.fail(t, 504, 's', 'H')
 		default:
 			srv.hs.Counters.RespErrors.Add(1)
-			s.e.observe(be, srv, observeL4, false, "connection closed before the response")
+			if be.observe != observeNone {
+				srv.hs.ObserveL7(false, "Connection closed before the response")
+			}
 			s.fail(t, 502, 'S', 'H')
 		}
 		return respFail

@@ -51,10 +51,8 @@ func (s *session) relayResponse(t *txn, u *upConn, clientKeep bool, copier *uplo
 	*t.out = out
 	t.status = resp.status
 	t.srv.hs.Counters.CountStatus(resp.status)
-	if st := resp.status; st >= 500 && st <= 504 && st != 501 {
-		s.e.observe(t.be, t.srv, observeL7, false, "HTTP status "+statusText(st))
-	} else {
-		s.e.observe(t.be, t.srv, observeL7, true, "")
+	if t.be.observe == observeL7 {
+		t.srv.hs.ObserveHTTPStatus(resp.status)
 	}
 	if err := s.cli.write(out, t.tResp, s.fe.t.Client); err != nil {
 		s.clientWriteFailed(t, err)
@@ -350,8 +348,4 @@ func (s *session) stopCopier(t *txn, up *upload, abort bool) bodyResult {
 		s.linger = true
 	}
 	return r
-}
-
-func statusText(st int) string {
-	return string([]byte{byte('0' + st/100), byte('0' + st/10%10), byte('0' + st%10)})
 }

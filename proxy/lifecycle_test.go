@@ -11,8 +11,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"lbd/health"
 )
 
 const tcpConf = `
@@ -426,23 +424,8 @@ func TestDeadKeptConnectionRetried(t *testing.T) {
 	}
 }
 
-type obsRec struct {
-	mu  sync.Mutex
-	got []string
-}
-
-func (o *obsRec) Observe(s *health.Server, ok bool, reason string) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.got = append(o.got, fmt.Sprintf("%s %v %s", s.Name, ok, reason))
-}
-
-func (o *obsRec) list() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return strings.Join(o.got, "; ")
-}
-
+// TestPassiveObservation: with observe = "layer7", error_limit bad
+// responses in a row take the server out (HAProxy's on-error mark-down).
 func TestPassiveObservation(t *testing.T) {
 	b := backendServer(t, "s1", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/fail" {
@@ -450,16 +433,21 @@ func TestPassiveObservation(t *testing.T) {
 		}
 	})
 	fe := freePort(t)
-	src := strings.Replace(basicHTTP, `backend "app" {`, `backend "app" {
-  observe = "layer7"`, 1)
+	src := strings.Replace(strings.Replace(basicHTTP, `backend "app" {`, `backend "app" {
+  observe = "layer7"
+  error_limit = 3`, 1), "check = false", "check = true", 1)
 	r := newRig(t, src, map[string]string{"fe": fe, "s1": hostport(b)})
-	o := &obsRec{}
-	r.e.SetObserver(o)
-	httpGet(t, "http://"+fe+"/ok", nil)
+	s1 := r.server("app", "s1")
+	for _, path := range []string{"/fail", "/fail", "/ok", "/fail", "/fail"} {
+		httpGet(t, "http://"+fe+path, nil)
+	}
+	if !s1.Up() {
+		t.Fatal("a success in between must reset the error count")
+	}
 	httpGet(t, "http://"+fe+"/fail", nil)
-	waitUntil(t, func() bool { return strings.Contains(o.list(), "s1 false HTTP status 503") })
-	if !strings.Contains(o.list(), "s1 true") {
-		t.Fatalf("observations: %s", o.list())
+	waitUntil(t, func() bool { return !s1.Up() })
+	if resp, _ := httpGet(t, "http://"+fe+"/ok", nil); resp.StatusCode != 503 {
+		t.Fatalf("server marked DOWN still served: %d", resp.StatusCode)
 	}
 }
 

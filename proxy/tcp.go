@@ -65,7 +65,9 @@ func (s *session) connectTCP(t *txn, pr *pickReq) *upConn {
 		u, err := t.srv.dial(s.e.ctx, be.t.Connect)
 		if err == nil {
 			s.upc.Store(u.ep.c)
-			s.e.observe(be, t.srv, observeL4, true, "")
+			if be.observe != observeNone {
+				t.srv.hs.ObserveL4(true, "")
+			}
 			t.tC1 = nanotime()
 			return u
 		}
@@ -76,7 +78,7 @@ func (s *session) connectTCP(t *txn, pr *pickReq) *upConn {
 		srv := t.srv
 		srv.hs.Counters.ConnErrors.Add(1)
 		if be.observe != observeNone {
-			s.e.observe(be, srv, observeL4, false, "connect: "+err.Error())
+			srv.hs.ObserveL4(false, connectReason(err))
 		}
 		attempts++
 		if attempts > be.cfg.Retries {
