@@ -47,6 +47,7 @@ type Engine struct {
 	backends  []*backend
 	stopped   bool
 
+	parker   *parker // idle keep-alive connections without a goroutine
 	global   *limiter
 	actconn  atomic.Int64 // client connections open, for logs
 	stopping atomic.Bool
@@ -104,6 +105,7 @@ func New(log zerolog.Logger, pool *health.Pool) *Engine {
 		done:      make(chan struct{}),
 	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
+	e.parker = newParker()
 	e.janitorW.Add(1)
 	go e.janitor()
 	return e
@@ -366,6 +368,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	}
 	close(e.done)
 	e.janitorW.Wait()
+	e.parker.close()
 	for _, s := range servers {
 		s.purgeIdle(0, true)
 	}

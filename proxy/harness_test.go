@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -280,3 +281,6 @@ func statusOf(resp string) string {
 	}
 	return resp[9:12]
 }
+
+// parkUnsupported: without the parker idle connections keep a goroutine.
+var parkUnsupported = runtime.GOOS != "linux"

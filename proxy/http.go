@@ -47,16 +47,12 @@ func (s *session) serveHTTP() (handedOff bool) {
 			case waitClosed:
 				return false
 			case waitHandoff:
-				go s.resume()
+				if !s.e.parker.park(s, s.idleDeadline(fe, first, idleFrom)) {
+					go s.resume()
+				}
 				return true
 			case waitTimeout:
-				t := getTxn()
-				t.tIdle, t.tFirst = idleFrom, nanotime()
-				s.fail(t, 408, 'c', 'R')
-				t.tEnd = t.tFirst
-				s.account(t)
-				s.logHTTP(t)
-				putTxn(t)
+				s.requestTimeout(idleFrom)
 				return false
 			}
 		}
@@ -109,12 +105,37 @@ func (s *session) account(t *txn) {
 	}
 }
 
-// resume continues a session on a new goroutine (see idleHandoff).
+// requestTimeout answers 408 to a connection whose first request never
+// came.
+func (s *session) requestTimeout(idleFrom int64) {
+	t := getTxn()
+	t.tIdle, t.tFirst = idleFrom, nanotime()
+	s.fail(t, 408, 'c', 'R')
+	t.tEnd = t.tFirst
+	s.account(t)
+	s.logHTTP(t)
+	putTxn(t)
+}
+
+// resume continues a session on a new goroutine (see idleHandoff). It
+// waits from a shallow frame, so that the goroutine's stack stays small
+// (and shrinks at the next GC) while the connection is idle.
 func (s *session) resume() {
 	s.noHandoff = true
-	if !s.serveHTTP() {
-		s.end()
+	first := s.reqs == 0
+	idleFrom := s.accepted
+	if !first {
+		idleFrom = s.lastEnd
 	}
+	switch s.waitRequest(s.fe, first, idleFrom) {
+	case waitGot:
+		if s.serveHTTP() {
+			return
+		}
+	case waitTimeout:
+		s.requestTimeout(idleFrom)
+	}
+	s.end()
 }
 
 type waitOutcome uint8
@@ -126,10 +147,8 @@ const (
 	waitHandoff                    // idle past idleHandoff: continue on a new goroutine
 )
 
-// waitRequest waits, holding no buffer, for the first bytes of the next
-// request: until http_keep_alive after a response, or http_request for
-// the first request of a connection (then a timeout answers 408).
-func (s *session) waitRequest(fe *frontend, first bool, idleFrom int64) waitOutcome {
+// idleDeadline is when the wait for the next request ends.
+func (s *session) idleDeadline(fe *frontend, first bool, idleFrom int64) int64 {
 	var deadline int64
 	if first {
 		deadline = idleFrom + int64(fe.t.HTTPRequest)
@@ -143,6 +162,14 @@ func (s *session) waitRequest(fe *frontend, first bool, idleFrom int64) waitOutc
 	if fe.t.Client > 0 && idleFrom+int64(fe.t.Client) < deadline {
 		deadline = idleFrom + int64(fe.t.Client)
 	}
+	return deadline
+}
+
+// waitRequest waits, holding no buffer, for the first bytes of the next
+// request: until http_keep_alive after a response, or http_request for
+// the first request of a connection (then a timeout answers 408).
+func (s *session) waitRequest(fe *frontend, first bool, idleFrom int64) waitOutcome {
+	deadline := s.idleDeadline(fe, first, idleFrom)
 	dl, handoff := deadline, false
 	if !s.noHandoff && idleFrom+int64(idleHandoff) < deadline {
 		dl, handoff = idleFrom+int64(idleHandoff), true

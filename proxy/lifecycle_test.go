@@ -508,3 +508,42 @@ func TestStatsCounters(t *testing.T) {
 		t.Fatalf("server counters 2xx=%d out=%d total=%d", c.HTTP2xx.Load(), c.BytesOut.Load(), c.TotalConns.Load())
 	}
 }
+
+// TestParkedKeepAlive: a connection idle past the hand-over time is parked
+// without a goroutine, then served again, timed out, or drained.
+func TestParkedKeepAlive(t *testing.T) {
+	b := backendServer(t, "s1", nil)
+	fe := freePort(t)
+	src := strings.Replace(basicHTTP, `client = "5s"`, `client = "30s"
+    http_keep_alive = "2500ms"`, 1)
+	r := newRig(t, src, map[string]string{"fe": fe, "s1": hostport(b)})
+	c := dialClient(t, fe)
+	short := dialClient(t, fe)
+	for _, cl := range []*client{c, short} {
+		cl.send(t, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		cl.read(t, "GET")
+	}
+	waitUntil(t, func() bool { return r.e.parker.count() == 2 || parkUnsupported })
+	// Served again from the parked state.
+	c.send(t, "GET /again HTTP/1.1\r\nHost: a\r\n\r\n")
+	if resp, body := c.read(t, "GET"); resp.StatusCode != 200 || body != "hello from s1\n" {
+		t.Fatalf("after parking: %d %q", resp.StatusCode, body)
+	}
+	// The other one hits http_keep_alive while parked and is closed.
+	short.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := short.br.ReadByte(); err == nil {
+		t.Fatal("parked connection not closed at its keep-alive timeout")
+	}
+	// A parked connection is closed by a shutdown at once.
+	waitUntil(t, func() bool { return r.e.parker.count() == 1 || parkUnsupported })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := r.e.Shutdown(ctx); err != nil || time.Since(start) > 2*time.Second {
+		t.Fatalf("Shutdown: %v after %v", err, time.Since(start))
+	}
+	c.c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.br.ReadByte(); err == nil {
+		t.Fatal("parked connection survived shutdown")
+	}
+}

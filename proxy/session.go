@@ -34,6 +34,9 @@ type session struct {
 	lastEnd   int64 // when the previous response ended
 	noHandoff bool  // this goroutine took over an idle wait: wait it out
 	linger    bool  // the client may still be sending: drain before closing
+
+	parkFD       int32 // descriptor while parked
+	parkDeadline int64 // keep-alive deadline while parked
 }
 
 const (
@@ -41,6 +44,7 @@ const (
 	sIdle         // waiting for the next request with nothing buffered
 	sKicked       // woken up to close (drain, shutdown)
 	sFirst        // waiting for the first request: not kicked, it is served (with a close)
+	sParked       // idle in the parker, no goroutine
 )
 
 func (e *Engine) startSession(l *listener, fe *frontend, lim *limiter, c *net.TCPConn) {
@@ -143,8 +147,14 @@ func (s *session) setActive() bool {
 	return false
 }
 
-// kick wakes an idle session so that it notices it must close.
+// kick wakes an idle session so that it notices it must close; a parked
+// one is closed here, it has no goroutine to notice.
 func (s *session) kick() {
+	if s.state.CompareAndSwap(sParked, sKicked) {
+		s.e.parker.unpark(s)
+		go s.end()
+		return
+	}
 	s.kmu.Lock()
 	if s.state.CompareAndSwap(sIdle, sKicked) {
 		s.cli.c.SetReadDeadline(time.Unix(1, 0))
@@ -155,6 +165,10 @@ func (s *session) kick() {
 // kill closes both connections of the session now.
 func (s *session) kill() {
 	s.killed.Store(true)
+	if s.state.CompareAndSwap(sParked, sKicked) {
+		s.e.parker.unpark(s)
+		go s.end()
+	}
 	s.cli.c.Close()
 	if c := s.upc.Load(); c != nil {
 		c.Close()
