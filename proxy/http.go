@@ -18,11 +18,12 @@ const (
 )
 
 // idleHandoff is how long a keep-alive connection waits for its next
-// request on the goroutine that served the previous one. Past it, a fresh
-// goroutine takes over the wait, so that a connection idle for long holds a
-// minimal stack instead of the one its last request grew; a busy
-// connection never pays for the switch.
-const idleHandoff = time.Second
+// request on the goroutine that served the previous one. Past it the
+// connection is parked (park_linux.go): no goroutine until bytes arrive,
+// so thousands of idle connections cost no stacks. A busy connection,
+// whose next request comes sooner, never pays for the switch; a slow one
+// pays a goroutine start per request.
+const idleHandoff = 100 * time.Millisecond
 
 // serveHTTP serves the requests of one client connection in order
 // (pipelined requests wait in the buffer for their turn). It returns true

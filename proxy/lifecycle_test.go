@@ -535,15 +535,18 @@ func TestParkedKeepAlive(t *testing.T) {
 		t.Fatal("parked connection not closed at its keep-alive timeout")
 	}
 	// A parked connection is closed by a shutdown at once.
-	waitUntil(t, func() bool { return r.e.parker.count() == 1 || parkUnsupported })
+	d := dialClient(t, fe)
+	d.send(t, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	d.read(t, "GET")
+	waitUntil(t, func() bool { return r.e.parker.count() >= 1 || parkUnsupported })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	start := time.Now()
 	if err := r.e.Shutdown(ctx); err != nil || time.Since(start) > 2*time.Second {
 		t.Fatalf("Shutdown: %v after %v", err, time.Since(start))
 	}
-	c.c.SetReadDeadline(time.Now().Add(2 * time.Second))
-	if _, err := c.br.ReadByte(); err == nil {
+	d.c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := d.br.ReadByte(); err == nil {
 		t.Fatal("parked connection survived shutdown")
 	}
 }
