@@ -3,6 +3,7 @@
 package proxy
 
 import (
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -15,11 +16,22 @@ import (
 // own, and a goroutine is started for a connection only when bytes arrive
 // (or its keep-alive time is up). An idle connection then costs its
 // session record and the kernel's socket, not a goroutine stack.
+//
+// The epoll descriptor is itself waited on through Go's netpoller (an
+// epoll set is readable when one of its descriptors is ready): no thread
+// ever blocks in epoll_wait holding the scheduler, which would stall every
+// other connection until the runtime noticed.
 type parker struct {
-	epfd  int
+	epfd   int
+	f      *os.File
+	rc     syscall.RawConn
+	events []unix.EpollEvent
+	n      int
+	err    error
+	waitFn func(uintptr) bool
+
 	mu    sync.Mutex
 	conns map[int32]*session
-	done  chan struct{}
 }
 
 // parkScan is how often keep-alive deadlines of parked connections are
@@ -31,9 +43,32 @@ func newParker() *parker {
 	if err != nil {
 		return nil // connections then wait on their goroutine
 	}
-	p := &parker{epfd: fd, conns: map[int32]*session{}, done: make(chan struct{})}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil
+	}
+	f := os.NewFile(uintptr(fd), "lbd-parker")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil
+	}
+	p := &parker{epfd: fd, f: f, rc: rc, events: make([]unix.EpollEvent, 256), conns: map[int32]*session{}}
+	p.waitFn = p.collect
 	go p.loop()
 	return p
+}
+
+// collect takes the ready events without blocking; false makes the
+// netpoller wait until the epoll set is readable.
+func (p *parker) collect(fd uintptr) bool {
+	for {
+		p.n, p.err = unix.EpollWait(int(fd), p.events, 0)
+		if p.err == syscall.EINTR {
+			continue
+		}
+		return p.n > 0 || p.err != nil
+	}
 }
 
 // park hands an idle session to the parker until bytes arrive or deadline;
@@ -77,19 +112,23 @@ func (p *parker) unpark(s *session) {
 }
 
 func (p *parker) loop() {
-	events := make([]unix.EpollEvent, 256)
 	var ready []*session
 	next := nanotime() + int64(parkScan)
 	for {
-		n, err := unix.EpollWait(p.epfd, events, int(parkScan/time.Millisecond))
-		if err != nil && err != syscall.EINTR {
+		p.f.SetReadDeadline(time.Unix(0, next))
+		p.n, p.err = 0, nil
+		err := p.rc.Read(p.waitFn)
+		if err != nil && !isTimeout(err) {
 			return // closed
+		}
+		if p.err != nil {
+			return
 		}
 		now := nanotime()
 		ready = ready[:0]
 		p.mu.Lock()
-		for i := 0; i < n; i++ {
-			fd := events[i].Fd
+		for i := 0; i < p.n; i++ {
+			fd := p.events[i].Fd
 			if s := p.conns[fd]; s != nil {
 				delete(p.conns, fd)
 				unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
@@ -113,11 +152,6 @@ func (p *parker) loop() {
 			}
 			ready[i] = nil
 		}
-		select {
-		case <-p.done:
-			return
-		default:
-		}
 	}
 }
 
@@ -125,8 +159,7 @@ func (p *parker) close() {
 	if p == nil {
 		return
 	}
-	close(p.done)
-	unix.Close(p.epfd)
+	p.f.Close()
 }
 
 // count is the number of parked connections.
