@@ -46,60 +46,73 @@ func putPipe(p *kpipe) {
 	unix.Close(p.w)
 }
 
-// spliceRest is pump's bulk mode: the same rules, with splice. A pipe is
-// held only while bytes are in flight.
-func spliceRest(dst, src *endpoint, ts *tunnelState, idle time.Duration, rb, wb byte) int64 {
-	var p *kpipe
-	defer func() {
-		if p != nil {
-			putPipe(p)
+// splicer moves bytes socket -> pipe -> socket for one tunnel direction.
+type splicer struct {
+	p      *kpipe
+	n, m   int // bytes moved by the last fill and drain
+	rerr   error
+	werr   error
+	fillFn func(uintptr) bool
+	drnFn  func(uintptr) bool
+}
+
+// fill splices from the source socket into the pipe; false (EAGAIN) makes
+// the netpoller wait for readability, with the pipe given back meanwhile.
+func (sp *splicer) fill(fd uintptr) bool {
+	if sp.p == nil {
+		if sp.p, sp.rerr = getPipe(); sp.rerr != nil {
+			return true
 		}
-	}()
-	var total int64
-	var n int
-	var serr error
-	readFn := func(fd uintptr) bool {
-		if p == nil {
-			if p, serr = getPipe(); serr != nil {
-				return true
-			}
+	}
+	for {
+		k, err := unix.Splice(int(fd), nil, sp.p.w, nil, spliceChunk, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+		if err == unix.EINTR {
+			continue
 		}
-		for {
-			var k int64
-			k, serr = unix.Splice(int(fd), nil, p.w, nil, spliceChunk, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
-			n = int(k)
-			if serr != unix.EINTR {
-				break
-			}
-		}
-		if serr == unix.EAGAIN {
-			if p.n == 0 {
-				putPipe(p)
-				p = nil
+		if err == unix.EAGAIN {
+			if sp.p.n == 0 {
+				putPipe(sp.p)
+				sp.p = nil
 			}
 			return false
 		}
+		sp.n, sp.rerr = int(k), err
 		return true
 	}
-	var m int
-	var werr error
-	writeFn := func(fd uintptr) bool {
-		for {
-			var k int64
-			k, werr = unix.Splice(p.r, nil, int(fd), nil, p.n, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
-			m = int(k)
-			if werr != unix.EINTR {
-				break
-			}
+}
+
+// drain splices what the pipe holds to the destination socket.
+func (sp *splicer) drain(fd uintptr) bool {
+	for {
+		k, err := unix.Splice(sp.p.r, nil, int(fd), nil, sp.p.n, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+		if err == unix.EINTR {
+			continue
 		}
-		return werr != unix.EAGAIN
+		if err == unix.EAGAIN {
+			return false
+		}
+		sp.m, sp.werr = int(k), err
+		return true
 	}
+}
+
+// spliceRest is pump's bulk mode: the same rules, with splice(2). A pipe is
+// held only while bytes are in flight.
+func spliceRest(dst, src *endpoint, ts *tunnelState, idle time.Duration, rb, wb byte) int64 {
+	sp := &splicer{}
+	sp.fillFn, sp.drnFn = sp.fill, sp.drain
+	defer func() {
+		if sp.p != nil {
+			putPipe(sp.p)
+		}
+	}()
+	var total int64
 	for {
 		now := nanotime()
 		src.armRead(now, idle)
-		n, serr = 0, nil
-		if err := src.sys.rc.Read(readFn); err != nil {
-			if isTimeout(err) {
+		sp.n, sp.rerr = 0, nil
+		if err := src.sys.rc.Read(sp.fillFn); err != nil || sp.rerr != nil {
+			if err != nil && isTimeout(err) {
 				if exp, dl := ts.expired(idle); !exp {
 					src.readDeadline(dl)
 					continue
@@ -111,21 +124,16 @@ func spliceRest(dst, src *endpoint, ts *tunnelState, idle time.Duration, rb, wb 
 			ts.closeBoth()
 			return total
 		}
-		if serr != nil {
-			ts.blame(rb)
-			ts.closeBoth()
-			return total
-		}
-		if n == 0 {
+		if sp.n == 0 {
 			dst.c.CloseWrite()
 			return total
 		}
-		p.n += n
+		sp.p.n += sp.n
 		ts.touch(now)
-		for p.n > 0 {
+		for sp.p.n > 0 {
 			dst.armWrite(nanotime(), idle)
-			werr = nil
-			if err := dst.sys.rc.Write(writeFn); err != nil || werr != nil {
+			sp.m, sp.werr = 0, nil
+			if err := dst.sys.rc.Write(sp.drnFn); err != nil || sp.werr != nil {
 				if err != nil && isTimeout(err) {
 					ts.blame('c')
 				} else {
@@ -134,8 +142,8 @@ func spliceRest(dst, src *endpoint, ts *tunnelState, idle time.Duration, rb, wb 
 				ts.closeBoth()
 				return total
 			}
-			p.n -= m
-			total += int64(m)
+			sp.p.n -= sp.m
+			total += int64(sp.m)
 		}
 	}
 }
