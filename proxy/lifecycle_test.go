@@ -550,3 +550,29 @@ func TestParkedKeepAlive(t *testing.T) {
 		t.Fatal("parked connection survived shutdown")
 	}
 }
+
+func TestGlobalMaxConnAcrossFrontends(t *testing.T) {
+	b := backendServer(t, "s1", nil)
+	fe1, fe2 := freePort(t), freePort(t)
+	src := "global {\n  maxconn = 1\n}\n" + basicHTTP + `
+frontend "other" {
+  bind = ["{{fe2}}"]
+  default_backend = "app"
+}
+`
+	newRig(t, src, map[string]string{"fe": fe1, "fe2": fe2, "s1": hostport(b)})
+	first := dialClient(t, fe1)
+	first.send(t, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	first.read(t, "GET")
+	second := dialClient(t, fe2)
+	second.send(t, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	second.c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := second.br.ReadByte(); err == nil {
+		t.Fatal("second frontend served beyond global maxconn")
+	}
+	first.c.Close()
+	second.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if resp, _ := second.read(t, "GET"); resp.StatusCode != 200 {
+		t.Fatal(resp.StatusCode)
+	}
+}

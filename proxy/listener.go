@@ -5,7 +5,9 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -18,6 +20,9 @@ type listener struct {
 	fe     atomic.Pointer[frontend]
 	closed atomic.Bool
 	done   chan struct{}
+	watch  *os.File // duplicate descriptor the accept loop waits on
+	rc     syscall.RawConn
+	pendFn func(uintptr) bool
 }
 
 // listen binds addr ("ip:port"). IPv4 addresses listen on IPv4 only, as
@@ -39,7 +44,45 @@ func (e *Engine) listen(addr string) (*listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &listener{e: e, addr: addr, ln: ln.(*net.TCPListener), done: make(chan struct{})}, nil
+	tl := ln.(*net.TCPListener)
+	l := &listener{e: e, addr: addr, ln: tl, done: make(chan struct{})}
+	// A listener's RawConn cannot wait for readability: watch a duplicate
+	// of its descriptor instead, which the netpoller can.
+	if l.watch, err = dupFile(tl); err == nil {
+		l.rc, err = l.watch.SyscallConn()
+	}
+	if err != nil {
+		tl.Close()
+		if l.watch != nil {
+			l.watch.Close()
+		}
+		return nil, err
+	}
+	l.pendFn = pendingConn
+	return l, nil
+}
+
+// dupFile returns a pollable duplicate of a listener's descriptor.
+func dupFile(tl *net.TCPListener) (*os.File, error) {
+	rc, err := tl.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var fd int
+	var derr error
+	if err := rc.Control(func(f uintptr) { fd, derr = dupCloexec(int(f)) }); err != nil {
+		return nil, err
+	}
+	if derr != nil {
+		return nil, derr
+	}
+	return os.NewFile(uintptr(fd), "listener"), nil
+}
+
+// waitPending waits until a connection waits to be accepted; false when
+// the listener is closed.
+func (l *listener) waitPending() bool {
+	return l.rc.Read(l.pendFn) == nil
 }
 
 func (l *listener) start() { go l.acceptLoop() }
@@ -49,15 +92,21 @@ func (l *listener) stop() {
 	if l.closed.CompareAndSwap(false, true) {
 		close(l.done)
 		l.ln.Close()
+		l.watch.Close()
 	}
 }
 
 // acceptLoop takes a global and a frontend slot before each accept, so
-// that past maxconn clients wait in the kernel backlog.
+// that past maxconn clients wait in the kernel backlog. It takes them only
+// once a connection is pending: a listener waiting for clients must not
+// hold a slot that another listener's client could use.
 func (l *listener) acceptLoop() {
 	e := l.e
 	var delay time.Duration
 	for {
+		if !l.waitPending() {
+			return
+		}
 		if !e.global.acquire(l.done) {
 			return
 		}
