@@ -141,12 +141,13 @@ func (e *Engine) Apply(cfg *config.Config) error {
 		return errors.New("proxy: engine is shut down")
 	}
 
+	var commit commitList // changes to running objects, made only on success
 	servers := map[*health.Server]*server{}
 	states := map[string]*backendState{}
 	backends := map[string]*backend{}
 	beList := make([]*backend, 0, len(cfg.Backends))
 	for _, bc := range cfg.Backends {
-		be, err := e.buildBackend(bc, servers, states)
+		be, err := e.buildBackend(bc, servers, states, &commit)
 		if err != nil {
 			return err
 		}
@@ -156,7 +157,7 @@ func (e *Engine) Apply(cfg *config.Config) error {
 	feStates := map[string]*frontendState{}
 	frontends := make([]*frontend, 0, len(cfg.Frontends))
 	for _, fc := range cfg.Frontends {
-		fe, err := e.buildFrontend(fc, backends, feStates)
+		fe, err := e.buildFrontend(fc, backends, feStates, &commit)
 		if err != nil {
 			return err
 		}
@@ -184,6 +185,7 @@ func (e *Engine) Apply(cfg *config.Config) error {
 	}
 
 	// Commit. Addresses are resolved and sockets bound: nothing fails now.
+	commit.run()
 	for hs, s := range e.servers {
 		if _, ok := servers[hs]; !ok {
 			s.purgeIdle(0, true)
@@ -213,7 +215,19 @@ func (e *Engine) Apply(cfg *config.Config) error {
 
 func feConfig(cfg *config.Config, name string) *config.Frontend { return cfg.Frontend(name) }
 
-func (e *Engine) buildBackend(bc *config.Backend, servers map[*health.Server]*server, states map[string]*backendState) (*backend, error) {
+// commitList holds the changes a reload makes to objects serving traffic,
+// run once nothing can fail any more.
+type commitList []func()
+
+func (c *commitList) add(f func()) { *c = append(*c, f) }
+
+func (c commitList) run() {
+	for _, f := range c {
+		f()
+	}
+}
+
+func (e *Engine) buildBackend(bc *config.Backend, servers map[*health.Server]*server, states map[string]*backendState, commit *commitList) (*backend, error) {
 	st := e.states[bc.Name]
 	if st == nil {
 		st = &backendState{name: bc.Name}
@@ -249,18 +263,26 @@ func (e *Engine) buildBackend(bc *config.Backend, servers map[*health.Server]*se
 		if s == nil || s.st != st {
 			s = newServer(hs, st)
 		}
-		s.addr.Store(&addr)
 		ck := sc.Cookie
-		s.cookie.Store(&ck)
+		if s.addr.Load() == nil {
+			s.addr.Store(&addr) // new: not visible to traffic yet
+			s.cookie.Store(&ck)
+		} else {
+			// Running: changed only if the whole configuration applies.
+			commit.add(func() {
+				s.addr.Store(&addr)
+				s.cookie.Store(&ck)
+			})
+		}
 		servers[hs] = s
 		be.servers = append(be.servers, s)
 	}
 	list := append([]*server(nil), be.servers...)
-	st.servers.Store(&list)
+	commit.add(func() { st.servers.Store(&list) })
 	if be.cookie != nil {
 		be.byCookie = make(map[string]*server, len(be.servers))
-		for _, s := range be.servers {
-			be.byCookie[s.cookieValue()] = s
+		for i, s := range be.servers {
+			be.byCookie[bc.Servers[i].Cookie] = s
 		}
 	}
 	bal, err := newBalancer(bc, be.servers)
@@ -287,12 +309,12 @@ func resolve(addr string) (string, error) {
 	return ta.String(), nil
 }
 
-func (e *Engine) buildFrontend(fc *config.Frontend, backends map[string]*backend, states map[string]*frontendState) (*frontend, error) {
+func (e *Engine) buildFrontend(fc *config.Frontend, backends map[string]*backend, states map[string]*frontendState, commit *commitList) (*frontend, error) {
 	st := e.feStates[fc.Name]
 	if st == nil {
 		st = &frontendState{name: fc.Name, lim: newLimiter(fc.MaxConn)}
 	} else {
-		st.lim.setMax(fc.MaxConn)
+		commit.add(func() { st.lim.setMax(fc.MaxConn) })
 	}
 	states[fc.Name] = st
 	fe := &frontend{
