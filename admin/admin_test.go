@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"lbd/health"
+	"lbd/vrrp"
 )
 
 // fakeController records calls; the API is tested over a real unix socket.
@@ -46,8 +47,8 @@ func (f *fakeController) SetServerWeight(b, s string, w int) error {
 	f.weight = fmt.Sprintf("%s/%s=%d", b, s, w)
 	return nil
 }
-func (f *fakeController) VIPStatus() (any, error) {
-	return []map[string]any{{"name": "VI_1", "state": "MASTER"}}, nil
+func (f *fakeController) VIPStatus() ([]vrrp.InstanceStatus, error) {
+	return []vrrp.InstanceStatus{{Name: "VI_1", State: "MASTER"}}, nil
 }
 func (f *fakeController) ReleaseVIP(name string) error {
 	if name != "VI_1" {

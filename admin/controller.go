@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"lbd/health"
+	"lbd/vrrp"
 )
 
 // Controller is what the admin API needs from the daemon.
@@ -17,10 +18,9 @@ type Controller interface {
 	SetServerState(backend, server, state string) error
 	// SetServerWeight sets the runtime weight, 0..256.
 	SetServerWeight(backend, server string, weight int) error
-	// VIPStatus returns the VRRP instances, marshalled as the JSON array of
-	// DESIGN.md (name, interface, state, priority, effective_priority,
-	// vrid, vips, master, ...).
-	VIPStatus() (any, error)
+	// VIPStatus returns the VRRP instances (JSON keys of DESIGN.md: name,
+	// interface, state, priority, effective_priority, vrid, vips, master).
+	VIPStatus() ([]vrrp.InstanceStatus, error)
 	ReleaseVIP(name string) error
 	ReclaimVIP(name string) error
 	// Reload re-reads the configuration file. A refused file returns an

@@ -16,6 +16,7 @@ import (
 
 	"lbd/config"
 	"lbd/health"
+	"lbd/vrrp"
 )
 
 // Appliance is the running daemon state.
@@ -25,7 +26,8 @@ type Appliance struct {
 	version string
 	started time.Time
 
-	pool *health.Pool
+	pool    *health.Pool
+	speaker *vrrp.Speaker
 
 	// mu serializes Start, Reload and Stop: one configuration is applied
 	// at a time, and status reads never see a half-applied one.
@@ -45,11 +47,13 @@ type ReloadInfo struct {
 
 // New returns an appliance for the file at path. Nothing runs until Start.
 func New(log zerolog.Logger, path, version string) *Appliance {
+	pool := health.NewPool(log.With().Str("component", "health").Logger())
 	return &Appliance{
 		log:     log,
 		path:    path,
 		version: version,
-		pool:    health.NewPool(log.With().Str("component", "health").Logger()),
+		pool:    pool,
+		speaker: vrrp.New(log, pool), // the pool is the speaker's BackendTracker
 	}
 }
 
@@ -76,6 +80,9 @@ func (a *Appliance) Start(cfg *config.Config) error {
 func (a *Appliance) apply(cfg *config.Config) error {
 	if err := a.pool.Apply(cfg); err != nil {
 		return fmt.Errorf("servers: %w", err)
+	}
+	if err := a.speaker.Apply(cfg); err != nil {
+		return fmt.Errorf("vrrp: %w", err)
 	}
 	return nil
 }
@@ -123,9 +130,11 @@ func (a *Appliance) ReloadFile() error {
 func (a *Appliance) Stop(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	_ = ctx
+	// The speaker first: masters hand their VIPs over while the frontends
+	// still serve; health checks stop last.
+	err := a.speaker.Shutdown(ctx)
 	a.pool.Close()
-	return nil
+	return err
 }
 
 // Grace returns the running configuration's drain time.

@@ -8,6 +8,7 @@ import (
 	"lbd/admin"
 	"lbd/config"
 	"lbd/health"
+	"lbd/vrrp"
 )
 
 // The appliance is the admin API's controller.
@@ -59,19 +60,34 @@ func (a *Appliance) SetServerWeight(backend, server string, weight int) error {
 	return nil
 }
 
-// VIPStatus is not available until the VRRP speaker lands.
-func (a *Appliance) VIPStatus() (any, error) {
-	return nil, fmt.Errorf("%w: VRRP is not built yet", admin.ErrUnavailable)
+// VIPStatus lists the VRRP instances.
+func (a *Appliance) VIPStatus() ([]vrrp.InstanceStatus, error) {
+	return a.speaker.Status(), nil
 }
 
-// ReleaseVIP is not available until the VRRP speaker lands.
+// ReleaseVIP hands the instance's VIPs to the peer (lbctl vip release).
 func (a *Appliance) ReleaseVIP(name string) error {
-	return fmt.Errorf("%w: VRRP is not built yet", admin.ErrUnavailable)
+	if !a.hasInstance(name) {
+		return fmt.Errorf("%w: no vrrp_instance %q", admin.ErrNotFound, name)
+	}
+	return a.speaker.Release(name)
 }
 
-// ReclaimVIP is not available until the VRRP speaker lands.
+// ReclaimVIP undoes ReleaseVIP (lbctl vip reclaim).
 func (a *Appliance) ReclaimVIP(name string) error {
-	return fmt.Errorf("%w: VRRP is not built yet", admin.ErrUnavailable)
+	if !a.hasInstance(name) {
+		return fmt.Errorf("%w: no vrrp_instance %q", admin.ErrNotFound, name)
+	}
+	return a.speaker.Reclaim(name)
+}
+
+func (a *Appliance) hasInstance(name string) bool {
+	for _, st := range a.speaker.Status() {
+		if st.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Reload is the admin API's reload: diagnostics of a refused file are

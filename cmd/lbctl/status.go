@@ -3,11 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"lbd/health"
+	"lbd/vrrp"
 )
 
 // table prints aligned columns.
@@ -70,23 +71,8 @@ func checkText(ch health.CheckStatus) string {
 	return fmt.Sprintf("%s in %.1fms", s, ch.DurationMs)
 }
 
-// vipView is the part of the daemon's VRRP status the table shows; --json
-// prints everything the daemon sends.
-type vipView struct {
-	Name              string    `json:"name"`
-	Interface         string    `json:"interface"`
-	State             string    `json:"state"`
-	Priority          int       `json:"priority"`
-	EffectivePriority int       `json:"effective_priority"`
-	VRID              int       `json:"vrid"`
-	VIPs              []string  `json:"vips"`
-	Master            string    `json:"master"`
-	LastTransition    time.Time `json:"last_transition"`
-	Reason            string    `json:"reason"`
-}
-
 func (c *cli) vipStatus() error {
-	var vips []vipView
+	var vips []vrrp.InstanceStatus
 	var raw []byte
 	if err := c.client.Get("/v1/vips", &vips, &raw); err != nil {
 		return err
@@ -106,8 +92,55 @@ func (c *cli) vipStatus() error {
 		if master == "" {
 			master = "-"
 		}
-		t.row(v.Name, v.Interface, v.State, fmt.Sprint(v.Priority), fmt.Sprint(v.EffectivePriority),
-			fmt.Sprint(v.VRID), strings.Join(v.VIPs, ","), master, since(v.LastTransition), v.Reason)
+		state := v.State
+		if v.Released {
+			state += " (released)"
+		}
+		t.row(v.Name, v.Interface, state, fmt.Sprint(v.Priority), fmt.Sprint(v.EffectivePriority),
+			fmt.Sprint(v.VRID), strings.Join(v.VIPs, ","), master, since(v.LastTransition), v.LastTransitionReason)
 	}
-	return t.flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
+	// What moves the priority, and the packet counters, per instance.
+	for _, v := range vips {
+		fmt.Fprintf(c.out, "\n%s: base priority %d", v.Name, v.Priority)
+		tt := newTable(c.out)
+		n := 0
+		for _, tr := range v.Trackers {
+			if tr.Implicit && tr.Contribution == 0 && !tr.Fault {
+				continue
+			}
+			if n == 0 {
+				fmt.Fprintln(c.out)
+				tt.row("  TRACKER", "STATUS", "WEIGHT", "CONTRIBUTION", "DETAIL")
+			}
+			n++
+			contrib := fmt.Sprintf("%+d", tr.Contribution)
+			if tr.Fault {
+				contrib = "FAULT"
+			}
+			tt.row("  "+tr.Kind+" "+tr.Name, tr.Status, fmt.Sprint(tr.Weight), contrib, tr.Detail)
+		}
+		if n == 0 {
+			fmt.Fprintln(c.out, ", no trackers")
+		}
+		if err := tt.flush(); err != nil {
+			return err
+		}
+		ct := v.Counters
+		var invalid []string
+		for reason, k := range ct.Invalid {
+			if k > 0 {
+				invalid = append(invalid, fmt.Sprintf("%s=%d", reason, k))
+			}
+		}
+		sort.Strings(invalid)
+		if len(invalid) == 0 {
+			invalid = []string{"none"}
+		}
+		fmt.Fprintf(c.out, "  adverts sent %d, received %d; transitions %d; invalid packets: %s\n",
+			ct.AdvertsSent, ct.AdvertsReceived, ct.Transitions, strings.Join(invalid, " "))
+	}
+	return nil
 }

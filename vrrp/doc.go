@@ -1,0 +1,70 @@
+// Package vrrp is lbd's VRRPv2 speaker (RFC 3768): keepalived's
+// vrrp_instance and vrrp_script inside the load balancer, wire-compatible
+// with keepalived 2.2 so that a pair may mix lbd and keepalived during a
+// migration.
+//
+// # Layout
+//
+//   - packet.go: the advert codec (RFC 3768 section 5).
+//   - validate.go: receive validation (section 7.1), every drop counted by
+//     Reason.
+//   - fsm.go, instance.go: the state machine (section 6.4) with keepalived's
+//     FAULT state, tracking and preempt_delay, and lbd's planned handover.
+//     It runs against a clock and an instanceIO, so that the unit tests
+//     drive it with a fake clock over a simulated segment.
+//   - track.go, command.go: tracked scripts, interfaces and backends;
+//     script and notify execution.
+//   - host_linux.go: raw IPv4 sockets (protocol 112), netlink (VIPs, link
+//     and address events), gratuitous ARP. Other systems get a stub.
+//   - speaker.go: the public API the daemon wires up.
+//
+// # Behaviour, where RFC 3768 leaves room (as keepalived 2.2 does)
+//
+//   - Adverts: IPv4 protocol 112 to 224.0.0.18 (or each unicast peer), TTL
+//     255, TOS 0xc0, source the interface's primary address (or
+//     unicast_src), VIPs in config order, auth type 1 (RFC 2338 simple
+//     password) when auth_pass is set.
+//   - Receive: TTL 255 is only checked in multicast mode; the VIP list is
+//     compared as a set; packets for other VRIDs are filtered by the socket.
+//     A dropped packet never changes state; it is counted and logged at most
+//     once per reason per 10s.
+//   - Master_Down_Interval = 3 x advert_int + (256 - effective priority)/256 s.
+//   - state MASTER only matters to the address owner (priority 255), which
+//     becomes master at once; anyone else starts BACKUP and waits the master
+//     down interval, as keepalived 2.x. nopreempt is ignored with state
+//     MASTER and by the address owner.
+//   - An instance waits in INIT until each tracked script has given its
+//     first result. A script starts at rise-1: the first result decides;
+//     then rise successes make it OK and fall failures KO. weight > 0 adds
+//     while OK, < 0 subtracts while KO, 0 means FAULT while KO; the same
+//     for track_backend (OK = at least min_up usable servers). The instance's
+//     own interface and track_interface entries put it in FAULT while down
+//     (not IFF_UP and IFF_RUNNING). The effective priority is clamped to
+//     1..254; the address owner ignores weights.
+//   - A master entering FAULT sends priority 0. VIPs are added on MASTER
+//     (after the first advert, so that a lower master steps down before our
+//     ARPs), removed on leaving it, and put back if something else deletes
+//     them while we are master. VIPs found on the interface at start are
+//     removed (left over by a crash). Gratuitous ARPs: garp_master_repeat on
+//     becoming master, again garp_master_delay later, then one every
+//     garp_master_refresh; a burst also answers a lower-priority master.
+//   - notify_master/backup/fault run without arguments, notify with
+//     "INSTANCE name STATE priority" (and STOP on shutdown), in order per
+//     instance, each bounded by 30s. Commands never go through a shell.
+//
+// # Beyond keepalived: planned failover
+//
+// Shutdown and Release make a master send priority 0 but keep its VIPs,
+// and its frontends serving, until the peer's first advert as master
+// (bounded by the master down interval); the VIPs are removed 50ms after
+// that advert, so that the peer's gratuitous ARPs have reached the clients.
+// The VIP is never nowhere. A release nobody answers is abandoned (the node
+// stays MASTER and Release returns an error); a released node stays BACKUP,
+// even when the peer disappears, until Reclaim. Released is not persisted
+// across restarts.
+//
+// # Privileges
+//
+// CAP_NET_RAW (raw and packet sockets, SO_BINDTODEVICE) and CAP_NET_ADMIN
+// (addresses) suffice; root is not needed.
+package vrrp

@@ -1,0 +1,390 @@
+package vrrp
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"time"
+
+	"lbd/config"
+)
+
+// This file is the state machine of RFC 3768 section 6.4, with
+// keepalived's additions (FAULT, tracking, preempt_delay) and lbd's
+// planned handover. Every method here runs with in.mu held.
+
+// start is Initialize (RFC 3768 section 6.4.1), entered once the sockets
+// are open: the instance leaves INIT when every tracked script has given
+// its first result, as keepalived does.
+func (in *instance) start() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.started = true
+	// VIPs left on the interface by a crashed predecessor are not ours
+	// until we are master; keepalived removes them at start too.
+	if addrs, err := in.io.addrs(); err == nil {
+		var stale []netip.Prefix
+		for _, p := range in.cfg.VirtualIPAddresses {
+			if slices.ContainsFunc(addrs, func(a ifAddr) bool { return a.prefix.Addr() == p.Addr() }) {
+				stale = append(stale, p)
+			}
+		}
+		if len(stale) > 0 {
+			in.log.Warn().Str("vips", fmt.Sprint(stale)).Msg("removing VIPs left on the interface before start")
+			if err := in.io.delVIPs(stale); err != nil {
+				in.log.Error().Err(err).Msg("removing stale VIPs failed")
+			}
+		}
+	}
+	in.refreshPrimary()
+	in.refresh("startup")
+}
+
+// refresh re-reads the trackers, recomputes the effective priority and
+// moves between INIT, FAULT and the protocol states accordingly.
+func (in *instance) refresh(why string) {
+	if in.stopped || !in.started {
+		return
+	}
+	for _, t := range in.trackers {
+		t.read(in.src)
+	}
+	ev := evaluate(in.cfg.Priority, in.trackers)
+	if !in.primary.IsValid() && ev.fault == "" {
+		ev.fault = "no IPv4 address on " + in.cfg.Interface
+	}
+	if in.effPrio != 0 && ev.priority != in.effPrio {
+		in.log.Info().Int("from", in.effPrio).Int("to", ev.priority).Str("why", why).Msg("effective priority changed")
+	}
+	in.effPrio = ev.priority
+	switch in.state {
+	case StateInit:
+		if ev.waiting != "" {
+			in.reason = "waiting for the first result of " + ev.waiting
+			return
+		}
+		if ev.fault != "" {
+			in.enterFault(ev.fault)
+			return
+		}
+		in.initialize(why)
+	case StateFault:
+		if ev.fault == "" {
+			in.initialize("fault cleared")
+		}
+	case StateBackup, StateMaster:
+		if ev.fault != "" {
+			in.enterFault(ev.fault)
+		}
+	}
+}
+
+// initialize is the Startup event of RFC 3768 section 6.4.1: the address
+// owner becomes master at once, anyone else backup. A released owner stays
+// backup.
+func (in *instance) initialize(reason string) {
+	if in.cfg.Priority == PriorityOwner && !in.released {
+		in.becomeMaster(reason + ": address owner (priority 255)")
+		return
+	}
+	in.becomeBackup(reason)
+}
+
+// armDown sets the Master_Down_Timer; why is the reason logged if it
+// fires.
+func (in *instance) armDown(d time.Duration, why string) {
+	in.downReason = why
+	in.arm(&in.down, d, in.onMasterDown)
+}
+
+// becomeBackup enters Backup (RFC 3768 sections 6.4.1 and 6.4.3): cancel
+// the Adver_Timer, set the Master_Down_Timer, and - lbd being the node that
+// owns the addresses while master - remove the VIPs.
+func (in *instance) becomeBackup(reason string) { in.toBackup(reason, false) }
+
+// toBackup is becomeBackup; linger keeps the VIPs handoverLinger longer,
+// for a master that steps down because a new master announced itself: the
+// new master sent that advert before adding the VIPs and sending its
+// gratuitous ARPs, and clients keep reaching us until those arrive.
+func (in *instance) toBackup(reason string, linger bool) {
+	if in.state == StateMaster {
+		in.ctr.leftMaster++
+		if in.master == in.primary {
+			in.master = netip.Addr{}
+		}
+	}
+	in.disarm(&in.adver)
+	switch {
+	case in.vipsHeld && linger:
+		in.disarm(&in.garpDelay)
+		in.disarm(&in.garpRefresh)
+		in.arm(&in.vipLinger, handoverLinger, func() {
+			if in.state != StateMaster && in.vipsHeld {
+				in.removeVIPs()
+			}
+		})
+	case in.vipsHeld:
+		in.removeVIPs()
+	}
+	in.preemptAt = time.Time{}
+	in.armDown(in.masterDownInterval(), fmt.Sprintf("no advert from the master within the master down interval (%s)", in.masterDownInterval()))
+	in.setState(StateBackup, reason)
+}
+
+// onMasterDown is the Master_Down_Timer firing in Backup (RFC 3768
+// section 6.4.2).
+func (in *instance) onMasterDown() {
+	if in.state != StateBackup {
+		return
+	}
+	if in.released {
+		if in.every("released-down") {
+			in.log.Warn().Str("why", in.downReason).Msg("no master on the link, but this instance is released: staying BACKUP until lbctl vip reclaim")
+		}
+		in.master = netip.Addr{}
+		in.armDown(in.masterDownInterval(), "no advert from the master within the master down interval")
+		return
+	}
+	in.becomeMaster(in.downReason)
+}
+
+// becomeMaster is RFC 3768 section 6.4.2, "If the Master_Down_Timer
+// fires": send an advert, broadcast gratuitous ARPs, reset the Adver_Timer,
+// transition to Master. As keepalived, the advert goes out before the VIPs
+// are added, so that a lower-priority master still holding them steps down
+// before our ARPs.
+func (in *instance) becomeMaster(reason string) {
+	in.disarm(&in.down)
+	in.disarm(&in.vipLinger)
+	in.sendAdvert(in.effPrio)
+	in.addVIPs()
+	in.garpBurst(in.cfg.GARPMasterRepeat)
+	switch {
+	case in.cfg.GARPMasterDelay > 0:
+		in.arm(&in.garpDelay, in.cfg.GARPMasterDelay, in.onGARPDelay)
+	case in.cfg.GARPMasterRefresh > 0:
+		in.arm(&in.garpRefresh, in.cfg.GARPMasterRefresh, in.onGARPRefresh)
+	}
+	in.arm(&in.adver, in.advertInt(), in.onAdverTimer)
+	in.master, in.masterPrio = in.primary, in.effPrio
+	in.ctr.becameMaster++
+	in.setState(StateMaster, reason)
+}
+
+// onAdverTimer is RFC 3768 section 6.4.3, "If the Adver_Timer fires":
+// send an advert and reset the timer. VIPs that failed to be added are
+// retried here.
+func (in *instance) onAdverTimer() {
+	if in.state != StateMaster || in.handover != nil {
+		return
+	}
+	in.sendAdvert(in.effPrio)
+	if !in.vipsOK {
+		in.addVIPs()
+		if in.vipsOK {
+			in.garpBurst(in.cfg.GARPMasterRepeat)
+		}
+	}
+	in.arm(&in.adver, in.advertInt(), in.onAdverTimer)
+}
+
+// onGARPDelay sends keepalived's second burst of gratuitous ARPs,
+// garp_master_delay after becoming master, then starts the refresh.
+func (in *instance) onGARPDelay() {
+	if in.state != StateMaster || !in.vipsHeld {
+		return
+	}
+	in.garpBurst(in.cfg.GARPMasterRepeat)
+	if in.cfg.GARPMasterRefresh > 0 {
+		in.arm(&in.garpRefresh, in.cfg.GARPMasterRefresh, in.onGARPRefresh)
+	}
+}
+
+// onGARPRefresh repeats one gratuitous ARP per VIP every
+// garp_master_refresh while master (keepalived's
+// garp_master_refresh_repeat defaults to 1).
+func (in *instance) onGARPRefresh() {
+	if in.state != StateMaster || !in.vipsHeld {
+		return
+	}
+	in.garpBurst(1)
+	in.arm(&in.garpRefresh, in.cfg.GARPMasterRefresh, in.onGARPRefresh)
+}
+
+func (in *instance) garpBurst(n int) {
+	for range n {
+		if err := in.io.garp(in.cfg.VirtualIPAddresses); err != nil {
+			if in.every("garp") {
+				in.log.Warn().Err(err).Msg("gratuitous ARP failed")
+			}
+			return
+		}
+	}
+}
+
+// enterFault leaves the protocol: a master sends priority 0 first, as
+// keepalived does, so that the backup takes over after Skew_Time.
+func (in *instance) enterFault(reason string) {
+	var h *handover
+	if in.handover != nil {
+		h = in.endHandover()
+		h.err = fmt.Errorf("entered FAULT during the handover: %s", reason)
+	}
+	if in.state == StateMaster {
+		in.sendAdvert(PriorityStop)
+		in.ctr.leftMaster++
+	}
+	in.disarm(&in.adver)
+	in.disarm(&in.down)
+	if in.vipsHeld {
+		in.removeVIPs()
+	}
+	in.master = netip.Addr{}
+	in.setState(StateFault, reason)
+	if h != nil {
+		close(h.done)
+	}
+}
+
+// onAdvert handles a valid advert.
+func (in *instance) onAdvert(src netip.Addr, a *Advert) {
+	prio := int(a.Priority)
+	if in.handover != nil {
+		in.handoverAdvert(src, prio)
+		return
+	}
+	switch in.state {
+	case StateBackup:
+		in.backupAdvert(src, prio)
+	case StateMaster:
+		in.masterAdvert(src, prio)
+	}
+	// INIT and FAULT take no part (RFC 3768 section 6.4.1).
+}
+
+// backupAdvert is RFC 3768 section 6.4.2, "If an ADVERTISEMENT is
+// received", with keepalived's preempt_delay.
+func (in *instance) backupAdvert(src netip.Addr, prio int) {
+	if prio == PriorityStop {
+		// "If the Priority in the ADVERTISEMENT is zero, then: Set the
+		// Master_Down_Timer to Skew_Time."
+		in.armDown(in.skew(), fmt.Sprintf("master %s left (priority 0)", src))
+		return
+	}
+	lower := prio < in.effPrio
+	if !in.preempts() || !lower || in.delayPreempt() {
+		// "If Preempt_Mode is False, or if the Priority in the
+		// ADVERTISEMENT is greater than or equal to the local Priority,
+		// then: Reset the Master_Down_Timer to Master_Down_Interval."
+		if src != in.master {
+			in.log.Info().Str("master", src.String()).Int("master_priority", prio).Msg("master seen")
+		}
+		in.master, in.masterPrio = src, prio
+		if in.cfg.PreemptDelay > 0 {
+			switch {
+			case !lower:
+				in.preemptAt = time.Time{}
+			case in.preemptAt.IsZero():
+				in.preemptAt = in.clk.Now().Add(in.cfg.PreemptDelay)
+				in.log.Info().Str("master", src.String()).Dur("preempt_delay", in.cfg.PreemptDelay).Msg("lower-priority master: preempting after preempt_delay")
+			}
+		}
+		mdi := in.masterDownInterval()
+		in.armDown(mdi, fmt.Sprintf("no advert from master %s for the master down interval (%s)", src, mdi))
+		return
+	}
+	// "Otherwise: Discard the ADVERTISEMENT." The Master_Down_Timer keeps
+	// running down and we take over when it fires.
+	if in.every("preempt") {
+		in.log.Info().Str("master", src.String()).Int("master_priority", prio).Int("priority", in.effPrio).Msg("lower-priority master: preempting")
+	}
+	in.master, in.masterPrio = src, prio
+	in.downReason = fmt.Sprintf("preempted master %s (priority %d, ours %d)", src, prio, in.effPrio)
+}
+
+// delayPreempt is keepalived's preempt_delay: a backup accepts a
+// lower-priority master's adverts until preempt_delay has passed since it
+// first saw one.
+func (in *instance) delayPreempt() bool {
+	if in.cfg.PreemptDelay == 0 || in.cfg.State == "MASTER" {
+		return false
+	}
+	return in.preemptAt.IsZero() || in.clk.Now().Before(in.preemptAt)
+}
+
+// masterAdvert is RFC 3768 section 6.4.3, "If an ADVERTISEMENT is
+// received".
+func (in *instance) masterAdvert(src netip.Addr, prio int) {
+	if prio == PriorityStop {
+		// "If the Priority in the ADVERTISEMENT is zero, then: Send an
+		// ADVERTISEMENT, Reset the Adver_Timer."
+		in.sendAdvert(in.effPrio)
+		in.arm(&in.adver, in.advertInt(), in.onAdverTimer)
+		return
+	}
+	higherAddr := prio == in.effPrio && src.Compare(in.primary) > 0
+	if prio > in.effPrio || higherAddr {
+		// "If the Priority in the ADVERTISEMENT is greater than the local
+		// Priority, or the Priority is equal and the primary IP Address of
+		// the sender is greater than the local primary IP Address, then:
+		// Cancel Adver_Timer, Set Master_Down_Timer to
+		// Master_Down_Interval, Transition to the Backup state."
+		why := fmt.Sprintf("higher-priority advert from %s (priority %d, ours %d)", src, prio, in.effPrio)
+		if higherAddr {
+			why = fmt.Sprintf("equal-priority advert from higher address %s (priority %d)", src, prio)
+		}
+		in.master, in.masterPrio = src, prio
+		in.toBackup(why, true)
+		return
+	}
+	// "Otherwise: Discard ADVERTISEMENT." As keepalived, we answer at
+	// once so that the other master steps down now, and refresh the ARP
+	// caches it may have taken.
+	if in.every("lower") {
+		in.log.Warn().Str("from", src.String()).Int("their_priority", prio).Int("priority", in.effPrio).
+			Msg("another master with lower priority: answering with an advert and gratuitous ARPs")
+	}
+	in.sendAdvert(in.effPrio)
+	in.garpBurst(in.cfg.GARPMasterRepeat)
+}
+
+func (in *instance) setState(s State, reason string) {
+	prev := in.state
+	in.state, in.reason, in.since = s, reason, in.clk.Now()
+	if prev == s {
+		return
+	}
+	in.ctr.transitions++
+	in.log.Info().Str("from", prev.String()).Str("to", s.String()).Str("reason", reason).
+		Int("priority", in.effPrio).Msg("VRRP state transition")
+	in.runNotify(s.String())
+}
+
+// runNotify starts keepalived's notify scripts for a new state: the
+// state's own script without arguments, and the generic one with
+// "INSTANCE name STATE priority".
+func (in *instance) runNotify(state string) {
+	var specific string
+	switch state {
+	case "MASTER":
+		specific = in.cfg.NotifyMaster
+	case "BACKUP":
+		specific = in.cfg.NotifyBackup
+	case "FAULT":
+		specific = in.cfg.NotifyFault
+	}
+	for _, line := range []string{specific, in.cfg.Notify} {
+		if line == "" {
+			continue
+		}
+		args, err := config.SplitCommand(line)
+		if err != nil || len(args) == 0 {
+			continue // rejected by config validation
+		}
+		if line == in.cfg.Notify {
+			args = append(args, "INSTANCE", in.name, state, strconv.Itoa(in.effPrio))
+		}
+		in.notify(args)
+	}
+}

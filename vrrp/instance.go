@@ -1,0 +1,375 @@
+package vrrp
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"lbd/config"
+)
+
+// State is a virtual router's state (RFC 3768 section 6.4).
+type State int
+
+// The states of RFC 3768 section 6.4, plus FAULT as keepalived has it.
+const (
+	StateInit   State = iota // Initialize: waiting for start-up conditions
+	StateBackup              // monitoring the master
+	StateMaster              // forwarding for the virtual addresses
+	StateFault               // a tracked condition forbids taking part
+)
+
+func (s State) String() string {
+	switch s {
+	case StateBackup:
+		return "BACKUP"
+	case StateMaster:
+		return "MASTER"
+	case StateFault:
+		return "FAULT"
+	}
+	return "INIT"
+}
+
+// counters are an instance's packet and transition counts.
+type counters struct {
+	advertsSent          uint64
+	advertsReceived      uint64
+	priorityZeroSent     uint64
+	priorityZeroReceived uint64
+	transitions          uint64
+	becameMaster         uint64
+	leftMaster           uint64
+	sendErrors           uint64
+	invalid              map[Reason]uint64
+}
+
+// instance is one vrrp_instance: the RFC 3768 state machine and what it
+// does to the network. Every field is guarded by mu; every event (packet,
+// timer, tracker change, admin call) takes it, so the state machine sees
+// one event at a time.
+type instance struct {
+	mu     sync.Mutex
+	name   string
+	cfg    *config.VRRPInstance
+	log    zerolog.Logger
+	clk    clock
+	io     instanceIO
+	src    trackSource
+	notify func(args []string) // runs one notify command (asynchronously)
+
+	pol      rxPolicy
+	trackers []*tracker
+
+	state      State
+	reason     string    // why the last transition happened
+	since      time.Time // when
+	effPrio    int
+	primary    netip.Addr // source address of our adverts
+	master     netip.Addr // current master as last seen; ours when MASTER
+	masterPrio int
+
+	adver       timerSlot // Adver_Timer (MASTER)
+	down        timerSlot // Master_Down_Timer (BACKUP)
+	downReason  string    // what the Master_Down_Timer expiring will mean
+	garpDelay   timerSlot // second GARP burst, garp_master_delay after becoming master
+	garpRefresh timerSlot // periodic GARP, garp_master_refresh
+	preemptAt   time.Time // keepalived's preempt_time: zero when not counting
+
+	released bool      // lbctl vip release: stay BACKUP until reclaimed
+	handover *handover // non-nil while a master hands its VIPs over
+	hoResend timerSlot // priority-0 repeat during a handover
+	hoLimit  timerSlot // end of the wait for the peer
+	hoLinger timerSlot // short wait between the peer's advert and removing the VIPs
+	// vipLinger delays the VIP removal of a master stepping down for a
+	// higher one (see toBackup).
+	vipLinger timerSlot
+
+	vipsHeld bool // the VIPs are ours: added, or being added
+	vipsOK   bool // the last add succeeded
+	started  bool // start was called: tracker changes move the state machine
+	stopped  bool
+
+	ctr      counters
+	rlReason map[Reason]time.Time // last log time per invalid reason
+	rlEvent  map[string]time.Time // last log time of repetitive events
+}
+
+// handover is a master's planned departure: it has sent priority 0 and
+// keeps its VIPs until the peer announces itself (see beginHandover).
+type handover struct {
+	final bool // shutting down (else: lbctl vip release)
+	done  chan struct{}
+	err   error
+	peer  netip.Addr
+}
+
+// handoverLinger is how long a leaving master keeps its VIPs after the
+// peer's first advert, so that the peer's gratuitous ARPs, sent right
+// after that advert, reach the clients before we stop answering. Short,
+// because while both hold the VIP an ARP reply from us could win.
+const handoverLinger = 50 * time.Millisecond
+
+// invalidLogEvery bounds the log lines per invalid-packet reason.
+const invalidLogEvery = 10 * time.Second
+
+func newInstance(cfg *config.VRRPInstance, scripts []*config.VRRPScript, log zerolog.Logger, clk clock, io instanceIO, src trackSource, notify func([]string)) *instance {
+	in := &instance{
+		name:     cfg.Name,
+		log:      log.With().Str("instance", cfg.Name).Logger(),
+		clk:      clk,
+		io:       io,
+		src:      src,
+		notify:   notify,
+		state:    StateInit,
+		since:    clk.Now(),
+		reason:   "startup",
+		rlReason: map[Reason]time.Time{},
+		rlEvent:  map[string]time.Time{},
+	}
+	in.ctr.invalid = map[Reason]uint64{}
+	in.setConfig(cfg, scripts)
+	return in
+}
+
+// setConfig installs cfg and rebuilds what derives from it, keeping the
+// last values of trackers that survive.
+func (in *instance) setConfig(cfg *config.VRRPInstance, scripts []*config.VRRPScript) {
+	in.cfg = cfg
+	vips := make([]netip.Addr, len(cfg.VirtualIPAddresses))
+	for i, p := range cfg.VirtualIPAddresses {
+		vips[i] = p.Addr()
+	}
+	slices.SortFunc(vips, netip.Addr.Compare)
+	in.pol = rxPolicy{
+		vrid:      uint8(cfg.VirtualRouterID),
+		advertInt: uint8(cfg.AdvertInt / time.Second),
+		vips:      vips,
+		unicast:   len(cfg.UnicastPeers) > 0,
+		peers:     cfg.UnicastPeers,
+		self:      in.primary,
+	}
+	if cfg.AuthPass != "" {
+		in.pol.authType = AuthPass
+		in.pol.authData = authData(cfg.AuthPass)
+	}
+
+	old := map[string]*tracker{}
+	for _, t := range in.trackers {
+		old[t.label()] = t
+	}
+	keep := func(t *tracker) *tracker {
+		if o := old[t.label()]; o != nil {
+			t.known, t.ok, t.detail = o.known, o.ok, o.detail
+		}
+		return t
+	}
+	var ts []*tracker
+	ts = append(ts, keep(&tracker{kind: trackInterface, name: cfg.Interface, implicit: true}))
+	for _, name := range cfg.TrackInterfaces {
+		if name == cfg.Interface {
+			continue
+		}
+		ts = append(ts, keep(&tracker{kind: trackInterface, name: name}))
+	}
+	for _, name := range cfg.TrackScripts {
+		w := 0
+		for _, s := range scripts {
+			if s.Name == name {
+				w = s.Weight
+			}
+		}
+		ts = append(ts, keep(&tracker{kind: trackScript, name: name, weight: w}))
+	}
+	for _, tb := range cfg.TrackBackends {
+		ts = append(ts, keep(&tracker{kind: trackBackend, name: tb.Backend, weight: tb.Weight, minUp: tb.MinUp}))
+	}
+	in.trackers = ts
+}
+
+// advertInt is the configured advertisement interval.
+func (in *instance) advertInt() time.Duration { return in.cfg.AdvertInt }
+
+// skew is Skew_Time = (256 - Priority) / 256 seconds (RFC 3768 section
+// 6.1), with the effective priority as keepalived computes it.
+func (in *instance) skew() time.Duration {
+	return time.Duration(256-in.effPrio) * time.Second / 256
+}
+
+// masterDownInterval is Master_Down_Interval = 3 * Advertisement_Interval
+// + Skew_Time (RFC 3768 section 6.1).
+func (in *instance) masterDownInterval() time.Duration {
+	return 3*in.advertInt() + in.skew()
+}
+
+// preempts is Preempt_Mode (RFC 3768 section 6.1). The address owner
+// always preempts; keepalived also ignores nopreempt with state MASTER. A
+// released instance never does.
+func (in *instance) preempts() bool {
+	if in.released {
+		return false
+	}
+	return in.cfg.Preempt || in.cfg.Priority == PriorityOwner || in.cfg.State == "MASTER"
+}
+
+// encode builds our advert with the given priority (RFC 3768 section 5.1).
+func (in *instance) encode(prio int) []byte {
+	a := Advert{
+		VRID:      uint8(in.cfg.VirtualRouterID),
+		Priority:  uint8(prio),
+		AuthType:  in.pol.authType,
+		AdvertInt: in.pol.advertInt,
+		AuthData:  in.pol.authData,
+		Addrs:     make([]netip.Addr, len(in.cfg.VirtualIPAddresses)),
+	}
+	for i, p := range in.cfg.VirtualIPAddresses {
+		a.Addrs[i] = p.Addr() // config order, as keepalived
+	}
+	b, err := a.Marshal()
+	if err != nil {
+		// The config package guarantees IPv4 and at most 255 addresses.
+		panic(fmt.Sprintf("vrrp: encoding our own advert: %v", err))
+	}
+	return b
+}
+
+func (in *instance) sendAdvert(prio int) {
+	if !in.primary.IsValid() {
+		in.ctr.sendErrors++
+		if in.every("send-noaddr") {
+			in.log.Warn().Msg("cannot send advert: no IPv4 source address")
+		}
+		return
+	}
+	if err := in.io.sendAdvert(in.primary, in.encode(prio)); err != nil {
+		in.ctr.sendErrors++
+		if in.every("send") {
+			in.log.Warn().Err(err).Msg("sending advert failed")
+		}
+		return
+	}
+	in.ctr.advertsSent++
+	if prio == PriorityStop {
+		in.ctr.priorityZeroSent++
+	}
+}
+
+// every reports whether a repetitive event may be logged now: at most once
+// per invalidLogEvery for each key.
+func (in *instance) every(key string) bool {
+	now := in.clk.Now()
+	if last, ok := in.rlEvent[key]; ok && now.Sub(last) < invalidLogEvery {
+		return false
+	}
+	in.rlEvent[key] = now
+	return true
+}
+
+// onPacket handles one received VRRP packet (RFC 3768 section 7.1, then
+// 6.4.2 or 6.4.3).
+func (in *instance) onPacket(pkt rxPacket) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.stopped {
+		return
+	}
+	in.pol.self = in.primary
+	a, perr := in.pol.check(pkt)
+	if perr != nil {
+		in.invalidPacket(pkt.Src, perr)
+		return
+	}
+	in.ctr.advertsReceived++
+	if a.Priority == PriorityStop {
+		in.ctr.priorityZeroReceived++
+	}
+	in.onAdvert(pkt.Src, a)
+}
+
+// invalidPacket counts a dropped packet and logs it at a rate limit: the
+// first of each reason, then at most one line per reason per 10s with the
+// number dropped meanwhile.
+func (in *instance) invalidPacket(src netip.Addr, perr *ParseError) {
+	in.ctr.invalid[perr.Reason]++
+	now := in.clk.Now()
+	if last, ok := in.rlReason[perr.Reason]; ok && now.Sub(last) < invalidLogEvery {
+		return
+	}
+	in.rlReason[perr.Reason] = now
+	in.log.Warn().Str("reason", string(perr.Reason)).Str("from", src.String()).
+		Uint64("count", in.ctr.invalid[perr.Reason]).Str("detail", perr.Detail).
+		Msg("dropped invalid VRRP packet")
+}
+
+// status snapshots the instance for the admin API.
+func (in *instance) status() InstanceStatus {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	st := InstanceStatus{
+		Name:                 in.name,
+		Interface:            in.cfg.Interface,
+		State:                in.state.String(),
+		Priority:             in.cfg.Priority,
+		EffectivePriority:    in.effPrio,
+		VRID:                 in.cfg.VirtualRouterID,
+		AdvertInt:            in.cfg.AdvertInt.String(),
+		Preempt:              in.preempts(),
+		Released:             in.released,
+		HandingOver:          in.handover != nil,
+		SourceAddress:        addrString(in.primary),
+		LastTransition:       in.since,
+		LastTransitionReason: in.reason,
+		Counters: Counters{
+			AdvertsSent:          in.ctr.advertsSent,
+			AdvertsReceived:      in.ctr.advertsReceived,
+			PriorityZeroSent:     in.ctr.priorityZeroSent,
+			PriorityZeroReceived: in.ctr.priorityZeroReceived,
+			Transitions:          in.ctr.transitions,
+			BecameMaster:         in.ctr.becameMaster,
+			LeftMaster:           in.ctr.leftMaster,
+			SendErrors:           in.ctr.sendErrors,
+			Invalid:              map[string]uint64{},
+		},
+	}
+	if len(in.cfg.UnicastPeers) > 0 {
+		st.Mode = "unicast"
+	} else {
+		st.Mode = "multicast"
+	}
+	for _, p := range in.cfg.VirtualIPAddresses {
+		st.VIPs = append(st.VIPs, p.String())
+	}
+	if in.state == StateMaster || in.state == StateBackup {
+		st.Master = addrString(in.master)
+		if in.master.IsValid() {
+			st.MasterPriority = in.masterPrio
+		}
+	}
+	for _, r := range Reasons {
+		st.Counters.Invalid[string(r)] = in.ctr.invalid[r]
+	}
+	owner := in.cfg.Priority == PriorityOwner
+	for _, t := range in.trackers {
+		d, f := t.contribution(owner)
+		ts := TrackerStatus{
+			Kind: string(t.kind), Name: t.name, Weight: t.weight,
+			Status: "INIT", Detail: t.detail, Contribution: d, Fault: f, Implicit: t.implicit,
+		}
+		if t.known {
+			ts.Status = map[bool]string{true: "OK", false: "KO"}[t.ok]
+		}
+		st.Trackers = append(st.Trackers, ts)
+	}
+	return st
+}
+
+func addrString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
+	}
+	return a.String()
+}

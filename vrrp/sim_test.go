@@ -1,0 +1,386 @@
+package vrrp
+
+import (
+	"errors"
+	"net/netip"
+	"slices"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"lbd/config"
+)
+
+// fakeClock is a manual clock: Advance fires due timers in time order,
+// synchronously, and lets the simulated network deliver what they sent
+// after each one.
+type fakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	timers  []*fakeTimer
+	seq     int
+	onFired func() // called after each timer callback, without mu
+}
+
+type fakeTimer struct {
+	c       *fakeClock
+	at      time.Time
+	seq     int
+	f       func()
+	stopped bool
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) AfterFunc(d time.Duration, f func()) timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.seq++
+	t := &fakeTimer{c: c, at: c.now.Add(d), seq: c.seq, f: f}
+	c.timers = append(c.timers, t)
+	return t
+}
+
+func (t *fakeTimer) Stop() bool {
+	t.c.mu.Lock()
+	defer t.c.mu.Unlock()
+	was := !t.stopped
+	t.stopped = true
+	return was
+}
+
+// Advance moves the clock forward by d, firing every timer due on the way.
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	end := c.now.Add(d)
+	c.mu.Unlock()
+	for {
+		c.mu.Lock()
+		c.timers = slices.DeleteFunc(c.timers, func(t *fakeTimer) bool { return t.stopped })
+		sort.SliceStable(c.timers, func(i, j int) bool {
+			if !c.timers[i].at.Equal(c.timers[j].at) {
+				return c.timers[i].at.Before(c.timers[j].at)
+			}
+			return c.timers[i].seq < c.timers[j].seq
+		})
+		if len(c.timers) == 0 || c.timers[0].at.After(end) {
+			c.now = end
+			c.mu.Unlock()
+			return
+		}
+		t := c.timers[0]
+		c.timers = c.timers[1:]
+		t.stopped = true
+		if t.at.After(c.now) {
+			c.now = t.at
+		}
+		c.mu.Unlock()
+		t.f()
+		if c.onFired != nil {
+			c.onFired()
+		}
+	}
+}
+
+// sim is a fake broadcast segment joining simulated nodes.
+type sim struct {
+	t     *testing.T
+	clk   *fakeClock
+	nodes []*node
+	queue []frame
+	start time.Time
+	// latency, when set, delivers each advert that long after it is sent
+	// (through the clock) instead of as soon as the sender is done.
+	latency time.Duration
+}
+
+type frame struct {
+	from *node
+	pkt  rxPacket
+}
+
+// node is one simulated lbd: an instance, its fake network I/O and
+// tracker sources.
+type node struct {
+	sim      *sim
+	name     string
+	addr     netip.Addr
+	in       *instance
+	io       *fakeIO
+	src      *fakeSource
+	notifies [][]string
+	down     bool // crashed or cut off: sends and receives nothing
+}
+
+type sentAdvert struct {
+	at   time.Time
+	prio int
+}
+
+type fakeIO struct {
+	n        *node
+	vips     map[netip.Prefix]bool
+	sent     []sentAdvert
+	garps    int
+	addErr   error
+	vipSince time.Time // when the VIPs were last added
+	vipGone  time.Time // when they were last removed
+}
+
+func newSim(t *testing.T) *sim {
+	s := &sim{t: t, clk: newFakeClock()}
+	s.start = s.clk.Now()
+	s.clk.onFired = s.pump
+	return s
+}
+
+// add creates a node; mod adjusts its instance config.
+func (s *sim) add(name, addr string, prio int, mod func(*config.VRRPInstance), scripts ...*config.VRRPScript) *node {
+	cfg := testInstanceConfig(prio)
+	if mod != nil {
+		mod(cfg)
+	}
+	n := &node{sim: s, name: name, addr: netip.MustParseAddr(addr)}
+	n.io = &fakeIO{n: n, vips: map[netip.Prefix]bool{}}
+	n.src = newFakeSource()
+	n.src.links[cfg.Interface] = true
+	log := zerolog.New(zerolog.NewTestWriter(s.t)).With().Str("node", name).Logger()
+	n.in = newInstance(cfg, scripts, log, s.clk, n.io, n.src, func(args []string) {
+		n.notifies = append(n.notifies, args)
+	})
+	s.nodes = append(s.nodes, n)
+	return n
+}
+
+func (n *node) start() {
+	n.in.start()
+	n.sim.pump()
+}
+
+func testInstanceConfig(prio int) *config.VRRPInstance {
+	return &config.VRRPInstance{
+		Name:               "VI_1",
+		Interface:          "eth0",
+		State:              "BACKUP",
+		VirtualRouterID:    51,
+		Priority:           prio,
+		AdvertInt:          time.Second,
+		Preempt:            true,
+		VirtualIPAddresses: []netip.Prefix{netip.MustParsePrefix("192.0.2.100/24")},
+		GARPMasterDelay:    5 * time.Second,
+		GARPMasterRepeat:   5,
+	}
+}
+
+// pump delivers queued packets to every other live node until the segment
+// is quiet.
+func (s *sim) pump() {
+	for len(s.queue) > 0 {
+		f := s.queue[0]
+		s.queue = s.queue[1:]
+		for _, n := range s.nodes {
+			if n == f.from || n.down {
+				continue
+			}
+			n.in.onPacket(f.pkt)
+		}
+	}
+}
+
+func (s *sim) advance(d time.Duration) {
+	s.clk.Advance(d)
+	s.pump()
+}
+
+// elapsed is the simulated time since the start.
+func (s *sim) elapsed() time.Duration { return s.clk.Now().Sub(s.start) }
+
+func (io *fakeIO) ifindex() int { return 2 }
+
+func (io *fakeIO) sendAdvert(src netip.Addr, msg []byte) error {
+	n := io.n
+	if n.down {
+		return nil
+	}
+	a, err := ParseAdvert(msg)
+	if err != nil {
+		n.sim.t.Fatalf("%s sent an undecodable advert: %v", n.name, err)
+	}
+	if src != n.addr {
+		n.sim.t.Fatalf("%s sent from %s, want %s", n.name, src, n.addr)
+	}
+	io.sent = append(io.sent, sentAdvert{at: n.sim.clk.Now(), prio: int(a.Priority)})
+	f := frame{from: n, pkt: rxPacket{Src: src, Dst: MulticastGroup, TTL: TTL, Payload: msg}}
+	if n.sim.latency > 0 {
+		n.sim.clk.AfterFunc(n.sim.latency, func() {
+			n.sim.queue = append(n.sim.queue, f)
+		})
+		return nil
+	}
+	n.sim.queue = append(n.sim.queue, f)
+	return nil
+}
+
+func (io *fakeIO) addVIPs(vips []netip.Prefix) error {
+	if io.addErr != nil {
+		return io.addErr
+	}
+	for _, p := range vips {
+		io.vips[p] = true
+	}
+	io.vipSince = io.n.sim.clk.Now()
+	return nil
+}
+
+func (io *fakeIO) delVIPs(vips []netip.Prefix) error {
+	for _, p := range vips {
+		delete(io.vips, p)
+	}
+	io.vipGone = io.n.sim.clk.Now()
+	return nil
+}
+
+func (io *fakeIO) garp(vips []netip.Prefix) error {
+	io.garps += len(vips)
+	return nil
+}
+
+func (io *fakeIO) addrs() ([]ifAddr, error) {
+	out := []ifAddr{{prefix: netip.PrefixFrom(io.n.addr, 24)}}
+	for p := range io.vips {
+		out = append(out, ifAddr{prefix: p, secondary: true})
+	}
+	return out, nil
+}
+
+func (io *fakeIO) close() error { return nil }
+
+func (io *fakeIO) holds(vip string) bool { return io.vips[netip.MustParsePrefix(vip)] }
+
+// fakeSource is a trackSource over plain maps.
+type fakeSource struct {
+	mu       sync.Mutex
+	scripts  map[string]*scriptCounter
+	links    map[string]bool
+	backends map[string]int
+}
+
+func newFakeSource() *fakeSource {
+	return &fakeSource{scripts: map[string]*scriptCounter{}, links: map[string]bool{}, backends: map[string]int{}}
+}
+
+func (f *fakeSource) script(name string) (bool, bool, string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.scripts[name]
+	if c == nil || !c.known {
+		return false, false, ""
+	}
+	return true, c.ok, ""
+}
+
+func (f *fakeSource) linkUp(name string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.links[name]
+}
+
+func (f *fakeSource) usableServers(b string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.backends[b]
+}
+
+// setScript forces a script's state and tells the instance.
+func (n *node) setScript(name string, ok bool) {
+	n.src.mu.Lock()
+	c := &scriptCounter{known: true, ok: ok}
+	n.src.scripts[name] = c
+	n.src.mu.Unlock()
+	n.in.trackersChanged("test")
+	n.sim.pump()
+}
+
+func (n *node) setLink(name string, up bool) {
+	n.src.mu.Lock()
+	n.src.links[name] = up
+	n.src.mu.Unlock()
+	n.in.trackersChanged("test")
+	n.sim.pump()
+}
+
+func (n *node) setBackend(name string, usable int) {
+	n.src.mu.Lock()
+	n.src.backends[name] = usable
+	n.src.mu.Unlock()
+	n.in.trackersChanged("test")
+	n.sim.pump()
+}
+
+// crash makes the node vanish from the segment without a word.
+func (n *node) crash() { n.down = true }
+
+func (n *node) state() State {
+	n.in.mu.Lock()
+	defer n.in.mu.Unlock()
+	return n.in.state
+}
+
+func (n *node) prio() int {
+	n.in.mu.Lock()
+	defer n.in.mu.Unlock()
+	return n.in.effPrio
+}
+
+// lastSent returns the priority of the node's last advert, -1 if none.
+func (n *node) lastSent() int {
+	if len(n.io.sent) == 0 {
+		return -1
+	}
+	return n.io.sent[len(n.io.sent)-1].prio
+}
+
+func (s *sim) wantStates(want map[*node]State) {
+	s.t.Helper()
+	for n, st := range want {
+		if got := n.state(); got != st {
+			s.t.Errorf("at %s: %s is %s, want %s (reason %q)", s.elapsed(), n.name, got, st, n.in.reason)
+		}
+	}
+}
+
+// onlyHolder checks that exactly the given node holds the VIP.
+func (s *sim) onlyHolder(vip string, holder *node) {
+	s.t.Helper()
+	for _, n := range s.nodes {
+		if got, want := n.io.holds(vip), n == holder; got != want {
+			s.t.Errorf("at %s: %s holds %s = %v, want %v", s.elapsed(), n.name, vip, got, want)
+		}
+	}
+}
+
+var errAdd = errors.New("netlink: operation not permitted")
+
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) time.Time {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return time.Now()
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", within, what)
+	return time.Time{}
+}
