@@ -20,6 +20,10 @@ type endpoint struct {
 	rdl  int64   // read deadline in force, unix nanoseconds; 0 = none
 	wdl  int64
 	sys  sysio // raw non-blocking I/O on the socket (see endpoint_linux.go)
+	// busy: the last read filled all the room it had, so more bytes may
+	// be waiting; false after a partial read (the socket is drained) and
+	// on a new connection.
+	busy bool
 }
 
 func (ep *endpoint) data() []byte  { return (*ep.buf)[ep.r:ep.w] }
@@ -70,8 +74,42 @@ func (ep *endpoint) fill() (int, error) {
 		ep.w = copy(b, b[ep.r:ep.w])
 		ep.r = 0
 	}
-	n, err := ep.sys.read(ep.c, b[ep.w:])
+	room := len(b) - ep.w
+	n, err := ep.sys.read(ep.c, b[ep.w:], false)
 	ep.w += n
+	ep.busy = n == room
+	return n, err
+}
+
+// safeWait bounds a wait that skipped its speculative read (see fillWait).
+const safeWait = 20 * time.Millisecond
+
+// fillWait is fill for bytes that cannot be there yet (a response just
+// asked for): on a drained socket it waits for readability instead of
+// first trying a read that would fail with EAGAIN, as HAProxy does not
+// read again after a partial read. That saves a system call per
+// exchange. Go's poller forgets a readiness it saw just before the wait
+// begins, so the wait is bounded by safeWait; past it, an ordinary fill
+// with the inactivity timeout follows.
+func (ep *endpoint) fillWait(now int64, to time.Duration) (int, error) {
+	if ep.busy || !canSkipRead {
+		ep.armRead(now, to)
+		return ep.fill()
+	}
+	ep.hold()
+	b := *ep.buf
+	if ep.w == len(b) {
+		return ep.fill() // buffer handling as fill
+	}
+	ep.readDeadline(now + int64(safeWait))
+	room := len(b) - ep.w
+	n, err := ep.sys.read(ep.c, b[ep.w:], true)
+	if err != nil && isTimeout(err) {
+		ep.readDeadline(nanotime() + int64(to))
+		return ep.fill()
+	}
+	ep.w += n
+	ep.busy = n == room
 	return n, err
 }
 

@@ -9,6 +9,9 @@ import (
 	"unsafe"
 )
 
+// canSkipRead: reads may wait for readability before trying.
+const canSkipRead = true
+
 // sysio does socket I/O with raw non-blocking system calls inside
 // RawConn.Read/Write, which still park the goroutine on the netpoller and
 // honour deadlines. Raw calls skip the runtime's syscall bookkeeping: on a
@@ -25,6 +28,7 @@ type sysio struct {
 	rb   []byte
 	n    int
 	rerr error
+	skip bool // the next read callback waits first instead of reading
 	wb   []byte
 	werr error
 	idle *endpoint // the endpoint whose buffer readIdle fills
@@ -46,6 +50,10 @@ func (x *sysio) init(c *net.TCPConn) error {
 }
 
 func (x *sysio) rawRead(fd uintptr) bool {
+	if x.skip {
+		x.skip = false
+		return false
+	}
 	for {
 		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&x.rb[0])), uintptr(len(x.rb)))
 		switch e {
@@ -84,12 +92,13 @@ func (x *sysio) rawWrite(fd uintptr) bool {
 	return true
 }
 
-// read reads into b (non-empty).
-func (x *sysio) read(c *net.TCPConn, b []byte) (int, error) {
+// read reads into b (non-empty); with wait it first waits for
+// readability instead of trying.
+func (x *sysio) read(c *net.TCPConn, b []byte, wait bool) (int, error) {
 	if err := x.init(c); err != nil {
 		return 0, err
 	}
-	x.rb, x.n, x.rerr = b, 0, nil
+	x.rb, x.n, x.rerr, x.skip = b, 0, nil, wait
 	err := x.rc.Read(x.rfn)
 	x.rb = nil
 	if err != nil {
@@ -115,15 +124,35 @@ func (x *sysio) write(c *net.TCPConn, b []byte) error {
 	return x.werr
 }
 
+// stale reports whether an idle connection has bytes or an EOF waiting
+// (peeked without waiting): it cannot carry a new request.
+func (x *sysio) stale(c *net.TCPConn) bool {
+	if x.init(c) != nil {
+		return true
+	}
+	bad := true
+	var b [1]byte
+	x.rc.Control(func(fd uintptr) {
+		_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		bad = e != syscall.EAGAIN // data, EOF (e == 0) or an error
+	})
+	return bad
+}
+
 // readIdle waits for bytes without holding a buffer: one is taken from the
 // pool only once the socket is readable, so an idle keep-alive connection
 // costs no buffer memory.
-func (ep *endpoint) readIdle() (int, error) {
+func (ep *endpoint) readIdle() (int, error) { return ep.readIdleWait(false) }
+
+// readIdleWait is readIdle that, with wait, first waits for readability
+// instead of trying (see fillWait); the caller bounds the wait.
+func (ep *endpoint) readIdleWait(wait bool) (int, error) {
 	x := &ep.sys
 	if err := x.init(ep.c); err != nil {
 		return 0, err
 	}
-	x.idle, x.n, x.rerr = ep, 0, nil
+	x.idle, x.n, x.rerr, x.skip = ep, 0, nil, wait
 	err := x.rc.Read(x.ifn)
 	x.idle = nil
 	if err != nil {
@@ -133,6 +162,10 @@ func (ep *endpoint) readIdle() (int, error) {
 }
 
 func (x *sysio) rawIdleRead(fd uintptr) bool {
+	if x.skip {
+		x.skip = false
+		return false
+	}
 	ep := x.idle
 	ep.hold()
 	b := (*ep.buf)[ep.w:]
@@ -141,6 +174,7 @@ func (x *sysio) rawIdleRead(fd uintptr) bool {
 		switch e {
 		case 0:
 			ep.w += int(n)
+			ep.busy = int(n) == len(b)
 			x.n = int(n)
 			if n == 0 {
 				x.rerr = io.EOF

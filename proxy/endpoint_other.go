@@ -9,12 +9,18 @@ type sysio struct{}
 
 func (sysio) init(c *net.TCPConn) error { return nil }
 
-func (sysio) read(c *net.TCPConn, b []byte) (int, error) { return c.Read(b) }
+const canSkipRead = false
+
+func (sysio) read(c *net.TCPConn, b []byte, wait bool) (int, error) { return c.Read(b) }
+
+func (sysio) stale(c *net.TCPConn) bool { return false }
 
 func (sysio) write(c *net.TCPConn, b []byte) error {
 	_, err := c.Write(b)
 	return err
 }
+
+func (ep *endpoint) readIdleWait(wait bool) (int, error) { return ep.readIdle() }
 
 func (ep *endpoint) readIdle() (int, error) {
 	ep.hold()

@@ -184,7 +184,10 @@ func (s *session) waitRequest(fe *frontend, first bool, idleFrom int64) waitOutc
 		s.setActive()
 		return waitClosed
 	}
-	n, err := s.cli.readIdle()
+	// After a response on a drained socket the next request cannot be
+	// there yet: wait for it without a read that would fail (fillWait);
+	// the short hand-off deadline bounds the wait.
+	n, err := s.cli.readIdleWait(handoff && !first && !s.cli.busy)
 	kicked := !s.setActive()
 	if kicked && err != nil && isTimeout(err) {
 		// A request may have arrived as we were woken: serve it (with a

@@ -325,12 +325,16 @@ func (s *session) readResponseHead(t *txn, u *upConn) (got int, err error) {
 			}
 			scan = next
 		}
-		if now == 0 {
-			now = nanotime()
+		var n int
+		var err error
+		if now != 0 && got == 0 {
+			// Nothing can be there yet: the request was just sent.
+			n, err = u.ep.fillWait(now, t.be.t.Server)
+		} else {
+			u.ep.armRead(nanotime(), t.be.t.Server)
+			n, err = u.ep.fill()
 		}
-		u.ep.armRead(now, t.be.t.Server)
 		now = 0
-		n, err := u.ep.fill()
 		got += n
 		if err != nil {
 			return got, err

@@ -579,3 +579,27 @@ frontend "other" {
 		t.Fatal(resp.StatusCode)
 	}
 }
+
+// TestStaleKeptConnectionSkipped: a server that answers 408 on a kept
+// connection before closing it must not have that 408 taken for the
+// answer to a later request.
+func TestStaleKeptConnectionSkipped(t *testing.T) {
+	var n atomic.Int32
+	srv := rawBackend(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		c.Read(buf)
+		k := n.Add(1)
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nok%02d", k)
+		time.Sleep(300 * time.Millisecond) // then its keep-alive times out
+		io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+	})
+	fe := freePort(t)
+	newRig(t, basicHTTP, map[string]string{"fe": fe, "s1": srv})
+	for i := 1; i <= 2; i++ {
+		resp, body := httpGet(t, "http://"+fe+"/", nil)
+		if resp.StatusCode != 200 || body != fmt.Sprintf("ok%02d", i) {
+			t.Fatalf("#%d: %d %q", i, resp.StatusCode, body)
+		}
+		time.Sleep(1200 * time.Millisecond)
+	}
+}

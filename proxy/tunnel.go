@@ -75,11 +75,26 @@ const bulkReads = 4
 func pump(dst, src *endpoint, ts *tunnelState, idle time.Duration, rb, wb byte) int64 {
 	var total int64
 	full := 0
+	first := true
 	defer src.release()
 	for {
 		now := nanotime()
-		src.armRead(now, idle)
-		n, err := src.readIdle()
+		var n int
+		var err error
+		if !first && !src.busy && canSkipRead {
+			// Drained after a transfer: wait for readability rather than
+			// try a read that would fail (see fillWait), within safeWait.
+			src.readDeadline(now + int64(safeWait))
+			n, err = src.readIdleWait(true)
+			if err != nil && isTimeout(err) {
+				src.armRead(nanotime(), idle)
+				n, err = src.readIdle()
+			}
+		} else {
+			src.armRead(now, idle)
+			n, err = src.readIdle()
+		}
+		first = false
 		if err != nil || n == 0 {
 			if err == nil || errors.Is(err, io.EOF) {
 				dst.c.CloseWrite()

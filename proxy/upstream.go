@@ -21,6 +21,7 @@ const (
 	upstreamIdleMax = 10 * time.Second // idle connections older than this are closed
 	safeReuseAge    = 2 * time.Second  // max idle age for a request that cannot be replayed
 	maxIdlePerSrv   = 1024             // idle connections kept per server
+	checkIdleAfter  = time.Second      // idle longer: look for a close or stray bytes before reuse
 )
 
 // upConn is one connection to a server.
@@ -55,6 +56,13 @@ func (s *server) getIdle(now int64, maxAge time.Duration) *upConn {
 		s.idle[n-1] = nil
 		s.idle = s.idle[:n-1]
 		s.idleMu.Unlock()
+		if now-u.idleAt > int64(checkIdleAfter) && u.ep.sys.stale(u.ep.c) {
+			// The server closed it, or said something (a 408) nobody
+			// asked for: never send a request there.
+			u.close()
+			s.idleMu.Lock()
+			continue
+		}
 		return u
 	}
 	s.idleMu.Unlock()
