@@ -1,0 +1,85 @@
+package proxy
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"testing"
+
+	"github.com/rs/zerolog"
+
+	"lbd/health"
+)
+
+// fastBackend answers every request head with a fixed small response.
+func fastBackend(b testing.TB) string {
+	resp := []byte("HTTP/1.1 200 OK\r\nContent-Length: 12\r\nContent-Type: text/plain\r\n\r\nhello world\n")
+	return rawBackend(b, func(c net.Conn) {
+		buf := make([]byte, 16384)
+		have := 0
+		for {
+			n, err := c.Read(buf[have:])
+			if err != nil {
+				return
+			}
+			have += n
+			for {
+				i := bytes.Index(buf[:have], []byte("\r\n\r\n"))
+				if i < 0 {
+					break
+				}
+				c.Write(resp)
+				copy(buf, buf[i+4:have])
+				have -= i + 4
+			}
+		}
+	})
+}
+
+// BenchmarkProxyKeepAlive measures one small request through the HTTP
+// path on a kept client connection: the allocation count is the data
+// path's (the client and server here are part of the measure).
+func BenchmarkProxyKeepAlive(b *testing.B) {
+	srv := fastBackend(b)
+	fe := freePort(b)
+	cfg := parse(b, basicHTTP, map[string]string{"fe": fe, "s1": srv})
+	pool := health.NewPool(zerolog.Nop())
+	pool.Apply(cfg)
+	e := New(zerolog.Nop(), pool)
+	if err := e.Apply(cfg); err != nil {
+		b.Fatal(err)
+	}
+	defer e.Shutdown(b.Context())
+	c, err := net.Dial("tcp", fe)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	req := []byte("GET /bench HTTP/1.1\r\nHost: bench\r\nUser-Agent: wrk\r\n\r\n")
+	want := len("HTTP/1.1 200 OK\r\nContent-Length: 12\r\nContent-Type: text/plain\r\n\r\nhello world\n")
+	buf := make([]byte, 4096)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Write(req)
+		if _, err := io.ReadAtLeast(c, buf, want); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestAccessLogNoAlloc: writing an access line allocates nothing.
+func TestAccessLogNoAlloc(t *testing.T) {
+	e := New(zerolog.New(io.Discard), health.NewPool(zerolog.Nop()))
+	defer e.Shutdown(t.Context())
+	st := &frontendState{name: "web", lim: newLimiter(0)}
+	s := &session{e: e, fe: &frontend{name: "web", st: st}, fst: st, peerText: []byte("192.0.2.1:5555")}
+	tx := getTxn()
+	tx.reqLine = append(tx.reqLine, "GET / HTTP/1.1"...)
+	tx.status = 200
+	tx.tIdle, tx.tFirst, tx.tHead, tx.tEnd = 1, 2, 3, 4
+	allocs := testing.AllocsPerRun(100, func() { s.logHTTP(tx) })
+	if allocs != 0 {
+		t.Fatalf("%v allocations per access line", allocs)
+	}
+}

@@ -1,0 +1,176 @@
+package proxy
+
+import (
+	"errors"
+	"net"
+	"time"
+)
+
+// errBufferFull means a head did not fit in a buffer.
+var errBufferFull = errors.New("buffer full")
+
+// endpoint is one connection of a session with its read buffer. Deadlines
+// are refreshed lazily: an inactivity timeout T is implemented by a
+// deadline pushed forward only once less than T/2 of it is left, so that a
+// stream of reads costs one timer update per T/2 instead of one per read.
+type endpoint struct {
+	c    *net.TCPConn
+	buf  *[]byte // nil while not held
+	r, w int     // unread bytes are (*buf)[r:w]
+	rdl  int64   // read deadline in force, unix nanoseconds; 0 = none
+	wdl  int64
+	sys  sysio // raw non-blocking I/O on the socket (see endpoint_linux.go)
+	// busy: the last read filled all the room it had, so more bytes may
+	// be waiting; false after a partial read (the socket is drained) and
+	// on a new connection.
+	busy bool
+}
+
+func (ep *endpoint) data() []byte  { return (*ep.buf)[ep.r:ep.w] }
+func (ep *endpoint) buffered() int { return ep.w - ep.r }
+
+// hold makes sure the endpoint has a buffer.
+func (ep *endpoint) hold() {
+	if ep.buf == nil {
+		ep.buf = getBuf()
+		ep.r, ep.w = 0, 0
+	}
+}
+
+// releaseIfEmpty returns the buffer to the pool when nothing is buffered.
+func (ep *endpoint) releaseIfEmpty() {
+	if ep.buf != nil && ep.r == ep.w {
+		putBuf(ep.buf)
+		ep.buf = nil
+		ep.r, ep.w = 0, 0
+	}
+}
+
+func (ep *endpoint) release() {
+	if ep.buf != nil {
+		putBuf(ep.buf)
+		ep.buf = nil
+	}
+	ep.r, ep.w = 0, 0
+}
+
+// consume marks n buffered bytes as used.
+func (ep *endpoint) consume(n int) {
+	ep.r += n
+	if ep.r == ep.w {
+		ep.r, ep.w = 0, 0
+	}
+}
+
+// fill reads once into the free end of the buffer, moving unread bytes to
+// the front first when the end is reached.
+func (ep *endpoint) fill() (int, error) {
+	ep.hold()
+	b := *ep.buf
+	if ep.w == len(b) {
+		if ep.r == 0 {
+			return 0, errBufferFull
+		}
+		ep.w = copy(b, b[ep.r:ep.w])
+		ep.r = 0
+	}
+	room := len(b) - ep.w
+	n, err := ep.sys.read(ep.c, b[ep.w:], false)
+	ep.w += n
+	ep.busy = n == room
+	return n, err
+}
+
+// safeWait bounds a wait that skipped its speculative read (see fillWait).
+const safeWait = 20 * time.Millisecond
+
+// fillWait is fill for bytes that cannot be there yet (a response just
+// asked for): on a drained socket it waits for readability instead of
+// first trying a read that would fail with EAGAIN, as HAProxy does not
+// read again after a partial read. That saves a system call per
+// exchange. Go's poller forgets a readiness it saw just before the wait
+// begins, so the wait is bounded by safeWait; past it, an ordinary fill
+// with the inactivity timeout follows.
+func (ep *endpoint) fillWait(now int64, to time.Duration) (int, error) {
+	if ep.busy || !canSkipRead {
+		ep.armRead(now, to)
+		return ep.fill()
+	}
+	ep.hold()
+	b := *ep.buf
+	if ep.w == len(b) {
+		return ep.fill() // buffer handling as fill
+	}
+	ep.readDeadline(now + int64(safeWait))
+	room := len(b) - ep.w
+	n, err := ep.sys.read(ep.c, b[ep.w:], true)
+	if err != nil && isTimeout(err) {
+		ep.readDeadline(nanotime() + int64(to))
+		return ep.fill()
+	}
+	ep.w += n
+	ep.busy = n == room
+	return n, err
+}
+
+// compact moves unread bytes to the front of the buffer.
+func (ep *endpoint) compact() {
+	if ep.r > 0 {
+		b := *ep.buf
+		ep.w = copy(b, b[ep.r:ep.w])
+		ep.r = 0
+	}
+}
+
+func nanotime() int64 { return time.Now().UnixNano() }
+
+// readDeadline sets an exact read deadline (0 clears it).
+func (ep *endpoint) readDeadline(at int64) {
+	if at == ep.rdl {
+		return
+	}
+	ep.rdl = at
+	if at == 0 {
+		ep.c.SetReadDeadline(time.Time{})
+		return
+	}
+	ep.c.SetReadDeadline(time.Unix(0, at))
+}
+
+// armRead makes sure the next reads time out after about to of inactivity.
+func (ep *endpoint) armRead(now int64, to time.Duration) {
+	if to <= 0 {
+		ep.readDeadline(0)
+		return
+	}
+	if ep.rdl == 0 || ep.rdl-now < int64(to)/2 {
+		ep.readDeadline(now + int64(to))
+	}
+}
+
+// armWrite is armRead for writes.
+func (ep *endpoint) armWrite(now int64, to time.Duration) {
+	if to <= 0 {
+		if ep.wdl != 0 {
+			ep.wdl = 0
+			ep.c.SetWriteDeadline(time.Time{})
+		}
+		return
+	}
+	if ep.wdl == 0 || ep.wdl-now < int64(to)/2 {
+		ep.wdl = now + int64(to)
+		ep.c.SetWriteDeadline(time.Unix(0, ep.wdl))
+	}
+}
+
+// write writes p whole with an inactivity timeout.
+func (ep *endpoint) write(p []byte, now int64, to time.Duration) error {
+	ep.armWrite(now, to)
+	return ep.sys.write(ep.c, p)
+}
+
+// isTimeout reports whether err is a deadline expiry.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -1,0 +1,192 @@
+//go:build linux
+
+package proxy
+
+import (
+	"io"
+	"net"
+	"syscall"
+	"unsafe"
+)
+
+// canSkipRead: reads may wait for readability before trying.
+const canSkipRead = true
+
+// sysio does socket I/O with raw non-blocking system calls inside
+// RawConn.Read/Write, which still park the goroutine on the netpoller and
+// honour deadlines. Raw calls skip the runtime's syscall bookkeeping: on a
+// non-blocking socket they never block, so there is nothing for the
+// scheduler to hand off, and a proxy pinned to one CPU saves the thread
+// switches that the bookkeeping otherwise causes under load.
+type sysio struct {
+	rc  syscall.RawConn
+	rfn func(uintptr) bool
+	wfn func(uintptr) bool
+	ifn func(uintptr) bool
+	// Read and write state are apart: an upload copier reads a client
+	// connection while the response is written to it.
+	rb   []byte
+	n    int
+	rerr error
+	skip bool // the next read callback waits first instead of reading
+	wb   []byte
+	werr error
+	idle *endpoint // the endpoint whose buffer readIdle fills
+}
+
+func (x *sysio) init(c *net.TCPConn) error {
+	if x.rc != nil {
+		return nil
+	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	x.rc = rc
+	x.rfn = x.rawRead
+	x.wfn = x.rawWrite
+	x.ifn = x.rawIdleRead
+	return nil
+}
+
+func (x *sysio) rawRead(fd uintptr) bool {
+	if x.skip {
+		x.skip = false
+		return false
+	}
+	for {
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&x.rb[0])), uintptr(len(x.rb)))
+		switch e {
+		case 0:
+			x.n = int(n)
+			if n == 0 {
+				x.rerr = io.EOF
+			}
+			return true
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		x.rerr = e
+		return true
+	}
+}
+
+func (x *sysio) rawWrite(fd uintptr) bool {
+	for len(x.wb) > 0 {
+		n, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&x.wb[0])), uintptr(len(x.wb)),
+			syscall.MSG_NOSIGNAL, 0, 0)
+		switch e {
+		case 0:
+			x.wb = x.wb[n:]
+			continue
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		x.werr = e
+		return true
+	}
+	return true
+}
+
+// read reads into b (non-empty); with wait it first waits for
+// readability instead of trying.
+func (x *sysio) read(c *net.TCPConn, b []byte, wait bool) (int, error) {
+	if err := x.init(c); err != nil {
+		return 0, err
+	}
+	x.rb, x.n, x.rerr, x.skip = b, 0, nil, wait
+	err := x.rc.Read(x.rfn)
+	x.rb = nil
+	if err != nil {
+		return 0, err
+	}
+	return x.n, x.rerr
+}
+
+// write writes b whole.
+func (x *sysio) write(c *net.TCPConn, b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	if err := x.init(c); err != nil {
+		return err
+	}
+	x.wb, x.werr = b, nil
+	err := x.rc.Write(x.wfn)
+	x.wb = nil
+	if err != nil {
+		return err
+	}
+	return x.werr
+}
+
+// stale reports whether an idle connection has bytes or an EOF waiting
+// (peeked without waiting): it cannot carry a new request.
+func (x *sysio) stale(c *net.TCPConn) bool {
+	if x.init(c) != nil {
+		return true
+	}
+	bad := true
+	var b [1]byte
+	x.rc.Control(func(fd uintptr) {
+		_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
+			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+		bad = e != syscall.EAGAIN // data, EOF (e == 0) or an error
+	})
+	return bad
+}
+
+// readIdle waits for bytes without holding a buffer: one is taken from the
+// pool only once the socket is readable, so an idle keep-alive connection
+// costs no buffer memory.
+func (ep *endpoint) readIdle() (int, error) { return ep.readIdleWait(false) }
+
+// readIdleWait is readIdle that, with wait, first waits for readability
+// instead of trying (see fillWait); the caller bounds the wait.
+func (ep *endpoint) readIdleWait(wait bool) (int, error) {
+	x := &ep.sys
+	if err := x.init(ep.c); err != nil {
+		return 0, err
+	}
+	x.idle, x.n, x.rerr, x.skip = ep, 0, nil, wait
+	err := x.rc.Read(x.ifn)
+	x.idle = nil
+	if err != nil {
+		return 0, err
+	}
+	return x.n, x.rerr
+}
+
+func (x *sysio) rawIdleRead(fd uintptr) bool {
+	if x.skip {
+		x.skip = false
+		return false
+	}
+	ep := x.idle
+	ep.hold()
+	b := (*ep.buf)[ep.w:]
+	for {
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		switch e {
+		case 0:
+			ep.w += int(n)
+			ep.busy = int(n) == len(b)
+			x.n = int(n)
+			if n == 0 {
+				x.rerr = io.EOF
+			}
+			return true
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			ep.releaseIfEmpty()
+			return false
+		}
+		x.rerr = e
+		return true
+	}
+}

@@ -1,0 +1,30 @@
+//go:build !linux
+
+package proxy
+
+import "net"
+
+// sysio uses the net package's I/O where raw system calls are not wired.
+type sysio struct{}
+
+func (sysio) init(c *net.TCPConn) error { return nil }
+
+const canSkipRead = false
+
+func (sysio) read(c *net.TCPConn, b []byte, wait bool) (int, error) { return c.Read(b) }
+
+func (sysio) stale(c *net.TCPConn) bool { return false }
+
+func (sysio) write(c *net.TCPConn, b []byte) error {
+	_, err := c.Write(b)
+	return err
+}
+
+func (ep *endpoint) readIdleWait(wait bool) (int, error) { return ep.readIdle() }
+
+func (ep *endpoint) readIdle() (int, error) {
+	ep.hold()
+	n, err := ep.c.Read((*ep.buf)[ep.w:])
+	ep.w += n
+	return n, err
+}

@@ -1,0 +1,71 @@
+package proxy
+
+import (
+	"strconv"
+
+	"lbd/config"
+)
+
+// Built-in error responses, in the spirit of HAProxy's: a short HTML page,
+// never cached, and the connection is closed after them. A frontend's
+// error_file blocks replace them by status.
+
+var errorText = map[int][2]string{
+	400: {"Bad Request", "Your browser sent an invalid request."},
+	403: {"Forbidden", "Request forbidden by administrative rules."},
+	408: {"Request Time-out", "Your browser didn't send a complete request in time."},
+	414: {"URI Too Long", "The request line is too long."},
+	431: {"Request Header Fields Too Large", "The request header fields are too large."},
+	500: {"Internal Server Error", "An internal server error occurred."},
+	501: {"Not Implemented", "The request method is not supported."},
+	502: {"Bad Gateway", "The server returned an invalid or incomplete response."},
+	503: {"Service Unavailable", "No server is available to handle this request."},
+	504: {"Gateway Time-out", "The server didn't respond in time."},
+	505: {"HTTP Version Not Supported", "The HTTP version is not supported."},
+}
+
+// builtinErrors holds the rendered responses, built once.
+var builtinErrors = func() map[int][]byte {
+	m := make(map[int][]byte, len(errorText))
+	for code, t := range errorText {
+		m[code] = renderError(code, t[0], t[1])
+	}
+	return m
+}()
+
+func renderError(code int, reason, text string) []byte {
+	c := strconv.Itoa(code)
+	body := "<html><body><h1>" + c + " " + reason + "</h1>\n" + text + "\n</body></html>\n"
+	return []byte("HTTP/1.1 " + c + " " + reason + "\r\n" +
+		"content-length: " + strconv.Itoa(len(body)) + "\r\n" +
+		"cache-control: no-cache\r\n" +
+		"content-type: text/html\r\n" +
+		"connection: close\r\n\r\n" + body)
+}
+
+// errorPages is the set of responses of one frontend.
+type errorPages map[int][]byte
+
+func newErrorPages(files []*config.ErrorFile) errorPages {
+	if len(files) == 0 {
+		return nil
+	}
+	m := make(errorPages, len(files))
+	for _, f := range files {
+		if len(f.Response) > 0 {
+			m[f.Status] = f.Response
+		}
+	}
+	return m
+}
+
+// page returns the response for status.
+func (p errorPages) page(status int) []byte {
+	if b, ok := p[status]; ok {
+		return b
+	}
+	if b, ok := builtinErrors[status]; ok {
+		return b
+	}
+	return builtinErrors[500]
+}

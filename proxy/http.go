@@ -1,0 +1,360 @@
+package proxy
+
+import (
+	"errors"
+	"time"
+
+	"lbd/config"
+)
+
+// framing is how a message body is delimited (RFC 9112 §6.3).
+type framing uint8
+
+const (
+	fNone    framing = iota // no body
+	fLength                 // Content-Length bytes
+	fChunked                // chunked transfer coding
+	fClose                  // until the server closes (responses only)
+)
+
+// idleHandoff is how long a keep-alive connection waits for its next
+// request on the goroutine that served the previous one. Past it the
+// connection is parked (park_linux.go): no goroutine until bytes arrive,
+// so thousands of idle connections cost no stacks. A busy connection,
+// whose next request comes sooner, never pays for the switch; a slow one
+// pays a goroutine start per request.
+const idleHandoff = 100 * time.Millisecond
+
+// serveHTTP serves the requests of one client connection in order
+// (pipelined requests wait in the buffer for their turn). It returns true
+// when it handed the connection over to a new goroutine.
+func (s *session) serveHTTP() (handedOff bool) {
+	for {
+		fe := s.ln.fe.Load()
+		if fe.mode != config.ModeHTTP {
+			return false // the address now belongs to a tcp frontend
+		}
+		s.fe = fe
+		first := s.reqs == 0
+		idleFrom := s.accepted
+		if !first {
+			idleFrom = s.lastEnd
+		}
+		if s.cli.buf != nil {
+			s.cli.consume(skipLeadingCRLF(s.cli.data()))
+		}
+		if s.cli.buffered() == 0 {
+			switch s.waitRequest(fe, first, idleFrom) {
+			case waitClosed:
+				return false
+			case waitHandoff:
+				if !s.e.parker.park(s, s.idleDeadline(fe, first, idleFrom)) {
+					go s.resume()
+				}
+				return true
+			case waitTimeout:
+				s.requestTimeout(idleFrom)
+				return false
+			}
+		}
+		t := getTxn()
+		t.tIdle = idleFrom
+		keep := false
+		if s.readRequest(t, first) {
+			keep = s.handleRequest(t)
+		}
+		if t.tEnd == 0 {
+			t.tEnd = nanotime()
+		}
+		if !t.silent {
+			s.account(t)
+			s.logHTTP(t)
+		}
+		s.lastEnd = t.tEnd
+		putTxn(t)
+		s.reqs++
+		if !keep || s.draining() || s.killed.Load() {
+			return false
+		}
+		if s.cli.buffered() == 0 {
+			s.cli.releaseIfEmpty()
+			// The client goes idle: its server connection is free for others.
+			if s.up != nil {
+				s.up.srv.putIdle(s.up, s.lastEnd)
+				s.up = nil
+				s.upc.Store(nil)
+			}
+		}
+	}
+}
+
+// account adds a finished request to the frontend, backend and server
+// counters.
+func (s *session) account(t *txn) {
+	s.fst.count(t.status, t.bytesIn, t.bytesOut)
+	if t.be != nil {
+		t.be.st.count(t.status, t.bytesIn, t.bytesOut)
+	} else if t.status >= 400 && t.status != 503 {
+		s.fst.errReq.Add(1)
+	} else if t.status == 503 {
+		s.fst.denied.Add(1)
+	}
+	if t.srv != nil && t.tC0 != 0 {
+		c := &t.srv.hs.Counters
+		c.BytesIn.Add(uint64(t.bytesIn))
+		c.BytesOut.Add(uint64(t.bytesOut))
+	}
+}
+
+// requestTimeout answers 408 to a connection whose first request never
+// came.
+func (s *session) requestTimeout(idleFrom int64) {
+	t := getTxn()
+	t.tIdle, t.tFirst = idleFrom, nanotime()
+	s.fail(t, 408, 'c', 'R')
+	t.tEnd = t.tFirst
+	s.account(t)
+	s.logHTTP(t)
+	putTxn(t)
+}
+
+// resume continues a session on a new goroutine (see idleHandoff). It
+// waits from a shallow frame, so that the goroutine's stack stays small
+// (and shrinks at the next GC) while the connection is idle.
+func (s *session) resume() {
+	s.noHandoff = true
+	first := s.reqs == 0
+	idleFrom := s.accepted
+	if !first {
+		idleFrom = s.lastEnd
+	}
+	switch s.waitRequest(s.fe, first, idleFrom) {
+	case waitGot:
+		if s.serveHTTP() {
+			return
+		}
+	case waitTimeout:
+		s.requestTimeout(idleFrom)
+	}
+	s.end()
+}
+
+type waitOutcome uint8
+
+const (
+	waitGot     waitOutcome = iota // request bytes are buffered
+	waitClosed                     // closed, idle timeout or drained: close silently
+	waitTimeout                    // first request never came: 408
+	waitHandoff                    // idle past idleHandoff: continue on a new goroutine
+)
+
+// idleDeadline is when the wait for the next request ends.
+func (s *session) idleDeadline(fe *frontend, first bool, idleFrom int64) int64 {
+	var deadline int64
+	if first {
+		deadline = idleFrom + int64(fe.t.HTTPRequest)
+	} else {
+		to := fe.t.HTTPKeepAlive
+		if to <= 0 {
+			to = fe.t.HTTPRequest
+		}
+		deadline = idleFrom + int64(to)
+	}
+	if fe.t.Client > 0 && idleFrom+int64(fe.t.Client) < deadline {
+		deadline = idleFrom + int64(fe.t.Client)
+	}
+	return deadline
+}
+
+// waitRequest waits, holding no buffer, for the first bytes of the next
+// request: until http_keep_alive after a response, or http_request for
+// the first request of a connection (then a timeout answers 408).
+func (s *session) waitRequest(fe *frontend, first bool, idleFrom int64) waitOutcome {
+	deadline := s.idleDeadline(fe, first, idleFrom)
+	dl, handoff := deadline, false
+	if !s.noHandoff && idleFrom+int64(idleHandoff) < deadline {
+		dl, handoff = idleFrom+int64(idleHandoff), true
+	}
+	s.noHandoff = false
+	s.cli.readDeadline(dl)
+	s.setIdle(first)
+	if !first && s.draining() {
+		// Checked after going idle: a drain either sees us idle and kicks,
+		// or we see it here.
+		s.setActive()
+		return waitClosed
+	}
+	// After a response on a drained socket the next request cannot be
+	// there yet: wait for it without a read that would fail (fillWait);
+	// the short hand-off deadline bounds the wait.
+	n, err := s.cli.readIdleWait(handoff && !first && !s.cli.busy)
+	kicked := !s.setActive()
+	if kicked && err != nil && isTimeout(err) {
+		// A request may have arrived as we were woken: serve it (with a
+		// close) rather than reset it.
+		s.cli.readDeadline(nanotime() + int64(time.Millisecond))
+		n, err = s.cli.readIdle()
+	}
+	switch {
+	case err == nil && n > 0:
+		return waitGot
+	case kicked || !isTimeout(err):
+		return waitClosed
+	case handoff:
+		return waitHandoff
+	case first:
+		return waitTimeout
+	}
+	return waitClosed
+}
+
+// readRequest reads the rest of a request head whose first bytes are
+// buffered and parses it. On failure it has answered the client (400,
+// 408, 414, 431...) or found the connection closed, and returns false.
+func (s *session) readRequest(t *txn, first bool) bool {
+	fe := s.fe
+	headDeadline := s.accepted + int64(fe.t.HTTPRequest)
+	t.tFirst = nanotime()
+	if !first {
+		headDeadline = t.tFirst + int64(fe.t.HTTPRequest)
+	}
+	s.cli.readDeadline(headDeadline)
+	scan := 0
+	for {
+		if scan == 0 {
+			s.cli.consume(skipLeadingCRLF(s.cli.data()))
+		}
+		if s.cli.buffered() > 0 {
+			end, next := headEnd(s.cli.data(), scan)
+			if end > 0 {
+				t.headLen = end
+				break
+			}
+			scan = next
+		}
+		_, err := s.cli.fill()
+		if err == nil {
+			continue
+		}
+		switch {
+		case errors.Is(err, errBufferFull):
+			if indexByte(s.cli.data(), '\n') < 0 {
+				s.fail(t, 414, 'P', 'R')
+			} else {
+				s.fail(t, 431, 'P', 'R')
+			}
+		case isTimeout(err):
+			s.fail(t, 408, 'c', 'R')
+		default:
+			t.setTerm('C', 'R') // the client left mid-request
+			t.status = 400
+			t.captureLine(s.cli.data())
+		}
+		return false
+	}
+	t.tHead = nanotime()
+	raw := s.cli.data()[:t.headLen]
+	t.captureLine(raw)
+	if e := t.req.parseRequest(raw); e != errNone {
+		s.e.log.Debug().Bytes("client", s.peerText).Str("error", e.String()).Msg("bad request")
+		s.fail(t, e.status(), 'P', 'R')
+		return false
+	}
+	t.bytesIn = int64(t.headLen)
+	return true
+}
+
+// captureLine keeps the request line for the access log, truncated.
+func (t *txn) captureLine(raw []byte) {
+	end := indexByte(raw, '\n')
+	if end < 0 {
+		end = len(raw)
+	}
+	if end > 0 && raw[end-1] == '\r' {
+		end--
+	}
+	if end > 1024 {
+		end = 1024
+	}
+	t.reqLine = append(t.reqLine[:0], raw[:end]...)
+}
+
+// handleRequest forwards one parsed request and its response. It returns
+// whether the client connection may carry another request.
+func (s *session) handleRequest(t *txn) bool {
+	fe := s.fe
+	req := &t.req
+	fe.st.reqs.Add(1)
+	be := fe.selectBackend(req)
+	if be == nil {
+		s.fail(t, 503, 'P', 'R')
+		return false
+	}
+	t.be = be
+	maxInt64(&be.st.max, be.st.cur.Add(1))
+	be.st.total.Add(1)
+	defer be.st.cur.Add(-1)
+
+	fr, bodyLen := requestFraming(req)
+	var target *server
+	if be.cookie != nil {
+		target, t.ck = be.cookie.lookup(req, be, t.tHead/1e9)
+		if target != nil && !target.hs.AcceptsPersistent() {
+			target = nil
+		}
+	}
+	pr := &t.pr // in the pooled txn: a local would escape to the heap
+	*pr = pickReq{client: s.peer.Addr(), req: req}
+	srv, qr := s.assign(t, be, target, pr)
+	if qr != queueGot {
+		if qr == queueTimeout {
+			s.fail(t, 503, 's', 'Q')
+		} else {
+			s.fail(t, 503, 'S', 'C')
+		}
+		return false
+	}
+	t.srv = srv
+	t.direct = target != nil && srv == target
+	keep := s.exchange(t, pr, fr, bodyLen)
+	t.srv.release()
+	return keep
+}
+
+// requestFraming returns how the request body is delimited (RFC 9112 §6.3:
+// a request without Content-Length or chunked has no body).
+func requestFraming(req *msgHead) (framing, int64) {
+	switch {
+	case req.chunked:
+		return fChunked, -1
+	case req.contentLength > 0:
+		return fLength, req.contentLength
+	}
+	return fNone, 0
+}
+
+// responseFraming returns how the response body is delimited.
+func responseFraming(req, resp *msgHead) (framing, int64) {
+	switch {
+	case req.isHead, resp.status < 200, resp.status == 204, resp.status == 304:
+		return fNone, 0
+	case resp.chunked:
+		return fChunked, -1
+	case resp.contentLength == 0:
+		return fNone, 0
+	case resp.contentLength > 0:
+		return fLength, resp.contentLength
+	}
+	return fClose, -1
+}
+
+// fail answers the client with an error page and ends the exchange.
+func (s *session) fail(t *txn, status int, who, phase byte) {
+	t.status = status
+	s.linger = true
+	t.setTerm(who, phase)
+	page := s.fe.errors.page(status)
+	if err := s.cli.write(page, nanotime(), s.fe.t.Client); err == nil {
+		t.bytesOut += int64(len(page))
+	}
+}

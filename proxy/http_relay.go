@@ -1,0 +1,351 @@
+package proxy
+
+import (
+	"errors"
+	"io"
+	"time"
+)
+
+// relayResponse sends the response head and body to the client and
+// decides the fate of both connections.
+func (s *session) relayResponse(t *txn, u *upConn, clientKeep bool, copier *upload) bool {
+	resp := &t.resp
+	fr, remain := responseFraming(&t.req, resp)
+	dechunk := fr == fChunked && t.req.minor == 0
+	// An upload that is over may not have said so yet: give it a moment
+	// before deciding that the connection cannot be kept.
+	uploading := copier != nil && !copier.wait(uploadSettle)
+	keep := clientKeep && fr != fClose && !dechunk && !uploading && !s.draining()
+	out := s.buildResponse(t, (*t.out)[:0], keep, dechunk, false)
+	u.ep.consume(resp.end())
+
+	// Body bytes that came with the head go out in the same write.
+	var cs chunkScanner
+	complete := fr == fNone
+	if !complete && !dechunk && u.ep.buffered() > 0 {
+		data := u.ep.data()
+		var k int
+		switch fr {
+		case fLength:
+			k = len(data)
+			if int64(k) >= remain {
+				k, complete = int(remain), true
+			}
+			remain -= int64(k)
+		case fChunked:
+			n, err := cs.scan(data)
+			if err != nil {
+				t.srv.hs.Counters.RespErrors.Add(1)
+				s.fail(t, 502, 'P', 'H')
+				u.close()
+				s.stopCopier(t, copier, true)
+				return false
+			}
+			k, complete = n, cs.done()
+		case fClose:
+			k = len(data)
+		}
+		out = append(out, data[:k]...)
+		u.ep.consume(k)
+	}
+	*t.out = out
+	t.status = resp.status
+	t.srv.hs.Counters.CountStatus(resp.status)
+	if t.be.observe == observeL7 {
+		t.srv.hs.ObserveHTTPStatus(resp.status)
+	}
+	if err := s.cli.write(out, t.tResp, s.fe.t.Client); err != nil {
+		s.clientWriteFailed(t, err)
+		u.close()
+		s.upc.Store(nil)
+		s.stopCopier(t, copier, true)
+		return false
+	}
+	t.bytesOut += int64(len(out))
+	ok := complete || s.forwardBody(t, u, fr, remain, &cs, dechunk)
+	t.tEnd = nanotime()
+	serverOK := ok && resp.keepAlive() && fr != fClose && u.ep.buffered() == 0
+	if copier != nil {
+		if !copier.done() {
+			serverOK = false
+		}
+		if !serverOK {
+			u.close()
+			s.upc.Store(nil)
+		}
+		if r := s.stopCopier(t, copier, !serverOK); r.err != nil {
+			keep, serverOK = false, false
+		}
+	}
+	if serverOK {
+		u.ep.release()
+		s.up = u
+	} else {
+		u.close()
+		s.upc.Store(nil)
+	}
+	return ok && keep
+}
+
+func (s *session) clientWriteFailed(t *txn, err error) {
+	if isTimeout(err) {
+		t.setTerm('c', 'D')
+	} else {
+		t.setTerm('C', 'D')
+	}
+}
+
+// forwardBody streams the rest of a response body to the client.
+func (s *session) forwardBody(t *txn, u *upConn, fr framing, remain int64, cs *chunkScanner, dechunk bool) bool {
+	fe, be := s.fe, t.be
+	for {
+		if u.ep.buffered() == 0 {
+			u.ep.armRead(nanotime(), be.t.Server)
+			if _, err := u.ep.fill(); err != nil {
+				if fr == fClose && errors.Is(err, io.EOF) {
+					return true
+				}
+				if isTimeout(err) {
+					t.setTerm('s', 'D')
+				} else {
+					t.setTerm('S', 'D')
+				}
+				return false
+			}
+		}
+		data := u.ep.data()
+		var k int
+		var w []byte
+		done := false
+		switch fr {
+		case fLength:
+			k = len(data)
+			if int64(k) >= remain {
+				k, done = int(remain), true
+			}
+			remain -= int64(k)
+			w = data[:k]
+		case fClose:
+			k, w = len(data), data
+		case fChunked:
+			var err error
+			if dechunk {
+				var isData bool
+				k, isData, err = cs.step(data)
+				if isData {
+					w = data[:k]
+				}
+			} else {
+				k, err = cs.scan(data)
+				w = data[:k]
+			}
+			if err != nil {
+				t.srv.hs.Counters.RespErrors.Add(1)
+				t.setTerm('P', 'D')
+				return false
+			}
+			done = cs.done()
+		}
+		if len(w) > 0 {
+			if err := s.cli.write(w, nanotime(), fe.t.Client); err != nil {
+				s.clientWriteFailed(t, err)
+				return false
+			}
+			t.bytesOut += int64(len(w))
+		}
+		u.ep.consume(k)
+		if done {
+			return true
+		}
+	}
+}
+
+// upgrade completes a protocol switch (WebSocket): the 101 goes to the
+// client and the connection becomes a tunnel with timeouts.tunnel.
+func (s *session) upgrade(t *txn, u *upConn, wanted bool, copier *upload) bool {
+	defer func() {
+		u.close()
+		s.upc.Store(nil)
+	}()
+	if !wanted {
+		t.srv.hs.Counters.RespErrors.Add(1)
+		s.fail(t, 502, 'P', 'H')
+		s.stopCopier(t, copier, true)
+		return false
+	}
+	if copier != nil {
+		if r := s.stopCopier(t, copier, false); r.err != nil {
+			t.setTerm('C', 'H')
+			return false
+		}
+	}
+	out := s.buildResponse(t, (*t.out)[:0], false, false, true)
+	u.ep.consume(t.resp.end())
+	out = append(out, u.ep.data()...)
+	u.ep.consume(u.ep.buffered())
+	*t.out = out
+	t.status = 101
+	t.srv.hs.Counters.CountStatus(101)
+	if err := s.cli.write(out, nanotime(), s.fe.t.Client); err != nil {
+		s.clientWriteFailed(t, err)
+		return false
+	}
+	t.bytesOut += int64(len(out))
+	if s.cli.buffered() > 0 {
+		if err := u.ep.write(s.cli.data(), nanotime(), t.be.t.Server); err != nil {
+			t.setTerm('S', 'D')
+			return false
+		}
+		t.bytesIn += int64(s.cli.buffered())
+		s.cli.consume(s.cli.buffered())
+	}
+	s.cli.release()
+	u.ep.release()
+	up, down, who := tunnel(&s.cli, &u.ep, t.be.t.Tunnel)
+	t.bytesIn += up
+	t.bytesOut += down
+	t.tEnd = nanotime()
+	if who != 0 {
+		t.setTerm(who, 'D')
+	}
+	return false
+}
+
+// bodyResult is how a request body upload ended.
+type bodyResult struct {
+	n   int64
+	err error
+	who byte // 'C'/'c' client abort/timeout, 'S'/'s' server, 'P' malformed
+}
+
+// upload is a request body being streamed to the server by its own
+// goroutine.
+type upload struct {
+	ch       chan bodyResult
+	res      bodyResult
+	finished bool
+}
+
+// uploadSettle is how long a complete response waits for its upload's
+// goroutine to report that the body is through.
+const uploadSettle = 20 * time.Millisecond
+
+// done reports whether the upload has ended, without waiting.
+func (up *upload) done() bool {
+	if !up.finished {
+		select {
+		case up.res = <-up.ch:
+			up.finished = true
+		default:
+		}
+	}
+	return up.finished
+}
+
+// wait waits up to d for the upload to end.
+func (up *upload) wait(d time.Duration) bool {
+	if up.done() {
+		return true
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case up.res = <-up.ch:
+		up.finished = true
+	case <-tm.C:
+	}
+	return up.finished
+}
+
+// startCopier streams the rest of a request body to the server while the
+// response is awaited, so that 100-continue and early responses work.
+func (s *session) startCopier(t *txn, u *upConn, fr framing, remain int64, cs chunkScanner) *upload {
+	up := &upload{ch: make(chan bodyResult, 1)}
+	fe, be := s.fe, t.be
+	go func() {
+		r := s.copyBody(u, fr, remain, &cs, fe.t.Client, be.t.Server)
+		if r.err != nil && r.who != 'S' && r.who != 's' {
+			// Wake the response reader: the request cannot complete.
+			u.ep.c.Close()
+		}
+		up.ch <- r
+	}()
+	return up
+}
+
+func (s *session) copyBody(u *upConn, fr framing, remain int64, cs *chunkScanner, cto, sto time.Duration) bodyResult {
+	var r bodyResult
+	for {
+		if s.cli.buffered() == 0 {
+			s.cli.armRead(nanotime(), cto)
+			if _, err := s.cli.fill(); err != nil {
+				r.err, r.who = err, 'C'
+				if isTimeout(err) {
+					r.who = 'c'
+				}
+				return r
+			}
+		}
+		data := s.cli.data()
+		var k int
+		done := false
+		if fr == fLength {
+			k = len(data)
+			if int64(k) >= remain {
+				k, done = int(remain), true
+			}
+			remain -= int64(k)
+		} else {
+			n, err := cs.scan(data)
+			if err != nil {
+				r.err, r.who = err, 'P'
+				return r
+			}
+			k, done = n, cs.done()
+		}
+		if err := u.ep.write(data[:k], nanotime(), sto); err != nil {
+			r.err, r.who = err, 'S'
+			if isTimeout(err) {
+				r.who = 's'
+			}
+			return r
+		}
+		s.cli.consume(k)
+		r.n += int64(k)
+		if done {
+			return r
+		}
+	}
+}
+
+// stopCopier waits for the upload to end, interrupting it when abort is
+// set (the server connection is then already closed by the caller).
+func (s *session) stopCopier(t *txn, up *upload, abort bool) bodyResult {
+	if up == nil {
+		return bodyResult{}
+	}
+	if abort && !up.done() {
+		s.cli.c.SetReadDeadline(time.Unix(1, 0))
+	}
+	if !up.finished {
+		up.res = <-up.ch
+		up.finished = true
+	}
+	r := up.res
+	s.cli.rdl = -1
+	t.bytesIn += r.n
+	if r.err != nil && t.status == 0 {
+		switch r.who {
+		case 'c':
+			s.fail(t, 408, 'c', 'H')
+		case 'P':
+			s.fail(t, 400, 'P', 'H')
+		default:
+			t.setTerm(r.who, 'H')
+		}
+	}
+	if r.err != nil {
+		s.linger = true
+	}
+	return r
+}

@@ -1,0 +1,605 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+const tcpConf = `
+defaults {
+  mode = "tcp"
+  timeouts {
+    connect = "300ms"
+    tunnel  = "{{tunnel}}"
+  }
+}
+frontend "t" {
+  bind = ["{{fe}}"]
+  default_backend = "echo"
+}
+backend "echo" {
+  balance = "{{balance}}"
+  server "e1" {
+    address = "{{e1}}"
+    check = false
+  }
+  server "e2" {
+    address = "{{e2}}"
+    check = false
+  }
+}
+`
+
+// echoServer echoes with a prefix naming it, and on EOF writes "bye" and
+// closes.
+func echoServer(t *testing.T, name string) string {
+	return rawBackend(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			if n > 0 {
+				c.Write([]byte(name + ":" + string(buf[:n])))
+			}
+			if err != nil {
+				c.Write([]byte("bye"))
+				return
+			}
+		}
+	})
+}
+
+func TestTCPProxyHalfCloseAndLog(t *testing.T) {
+	fe := freePort(t)
+	r := newRig(t, tcpConf, map[string]string{"fe": fe, "e1": echoServer(t, "e1"), "e2": echoServer(t, "e2"), "tunnel": "5s", "balance": "roundrobin"})
+	c, err := net.Dial("tcp", fe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "hello")
+	buf := make([]byte, 8)
+	n, _ := io.ReadAtLeast(c, buf, 8)
+	name := string(buf[:2])
+	if string(buf[:n]) != name+":hello" {
+		t.Fatalf("echo %q", buf[:n])
+	}
+	// Half-close: the server sees EOF, answers, and closes.
+	c.(*net.TCPConn).CloseWrite()
+	rest, _ := io.ReadAll(c)
+	if string(rest) != "bye" {
+		t.Fatalf("after half-close: %q", rest)
+	}
+	l := r.logs.waitFor(t, `"component":"access"`, `"Tt":`)
+	for _, want := range []string{`"frontend":"t"`, `"backend":"echo"`, `"server":"` + name + `"`, `"termination_state":"--"`, `"bytes_uploaded":5`, `"bytes_read":11`} {
+		if !strings.Contains(l, want) {
+			t.Errorf("log lacks %s: %s", want, l)
+		}
+	}
+}
+
+func TestTCPSourceBalanceAndTunnelTimeout(t *testing.T) {
+	fe := freePort(t)
+	r := newRig(t, tcpConf, map[string]string{"fe": fe, "e1": echoServer(t, "e1"), "e2": echoServer(t, "e2"), "tunnel": "300ms", "balance": "source"})
+	var first string
+	for i := 0; i < 4; i++ {
+		c, err := net.Dial("tcp", fe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, "x")
+		buf := make([]byte, 4)
+		io.ReadFull(c, buf)
+		if first == "" {
+			first = string(buf[:2])
+		} else if string(buf[:2]) != first {
+			t.Fatalf("source balance moved the client: %q then %q", first, buf[:2])
+		}
+		// Idle past timeouts.tunnel: the proxy closes both sides.
+		start := time.Now()
+		rest, _ := io.ReadAll(c)
+		if time.Since(start) > 3*time.Second || string(rest) != "" {
+			t.Fatalf("tunnel timeout: %q after %v", rest, time.Since(start))
+		}
+		c.Close()
+	}
+	r.logs.waitFor(t, `"termination_state":"cD"`)
+}
+
+func TestTCPAllDown(t *testing.T) {
+	fe := freePort(t)
+	r := newRig(t, strings.Replace(tcpConf, "defaults {", "defaults {\n", 1), map[string]string{"fe": fe, "e1": closedPort(t), "e2": closedPort(t), "tunnel": "1s", "balance": "roundrobin"})
+	c, err := net.Dial("tcp", fe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if b, _ := io.ReadAll(c); len(b) != 0 {
+		t.Fatalf("got %q", b)
+	}
+	r.logs.waitFor(t, `"termination_state":"SC"`)
+}
+
+func TestFreebindAndBindFailureKeepsOldConfig(t *testing.T) {
+	b := backendServer(t, "s1", nil)
+	fe := freePort(t)
+	vars := map[string]string{"fe": fe, "s1": hostport(b)}
+	r := newRig(t, basicHTTP, vars)
+	c := dialClient(t, fe)
+	c.send(t, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if resp, _ := c.read(t, "GET"); resp.StatusCode != 200 {
+		t.Fatal(resp.StatusCode)
+	}
+	// A VIP that is not on this host binds (IP_FREEBIND).
+	vip := "192.0.2.213:" + strings.Split(freePort(t), ":")[1]
+	src2 := strings.Replace(basicHTTP, `bind = ["{{fe}}"]`, `bind = ["{{fe}}", "`+vip+`"]`, 1)
+	if err := r.apply(src2, vars); err != nil {
+		t.Fatalf("freebind: %v", err)
+	}
+	// A bind that fails (address in use) refuses the whole config.
+	busy, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	src3 := strings.Replace(src2, `default_backend = "app"`, `default_backend = "app"
+}
+frontend "other" {
+  bind = ["`+busy.Addr().String()+`"]
+  default_backend = "app"`, 1)
+	// The refused configuration also moves s1 to a dead address: none of it
+	// may leak into what runs.
+	bad := map[string]string{"fe": fe, "s1": closedPort(t)}
+	if err := r.apply(src3, bad); err == nil {
+		t.Fatal("binding a busy address succeeded")
+	}
+	// The old listener and the kept connection still work.
+	c.send(t, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if resp, _ := c.read(t, "GET"); resp.StatusCode != 200 {
+		t.Fatal(resp.StatusCode)
+	}
+	if resp, _ := httpGet(t, "http://"+fe+"/", nil); resp.StatusCode != 200 {
+		t.Fatal(resp.StatusCode)
+	}
+}
+
+func TestRemovedListenerDrains(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan struct{})
+	b := backendServer(t, "s1", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(arrived)
+			<-release
+		}
+		io.WriteString(w, "ok")
+	})
+	fe1, fe2 := freePort(t), freePort(t)
+	two := strings.Replace(basicHTTP, `bind = ["{{fe}}"]`, `bind = ["{{fe}}", "{{fe2}}"]`, 1)
+	vars := map[string]string{"fe": fe1, "fe2": fe2, "s1": hostport(b)}
+	r := newRig(t, two, vars)
+	idle := dialClient(t, fe2)
+	idle.send(t, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	idle.read(t, "GET")
+	busy := dialClient(t, fe2)
+	busy.send(t, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+	<-arrived
+
+	if err := r.apply(basicHTTP, vars); err != nil {
+		t.Fatal(err)
+	}
+	// New connections to the removed address are refused.
+	if c, err := net.DialTimeout("tcp", fe2, time.Second); err == nil {
+		c.Close()
+		t.Fatal("removed listener still accepts")
+	}
+	// The idle keep-alive connection is closed.
+	idle.c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if n, err := idle.br.ReadByte(); err == nil {
+		t.Fatalf("idle connection got data %q instead of closing", n)
+	}
+	// The busy one finishes its request, told that the connection closes.
+	close(release)
+	resp, body := busy.read(t, "GET")
+	if resp.StatusCode != 200 || body != "ok" || !resp.Close {
+		t.Fatalf("in-flight request: %d %q close=%v", resp.StatusCode, body, resp.Close)
+	}
+}
+
+// TestReloadUnderLoadLosesNothing runs 20 reloads while keep-alive clients
+// send requests without pause; every request must succeed.
+func TestReloadUnderLoadLosesNothing(t *testing.T) {
+	s1 := hostport(backendServer(t, "s1", nil))
+	s2 := hostport(backendServer(t, "s2", nil))
+	fe := freePort(t)
+	conf := `
+frontend "web" {
+  bind = ["{{fe}}"]
+  default_backend = "app"
+  {{route}}
+}
+backend "app" {
+  balance = "{{balance}}"
+  server "s1" {
+    address = "{{s1}}"
+    weight = {{w}}
+    check = false
+  }
+  server "s2" {
+    address = "{{s2}}"
+    check = false
+  }
+}
+backend "other" {
+  server "s2" {
+    address = "{{s2}}"
+    check = false
+  }
+}
+`
+	vars := map[string]string{"fe": fe, "s1": s1, "s2": s2, "w": "1", "balance": "roundrobin", "route": ""}
+	r := newRig(t, conf, vars)
+	hs1 := r.server("app", "s1")
+
+	var ok, failed atomic.Int64
+	var errs sync.Map
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			tr := &http.Transport{MaxIdleConnsPerHost: 1}
+			cl := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+			defer tr.CloseIdleConnections()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := cl.Get(fmt.Sprintf("http://%s/w%d/%d", fe, w, i))
+				if err != nil {
+					failed.Add(1)
+					errs.Store(err.Error(), true)
+					continue
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || !strings.HasPrefix(string(body), "hello from") {
+					failed.Add(1)
+					errs.Store(fmt.Sprintf("%d %q", resp.StatusCode, body), true)
+					continue
+				}
+				ok.Add(1)
+			}
+		}(w)
+	}
+	for i := 0; i < 20; i++ {
+		time.Sleep(50 * time.Millisecond)
+		vars["w"] = fmt.Sprint(1 + i%3)
+		vars["balance"] = []string{"roundrobin", "leastconn", "random"}[i%3]
+		vars["route"] = []string{"", `route "r" {
+    path_prefix = ["/w0/"]
+    backend = "other"
+  }`}[i%2]
+		if err := r.apply(conf, vars); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	if failed.Load() != 0 {
+		var list []string
+		errs.Range(func(k, _ any) bool { list = append(list, k.(string)); return true })
+		t.Fatalf("%d of %d requests failed across reloads: %v", failed.Load(), ok.Load()+failed.Load(), list)
+	}
+	if ok.Load() < 100 {
+		t.Fatalf("only %d requests", ok.Load())
+	}
+	if r.server("app", "s1") != hs1 || hs1.Counters.TotalConns.Load() == 0 {
+		t.Fatal("server state did not survive reloads")
+	}
+	t.Logf("%d requests over 20 reloads", ok.Load())
+}
+
+func TestShutdownGraceful(t *testing.T) {
+	release := make(chan struct{})
+	arrived := make(chan struct{})
+	b := backendServer(t, "s1", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			close(arrived)
+			<-release
+		}
+		io.WriteString(w, "done")
+	})
+	fe := freePort(t)
+	r := newRig(t, basicHTTP, map[string]string{"fe": fe, "s1": hostport(b)})
+	idle := dialClient(t, fe)
+	idle.send(t, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	idle.read(t, "GET")
+	busy := dialClient(t, fe)
+	busy.send(t, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+	<-arrived
+
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		stopped <- r.e.Shutdown(ctx)
+	}()
+	idle.c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	if _, err := idle.br.ReadByte(); err == nil {
+		t.Fatal("idle connection not closed on shutdown")
+	}
+	waitUntil(t, func() bool {
+		c, err := net.DialTimeout("tcp", fe, 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
+	close(release)
+	resp, body := busy.read(t, "GET")
+	if resp.StatusCode != 200 || body != "done" || !resp.Close {
+		t.Fatalf("in-flight request: %d %q close=%v", resp.StatusCode, body, resp.Close)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+}
+
+func TestShutdownGraceExpires(t *testing.T) {
+	b := backendServer(t, "s1", func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(3 * time.Second)
+	})
+	fe := freePort(t)
+	r := newRig(t, basicHTTP, map[string]string{"fe": fe, "s1": hostport(b)})
+	c := dialClient(t, fe)
+	c.send(t, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	waitUntil(t, func() bool { return r.server("app", "s1").Counters.CurConns.Load() == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := r.e.Shutdown(ctx); err == nil {
+		t.Fatal("Shutdown returned nil with a request still running")
+	}
+	if time.Since(start) > 2*time.Second {
+		t.Fatalf("Shutdown took %v", time.Since(start))
+	}
+	c.c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := c.br.ReadByte(); err == nil {
+		t.Fatal("connection still open after the grace period")
+	}
+	r.logs.waitFor(t, `"termination_state":"K`)
+}
+
+func TestFrontendMaxConnWaitsInBacklog(t *testing.T) {
+	b := backendServer(t, "s1", nil)
+	fe := freePort(t)
+	src := strings.Replace(basicHTTP, `default_backend = "app"`, "default_backend = \"app\"\n  maxconn = 1", 1)
+	newRig(t, src, map[string]string{"fe": fe, "s1": hostport(b)})
+	first := dialClient(t, fe)
+	first.send(t, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	first.read(t, "GET")
+	// The second connection is not accepted while the first is open.
+	second := dialClient(t, fe)
+	second.send(t, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	second.c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := second.br.ReadByte(); err == nil {
+		t.Fatal("second connection served beyond maxconn")
+	}
+	first.c.Close()
+	second.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if resp, _ := second.read(t, "GET"); resp.StatusCode != 200 {
+		t.Fatal(resp.StatusCode)
+	}
+}
+
+func TestDeadKeptConnectionRetried(t *testing.T) {
+	// A server that closes after each response without saying so.
+	srv := rawBackend(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		c.Read(buf)
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+	})
+	fe := freePort(t)
+	r := newRig(t, basicHTTP, map[string]string{"fe": fe, "s1": srv})
+	c := dialClient(t, fe)
+	for i := 0; i < 5; i++ {
+		c.send(t, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		if resp, body := c.read(t, "GET"); resp.StatusCode != 200 || body != "ok" {
+			t.Fatalf("#%d: %d %q", i, resp.StatusCode, body)
+		}
+		time.Sleep(20 * time.Millisecond) // let the close arrive
+	}
+	if n := r.server("app", "s1").Counters.RespErrors.Load(); n != 0 {
+		t.Fatalf("%d response errors", n)
+	}
+}
+
+// TestPassiveObservation: with observe = "layer7", error_limit bad
+// responses in a row take the server out (HAProxy's on-error mark-down).
+func TestPassiveObservation(t *testing.T) {
+	b := backendServer(t, "s1", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/fail" {
+			w.WriteHeader(503)
+		}
+	})
+	fe := freePort(t)
+	src := strings.Replace(strings.Replace(basicHTTP, `backend "app" {`, `backend "app" {
+  observe = "layer7"
+  error_limit = 3`, 1), "check = false", "check = true", 1)
+	r := newRig(t, src, map[string]string{"fe": fe, "s1": hostport(b)})
+	s1 := r.server("app", "s1")
+	for _, path := range []string{"/fail", "/fail", "/ok", "/fail", "/fail"} {
+		httpGet(t, "http://"+fe+path, nil)
+	}
+	if !s1.Up() {
+		t.Fatal("a success in between must reset the error count")
+	}
+	httpGet(t, "http://"+fe+"/fail", nil)
+	waitUntil(t, func() bool { return !s1.Up() })
+	if resp, _ := httpGet(t, "http://"+fe+"/ok", nil); resp.StatusCode != 503 {
+		t.Fatalf("server marked DOWN still served: %d", resp.StatusCode)
+	}
+}
+
+// TestTCPBulkBothWays streams megabytes each way at once: the directions
+// turn to splice(2) and half-close still ends the tunnel cleanly.
+func TestTCPBulkBothWays(t *testing.T) {
+	echo := rawBackend(t, func(c net.Conn) { io.Copy(c, c) })
+	fe := freePort(t)
+	r := newRig(t, tcpConf, map[string]string{"fe": fe, "e1": echo, "e2": echo, "tunnel": "5s", "balance": "roundrobin"})
+	before := spliced.Load()
+	c, err := net.Dial("tcp", fe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	payload := make([]byte, 24<<20)
+	for i := range payload {
+		payload[i] = byte(i * 7)
+	}
+	go func() {
+		c.Write(payload)
+		c.(*net.TCPConn).CloseWrite()
+	}()
+	got, err := io.ReadAll(c)
+	if err != nil || len(got) != len(payload) || string(got) != string(payload) {
+		t.Fatalf("echoed %d of %d bytes, equal=%v, err=%v", len(got), len(payload), string(got) == string(payload), err)
+	}
+	r.logs.waitFor(t, `"termination_state":"--"`, fmt.Sprintf(`"bytes_read":%d`, len(payload)))
+	if canSplice && spliced.Load() == before {
+		t.Fatal("bulk transfer never switched to splice")
+	}
+}
+
+func TestStatsCounters(t *testing.T) {
+	b := backendServer(t, "s1", nil)
+	fe := freePort(t)
+	r := newRig(t, basicHTTP, map[string]string{"fe": fe, "s1": hostport(b)})
+	for i := 0; i < 3; i++ {
+		httpGet(t, "http://"+fe+"/", nil)
+	}
+	rawRequest(t, fe, "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 5*time.Second) // 400
+	var fs []FrontendStats
+	var bs []BackendStats
+	waitUntil(t, func() bool {
+		fs, bs = r.e.Stats()
+		return len(fs) == 1 && fs[0].ErrReq == 1 && len(bs) == 1 && bs[0].Responses.C2xx == 3
+	})
+	f := fs[0]
+	if f.Name != "web" || f.Mode != "http" || f.Status != "OPEN" || f.Requests != 3 || f.TotalConns != 4 ||
+		f.Responses.C2xx != 3 || f.Responses.C4xx != 1 || f.BytesIn == 0 || f.BytesOut == 0 || f.MaxConns < 1 {
+		t.Fatalf("frontend stats %+v", f)
+	}
+	if b := bs[0]; b.Name != "app" || b.Algo != "roundrobin" || b.TotalConns != 3 || b.CurConns != 0 || b.BytesOut == 0 {
+		t.Fatalf("backend stats %+v", b)
+	}
+	if c := &r.server("app", "s1").Counters; c.HTTP2xx.Load() != 3 || c.BytesOut.Load() == 0 || c.TotalConns.Load() != 3 {
+		t.Fatalf("server counters 2xx=%d out=%d total=%d", c.HTTP2xx.Load(), c.BytesOut.Load(), c.TotalConns.Load())
+	}
+}
+
+// TestParkedKeepAlive: a connection idle past the hand-over time is parked
+// without a goroutine, then served again, timed out, or drained.
+func TestParkedKeepAlive(t *testing.T) {
+	b := backendServer(t, "s1", nil)
+	fe := freePort(t)
+	src := strings.Replace(basicHTTP, `client = "5s"`, `client = "30s"
+    http_keep_alive = "2500ms"`, 1)
+	r := newRig(t, src, map[string]string{"fe": fe, "s1": hostport(b)})
+	c := dialClient(t, fe)
+	short := dialClient(t, fe)
+	for _, cl := range []*client{c, short} {
+		cl.send(t, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		cl.read(t, "GET")
+	}
+	waitUntil(t, func() bool { return r.e.parker.count() == 2 || parkUnsupported })
+	// Served again from the parked state.
+	c.send(t, "GET /again HTTP/1.1\r\nHost: a\r\n\r\n")
+	if resp, body := c.read(t, "GET"); resp.StatusCode != 200 || body != "hello from s1\n" {
+		t.Fatalf("after parking: %d %q", resp.StatusCode, body)
+	}
+	// The other one hits http_keep_alive while parked and is closed.
+	short.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := short.br.ReadByte(); err == nil {
+		t.Fatal("parked connection not closed at its keep-alive timeout")
+	}
+	// A parked connection is closed by a shutdown at once.
+	d := dialClient(t, fe)
+	d.send(t, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	d.read(t, "GET")
+	waitUntil(t, func() bool { return r.e.parker.count() >= 1 || parkUnsupported })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := r.e.Shutdown(ctx); err != nil || time.Since(start) > 2*time.Second {
+		t.Fatalf("Shutdown: %v after %v", err, time.Since(start))
+	}
+	d.c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := d.br.ReadByte(); err == nil {
+		t.Fatal("parked connection survived shutdown")
+	}
+}
+
+func TestGlobalMaxConnAcrossFrontends(t *testing.T) {
+	b := backendServer(t, "s1", nil)
+	fe1, fe2 := freePort(t), freePort(t)
+	src := "global {\n  maxconn = 1\n}\n" + basicHTTP + `
+frontend "other" {
+  bind = ["{{fe2}}"]
+  default_backend = "app"
+}
+`
+	newRig(t, src, map[string]string{"fe": fe1, "fe2": fe2, "s1": hostport(b)})
+	first := dialClient(t, fe1)
+	first.send(t, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	first.read(t, "GET")
+	second := dialClient(t, fe2)
+	second.send(t, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	second.c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := second.br.ReadByte(); err == nil {
+		t.Fatal("second frontend served beyond global maxconn")
+	}
+	first.c.Close()
+	second.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if resp, _ := second.read(t, "GET"); resp.StatusCode != 200 {
+		t.Fatal(resp.StatusCode)
+	}
+}
+
+// TestStaleKeptConnectionSkipped: a server that answers 408 on a kept
+// connection before closing it must not have that 408 taken for the
+// answer to a later request.
+func TestStaleKeptConnectionSkipped(t *testing.T) {
+	var n atomic.Int32
+	srv := rawBackend(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		c.Read(buf)
+		k := n.Add(1)
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nok%02d", k)
+		time.Sleep(300 * time.Millisecond) // then its keep-alive times out
+		io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+	})
+	fe := freePort(t)
+	newRig(t, basicHTTP, map[string]string{"fe": fe, "s1": srv})
+	for i := 1; i <= 2; i++ {
+		resp, body := httpGet(t, "http://"+fe+"/", nil)
+		if resp.StatusCode != 200 || body != fmt.Sprintf("ok%02d", i) {
+			t.Fatalf("#%d: %d %q", i, resp.StatusCode, body)
+		}
+		time.Sleep(1200 * time.Millisecond)
+	}
+}

@@ -1,0 +1,148 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// listener is one bound address. It outlives reloads that keep its
+// address; each reload points it at the new frontend.
+type listener struct {
+	e      *Engine
+	addr   string
+	ln     *net.TCPListener
+	fe     atomic.Pointer[frontend]
+	closed atomic.Bool
+	done   chan struct{}
+	watch  *os.File // duplicate descriptor the accept loop waits on
+	rc     syscall.RawConn
+	pendFn func(uintptr) bool
+}
+
+// listen binds addr ("ip:port"). IPv4 addresses listen on IPv4 only, as
+// HAProxy does; "[::]:port" is dual-stack.
+func (e *Engine) listen(addr string) (*listener, error) {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	network := "tcp4"
+	if ap.Addr().Is6() {
+		network = "tcp6"
+		if ap.Addr().IsUnspecified() {
+			network = "tcp"
+		}
+	}
+	lc := net.ListenConfig{Control: freebind}
+	ln, err := lc.Listen(context.Background(), network, addr)
+	if err != nil {
+		return nil, err
+	}
+	tl := ln.(*net.TCPListener)
+	l := &listener{e: e, addr: addr, ln: tl, done: make(chan struct{})}
+	// A listener's RawConn cannot wait for readability: watch a duplicate
+	// of its descriptor instead, which the netpoller can.
+	if l.watch, err = dupFile(tl); err == nil {
+		l.rc, err = l.watch.SyscallConn()
+	}
+	if err != nil {
+		tl.Close()
+		if l.watch != nil {
+			l.watch.Close()
+		}
+		return nil, err
+	}
+	l.pendFn = pendingConn
+	return l, nil
+}
+
+// dupFile returns a pollable duplicate of a listener's descriptor.
+func dupFile(tl *net.TCPListener) (*os.File, error) {
+	rc, err := tl.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var fd int
+	var derr error
+	if err := rc.Control(func(f uintptr) { fd, derr = dupCloexec(int(f)) }); err != nil {
+		return nil, err
+	}
+	if derr != nil {
+		return nil, derr
+	}
+	return os.NewFile(uintptr(fd), "listener"), nil
+}
+
+// waitPending waits until a connection waits to be accepted; false when
+// the listener is closed.
+func (l *listener) waitPending() bool {
+	return l.rc.Read(l.pendFn) == nil
+}
+
+func (l *listener) start() { go l.acceptLoop() }
+
+// stop closes the socket; connections already accepted go on.
+func (l *listener) stop() {
+	if l.closed.CompareAndSwap(false, true) {
+		close(l.done)
+		l.ln.Close()
+		l.watch.Close()
+	}
+}
+
+// acceptLoop takes a global and a frontend slot before each accept, so
+// that past maxconn clients wait in the kernel backlog. It takes them only
+// once a connection is pending: a listener waiting for clients must not
+// hold a slot that another listener's client could use.
+func (l *listener) acceptLoop() {
+	e := l.e
+	var delay time.Duration
+	for {
+		if !l.waitPending() {
+			return
+		}
+		if !e.global.acquire(l.done) {
+			return
+		}
+		fe := l.fe.Load()
+		lim := fe.st.lim
+		if !lim.acquire(l.done) {
+			e.global.release()
+			return
+		}
+		c, err := l.ln.AcceptTCP()
+		if err != nil {
+			lim.release()
+			e.global.release()
+			if l.closed.Load() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Out of file descriptors or similar: back off as net/http.
+			if delay == 0 {
+				delay = 5 * time.Millisecond
+			} else if delay *= 2; delay > time.Second {
+				delay = time.Second
+			}
+			e.log.Warn().Err(err).Str("bind", l.addr).Dur("retry_in", delay).Msg("accept failed")
+			select {
+			case <-time.After(delay):
+			case <-l.done:
+				return
+			}
+			continue
+		}
+		delay = 0
+		fe.st.total.Add(1)
+		e.startSession(l, fe, lim, c)
+	}
+}
+
+// drainListener wakes the idle keep-alive connections of a removed
+// listener so that they close; busy ones close after their request.
+func (e *Engine) drainListener(l *listener) { e.kickIdle(l) }

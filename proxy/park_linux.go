@@ -1,0 +1,173 @@
+//go:build linux
+
+package proxy
+
+import (
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// parker holds keep-alive connections that have been idle for a while
+// without a goroutine: their descriptors wait in an epoll set of their
+// own, and a goroutine is started for a connection only when bytes arrive
+// (or its keep-alive time is up). An idle connection then costs its
+// session record and the kernel's socket, not a goroutine stack.
+//
+// The epoll descriptor is itself waited on through Go's netpoller (an
+// epoll set is readable when one of its descriptors is ready): no thread
+// ever blocks in epoll_wait holding the scheduler, which would stall every
+// other connection until the runtime noticed.
+type parker struct {
+	epfd   int
+	f      *os.File
+	rc     syscall.RawConn
+	events []unix.EpollEvent
+	n      int
+	err    error
+	waitFn func(uintptr) bool
+
+	mu    sync.Mutex
+	conns map[int32]*session
+}
+
+// parkScan is how often keep-alive deadlines of parked connections are
+// checked.
+const parkScan = 250 * time.Millisecond
+
+func newParker() *parker {
+	fd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil // connections then wait on their goroutine
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil
+	}
+	f := os.NewFile(uintptr(fd), "lbd-parker")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil
+	}
+	p := &parker{epfd: fd, f: f, rc: rc, events: make([]unix.EpollEvent, 256), conns: map[int32]*session{}}
+	p.waitFn = p.collect
+	go p.loop()
+	return p
+}
+
+// collect takes the ready events without blocking; false makes the
+// netpoller wait until the epoll set is readable.
+func (p *parker) collect(fd uintptr) bool {
+	for {
+		p.n, p.err = unix.EpollWait(int(fd), p.events, 0)
+		if p.err == syscall.EINTR {
+			continue
+		}
+		return p.n > 0 || p.err != nil
+	}
+}
+
+// park hands an idle session to the parker until bytes arrive or deadline;
+// false means the caller must keep waiting itself.
+func (p *parker) park(s *session, deadline int64) bool {
+	if p == nil {
+		return false
+	}
+	var fd int32 = -1
+	if err := s.cli.sys.rc.Control(func(f uintptr) { fd = int32(f) }); err != nil || fd < 0 {
+		return false
+	}
+	s.parkFD, s.parkDeadline = fd, deadline
+	// Under the lock: the loop only sees the session once registered, and
+	// a kick that catches it parked waits on the lock before unparking.
+	p.mu.Lock()
+	s.state.Store(sParked)
+	p.conns[fd] = s
+	ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT, Fd: fd}
+	err := unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, int(fd), &ev)
+	if err != nil {
+		delete(p.conns, fd)
+		if !s.state.CompareAndSwap(sParked, sActive) {
+			// Kicked in between: the kicker ends the session.
+			p.mu.Unlock()
+			return true
+		}
+	}
+	p.mu.Unlock()
+	return err == nil
+}
+
+// unpark takes a session out of the parker (kick, kill).
+func (p *parker) unpark(s *session) {
+	p.mu.Lock()
+	if p.conns[s.parkFD] == s {
+		delete(p.conns, s.parkFD)
+		unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(s.parkFD), nil)
+	}
+	p.mu.Unlock()
+}
+
+func (p *parker) loop() {
+	var ready []*session
+	next := nanotime() + int64(parkScan)
+	for {
+		p.f.SetReadDeadline(time.Unix(0, next))
+		p.n, p.err = 0, nil
+		err := p.rc.Read(p.waitFn)
+		if err != nil && !isTimeout(err) {
+			return // closed
+		}
+		if p.err != nil {
+			return
+		}
+		now := nanotime()
+		ready = ready[:0]
+		p.mu.Lock()
+		for i := 0; i < p.n; i++ {
+			fd := p.events[i].Fd
+			if s := p.conns[fd]; s != nil {
+				delete(p.conns, fd)
+				unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
+				ready = append(ready, s)
+			}
+		}
+		if now >= next {
+			next = now + int64(parkScan)
+			for fd, s := range p.conns {
+				if s.parkDeadline <= now {
+					delete(p.conns, fd)
+					unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, int(fd), nil)
+					ready = append(ready, s)
+				}
+			}
+		}
+		p.mu.Unlock()
+		for i, s := range ready {
+			if s.state.CompareAndSwap(sParked, sActive) {
+				go s.resume()
+			}
+			ready[i] = nil
+		}
+	}
+}
+
+func (p *parker) close() {
+	if p == nil {
+		return
+	}
+	p.f.Close()
+}
+
+// count is the number of parked connections.
+func (p *parker) count() int {
+	if p == nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.conns)
+}

@@ -1,0 +1,201 @@
+package proxy
+
+import (
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"lbd/config"
+)
+
+// session is one client connection.
+type session struct {
+	e   *Engine
+	ln  *listener
+	fe  *frontend // the frontend of the current request
+	lim *limiter  // the frontend limiter holding this connection's slot
+	fst *frontendState
+
+	cli      endpoint
+	peer     netip.AddrPort
+	peerText []byte // "ip:port" for logs
+	peerIP   []byte // "ip" for X-Forwarded-For
+	accepted int64
+
+	up  *upConn                     // server connection kept between requests
+	upc atomic.Pointer[net.TCPConn] // the server connection in use, for kill
+
+	state     atomic.Int32
+	kmu       sync.Mutex
+	killed    atomic.Bool
+	reqs      int
+	lastEnd   int64 // when the previous response ended
+	noHandoff bool  // this goroutine took over an idle wait: wait it out
+	linger    bool  // the client may still be sending: drain before closing
+
+	parkFD       int32 // descriptor while parked
+	parkDeadline int64 // keep-alive deadline while parked
+}
+
+const (
+	sActive int32 = iota
+	sIdle         // waiting for the next request with nothing buffered
+	sKicked       // woken up to close (drain, shutdown)
+	sFirst        // waiting for the first request: not kicked, it is served (with a close)
+	sParked       // idle in the parker, no goroutine
+)
+
+func (e *Engine) startSession(l *listener, fe *frontend, lim *limiter, c *net.TCPConn) {
+	s := &session{e: e, ln: l, fe: fe, lim: lim, fst: fe.st, cli: endpoint{c: c}, accepted: nanotime()}
+	s.cli.sys.init(c)
+	if ap, ok := netip.AddrFromSlice(c.RemoteAddr().(*net.TCPAddr).IP); ok {
+		s.peer = netip.AddrPortFrom(ap.Unmap(), uint16(c.RemoteAddr().(*net.TCPAddr).Port))
+	}
+	s.peerIP = s.peer.Addr().AppendTo(make([]byte, 0, 64))
+	s.peerText = s.peer.AppendTo(s.peerIP[len(s.peerIP):])
+	e.actconn.Add(1)
+	maxInt64(&fe.st.max, fe.st.cur.Add(1))
+	e.sessMu.Lock()
+	e.sessions[s] = struct{}{}
+	e.sessMu.Unlock()
+	go s.run()
+}
+
+func (s *session) run() {
+	if s.fe.mode == config.ModeTCP {
+		s.serveTCP()
+	} else if s.serveHTTP() {
+		return // a new goroutine carries on
+	}
+	s.end()
+}
+
+func (s *session) end() {
+	if s.up != nil {
+		if s.killed.Load() {
+			s.up.close()
+		} else {
+			s.up.srv.putIdle(s.up, nanotime())
+		}
+		s.up = nil
+	}
+	s.cli.release()
+	if s.linger && !s.killed.Load() {
+		s.lingeringClose()
+	}
+	s.cli.c.Close()
+	s.lim.release()
+	s.e.global.release()
+	s.fst.cur.Add(-1)
+	s.e.actconn.Add(-1)
+	e := s.e
+	e.sessMu.Lock()
+	delete(e.sessions, s)
+	n := len(e.sessions)
+	e.sessMu.Unlock()
+	if n == 0 && e.stopping.Load() {
+		select {
+		case e.sessGone <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// lingeringClose half-closes and discards what the client still sends for
+// a moment, so that closing with unread bytes does not reset the
+// connection and destroy the response just sent (as nginx's
+// lingering_close).
+func (s *session) lingeringClose() {
+	c := s.cli.c
+	if c.CloseWrite() != nil {
+		return
+	}
+	c.SetReadDeadline(time.Now().Add(time.Second))
+	bp := getBuf()
+	defer putBuf(bp)
+	for total := 0; total < 1<<20; {
+		n, err := c.Read(*bp)
+		total += n
+		if err != nil {
+			return
+		}
+	}
+}
+
+// draining reports whether the connection must close after this request.
+func (s *session) draining() bool { return s.e.stopping.Load() || s.ln.closed.Load() }
+
+func (s *session) setIdle(first bool) {
+	if first {
+		s.state.Store(sFirst)
+	} else {
+		s.state.Store(sIdle)
+	}
+}
+
+// setActive leaves the idle state; false means the session was kicked.
+func (s *session) setActive() bool {
+	if s.state.CompareAndSwap(sIdle, sActive) || s.state.CompareAndSwap(sFirst, sActive) {
+		return true
+	}
+	s.kmu.Lock() // wait for the kicker to be done with the deadline
+	s.kmu.Unlock()
+	s.state.Store(sActive)
+	s.cli.rdl = -1 // the kicker changed it behind our back
+	return false
+}
+
+// kick wakes an idle session so that it notices it must close; a parked
+// one is closed here, it has no goroutine to notice.
+func (s *session) kick() {
+	if s.state.CompareAndSwap(sParked, sKicked) {
+		s.e.parker.unpark(s)
+		go s.end()
+		return
+	}
+	s.kmu.Lock()
+	if s.state.CompareAndSwap(sIdle, sKicked) {
+		s.cli.c.SetReadDeadline(time.Unix(1, 0))
+	}
+	s.kmu.Unlock()
+}
+
+// kill closes both connections of the session now.
+func (s *session) kill() {
+	s.killed.Store(true)
+	if s.state.CompareAndSwap(sParked, sKicked) {
+		s.e.parker.unpark(s)
+		go s.end()
+	}
+	s.cli.c.Close()
+	if c := s.upc.Load(); c != nil {
+		c.Close()
+	}
+}
+
+func (e *Engine) kickIdle(l *listener) {
+	e.sessMu.Lock()
+	defer e.sessMu.Unlock()
+	for s := range e.sessions {
+		if l == nil || s.ln == l {
+			s.kick()
+		}
+	}
+}
+
+func (e *Engine) killAll() int {
+	e.sessMu.Lock()
+	defer e.sessMu.Unlock()
+	for s := range e.sessions {
+		s.kill()
+	}
+	return len(e.sessions)
+}
+
+func (e *Engine) sessionCount() int {
+	e.sessMu.Lock()
+	defer e.sessMu.Unlock()
+	return len(e.sessions)
+}

@@ -1,0 +1,134 @@
+package proxy
+
+import (
+	"context"
+	"net"
+	"time"
+)
+
+// Upstream connections are kept open between requests (HTTP keep-alive to
+// the servers). A session keeps the connection of its last request while it
+// serves requests for the same server back to back; when the client goes
+// idle the connection returns to its server's idle list, where any session
+// may take it.
+//
+// A connection the server closed while idle is only discovered when it is
+// used. Idempotent requests are then retried on a fresh connection; for
+// the others (a POST cannot be replayed), only connections idle for less
+// than safeReuseAge are reused, well under the keep-alive timeout of common
+// servers (5s for Node.js and Apache httpd).
+const (
+	upstreamIdleMax = 10 * time.Second // idle connections older than this are closed
+	safeReuseAge    = 2 * time.Second  // max idle age for a request that cannot be replayed
+	maxIdlePerSrv   = 1024             // idle connections kept per server
+	checkIdleAfter  = time.Second      // idle longer: look for a close or stray bytes before reuse
+)
+
+// upConn is one connection to a server.
+type upConn struct {
+	ep     endpoint
+	srv    *server
+	addr   string
+	idleAt int64 // unix nanoseconds when it became idle
+	uses   int   // requests sent on it
+}
+
+// getIdle takes the most recently used idle connection younger than maxAge.
+func (s *server) getIdle(now int64, maxAge time.Duration) *upConn {
+	addr := s.address()
+	s.idleMu.Lock()
+	for n := len(s.idle); n > 0; n = len(s.idle) {
+		u := s.idle[n-1]
+		if u.addr != addr || now-u.idleAt > int64(upstreamIdleMax) {
+			// The newest is too old or stale: so are all below it.
+			old := append([]*upConn(nil), s.idle...)
+			s.idle = s.idle[:0]
+			s.idleMu.Unlock()
+			for _, o := range old {
+				o.ep.c.Close()
+			}
+			return nil
+		}
+		if now-u.idleAt > int64(maxAge) {
+			s.idleMu.Unlock()
+			return nil
+		}
+		s.idle[n-1] = nil
+		s.idle = s.idle[:n-1]
+		s.idleMu.Unlock()
+		if now-u.idleAt > int64(checkIdleAfter) && u.ep.sys.stale(u.ep.c) {
+			// The server closed it, or said something (a 408) nobody
+			// asked for: never send a request there.
+			u.close()
+			s.idleMu.Lock()
+			continue
+		}
+		return u
+	}
+	s.idleMu.Unlock()
+	return nil
+}
+
+// putIdle parks a reusable connection.
+func (s *server) putIdle(u *upConn, now int64) {
+	u.ep.release()
+	if u.addr != s.address() {
+		u.ep.c.Close()
+		return
+	}
+	u.idleAt = now
+	s.idleMu.Lock()
+	if len(s.idle) >= maxIdlePerSrv {
+		s.idleMu.Unlock()
+		u.ep.c.Close()
+		return
+	}
+	s.idle = append(s.idle, u)
+	s.idleMu.Unlock()
+}
+
+// purgeIdle closes idle connections older than upstreamIdleMax (all of
+// them when all is set).
+func (s *server) purgeIdle(now int64, all bool) {
+	s.idleMu.Lock()
+	k := 0
+	var drop []*upConn
+	for _, u := range s.idle {
+		if all || now-u.idleAt > int64(upstreamIdleMax) {
+			drop = append(drop, u)
+			continue
+		}
+		s.idle[k] = u
+		k++
+	}
+	for i := k; i < len(s.idle); i++ {
+		s.idle[i] = nil
+	}
+	s.idle = s.idle[:k]
+	s.idleMu.Unlock()
+	for _, u := range drop {
+		u.ep.c.Close()
+	}
+}
+
+// dial opens a new connection to the server.
+func (s *server) dial(ctx context.Context, timeout time.Duration) (*upConn, error) {
+	addr := s.address()
+	d := net.Dialer{Timeout: timeout}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	tc := c.(*net.TCPConn)
+	u := &upConn{ep: endpoint{c: tc}, srv: s, addr: addr}
+	if err := u.ep.sys.init(tc); err != nil {
+		tc.Close()
+		return nil, err
+	}
+	return u, nil
+}
+
+func (u *upConn) close() {
+	u.ep.release()
+	u.ep.c.Close()
+}
