@@ -84,9 +84,11 @@ var (
 var serverStates = []string{"UP", "DOWN", "MAINT", "DRAIN"}
 var vrrpStates = []string{"INIT", "BACKUP", "MASTER", "FAULT"}
 
-func (c *metricsCollector) Describe(ch chan<- *prometheus.Desc) {
-	prometheus.DescribeByCollect(c, ch)
-}
+// Describe sends nothing: the collector is "unchecked", because the set of
+// series follows the configuration (frontends, servers, instances come and
+// go with reloads). Describing by collecting would also take a snapshot at
+// registration, while the daemon may still be starting.
+func (c *metricsCollector) Describe(chan<- *prometheus.Desc) {}
 
 func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	snap := c.src.Stats()

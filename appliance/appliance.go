@@ -14,8 +14,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"lbd/admin"
 	"lbd/config"
 	"lbd/health"
+	"lbd/proxy"
 	"lbd/vrrp"
 )
 
@@ -24,9 +26,11 @@ type Appliance struct {
 	log     zerolog.Logger
 	path    string
 	version string
-	started time.Time
+	started time.Time // set once by New
 
 	pool    *health.Pool
+	proxy   *proxy.Engine
+	stats   *admin.StatsServer
 	speaker *vrrp.Speaker
 
 	// mu serializes Start, Reload and Stop: one configuration is applied
@@ -48,13 +52,17 @@ type ReloadInfo struct {
 // New returns an appliance for the file at path. Nothing runs until Start.
 func New(log zerolog.Logger, path, version string) *Appliance {
 	pool := health.NewPool(log.With().Str("component", "health").Logger())
-	return &Appliance{
+	a := &Appliance{
+		started: time.Now(),
 		log:     log,
 		path:    path,
 		version: version,
 		pool:    pool,
-		speaker: vrrp.New(log, pool), // the pool is the speaker's BackendTracker
+		proxy:   proxy.New(log, pool),
+		speaker: vrrp.New(log.With().Str("component", "vrrp").Logger(), pool), // the pool is the speaker's BackendTracker
 	}
+	a.stats = admin.NewStatsServer(log.With().Str("component", "stats").Logger(), a)
+	return a
 }
 
 // Start applies the first configuration. An error means the daemon cannot
@@ -62,8 +70,7 @@ func New(log zerolog.Logger, path, version string) *Appliance {
 func (a *Appliance) Start(cfg *config.Config) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.started = time.Now()
-	if err := a.apply(cfg); err != nil {
+	if err := a.apply(cfg, nil); err != nil {
 		return err
 	}
 	a.cfg = cfg
@@ -76,15 +83,53 @@ func (a *Appliance) Start(cfg *config.Config) error {
 
 // apply hands cfg to each runtime part, lowest layer first: servers exist
 // before the proxy balances over them, and the proxy listens before the
-// speaker may bring a VIP up.
-func (a *Appliance) apply(cfg *config.Config) error {
+// speaker may bring a VIP up. The proxy and the speaker change nothing when
+// they fail; the parts already changed are put back to old (nil on the
+// first start), so a refused reload leaves the running configuration whole.
+func (a *Appliance) apply(cfg, old *config.Config) error {
 	if err := a.pool.Apply(cfg); err != nil {
 		return fmt.Errorf("servers: %w", err)
 	}
+	if err := a.proxy.Apply(cfg); err != nil {
+		a.rollback(old, false)
+		return err // already says "proxy: ..."
+	}
+	if err := a.stats.Apply(cfg.Stats); err != nil {
+		a.rollback(old, true)
+		return err
+	}
 	if err := a.speaker.Apply(cfg); err != nil {
+		a.rollback(old, true)
+		if old != nil {
+			if err := a.stats.Apply(old.Stats); err != nil {
+				a.log.Error().Err(err).Msg("rollback: stats")
+			}
+		} else {
+			a.stats.Close(context.Background())
+		}
 		return fmt.Errorf("vrrp: %w", err)
 	}
 	return nil
+}
+
+// rollback re-applies the running configuration after a part refused a
+// new one. Re-applying a configuration that was running cannot fail on
+// binds (its sockets are kept), so errors here are only logged.
+func (a *Appliance) rollback(old *config.Config, proxyChanged bool) {
+	if old == nil {
+		if proxyChanged {
+			_ = a.proxy.Shutdown(context.Background())
+		}
+		return
+	}
+	if err := a.pool.Apply(old); err != nil {
+		a.log.Error().Err(err).Msg("rollback: servers")
+	}
+	if proxyChanged {
+		if err := a.proxy.Apply(old); err != nil {
+			a.log.Error().Err(err).Msg("rollback: proxy")
+		}
+	}
 }
 
 // ErrInvalidConfig wraps the diagnostics of a configuration that was
@@ -112,7 +157,7 @@ func (a *Appliance) ReloadFile() error {
 		ev.Msg("reload refused: invalid configuration, the running one is kept")
 		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
-	if err := a.apply(cfg); err != nil {
+	if err := a.apply(cfg, a.cfg); err != nil {
 		a.reloads.Failed++
 		a.reloads.LastOK = false
 		a.reloads.LastMessage = err.Error()
@@ -131,10 +176,22 @@ func (a *Appliance) Stop(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	// The speaker first: masters hand their VIPs over while the frontends
-	// still serve; health checks stop last.
-	err := a.speaker.Shutdown(ctx)
+	// still serve. Then the proxy stops accepting and live connections get
+	// the rest of ctx (global.grace) to finish; health checks stop last.
+	verr := a.speaker.Shutdown(ctx)
+	if verr != nil {
+		a.log.Error().Err(verr).Msg("vrrp shutdown")
+	}
+	grace := time.Duration(0)
+	if a.cfg != nil {
+		grace = a.cfg.Global.Grace
+	}
+	pctx, cancel := context.WithTimeout(ctx, grace)
+	defer cancel()
+	perr := a.proxy.Shutdown(pctx)
+	a.stats.Close(pctx)
 	a.pool.Close()
-	return err
+	return errors.Join(verr, perr)
 }
 
 // Grace returns the running configuration's drain time.
