@@ -3,11 +3,12 @@ package proxy
 import (
 	"fmt"
 	"io"
-	"lbd/health"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"lbd/health"
 )
 
 const cookieHTTP = `
