@@ -372,3 +372,33 @@ func fullBacklogListener(t testing.TB) string {
 }
 
 var _ = net.Dial
+
+// TestPipelinedRequestArrivingLate: a request sent while the previous one
+// is still being served is answered promptly, whether or not the proxy
+// missed its arrival.
+func TestPipelinedRequestArrivingLate(t *testing.T) {
+	b := backendServer(t, "s1", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			time.Sleep(100 * time.Millisecond)
+		}
+		io.WriteString(w, r.URL.Path)
+	})
+	fe := freePort(t)
+	newRig(t, basicHTTP, map[string]string{"fe": fe, "s1": hostport(b)})
+	c := dialClient(t, fe)
+	for i := 0; i < 3; i++ {
+		c.send(t, "GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
+		time.Sleep(30 * time.Millisecond)
+		c.send(t, "GET /next HTTP/1.1\r\nHost: a\r\n\r\n")
+		start := time.Now()
+		if _, body := c.read(t, "GET"); body != "/slow" {
+			t.Fatalf("first: %q", body)
+		}
+		if _, body := c.read(t, "GET"); body != "/next" {
+			t.Fatalf("second: %q", body)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("pipelined pair took %v", d)
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"lbd/health"
 )
 
 const cookieHTTP = `
@@ -229,3 +231,27 @@ func TestCookieDateCodec(t *testing.T) {
 }
 
 var _ = io.EOF
+
+// TestCookieToMaintOrDownServer: a cookie naming a server in MAINT (or
+// DOWN) is ignored: the request is balanced and the cookie replaced.
+func TestCookieToMaintOrDownServer(t *testing.T) {
+	s1, s2 := cookieServers(t)
+	fe := freePort(t)
+	r := newRig(t, cookieHTTP, cookieVars(fe, s1, s2, "SERVERID", "insert", "maxidle = \"0s\"\n    maxlife = \"0s\""))
+	if err := r.pool.SetAdminState("app", "s1", health.AdminMaint); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		resp, body := get(t, "http://"+fe+"/", "SERVERID=s1")
+		if !strings.HasPrefix(body, "s2|") || resp.Header.Get("Set-Cookie") != "SERVERID=s2; path=/; HttpOnly" {
+			t.Fatalf("MAINT server kept its session: %q, Set-Cookie %q", body, resp.Header.Get("Set-Cookie"))
+		}
+	}
+	// DRAIN keeps it.
+	if err := r.pool.SetAdminState("app", "s1", health.AdminDrain); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := get(t, "http://"+fe+"/", "SERVERID=s1"); !strings.HasPrefix(body, "s1|") {
+		t.Fatalf("DRAIN server lost its session: %q", body)
+	}
+}

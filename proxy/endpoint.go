@@ -3,11 +3,25 @@ package proxy
 import (
 	"errors"
 	"net"
+	"runtime"
+	"sync/atomic"
 	"time"
 )
 
 // errBufferFull means a head did not fit in a buffer.
 var errBufferFull = errors.New("buffer full")
+
+// errWouldBlock: a read that must not wait found nothing.
+var errWouldBlock = errors.New("no data")
+
+// readMode says what a read does when nothing is there yet.
+type readMode uint8
+
+const (
+	readTry    readMode = iota // try, then wait for readability (Go's usual read)
+	readWait                   // wait for readability first, then read
+	readNoWait                 // try once, never wait: errWouldBlock
+)
 
 // endpoint is one connection of a session with its read buffer. Deadlines
 // are refreshed lazily: an inactivity timeout T is implemented by a
@@ -24,7 +38,27 @@ type endpoint struct {
 	// be waiting; false after a partial read (the socket is drained) and
 	// on a new connection.
 	busy bool
+	// noSkip: a readiness was lost on this socket once (bytes came while
+	// it was not being waited on): always try reads first from now on.
+	noSkip bool
 }
+
+// skipReads enables waiting for readability before reading (fillWait).
+// With one P nothing polls the network between the proxy's last look at a
+// socket and its next wait, except rarely; with several, another P may
+// consume the readiness of bytes that arrive in between, and each loss
+// costs a safety wait. It is set once from GOMAXPROCS (a proxy pinned to
+// one CPU has one P).
+var skipReads atomic.Bool
+
+func init() { skipReads.Store(canSkipRead && runtime.GOMAXPROCS(0) == 1) }
+
+// mayWait reports whether the next read may wait for readability first.
+func (ep *endpoint) mayWait() bool { return !ep.busy && !ep.noSkip && skipReads.Load() }
+
+// lostReadiness is called when a bounded wait expired and bytes were there
+// at once: the poller had forgotten them.
+func (ep *endpoint) lostReadiness() { ep.noSkip = true }
 
 func (ep *endpoint) data() []byte  { return (*ep.buf)[ep.r:ep.w] }
 func (ep *endpoint) buffered() int { return ep.w - ep.r }
@@ -75,9 +109,25 @@ func (ep *endpoint) fill() (int, error) {
 		ep.r = 0
 	}
 	room := len(b) - ep.w
-	n, err := ep.sys.read(ep.c, b[ep.w:], false)
+	n, err := ep.sys.read(ep.c, b[ep.w:], readTry)
 	ep.w += n
 	ep.busy = n == room
+	return n, err
+}
+
+// fillNoWait is fill that never waits (errWouldBlock when nothing is there).
+func (ep *endpoint) fillNoWait() (int, error) {
+	ep.hold()
+	b := *ep.buf
+	if ep.w == len(b) {
+		return 0, errBufferFull
+	}
+	room := len(b) - ep.w
+	n, err := ep.sys.read(ep.c, b[ep.w:], readNoWait)
+	ep.w += n
+	if n > 0 {
+		ep.busy = n == room
+	}
 	return n, err
 }
 
@@ -92,7 +142,7 @@ const safeWait = 20 * time.Millisecond
 // begins, so the wait is bounded by safeWait; past it, an ordinary fill
 // with the inactivity timeout follows.
 func (ep *endpoint) fillWait(now int64, to time.Duration) (int, error) {
-	if ep.busy || !canSkipRead {
+	if !ep.mayWait() {
 		ep.armRead(now, to)
 		return ep.fill()
 	}
@@ -103,9 +153,17 @@ func (ep *endpoint) fillWait(now int64, to time.Duration) (int, error) {
 	}
 	ep.readDeadline(now + int64(safeWait))
 	room := len(b) - ep.w
-	n, err := ep.sys.read(ep.c, b[ep.w:], true)
+	n, err := ep.sys.read(ep.c, b[ep.w:], readWait)
 	if err != nil && isTimeout(err) {
 		ep.readDeadline(nanotime() + int64(to))
+		n, err := ep.fillNoWait()
+		if n > 0 {
+			ep.lostReadiness()
+			return n, nil
+		}
+		if err != nil && !errors.Is(err, errWouldBlock) {
+			return n, err
+		}
 		return ep.fill()
 	}
 	ep.w += n

@@ -28,7 +28,7 @@ type sysio struct {
 	rb   []byte
 	n    int
 	rerr error
-	skip bool // the next read callback waits first instead of reading
+	mode readMode
 	wb   []byte
 	werr error
 	idle *endpoint // the endpoint whose buffer readIdle fills
@@ -50,8 +50,8 @@ func (x *sysio) init(c *net.TCPConn) error {
 }
 
 func (x *sysio) rawRead(fd uintptr) bool {
-	if x.skip {
-		x.skip = false
+	if x.mode == readWait {
+		x.mode = readTry
 		return false
 	}
 	for {
@@ -66,6 +66,10 @@ func (x *sysio) rawRead(fd uintptr) bool {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
+			if x.mode == readNoWait {
+				x.rerr = errWouldBlock
+				return true
+			}
 			return false
 		}
 		x.rerr = e
@@ -92,13 +96,12 @@ func (x *sysio) rawWrite(fd uintptr) bool {
 	return true
 }
 
-// read reads into b (non-empty); with wait it first waits for
-// readability instead of trying.
-func (x *sysio) read(c *net.TCPConn, b []byte, wait bool) (int, error) {
+// read reads into b (non-empty) as mode says.
+func (x *sysio) read(c *net.TCPConn, b []byte, mode readMode) (int, error) {
 	if err := x.init(c); err != nil {
 		return 0, err
 	}
-	x.rb, x.n, x.rerr, x.skip = b, 0, nil, wait
+	x.rb, x.n, x.rerr, x.mode = b, 0, nil, mode
 	err := x.rc.Read(x.rfn)
 	x.rb = nil
 	if err != nil {
@@ -143,16 +146,26 @@ func (x *sysio) stale(c *net.TCPConn) bool {
 // readIdle waits for bytes without holding a buffer: one is taken from the
 // pool only once the socket is readable, so an idle keep-alive connection
 // costs no buffer memory.
-func (ep *endpoint) readIdle() (int, error) { return ep.readIdleWait(false) }
+func (ep *endpoint) readIdle() (int, error) { return ep.readIdleMode(readTry) }
 
 // readIdleWait is readIdle that, with wait, first waits for readability
 // instead of trying (see fillWait); the caller bounds the wait.
 func (ep *endpoint) readIdleWait(wait bool) (int, error) {
+	if wait {
+		return ep.readIdleMode(readWait)
+	}
+	return ep.readIdleMode(readTry)
+}
+
+// readIdleNoWait is readIdle that never waits.
+func (ep *endpoint) readIdleNoWait() (int, error) { return ep.readIdleMode(readNoWait) }
+
+func (ep *endpoint) readIdleMode(mode readMode) (int, error) {
 	x := &ep.sys
 	if err := x.init(ep.c); err != nil {
 		return 0, err
 	}
-	x.idle, x.n, x.rerr, x.skip = ep, 0, nil, wait
+	x.idle, x.n, x.rerr, x.mode = ep, 0, nil, mode
 	err := x.rc.Read(x.ifn)
 	x.idle = nil
 	if err != nil {
@@ -162,8 +175,8 @@ func (ep *endpoint) readIdleWait(wait bool) (int, error) {
 }
 
 func (x *sysio) rawIdleRead(fd uintptr) bool {
-	if x.skip {
-		x.skip = false
+	if x.mode == readWait {
+		x.mode = readTry
 		return false
 	}
 	ep := x.idle
@@ -184,6 +197,10 @@ func (x *sysio) rawIdleRead(fd uintptr) bool {
 			continue
 		case syscall.EAGAIN:
 			ep.releaseIfEmpty()
+			if x.mode == readNoWait {
+				x.rerr = errWouldBlock
+				return true
+			}
 			return false
 		}
 		x.rerr = e

@@ -11,7 +11,12 @@ func (sysio) init(c *net.TCPConn) error { return nil }
 
 const canSkipRead = false
 
-func (sysio) read(c *net.TCPConn, b []byte, wait bool) (int, error) { return c.Read(b) }
+func (sysio) read(c *net.TCPConn, b []byte, mode readMode) (int, error) {
+	if mode == readNoWait {
+		return 0, errWouldBlock
+	}
+	return c.Read(b)
+}
 
 func (sysio) stale(c *net.TCPConn) bool { return false }
 
@@ -21,6 +26,8 @@ func (sysio) write(c *net.TCPConn, b []byte) error {
 }
 
 func (ep *endpoint) readIdleWait(wait bool) (int, error) { return ep.readIdle() }
+
+func (ep *endpoint) readIdleNoWait() (int, error) { return 0, errWouldBlock }
 
 func (ep *endpoint) readIdle() (int, error) {
 	ep.hold()

@@ -7,7 +7,15 @@
 // fields are forwarded as the client sent them with only the required edits
 // (hop-by-hop fields, X-Forwarded-*, persistence cookie), bodies stream
 // through pooled buffers, and server connections are kept alive and reused.
-// The tcp path copies with splice(2).
+// A request costs no allocation and, like HAProxy, one read and one write
+// per side: sockets are read with raw non-blocking calls through the
+// netpoller, and a drained socket is not read again before it is readable.
+// The tcp path copies through the same buffers, and with splice(2) once a
+// direction streams in bulk.
+//
+// Each client connection has a goroutine while it is busy; a keep-alive
+// connection idle for more than a moment is parked in an epoll set of its
+// own and holds no goroutine, no stack and no buffer until bytes arrive.
 //
 // Engine.Apply takes each configuration, the first and every reload:
 // listeners whose address stays keep their socket, backends and routes are

@@ -284,3 +284,11 @@ func statusOf(resp string) string {
 
 // parkUnsupported: without the parker idle connections keep a goroutine.
 var parkUnsupported = runtime.GOOS != "linux"
+
+// TestMain runs the suite with reads that wait for readability first
+// (skipReads), which production enables only with one P, so that those
+// paths and their fallbacks are exercised whatever GOMAXPROCS is.
+func TestMain(m *testing.M) {
+	skipReads.Store(canSkipRead)
+	os.Exit(m.Run())
+}

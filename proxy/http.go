@@ -187,7 +187,16 @@ func (s *session) waitRequest(fe *frontend, first bool, idleFrom int64) waitOutc
 	// After a response on a drained socket the next request cannot be
 	// there yet: wait for it without a read that would fail (fillWait);
 	// the short hand-off deadline bounds the wait.
-	n, err := s.cli.readIdleWait(handoff && !first && !s.cli.busy)
+	skipped := handoff && !first && s.cli.mayWait()
+	n, err := s.cli.readIdleWait(skipped)
+	if skipped && err != nil && isTimeout(err) {
+		// Before parking, a plain look: bytes there at once were missed.
+		s.cli.readDeadline(deadline)
+		if m, _ := s.cli.readIdleNoWait(); m > 0 {
+			s.cli.lostReadiness()
+			n, err = m, nil
+		}
+	}
 	kicked := !s.setActive()
 	if kicked && err != nil && isTimeout(err) {
 		// A request may have arrived as we were woken: serve it (with a

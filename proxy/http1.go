@@ -134,6 +134,7 @@ type msgHead struct {
 	upgrade       int // index in hdrs of Upgrade, -1 when absent
 	host          int // index in hdrs of Host, -1 when absent
 	expect100     bool
+	ambiguous     bool // response had Transfer-Encoding and Content-Length
 }
 
 func (m *msgHead) reset(raw []byte) {

@@ -187,6 +187,9 @@ func (m *msgHead) checkResponse() parseErr {
 			// A 1.0 response cannot be chunked; read it until close.
 			m.chunked = false
 		}
+		// RFC 9112 §6.3: with both, the connection must close after the
+		// response (it may have been crafted to desynchronise).
+		m.ambiguous = m.contentLength >= 0
 		m.contentLength = -1
 		for i := range m.hdrs {
 			if m.hdrs[i].kind == hContentLength {

@@ -56,7 +56,7 @@ func (s *session) exchange(t *txn, pr *pickReq, fr framing, bodyLen int64) bool 
 			consumed = true
 			s.cli.consume(t.headLen + inHand)
 			pr.req = nil
-			t.bytesIn = int64(len(out))
+			t.bytesIn = int64(t.headLen + inHand) // as received, not as rewritten
 		}
 		if !complete {
 			copier = s.startCopier(t, u, fr, bodyLen-int64(inHand), cs)

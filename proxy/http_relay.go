@@ -64,7 +64,7 @@ func (s *session) relayResponse(t *txn, u *upConn, clientKeep bool, copier *uplo
 	t.bytesOut += int64(len(out))
 	ok := complete || s.forwardBody(t, u, fr, remain, &cs, dechunk)
 	t.tEnd = nanotime()
-	serverOK := ok && resp.keepAlive() && fr != fClose && u.ep.buffered() == 0
+	serverOK := ok && resp.keepAlive() && !resp.ambiguous && fr != fClose && u.ep.buffered() == 0
 	if copier != nil {
 		if !copier.done() {
 			serverOK = false

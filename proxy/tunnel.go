@@ -81,14 +81,18 @@ func pump(dst, src *endpoint, ts *tunnelState, idle time.Duration, rb, wb byte) 
 		now := nanotime()
 		var n int
 		var err error
-		if !first && !src.busy && canSkipRead {
+		if !first && src.mayWait() {
 			// Drained after a transfer: wait for readability rather than
 			// try a read that would fail (see fillWait), within safeWait.
 			src.readDeadline(now + int64(safeWait))
 			n, err = src.readIdleWait(true)
 			if err != nil && isTimeout(err) {
 				src.armRead(nanotime(), idle)
-				n, err = src.readIdle()
+				if n, err = src.readIdleNoWait(); n > 0 {
+					src.lostReadiness()
+				} else {
+					n, err = src.readIdle()
+				}
 			}
 		} else {
 			src.armRead(now, idle)
