@@ -32,7 +32,7 @@ import (
 )
 
 var (
-	lbdBin   = flag.String("lbd", "bin/lbd-bench", "lbd binary (takes -f FILE)")
+	lbdBin   = flag.String("lbd", "bin/lbd", "lbd binary (takes -f FILE)")
 	haproxy  = flag.String("haproxy", "haproxy", "HAProxy binary")
 	nginx    = flag.String("nginx", "nginx", "nginx binary")
 	wrk      = flag.String("wrk", "wrk", "wrk binary")
