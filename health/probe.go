@@ -1,7 +1,6 @@
 package health
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"net/netip"
 	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -133,8 +131,6 @@ func (p *netProber) dialTarget(ctx context.Context, deadline time.Time) (*sockTa
 	return t, nil
 }
 
-var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, maxHeadLine) }}
-
 func (p *netProber) start(ctx context.Context, track func(io.Closer) bool) (result, func() result) {
 	deadline := time.Now().Add(p.timeout)
 	t := p.target.Load()
@@ -203,35 +199,44 @@ func (p *netProber) finish(t *sockTarget, conn checkConn, pending bool, sent int
 }
 
 func (p *netProber) http(conn checkConn) result {
-	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(conn)
-	defer func() { br.Reset(nil); readerPool.Put(br) }()
 	keep := 0
 	if p.expectBody != "" {
 		keep = bodyKeepLimit
 	}
-	wrong := func(code int) bool { return !slices.Contains(p.expectStatus, code) }
-	resp, err := readHTTPResponse(br, p.noBody, keep, wrong)
-	switch {
+	var h httpParser
+	h.reset(p.noBody, keep, func(code int) bool { return !slices.Contains(p.expectStatus, code) })
+	buf := make([]byte, 4096)
+	for !h.done() {
+		n, err := conn.Read(buf)
+		h.feed(buf[:n])
+		if errors.Is(err, io.EOF) {
+			h.eof()
+		} else if err != nil && !h.done() {
+			r := ioFailure(err, true, "")
+			r.status = h.status
+			return r
+		}
+	}
+	switch err := h.err; {
 	case err == errStopped:
-		r := failed(codeL7STS, strconv.Itoa(resp.status))
-		r.status = resp.status
+		r := failed(codeL7STS, strconv.Itoa(h.status))
+		r.status = h.status
 		return r
 	case err != nil:
 		if pe, ok := err.(protoError); ok {
 			r := failed(codeL7RSP, string(pe))
-			r.status = resp.status
+			r.status = h.status
 			return r
 		}
 		r := ioFailure(err, true, "")
-		r.status = resp.status
+		r.status = h.status
 		return r
 	}
 	r := pass(codeL7OK, "")
-	r.status = resp.status
-	if p.expectBody != "" && !bytes.Contains(resp.body, []byte(p.expectBody)) {
+	r.status = h.status
+	if p.expectBody != "" && !bytes.Contains(h.body, []byte(p.expectBody)) {
 		r = failed(codeL7RSP, "HTTP content check did not match")
-		r.status = resp.status
+		r.status = h.status
 	}
 	return r
 }
