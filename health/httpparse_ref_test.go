@@ -8,7 +8,6 @@ import (
 	"strconv"
 )
 
-
 // readHTTPResponse reads one response from r through the push parser, in
 // pieces of whatever size r returns: the tests' way into httpParser.
 func readHTTPResponse(r io.Reader, noBody bool, keep int, stop func(int) bool) (httpResponse, error) {
@@ -272,4 +271,3 @@ func refEofIsTruncation(err error) error {
 	}
 	return err
 }
-
