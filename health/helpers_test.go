@@ -118,16 +118,16 @@ type script struct {
 	at      []time.Time
 }
 
-func (s *script) start(context.Context, func(io.Closer) bool) (result, func() result) {
+func (s *script) start(context.Context, func(io.Closer) bool, func(result)) (result, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.at = append(s.at, s.clk.Now())
 	if len(s.results) == 0 {
-		return s.def, nil
+		return s.def, true
 	}
 	r := s.results[0]
 	s.results = s.results[1:]
-	return r, nil
+	return r, true
 }
 
 func (s *script) push(rs ...result) {
