@@ -24,12 +24,14 @@ type checker struct {
 	cancel context.CancelFunc
 
 	// due, seq and hidx belong to the scheduler (under its lock).
-	due  time.Time
-	seq  uint64
-	hidx int
+	due    time.Time
+	dueKey int64 // due as an integer, for the heap
+	seq    uint64
+	hidx   int
 
-	startAt time.Time    // start of the running check
-	done    func(result) // finish, bound once: the probers' done callback
+	startAt time.Time            // start of the running check
+	done    func(result)         // finish, bound once: the probers' done callback
+	trackFn func(io.Closer) bool // track, bound once
 
 	mu       sync.Mutex
 	conn     io.Closer // connection of the check in progress
@@ -41,7 +43,7 @@ type checker struct {
 func newChecker(p *Pool, s *Server, hc *config.HealthCheck, sc *config.Server, pr prober) *checker {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &checker{p: p, s: s, hc: hc, sc: sc, pr: pr, ctx: ctx, cancel: cancel, hidx: -1}
-	c.done = c.finish
+	c.done, c.trackFn = c.finish, c.track
 	return c
 }
 
@@ -99,7 +101,7 @@ func (c *checker) run() {
 	c.mu.Unlock()
 
 	c.startAt = c.p.clk.Now()
-	if r, ok := c.pr.start(c.ctx, c.track, c.done); ok {
+	if r, ok := c.pr.start(c.ctx, c.trackFn, c.done); ok {
 		c.finish(r)
 	}
 }

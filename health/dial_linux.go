@@ -50,24 +50,34 @@ func newSockTarget(ap netip.AddrPort) *sockTarget {
 // while, which at one batch of checks every 50ms cost more than the
 // calls themselves.
 
-// openSocket creates a non-blocking socket for t that closes with a RST
-// (SO_LINGER 0, as HAProxy closes checks: no TIME_WAIT left behind on
-// either side) and starts its connect. On loopback the connect completes
-// within the call even when it says EINPROGRESS (the SYN-ACK waited in
-// the socket backlog until the call released the socket). fd is -1 when
-// the socket could not be created; otherwise the caller closes it.
-func openSocket(t *sockTarget) (fd int, connErr unix.Errno) {
+// openSocket creates a non-blocking socket for t and starts its connect.
+// With linger, the socket is set to close with a RST (SO_LINGER 0, as
+// HAProxy closes checks: no TIME_WAIT left behind on either side);
+// without, the caller sees to it (see engine.finish). On loopback the
+// connect completes within the call even when it says EINPROGRESS (the
+// SYN-ACK waited in the socket backlog until the call released the
+// socket). fd is -1 when the socket could not be created; otherwise the
+// caller closes it.
+func openSocket(t *sockTarget, linger bool) (fd int, connErr unix.Errno) {
 	s, _, e := unix.RawSyscall(unix.SYS_SOCKET, uintptr(t.family), unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if e != 0 {
 		return -1, e
 	}
-	lg := unix.Linger{Onoff: 1, Linger: 0}
-	if _, _, e := unix.RawSyscall6(unix.SYS_SETSOCKOPT, s, unix.SOL_SOCKET, unix.SO_LINGER,
-		uintptr(unsafe.Pointer(&lg)), unsafe.Sizeof(lg), 0); e != 0 {
-		rawClose(int(s))
-		return -1, e
+	if linger {
+		if e := setLinger0(int(s)); e != 0 {
+			rawClose(int(s))
+			return -1, e
+		}
 	}
 	return int(s), t.connect(int(s))
+}
+
+// setLinger0 makes close reset the connection.
+func setLinger0(fd int) unix.Errno {
+	lg := unix.Linger{Onoff: 1, Linger: 0}
+	_, _, e := unix.RawSyscall6(unix.SYS_SETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_LINGER,
+		uintptr(unsafe.Pointer(&lg)), unsafe.Sizeof(lg), 0)
+	return e
 }
 
 // connectDone asks again how a connect that said EINPROGRESS went: 0
@@ -97,7 +107,7 @@ func (t *sockTarget) connect(fd int) unix.Errno {
 // completed at once (the socket is then closed), else the socket whose
 // connect is pending.
 func dialTCP(t *sockTarget) (fd int, done bool, err error) {
-	fd, e := openSocket(t)
+	fd, e := openSocket(t, true)
 	if fd < 0 {
 		return -1, false, e
 	}
@@ -122,6 +132,7 @@ func rawRead(fd int, b []byte) (int, unix.Errno) {
 	return int(n), e
 }
 
+
 // rawSend writes without SIGPIPE (MSG_NOSIGNAL).
 func rawSend(fd int, b []byte) (int, unix.Errno) {
 	n, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
@@ -139,6 +150,14 @@ func rawEpollCtl(epfd, op, fd int, ev *unix.EpollEvent) unix.Errno {
 func rawEpollWait(epfd int, evs []unix.EpollEvent) (int, unix.Errno) {
 	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&evs[0])), uintptr(len(evs)), 0, 0, 0)
 	return int(n), e
+}
+
+// rawPoll asks, without waiting, which of fds are ready.
+func rawPoll(fds []unix.PollFd) unix.Errno {
+	var ts unix.Timespec
+	_, _, e := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), uintptr(len(fds)),
+		uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	return e
 }
 
 // rawSockError reads SO_ERROR: how a pending connect ended.

@@ -24,6 +24,14 @@ import (
 // (socket, connect, request), and the answers that came in meanwhile are
 // collected by one epoll_wait: one wake-up serves many checks.
 //
+// A socket is not registered with epoll when its request has been sent:
+// on loopback or a LAN the answer is usually back soon after the batch
+// has been started, so the loop looks at the fresh sockets of the batch
+// with one ppoll right after it, and once more sweepDelay after the last
+// request; only the sockets still silent then are registered. That saves
+// an epoll_ctl per check and the wake-ups of answers trickling in one by
+// one: a batch costs two wake-ups of the loop.
+//
 // The epoll descriptor is itself waited on through Go's netpoller (an
 // epoll set is readable when one of its descriptors is ready), with the
 // earliest check deadline as its read deadline: no thread ever blocks in
@@ -42,17 +50,40 @@ type engine struct {
 	nev     int    // events collected by the last wait or poll
 	buf     []byte // read buffer, shared by all checks
 
-	mu     sync.Mutex
-	queue  []*op // submitted, to start
-	aborts []*op // to abort
-	idle   bool  // the loop is (about to be) waiting: a submit must kick it
+	mu        sync.Mutex
+	queue     []*op          // submitted, to start
+	aborts    []*op          // to abort
+	newTimers []*engineTimer // set by AfterFunc, to file
+	idle      bool           // the loop is (about to be) waiting: a submit must kick it
 
 	// Owned by the loop.
 	byFD           []*op
 	timers         opHeap
 	armed          int64 // deadline set on f: 0 none, -1 unknown
 	spareQ, spareA []*op
+	fresh, spareF  []freshOp     // request sent, socket not registered
+	pfds           []unix.PollFd // for sweep
+	tq             timerHeap     // AfterFunc timers
+	tseq           uint64
+	spareT         []*engineTimer
 }
+
+// freshOp is a check whose request is sent and whose socket is not
+// registered with epoll yet.
+type freshOp struct {
+	o   *op
+	gen uint32 // the op's gen when it was filed: a later check is not this one
+	at  int64  // when the request was sent
+}
+
+func (f freshOp) waiting() bool {
+	return f.o.gen == f.gen && f.o.phase == opReading && f.o.events == 0
+}
+
+// sweepDelay is how long after the last request of a batch its fresh
+// sockets are looked at again, the silent ones then registered with
+// epoll. It adds at most that much to the duration of a check.
+const sweepDelay = int64(2 * time.Millisecond)
 
 // op is one check in the event loop. Each prober owns one and reuses it
 // check after check.
@@ -202,7 +233,12 @@ func (e *engine) now() int64 { return int64(time.Since(e.base)) }
 
 func (e *engine) loop() {
 	for {
-		e.takeWork()
+		e.runTimers() // a batch of checks due: they are submitted
+		if e.takeWork() {
+			e.sweep(false)
+		} else if e.sweepDue() {
+			e.sweep(true)
+		}
 		e.expire()
 		if !e.wait() {
 			return
@@ -211,8 +247,9 @@ func (e *engine) loop() {
 	}
 }
 
-// takeWork starts the submitted checks and aborts those asked to.
-func (e *engine) takeWork() {
+// takeWork starts the submitted checks and aborts those asked to; true
+// when it started some.
+func (e *engine) takeWork() bool {
 	e.mu.Lock()
 	q, ab := e.queue, e.aborts
 	e.queue, e.aborts = e.spareQ[:0], e.spareA[:0]
@@ -229,6 +266,60 @@ func (e *engine) takeWork() {
 		ab[i] = nil
 	}
 	e.spareQ, e.spareA = q[:0], ab[:0]
+	return len(q) > 0
+}
+
+// sweepAt is when the fresh sockets are due for their last look (0: no
+// fresh socket).
+func (e *engine) sweepAt() int64 {
+	if len(e.fresh) == 0 {
+		return 0
+	}
+	return e.fresh[len(e.fresh)-1].at + sweepDelay
+}
+
+func (e *engine) sweepDue() bool {
+	at := e.sweepAt()
+	return at != 0 && e.now() >= at
+}
+
+// sweep looks at the fresh sockets with one ppoll: the answered ones are
+// read; the silent ones are kept for the next sweep, or, with last,
+// registered with epoll.
+func (e *engine) sweep(last bool) {
+	if len(e.fresh) == 0 {
+		return
+	}
+	e.pfds = e.pfds[:0]
+	for _, f := range e.fresh {
+		fd := int32(-1) // ignored by ppoll
+		if f.waiting() {
+			fd = int32(f.o.fd)
+		}
+		e.pfds = append(e.pfds, unix.PollFd{Fd: fd, Events: unix.POLLIN | unix.POLLRDHUP})
+	}
+	if errno := rawPoll(e.pfds); errno != 0 {
+		for i := range e.pfds {
+			e.pfds[i].Revents = 0 // all of them through epoll
+		}
+	}
+	keep := e.spareF[:0]
+	for i, f := range e.fresh {
+		switch {
+		case !f.waiting():
+		case e.pfds[i].Revents != 0:
+			e.read(f.o)
+			if f.waiting() { // part of the answer: the rest through epoll
+				e.watch(f.o, opReading, unix.EPOLLIN|unix.EPOLLRDHUP)
+			}
+		case last:
+			e.watch(f.o, opReading, unix.EPOLLIN|unix.EPOLLRDHUP)
+		default:
+			keep = append(keep, f)
+		}
+	}
+	clear(e.fresh)
+	e.spareF, e.fresh = e.fresh[:0], keep
 }
 
 // wait blocks until events are ready (collected into e.events), the
@@ -239,6 +330,12 @@ func (e *engine) wait() bool {
 	if len(e.timers) > 0 {
 		dl = e.timers[0].deadline
 	}
+	if at := e.sweepAt(); at != 0 && (dl == 0 || at < dl) {
+		dl = at
+	}
+	if t := e.nextTimer(); t != 0 && (dl == 0 || t < dl) {
+		dl = t
+	}
 	if dl != e.armed {
 		var t time.Time
 		if dl != 0 {
@@ -248,7 +345,7 @@ func (e *engine) wait() bool {
 		e.armed = dl
 	}
 	e.mu.Lock()
-	if len(e.queue) > 0 || len(e.aborts) > 0 {
+	if len(e.queue) > 0 || len(e.aborts) > 0 || len(e.newTimers) > 0 {
 		e.mu.Unlock()
 		return true
 	}
@@ -325,6 +422,7 @@ func (e *engine) expire() {
 			break
 		}
 	}
+	e.sweep(false)
 	for len(e.timers) > 0 && e.timers[0].deadline <= now {
 		o := e.timers[0]
 		var r result
@@ -354,7 +452,7 @@ func (e *engine) begin(o *op) {
 		e.watch(o, opConnecting, unix.EPOLLOUT)
 		return
 	}
-	fd, errno := openSocket(o.t)
+	fd, errno := openSocket(o.t, true)
 	if fd < 0 {
 		e.finish(o, failed(codeL4CON, errText(errno)))
 		return
@@ -444,7 +542,12 @@ func (e *engine) send(o *op) {
 		e.finish(o, r)
 		return
 	}
-	e.watch(o, opReading, unix.EPOLLIN|unix.EPOLLRDHUP)
+	if o.events != 0 { // registered to wait for the connect or the send
+		e.watch(o, opReading, unix.EPOLLIN|unix.EPOLLRDHUP)
+		return
+	}
+	o.phase = opReading
+	e.fresh = append(e.fresh, freshOp{o: o, gen: o.gen, at: e.now()})
 }
 
 // read takes what arrived and judges it. Registrations are

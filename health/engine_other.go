@@ -15,3 +15,6 @@ func (p *netProber) launch(t *sockTarget, deadline time.Time, track func(io.Clos
 	go func() { done(p.runBlocking(t, deadline, track)) }()
 	return result{}, false
 }
+
+// schedClock is the clock of a pool's scheduler.
+func schedClock() clock { return realClock{} }

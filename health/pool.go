@@ -45,9 +45,11 @@ type poolView struct {
 
 // NewPool returns an empty pool. Checks run once Start is called.
 func NewPool(log zerolog.Logger) *Pool {
-	return newPool(log, realClock{}, func(hc *config.HealthCheck, sc *config.Server) prober {
+	p := newPool(log, realClock{}, func(hc *config.HealthCheck, sc *config.Server) prober {
 		return newNetProber(hc, sc)
 	})
+	p.sched.clk = schedClock() // on Linux, batches start in the check loop
+	return p
 }
 
 func newPool(log zerolog.Logger, clk clock, np func(*config.HealthCheck, *config.Server) prober) *Pool {

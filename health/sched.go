@@ -31,11 +31,14 @@ type dueHeap []*checker
 
 func (h dueHeap) Len() int { return len(h) }
 func (h dueHeap) Less(i, j int) bool {
-	if h[i].due.Equal(h[j].due) {
-		return h[i].seq < h[j].seq
-	}
-	return h[i].due.Before(h[j].due)
+	return h[i].dueKey < h[j].dueKey || h[i].dueKey == h[j].dueKey && h[i].seq < h[j].seq
 }
+
+// dueBase makes heap keys of due times: plain integers compare several
+// times faster than time.Time, with the same order (monotonic when the
+// times have a monotonic reading, as the real clock's do).
+var dueBase = time.Now()
+
 func (h dueHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
 	h[i].hidx, h[j].hidx = i, j
@@ -62,7 +65,7 @@ func (s *scheduler) add(c *checker, due time.Time) {
 		return
 	}
 	s.seq++
-	c.due, c.seq = due, s.seq
+	c.due, c.dueKey, c.seq = due, int64(due.Sub(dueBase)), s.seq
 	if c.hidx >= 0 {
 		heap.Fix(&s.h, c.hidx)
 	} else {
