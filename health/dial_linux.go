@@ -132,6 +132,12 @@ func rawRead(fd int, b []byte) (int, unix.Errno) {
 	return int(n), e
 }
 
+// rawPeek reads without taking the bytes out of the socket (MSG_PEEK).
+func rawPeek(fd int, b []byte) (int, unix.Errno) {
+	n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+		unix.MSG_PEEK, 0, 0)
+	return int(n), e
+}
 
 // rawSend writes without SIGPIPE (MSG_NOSIGNAL).
 func rawSend(fd int, b []byte) (int, unix.Errno) {

@@ -98,6 +98,8 @@ type op struct {
 	gen    uint32  // tags epoll events, so that a stale event is ignored
 	phase  opPhase //
 	up     bool    // the connection is known established
+	linger bool    // SO_LINGER 0 is set
+	unread bool    // the answer is still in the socket (peeked)
 	events uint32  // registered epoll events; 0 when not registered
 	sent   int     // bytes of pr.send written
 	hidx   int     // index in engine.timers; -1 when not there
@@ -447,12 +449,14 @@ func (e *engine) begin(o *op) {
 	o.sent, o.up = 0, false
 	o.pr.x.begin()
 	heap.Push(&e.timers, o)
-	if o.fd >= 0 { // a tcp check whose connect is pending
+	o.linger, o.unread = false, false
+	if o.fd >= 0 { // a tcp check whose connect is pending (SO_LINGER set)
+		o.linger = true
 		e.track(o)
 		e.watch(o, opConnecting, unix.EPOLLOUT)
 		return
 	}
-	fd, errno := openSocket(o.t, true)
+	fd, errno := openSocket(o.t, false) // see finish for the RST
 	if fd < 0 {
 		e.finish(o, failed(codeL4CON, errText(errno)))
 		return
@@ -550,11 +554,16 @@ func (e *engine) send(o *op) {
 	e.fresh = append(e.fresh, freshOp{o: o, gen: o.gen, at: e.now()})
 }
 
-// read takes what arrived and judges it. Registrations are
-// level-triggered: bytes left unread are reported again.
+// read judges what arrived. The bytes are peeked, not taken: when they
+// complete the answer they are left in the socket, and closing a socket
+// with unread data resets the connection (RFC 2525 section 2.17, Linux's
+// tcp_close), which spares the SO_LINGER call on the common path. An
+// answer that needs more bytes has the peeked ones taken out first.
+// Registrations are level-triggered: bytes not yet peeked are reported
+// again.
 func (e *engine) read(o *op) {
 	for {
-		n, errno := rawRead(o.fd, e.buf)
+		n, errno := rawPeek(o.fd, e.buf)
 		switch {
 		case errno == unix.EINTR:
 			continue
@@ -568,7 +577,23 @@ func (e *engine) read(o *op) {
 			return
 		}
 		if r, ok := o.pr.x.data(e.buf[:n]); ok {
+			o.unread = true
 			e.finish(o, r)
+			return
+		}
+		for got := 0; got < n; {
+			m, errno := rawRead(o.fd, e.buf[got:n])
+			switch {
+			case errno == unix.EINTR:
+				continue
+			case errno != 0:
+				e.finish(o, o.pr.x.readError(errno))
+				return
+			case m == 0: // cannot be: the bytes were there
+				e.finish(o, o.pr.x.eof())
+				return
+			}
+			got += m
 		}
 		return
 	}
@@ -592,11 +617,16 @@ func (e *engine) watch(o *op, phase opPhase, events uint32) {
 	o.events = events
 }
 
-// finish ends a check: its socket is closed (with a RST, SO_LINGER 0),
-// which also takes it out of the epoll set, and its result reported.
+// finish ends a check: its socket is closed with a RST, as HAProxy
+// closes checks (no TIME_WAIT left on either side): because the answer is
+// left unread in it, or else by SO_LINGER 0. The close also takes the
+// socket out of the epoll set. Then its result is reported.
 func (e *engine) finish(o *op, r result) {
 	if o.fd >= 0 {
 		e.byFD[o.fd] = nil
+		if !o.linger && !o.unread {
+			_ = setLinger0(o.fd)
+		}
 		rawClose(o.fd)
 		o.fd = -1
 	}
