@@ -80,19 +80,6 @@ func setLinger0(fd int) unix.Errno {
 	return e
 }
 
-// connectDone asks again how a connect that said EINPROGRESS went: 0
-// connected, EINPROGRESS still going, else the connect's error.
-func (t *sockTarget) connectDone(fd int) unix.Errno {
-	switch e := t.connect(fd); e {
-	case unix.EISCONN:
-		return 0
-	case unix.EALREADY:
-		return unix.EINPROGRESS
-	default:
-		return e
-	}
-}
-
 func (t *sockTarget) connect(fd int) unix.Errno {
 	var e unix.Errno
 	if t.family == unix.AF_INET {
@@ -101,28 +88,6 @@ func (t *sockTarget) connect(fd int) unix.Errno {
 		_, _, e = unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&t.sa6)), unix.SizeofSockaddrInet6)
 	}
 	return e
-}
-
-// dialTCP runs the connect of a plain tcp check: done when the connect
-// completed at once (the socket is then closed), else the socket whose
-// connect is pending.
-func dialTCP(t *sockTarget) (fd int, done bool, err error) {
-	fd, e := openSocket(t, true)
-	if fd < 0 {
-		return -1, false, e
-	}
-	if e == unix.EINPROGRESS {
-		e = t.connectDone(fd)
-	}
-	switch e {
-	case 0:
-		rawClose(fd)
-		return -1, true, nil
-	case unix.EINPROGRESS:
-		return fd, false, nil
-	}
-	rawClose(fd)
-	return -1, false, e
 }
 
 func rawClose(fd int) { _, _, _ = unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0) }

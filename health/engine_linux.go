@@ -13,24 +13,27 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// engine runs the checks that talk to their server (http, tcp-check,
-// agent, and the tcp checks whose connect did not complete at once) from
-// one goroutine, over non-blocking sockets in an epoll set of its own, as
-// HAProxy does. With a goroutine per check, every check paid for a
-// goroutine, a runtime timer for its deadline, its socket's registration
-// with the runtime poller and several thread switches to wake its
-// goroutine; with a thousand checks a second that cost more than the
-// checks. Here a batch of checks due together is started in one go
-// (socket, connect, request), and the answers that came in meanwhile are
-// collected by one epoll_wait: one wake-up serves many checks.
+// engine runs the checks of every type from one goroutine, over
+// non-blocking sockets in an epoll set of its own, as HAProxy does. With
+// a goroutine per check, every check paid for a goroutine, a runtime
+// timer for its deadline, its socket's registration with the runtime
+// poller and several thread switches to wake its goroutine; with a
+// thousand checks a second that cost more than the checks. Here a batch
+// of checks due together is started in one go (socket, connect, request)
+// and their answers are collected together: one wake-up serves many
+// checks, and a wake-up of a thread costs more than a check on a virtual
+// machine.
 //
-// A socket is not registered with epoll when its request has been sent:
-// on loopback or a LAN the answer is usually back soon after the batch
-// has been started, so the loop looks at the fresh sockets of the batch
-// with one ppoll right after it, and once more sweepDelay after the last
-// request; only the sockets still silent then are registered. That saves
-// an epoll_ctl per check and the wake-ups of answers trickling in one by
-// one: a batch costs two wake-ups of the loop.
+// A socket is not registered with epoll when its request has been sent
+// (or, with nothing to send, its connect started): on loopback or a LAN
+// the answer is usually back soon after the batch has been started, so
+// the loop looks at the fresh sockets of the batch with one ppoll right
+// after it, and once more sweepDelay after the last request; only the
+// sockets still silent then are registered. That saves an epoll_ctl per
+// check (and for a check that sends nothing, the second connect call
+// that would tell whether the connect is over) and the wake-ups of
+// answers trickling in one by one: a batch costs two wake-ups of the
+// loop.
 //
 // The epoll descriptor is itself waited on through Go's netpoller (an
 // epoll set is readable when one of its descriptors is ready), with the
@@ -68,8 +71,9 @@ type engine struct {
 	spareT         []*engineTimer
 }
 
-// freshOp is a check whose request is sent and whose socket is not
-// registered with epoll yet.
+// freshOp is a check whose request is sent (or, with nothing to send,
+// whose connect was started) and whose socket is not registered with
+// epoll yet.
 type freshOp struct {
 	o   *op
 	gen uint32 // the op's gen when it was filed: a later check is not this one
@@ -77,7 +81,7 @@ type freshOp struct {
 }
 
 func (f freshOp) waiting() bool {
-	return f.o.gen == f.gen && f.o.phase == opReading && f.o.events == 0
+	return f.o.gen == f.gen && (f.o.phase == opReading || f.o.phase == opConnecting) && f.o.events == 0
 }
 
 // sweepDelay is how long after the last request of a batch its fresh
@@ -96,9 +100,8 @@ type op struct {
 	// Owned by the loop once submitted.
 	fd     int     // -1 when none
 	gen    uint32  // tags epoll events, so that a stale event is ignored
-	phase  opPhase //
+	phase  opPhase // what the check waits for
 	up     bool    // the connection is known established
-	linger bool    // SO_LINGER 0 is set
 	unread bool    // the answer is still in the socket (peeked)
 	events uint32  // registered epoll events; 0 when not registered
 	sent   int     // bytes of pr.send written
@@ -170,23 +173,7 @@ func (p *netProber) launch(t *sockTarget, deadline time.Time, track func(io.Clos
 	if o.pr == nil {
 		o.pr, o.fd, o.hidx = p, -1, -1
 	}
-	if p.typ == "tcp" {
-		// The whole check is a connect: on loopback or a fast LAN it
-		// completes here, without the loop.
-		fd, ok, err := dialTCP(t)
-		switch {
-		case err != nil:
-			return ioFailure(err, false, ""), true
-		case ok:
-			return pass(codeL4OK, ""), true
-		}
-		o.fd = fd
-	}
 	if !track(o) {
-		if o.fd >= 0 {
-			rawClose(o.fd)
-			o.fd = -1
-		}
 		return failed(codeL4CON, errCheckStopped.Error()), true
 	}
 	o.t, o.done = t, done
@@ -285,43 +272,56 @@ func (e *engine) sweepDue() bool {
 	return at != 0 && e.now() >= at
 }
 
-// sweep looks at the fresh sockets with one ppoll: the answered ones are
-// read; the silent ones are kept for the next sweep, or, with last,
-// registered with epoll.
+// sweep looks at the fresh sockets with one ppoll: the connected or
+// answered ones go on; the silent ones are kept for the next sweep, or,
+// with last, registered with epoll.
 func (e *engine) sweep(last bool) {
 	if len(e.fresh) == 0 {
 		return
 	}
 	e.pfds = e.pfds[:0]
 	for _, f := range e.fresh {
-		fd := int32(-1) // ignored by ppoll
+		pfd := unix.PollFd{Fd: -1} // ignored by ppoll
 		if f.waiting() {
-			fd = int32(f.o.fd)
+			pfd.Fd, pfd.Events = int32(f.o.fd), unix.POLLIN|unix.POLLRDHUP
+			if f.o.phase == opConnecting {
+				pfd.Events = unix.POLLOUT
+			}
 		}
-		e.pfds = append(e.pfds, unix.PollFd{Fd: fd, Events: unix.POLLIN | unix.POLLRDHUP})
+		e.pfds = append(e.pfds, pfd)
 	}
 	if errno := rawPoll(e.pfds); errno != 0 {
 		for i := range e.pfds {
 			e.pfds[i].Revents = 0 // all of them through epoll
 		}
 	}
-	keep := e.spareF[:0]
-	for i, f := range e.fresh {
-		switch {
+	// Checks that go on to wait for an answer are filed anew, in the
+	// list that replaces this one.
+	old := e.fresh
+	e.fresh = e.spareF[:0]
+	for i, f := range old {
+		switch rev := e.pfds[i].Revents; {
 		case !f.waiting():
-		case e.pfds[i].Revents != 0:
+		case rev != 0 && f.o.phase == opConnecting:
+			e.connected(f.o)
+			if rev&(unix.POLLIN|unix.POLLHUP|unix.POLLERR) != 0 && f.o.phase == opReading && f.o.events == 0 {
+				e.read(f.o) // an agent that spoke first
+			}
+		case rev != 0:
 			e.read(f.o)
 			if f.waiting() { // part of the answer: the rest through epoll
 				e.watch(f.o, opReading, unix.EPOLLIN|unix.EPOLLRDHUP)
 			}
+		case last && f.o.phase == opConnecting:
+			e.watch(f.o, opConnecting, unix.EPOLLOUT)
 		case last:
 			e.watch(f.o, opReading, unix.EPOLLIN|unix.EPOLLRDHUP)
 		default:
-			keep = append(keep, f)
+			e.fresh = append(e.fresh, f)
 		}
 	}
-	clear(e.fresh)
-	e.spareF, e.fresh = e.fresh[:0], keep
+	clear(old)
+	e.spareF = old[:0]
 }
 
 // wait blocks until events are ready (collected into e.events), the
@@ -449,13 +449,7 @@ func (e *engine) begin(o *op) {
 	o.sent, o.up = 0, false
 	o.pr.x.begin()
 	heap.Push(&e.timers, o)
-	o.linger, o.unread = false, false
-	if o.fd >= 0 { // a tcp check whose connect is pending (SO_LINGER set)
-		o.linger = true
-		e.track(o)
-		e.watch(o, opConnecting, unix.EPOLLOUT)
-		return
-	}
+	o.unread = false
 	fd, errno := openSocket(o.t, false) // see finish for the RST
 	if fd < 0 {
 		e.finish(o, failed(codeL4CON, errText(errno)))
@@ -468,17 +462,12 @@ func (e *engine) begin(o *op) {
 		o.up = true
 	case unix.EINPROGRESS:
 		if len(o.pr.send) == 0 {
-			// Nothing to write that would tell: ask the socket.
-			switch errno = o.t.connectDone(fd); errno {
-			case 0:
-				o.up = true
-			case unix.EINPROGRESS:
-				e.watch(o, opConnecting, unix.EPOLLOUT)
-				return
-			default:
-				e.finish(o, ioFailure(errno, false, ""))
-				return
-			}
+			// Nothing to write that would tell whether the connect
+			// is over: the sweep asks the socket (on loopback it is
+			// over already).
+			o.phase = opConnecting
+			e.fresh = append(e.fresh, freshOp{o: o, gen: o.gen, at: e.now()})
+			return
 		}
 	default:
 		e.finish(o, ioFailure(errno, false, ""))
@@ -624,7 +613,7 @@ func (e *engine) watch(o *op, phase opPhase, events uint32) {
 func (e *engine) finish(o *op, r result) {
 	if o.fd >= 0 {
 		e.byFD[o.fd] = nil
-		if !o.linger && !o.unread {
+		if !o.unread {
 			_ = setLinger0(o.fd)
 		}
 		rawClose(o.fd)

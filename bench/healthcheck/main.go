@@ -269,30 +269,33 @@ func measureHAProxy(bin string, addrs []string, typ string, interval, warmup, wi
 		return f, fmt.Errorf("haproxy exited during the run: %v: %s", err, stderr.String())
 	default:
 	}
-	if f.up, err = haproxyUp(sock, typ == "agent"); err != nil {
+	var others map[string]int
+	if f.up, others, err = haproxyUp(sock, typ == "agent"); err != nil {
 		return f, err
 	}
 	if f.up != f.total {
-		return f, fmt.Errorf("haproxy: only %d of %d servers UP", f.up, f.total)
+		f.print("haproxy")
+		return f, fmt.Errorf("haproxy: only %d of %d servers UP; the others: %v", f.up, f.total, others)
 	}
 	return f, nil
 }
 
 // haproxyUp counts the servers HAProxy reports UP ("show stat"), or, with
 // agent, those whose last agent check passed.
-func haproxyUp(sock string, agent bool) (int, error) {
+func haproxyUp(sock string, agent bool) (int, map[string]int, error) {
 	c, err := net.Dial("unix", sock)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer c.Close()
 	if _, err := io.WriteString(c, "show stat\n"); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	raw, err := io.ReadAll(c)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
+	others := map[string]int{}
 	up, col, want := 0, -1, "UP"
 	if agent {
 		want = "L7OK"
@@ -307,11 +310,15 @@ func haproxyUp(sock string, agent bool) (int, error) {
 			}
 			continue
 		}
-		if col >= 0 && len(f) > col && f[0] == "bench" && f[1] != "BACKEND" && f[1] != "FRONTEND" && strings.HasPrefix(f[col], want) {
-			up++
+		if col >= 0 && len(f) > col && f[0] == "bench" && f[1] != "BACKEND" && f[1] != "FRONTEND" {
+			if strings.HasPrefix(f[col], want) {
+				up++
+			} else {
+				others[f[col]]++
+			}
 		}
 	}
-	return up, nil
+	return up, others, nil
 }
 
 // procCPU reads utime+stime of a process from /proc/PID/stat.
