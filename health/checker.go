@@ -23,11 +23,9 @@ type checker struct {
 	ctx    context.Context // cancelled by stop: aborts a name resolution
 	cancel context.CancelFunc
 
-	// due, seq and hidx belong to the scheduler (under its lock).
-	due    time.Time
-	dueKey int64 // due as an integer, for the heap
-	seq    uint64
-	hidx   int
+	// due and hidx belong to the scheduler (under its lock).
+	due  time.Time
+	hidx int
 
 	startAt time.Time            // start of the running check
 	done    func(result)         // finish, bound once: the probers' done callback
