@@ -67,18 +67,22 @@ func main() {
 		fatal(err)
 	}
 	defer stop()
+	fail := func(err error) { // os.Exit skips the deferred stop
+		stop()
+		fatal(err)
+	}
 
 	fmt.Printf("health checks: %d servers, type %s, interval %v, window %v, GOMAXPROCS %d\n",
 		*n, *typ, *interval, *duration, runtime.GOMAXPROCS(0))
 	l, err := measureLBD(addrs, *typ, *interval, *warmup, *duration)
 	if err != nil {
-		fatal(err)
+		fail(err)
 	}
 	l.print("lbd")
 	if *haproxy != "" {
 		h, err := measureHAProxy(*haproxy, addrs, *typ, *interval, *warmup, *duration)
 		if err != nil {
-			fatal(err)
+			fail(err)
 		}
 		h.print("haproxy")
 		if h.cpu > 0 {
