@@ -5,6 +5,8 @@ package health
 import (
 	"io"
 	"time"
+
+	"lbd/clock"
 )
 
 // op is Linux's event-loop record of a check; elsewhere a check runs on a
@@ -17,4 +19,4 @@ func (p *netProber) launch(t *sockTarget, deadline time.Time, track func(io.Clos
 }
 
 // schedClock is the clock of a pool's scheduler.
-func schedClock() clock { return realClock{} }
+func schedClock() clock.Clock { return clock.Real{} }

@@ -5,6 +5,8 @@ package health
 import (
 	"container/heap"
 	"time"
+
+	"lbd/clock"
 )
 
 // The check loop is also the clock of the pool's scheduler: the timer of
@@ -12,14 +14,14 @@ import (
 // right there. A runtime timer would run the batch on a goroutine of its
 // own that then hands the checks over to the loop: two more thread
 // wake-ups per batch, and a wake-up costs tens of microseconds of CPU on a
-// virtual machine, more than a check. The engine implements clock.
+// virtual machine, more than a check. The engine is a clock.Clock.
 
-// Now is the wall clock, as realClock's.
+// Now is the wall clock, as clock.Real's.
 func (e *engine) Now() time.Time { return time.Now() }
 
 // AfterFunc calls f from the loop once d has passed. f must not block:
 // it holds up every check.
-func (e *engine) AfterFunc(d time.Duration, f func()) stopper {
+func (e *engine) AfterFunc(d time.Duration, f func()) clock.Timer {
 	t := &engineTimer{e: e, at: e.now() + int64(d), f: f, hidx: -1}
 	e.mu.Lock()
 	e.newTimers = append(e.newTimers, t)
@@ -125,9 +127,9 @@ func (h *timerHeap) Pop() any {
 
 // schedClock is the clock of a pool's scheduler: the check loop when it
 // runs, else the runtime's timers.
-func schedClock() clock {
+func schedClock() clock.Clock {
 	if e := theEngine(); e != nil {
 		return e
 	}
-	return realClock{}
+	return clock.Real{}
 }

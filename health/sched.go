@@ -3,6 +3,8 @@ package health
 import (
 	"sync"
 	"time"
+
+	"lbd/clock"
 )
 
 // scheduler keeps every checker's next check in one heap and one timer,
@@ -13,12 +15,12 @@ import (
 // per check; due times are aligned on a grid so that batches form (see
 // alignDue).
 type scheduler struct {
-	clk clock
+	clk clock.Clock
 
 	mu     sync.Mutex
 	h      dueHeap
 	seq    uint64
-	timer  stopper
+	timer  clock.Timer
 	at     time.Time // when timer fires; zero when none
 	gen    uint64    // identifies the current timer
 	closed bool
