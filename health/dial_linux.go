@@ -131,6 +131,13 @@ func rawPoll(fds []unix.PollFd) unix.Errno {
 	return e
 }
 
+// rawTimerfdSettime arms (or, with a zero value, disarms) a timerfd
+// relative to now.
+func rawTimerfdSettime(fd int, its *unix.ItimerSpec) unix.Errno {
+	_, _, e := unix.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(fd), 0, uintptr(unsafe.Pointer(its)), 0, 0, 0)
+	return e
+}
+
 // rawSockError reads SO_ERROR: how a pending connect ended.
 func rawSockError(fd int) (int, unix.Errno) {
 	var v int32

@@ -45,6 +45,7 @@ import (
 // the loop's feet. The loop never stops; it costs nothing while idle.
 type engine struct {
 	epfd    int
+	tfd     int      // timerfd in the epoll set: the loop's deadlines
 	f       *os.File // the epoll descriptor, for the netpoller
 	rc      syscall.RawConn
 	base    time.Time // deadlines are nanoseconds since base (monotonic)
@@ -62,7 +63,7 @@ type engine struct {
 	// Owned by the loop.
 	byFD           []*op
 	timers         opHeap
-	armed          int64 // deadline set on f: 0 none, -1 unknown
+	armed          int64 // deadline set on tfd: 0 none, -1 unknown
 	spareQ, spareA []*op
 	fresh, spareF  []freshOp     // request sent, socket not registered
 	pfds           []unix.PollFd // for sweep
@@ -145,14 +146,25 @@ func newEngine() *engine {
 		unix.Close(fd)
 		return nil
 	}
+	tfd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
+	if err != nil {
+		unix.Close(fd)
+		return nil
+	}
+	if err := unix.EpollCtl(fd, unix.EPOLL_CTL_ADD, tfd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(tfd)}); err != nil {
+		unix.Close(tfd)
+		unix.Close(fd)
+		return nil
+	}
 	f := os.NewFile(uintptr(fd), "lbd-health-checks")
 	rc, err := f.SyscallConn()
 	if err != nil {
 		f.Close()
+		unix.Close(tfd)
 		return nil
 	}
 	e := &engine{
-		epfd: fd, f: f, rc: rc, base: time.Now(),
+		epfd: fd, tfd: tfd, f: f, rc: rc, base: time.Now(),
 		events: make([]unix.EpollEvent, 256),
 		buf:    make([]byte, 64<<10),
 		byFD:   make([]*op, 1024),
@@ -339,11 +351,13 @@ func (e *engine) wait() bool {
 		dl = t
 	}
 	if dl != e.armed {
-		var t time.Time
+		// Re-arming also clears an expiry: the timerfd is no longer
+		// readable.
+		var its unix.ItimerSpec
 		if dl != 0 {
-			t = e.base.Add(time.Duration(dl))
+			its.Value = unix.NsecToTimespec(max(dl-e.now(), 1))
 		}
-		_ = e.f.SetReadDeadline(t)
+		_ = rawTimerfdSettime(e.tfd, &its)
 		e.armed = dl
 	}
 	e.mu.Lock()
@@ -358,8 +372,8 @@ func (e *engine) wait() bool {
 	e.idle = false
 	e.mu.Unlock()
 	if err != nil {
-		if os.IsTimeout(err) {
-			e.armed = -1 // a kick may have replaced it
+		if os.IsTimeout(err) { // a kick
+			_ = e.f.SetReadDeadline(time.Time{})
 			return true
 		}
 		return false
@@ -388,6 +402,10 @@ func (e *engine) handle() {
 	for i := 0; i < e.nev; i++ {
 		ev := &e.events[i]
 		fd := int(ev.Fd)
+		if fd == e.tfd {
+			e.armed = -1 // expired: re-armed (and so cleared) before the next wait
+			continue
+		}
 		if fd < 0 || fd >= len(e.byFD) {
 			continue
 		}
