@@ -23,10 +23,10 @@ func TestProxyThroughDaemon(t *testing.T) {
 	base := applianceConfig(t, a.Lab)
 
 	// 20 reloads in a row, half by lbctl and half by SIGHUP, each with a
-	// change (web2's weight, a route added or removed), under a steady
-	// load of kept-alive and new connections, one of them with requests
-	// in flight across the reloads: not one request fails, and the
-	// kept-alive connections are never cut.
+	// change (web2's weight, a route and a frontend added or removed),
+	// under a steady load of kept-alive and new connections, GETs and
+	// POSTs with a body, slow requests in flight across the reloads, and
+	// a tcp session: not one request fails, and no connection is cut.
 	t.Run("reloads under load", func(t *testing.T) {
 		load := a.StartLoad("client",
 			LoadWorker{URL: "http://" + VIP + "/", KeepAlive: true},
@@ -34,6 +34,7 @@ func TestProxyThroughDaemon(t *testing.T) {
 			LoadWorker{URL: a.nodeURL("/slow?ms=150"), KeepAlive: true},
 			LoadWorker{URL: "http://" + VIP + "/"},
 			LoadWorker{URL: a.nodeURL("/api/y")},
+			LoadWorker{URL: a.nodeURL("/form"), KeepAlive: true, Body: strings.Repeat("field=value&", 1000)},
 		)
 		load.WaitProgress(t, 20, 10*time.Second)
 		// A tcp session open across every reload.
@@ -56,8 +57,8 @@ func TestProxyThroughDaemon(t *testing.T) {
 		if r.Failed != 0 {
 			t.Errorf("requests failed across the reloads: %s", r)
 		}
-		if r.KeepAliveDials != 3 {
-			t.Errorf("kept-alive connections were cut: 3 kept-alive clients opened %d connections", r.KeepAliveDials)
+		if r.KeepAliveDials != 4 {
+			t.Errorf("kept-alive connections were cut: 4 kept-alive clients opened %d connections", r.KeepAliveDials)
 		}
 		if r.Servers["web1"] == 0 || r.Servers["web2"] == 0 {
 			t.Errorf("the load did not reach both servers: %s", r)
@@ -85,6 +86,39 @@ func TestProxyThroughDaemon(t *testing.T) {
 		lb.MustCtl(t, "reload")
 		if _, _, err := a.HTTPGet("client", extra); err == nil {
 			t.Errorf("frontend extra still answers after a reload removed it")
+		}
+	})
+
+	// A reload that removes a listener lets the request in flight on it
+	// finish, then closes that connection; the address refuses new ones.
+	t.Run("removed listener drains", func(t *testing.T) {
+		lb.WriteConfig(reloadVariant(t, base, 2))
+		lb.MustCtl(t, "reload")
+		extra := "http://" + a.Addr(node) + ":8082"
+		c := a.HTTPClient("client", 10*time.Second)
+		defer c.CloseIdleConnections()
+		if _, err := meterGet(c, extra+"/"); err != nil {
+			t.Fatalf("frontend extra: %v", err)
+		}
+		done := make(chan error, 1)
+		go func() {
+			_, err := meterGet(c, extra+"/slow?ms=1500")
+			done <- err
+		}()
+		Eventually(t, 5*time.Second, func() bool { return inFlight(lb, "web") > 0 }, "the slow request to reach a server")
+		lb.WriteConfig(base)
+		lb.MustCtl(t, "reload")
+		if err := <-done; err != nil {
+			t.Errorf("the request in flight on a listener removed by a reload: %v", err)
+		}
+		if _, err := a.Dial("client", "tcp", a.Addr(node)+":8082"); err == nil {
+			t.Errorf("the removed listener still accepts connections")
+		}
+		// The kept-alive connection was closed after that response, as
+		// HAProxy's old process does: the client's next request has to
+		// dial, and is refused.
+		if _, err := meterGet(c, extra+"/"); err == nil {
+			t.Errorf("a kept-alive connection of a removed listener still serves new requests")
 		}
 	})
 
@@ -169,6 +203,29 @@ func TestProxyThroughDaemon(t *testing.T) {
 			t.Errorf("6 tcp connections went to %v, want 3 each (roundrobin)", seen)
 		}
 	})
+
+	// SIGTERM: a request in flight finishes, the VIP is removed, lbd exits 0
+	// (last: it stops the lab's daemon).
+	t.Run("graceful stop", func(t *testing.T) {
+		done := make(chan error, 1)
+		go func() {
+			code, _, err := a.HTTPGet("client", "http://"+VIP+"/slow?ms=1000")
+			if err == nil && code != 200 {
+				err = fmt.Errorf("status %d", code)
+			}
+			done <- err
+		}()
+		Eventually(t, 5*time.Second, func() bool { return inFlight(lb, "web") > 0 }, "the slow request to reach a server")
+		if err := lb.Stop(syscall.SIGTERM); err != nil {
+			t.Errorf("lbd after SIGTERM: %v", err)
+		}
+		if err := <-done; err != nil {
+			t.Errorf("the request in flight at SIGTERM: %v", err)
+		}
+		if a.HasAddr(node, VIP) {
+			t.Errorf("lbd stopped but %s still has the VIP", node)
+		}
+	})
 }
 
 // reloadVariant is the base config with change i of the reload test: web2's
@@ -226,4 +283,21 @@ func (c *lineConn) ask(line string) (string, error) {
 	}
 	got, err := c.r.ReadString('\n')
 	return strings.TrimRight(got, "\r\n"), err
+}
+
+// inFlight is the number of connections lbd has open to backend's servers.
+func inFlight(d *LBD, backend string) int {
+	bs, err := d.BackendStatus()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, b := range bs {
+		if b.Name == backend {
+			for _, s := range b.Servers {
+				n += s.CurConns
+			}
+		}
+	}
+	return n
 }

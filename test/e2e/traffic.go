@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os/exec"
@@ -22,11 +23,13 @@ import (
 
 // --- steady load -------------------------------------------------------------------
 
-// LoadWorker is one client loop of a Load: GET URL again and again, on one
-// kept-alive connection (KeepAlive) or on a new connection per request.
+// LoadWorker is one client loop of a Load: GET URL again and again (POST
+// with Body when it is set), on one kept-alive connection (KeepAlive) or on
+// a new connection per request.
 type LoadWorker struct {
 	URL       string
 	KeepAlive bool
+	Body      string
 }
 
 // Load is client loops running from a lab host until Stop. Every answer
@@ -77,7 +80,7 @@ func (l *Lab) StartLoad(from string, workers ...LoadWorker) *Load {
 			defer ld.wg.Done()
 			defer tr.CloseIdleConnections()
 			for {
-				server, err := meterGet(c, w.URL)
+				server, err := loadRequest(c, w)
 				ld.mu.Lock()
 				ld.res.Requests++
 				if w.KeepAlive {
@@ -101,6 +104,25 @@ func (l *Lab) StartLoad(from string, workers ...LoadWorker) *Load {
 		}()
 	}
 	return ld
+}
+
+// loadRequest is meterGet, or a POST of w.Body.
+func loadRequest(c *http.Client, w LoadWorker) (string, error) {
+	if w.Body == "" {
+		return meterGet(c, w.URL)
+	}
+	resp, err := c.Post(w.URL, "text/plain", strings.NewReader(w.Body))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return "", err
+	}
+	if resp.StatusCode/100 != 2 {
+		return "", fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return resp.Header.Get("X-Server"), nil
 }
 
 // Snapshot is the result so far.
