@@ -72,6 +72,24 @@ func TestHealthThroughDaemon(t *testing.T) {
 	// requests), its checks keep running; ready restores it.
 	t.Run("maint", func(t *testing.T) {
 		cookie := serverCookie(t, a.Lab, url, "web1")
+		// A kept-alive client pinned to web1 before the maint.
+		kept := a.HTTPClient("client", 10*time.Second)
+		defer kept.CloseIdleConnections()
+		path := "-before"
+		keptGet := func() string {
+			req := mustGet(t, a.nodeURL("/maint-probe"+path))
+			req.Header.Set("Cookie", cookie)
+			resp, err := kept.Do(req)
+			if err != nil {
+				t.Fatalf("kept-alive client: %v", err)
+			}
+			resp.Body.Close()
+			return resp.Header.Get("X-Server")
+		}
+		if got := keptGet(); got != "web1" {
+			t.Fatalf("kept-alive client with web1's cookie went to %q", got)
+		}
+		path = ""
 		lb.MustCtl(t, "server", "state", "web/web1", "maint")
 		s := lb.Server(t, "web", "web1")
 		if s.State != "MAINT" || s.Admin != "MAINT" {
@@ -82,12 +100,18 @@ func TestHealthThroughDaemon(t *testing.T) {
 		if got["web2"] != 20 {
 			t.Errorf("with web1 in MAINT, 20 requests went to %v", got)
 		}
-		// A cookie naming a server in MAINT is ignored.
+		// A cookie naming a server in MAINT is ignored, on new and on
+		// kept-alive connections.
 		got = a.Spread(t, "client", a.nodeURL("/maint-probe"), 4, http.Header{"Cookie": {cookie}})
 		if got["web2"] != 4 {
 			t.Errorf("with web1 in MAINT, 4 requests with its cookie went to %v", got)
 		}
-		if strings.Contains(a.webs["web1"].Output(), "/maint-probe") {
+		for range 4 {
+			if got := keptGet(); got != "web2" {
+				t.Errorf("with web1 in MAINT, the kept-alive client with its cookie went to %q", got)
+			}
+		}
+		if strings.Contains(a.webs["web1"].Output(), `"GET /maint-probe"`) {
 			t.Errorf("a request reached web1 in MAINT:\n%s", a.webs["web1"].Output())
 		}
 		Eventually(t, 10*time.Second, func() bool { return lb.Server(t, "web", "web1").Check.Checks > before+1 },
@@ -177,6 +201,59 @@ func TestHealthThroughDaemon(t *testing.T) {
 		lb.MustCtl(t, "server", "state", "web/web1", "ready")
 		lb.MustCtl(t, "server", "weight", "web/web2", "1")
 		lb.WaitFullState(t, "web", "web1", "UP", 10*time.Second)
+	})
+
+	// A server added by a reload to a serving backend starts DOWN and gets
+	// traffic only once its checks pass; removed again, it gets none.
+	t.Run("server added by reload", func(t *testing.T) {
+		base := applianceConfig(t, a.Lab)
+		lb.WriteConfig(replaceOnce(t, base, `  server "web2" {
+    address = "192.0.2.22:80"
+  }`, `  server "web2" {
+    address = "192.0.2.22:80"
+  }
+  server "web3" {
+    address = "192.0.2.22:8080"
+  }`))
+		lb.MustCtl(t, "reload")
+		if s := lb.Server(t, "web", "web3"); !strings.HasPrefix(s.State, "DOWN") {
+			t.Errorf("web3 right after the reload that added it: %q, want DOWN until rise checks pass", s.State)
+		}
+		for {
+			s := lb.Server(t, "web", "web3")
+			if s.State == "UP" {
+				break
+			}
+			if !strings.HasPrefix(s.State, "DOWN") {
+				t.Fatalf("web3 is %q", s.State)
+			}
+			resp, _, err := a.HTTPDo("client", mustGet(t, url))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l := resp.Header.Get("X-Listener"); l == "192.0.2.22:8080" && strings.HasPrefix(lb.Server(t, "web", "web3").State, "DOWN") {
+				t.Fatalf("a request reached web3 while it was DOWN")
+			}
+		}
+		listeners := map[string]int{}
+		for range 9 {
+			resp, _, err := a.HTTPDo("client", mustGet(t, url))
+			if err != nil {
+				t.Fatal(err)
+			}
+			listeners[resp.Header.Get("X-Listener")]++
+		}
+		if listeners["192.0.2.22:8080"] != 3 {
+			t.Errorf("9 requests with web3 UP went to %v, want 3 each", listeners)
+		}
+		lb.WriteConfig(base)
+		lb.MustCtl(t, "reload")
+		if got := a.Spread(t, "client", url, 6, nil); got["web1"] != 3 || got["web2"] != 3 {
+			t.Errorf("with web3 removed, 6 requests went to %v", got)
+		}
+		if _, err := lb.server("web", "web3"); err == nil {
+			t.Errorf("web3 still listed after the reload that removed it")
+		}
 	})
 
 	// Backend "bk": main DOWN -> the backup takes the traffic; backup

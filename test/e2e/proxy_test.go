@@ -41,6 +41,14 @@ func TestProxyThroughDaemon(t *testing.T) {
 		tcp := dialLines(t, a.Lab, VIP+":9000")
 		defer tcp.Close()
 		applied0, _ := lb.ReloadsLogged()
+		// web/web1's counters and check count, sampled after each reload:
+		// they survive reloads, so they never go down.
+		var totals, checks []int
+		sample := func() {
+			s := lb.Server(t, "web", "web1")
+			totals, checks = append(totals, s.TotalConns), append(checks, s.Check.Checks)
+		}
+		sample()
 		for i := 1; i <= 20; i++ {
 			lb.WriteConfig(reloadVariant(t, base, i))
 			if i%2 == 0 {
@@ -51,6 +59,13 @@ func TestProxyThroughDaemon(t *testing.T) {
 			Eventually(t, 10*time.Second, func() bool { applied, _ := lb.ReloadsLogged(); return applied == applied0+i },
 				"reload %d to be applied (lbd logs \"reload: configuration applied\")", i)
 			load.WaitProgress(t, 10, 10*time.Second)
+			sample()
+		}
+		for i := 1; i < len(totals); i++ {
+			if totals[i] < totals[i-1] || checks[i] < checks[i-1] {
+				t.Errorf("web/web1's counters went down across reload %d: total_conns %v, checks %v", i, totals, checks)
+				break
+			}
 		}
 		r := load.Stop()
 		t.Logf("FIGURE load across 20 reloads: %s", r)

@@ -249,6 +249,7 @@ type ServerDetail struct {
 	Weight        int    `json:"weight"`
 	RuntimeWeight int    `json:"runtime_weight"`
 	Backup        bool   `json:"backup"`
+	TotalConns    int    `json:"total_conns"`
 	Check         struct {
 		Result      string `json:"result"`
 		Description string `json:"description"`
