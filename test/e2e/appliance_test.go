@@ -70,9 +70,11 @@ func applianceConfig(t testing.TB, l *Lab) string {
 	return c + `
 backend "api" {
   health_check {
-    type     = "http"
-    path     = "/health"
-    interval = "500ms"
+    type          = "http"
+    path          = "/health"
+    interval      = "500ms"
+    fast_interval = "500ms"
+    down_interval = "500ms"
   }
   server "web1" {
     address = "192.0.2.21:8080"

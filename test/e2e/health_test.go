@@ -68,6 +68,34 @@ func TestHealthThroughDaemon(t *testing.T) {
 		lb.WaitFullState(t, "web", "web2", "UP", 15*time.Second)
 	})
 
+	// A check that gets no complete answer within its timeout fails with
+	// "Layer7 timeout" (a server that hangs: /slow answers after 3s).
+	t.Run("hanging check", func(t *testing.T) {
+		base := applianceConfig(t, a.Lab)
+		lb.WriteConfig(replaceOnce(t, base, `    path          = "/health"
+    interval      = "500ms"
+    fast_interval = "500ms"
+    down_interval = "500ms"
+  }
+  server "web1" {
+    address = "192.0.2.21:8080"`, `    path          = "/slow?ms=3000"
+    timeout       = "300ms"
+    interval      = "500ms"
+    fast_interval = "500ms"
+    down_interval = "500ms"
+  }
+  server "web1" {
+    address = "192.0.2.21:8080"`))
+		lb.MustCtl(t, "reload")
+		s := lb.WaitFullState(t, "api", "web1", "DOWN", 3*(300*time.Millisecond+checkInterval)+5*time.Second)
+		if s.Check.Result != "L7TOUT" || !strings.HasPrefix(s.Check.Description, "Layer7 timeout") {
+			t.Errorf("api/web1's last check: %s %q, want L7TOUT \"Layer7 timeout\"", s.Check.Result, s.Check.Description)
+		}
+		lb.WriteConfig(base)
+		lb.MustCtl(t, "reload")
+		lb.WaitFullState(t, "api", "web1", "UP", 15*time.Second)
+	})
+
 	// maint: nothing reaches web1 (its own log shows none of the
 	// requests), its checks keep running; ready restores it.
 	t.Run("maint", func(t *testing.T) {
