@@ -53,6 +53,30 @@ func TestHealthThroughDaemon(t *testing.T) {
 		}
 	})
 
+	// A server whose host vanishes (its link goes down: connects time out
+	// instead of being refused): DOWN with "Layer4 timeout", and again no
+	// client request fails; back when the link is.
+	t.Run("unreachable server", func(t *testing.T) {
+		load := a.StartLoad("client", LoadWorker{URL: url}, LoadWorker{URL: url, KeepAlive: true})
+		load.WaitProgress(t, 10, 10*time.Second)
+		if out, err := a.Exec("web2", "ip", "link", "set", "eth0", "down"); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		s := lb.WaitFullState(t, "web", "web2", "DOWN", 15*time.Second)
+		if s.Check.Result != "L4TOUT" || !strings.HasPrefix(s.Check.Description, "Layer4 timeout") {
+			t.Errorf("web2's last check: %s %q, want L4TOUT \"Layer4 timeout\"", s.Check.Result, s.Check.Description)
+		}
+		load.WaitProgress(t, 20, 10*time.Second)
+		if out, err := a.Exec("web2", "ip", "link", "set", "eth0", "up"); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		lb.WaitFullState(t, "web", "web2", "UP", 20*time.Second)
+		if r := load.Stop(); r.Failed != 0 {
+			t.Errorf("clients while web2 was unreachable: %s", r)
+		}
+		lb.WaitFullState(t, "bk", "spare", "UP", 20*time.Second) // the backup subtest needs it
+	})
+
 	// /health answering 500: DOWN with "Layer7 wrong status", no traffic;
 	// healthy again: UP.
 	t.Run("health 500", func(t *testing.T) {
