@@ -35,7 +35,8 @@ func TestOperationsThroughDaemon(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
 			t.Fatalf("/stats with auth: %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
-		for _, want := range []string{"web1", "web2", "spare", "VI_1"} {
+		// refresh = "2s" in the lab config.
+		for _, want := range []string{"web1", "web2", "spare", "VI_1", `http-equiv="refresh" content="2"`} {
 			if !strings.Contains(body, want) {
 				t.Errorf("the stats page does not show %q", want)
 			}
