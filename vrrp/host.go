@@ -1,6 +1,7 @@
 package vrrp
 
 import (
+	"net"
 	"net/netip"
 
 	"lbd/config"
@@ -15,8 +16,9 @@ type host interface {
 	// no such interface.
 	link(name string) (info linkInfo, ok bool, err error)
 	// open creates the sockets of one virtual router and starts handing
-	// its received VRRP packets to rx, one at a time.
-	open(cfg *config.VRRPInstance, rx func(rxPacket)) (instanceIO, error)
+	// its received VRRP packets to rx, one at a time, and the ARP replies
+	// that reach it to arpRx (see instanceIO.probe).
+	open(cfg *config.VRRPInstance, rx func(rxPacket), arpRx func(arpReply)) (instanceIO, error)
 	// watch reports link and IPv4 address changes until stop is called.
 	watch(onLink func(linkInfo), onAddr func(addrEvent)) (stop func(), err error)
 	close() error
@@ -48,9 +50,28 @@ type instanceIO interface {
 	delVIPs(vips []netip.Prefix) error
 	// garp sends one gratuitous ARP per address, as keepalived does.
 	garp(vips []netip.Prefix) error
+	// garpAs sends the same gratuitous ARPs announcing the addresses at
+	// mac, another node's: a leaving master points the clients at its
+	// successor. The frames still come from our own address.
+	garpAs(mac net.HardwareAddr, vips []netip.Prefix) error
+	// neighbor returns addr's link-layer address from the kernel's
+	// neighbour table, or nil when it has none; with resolve, a missing
+	// entry is resolved in the background (ARP) for a later call.
+	neighbor(addr netip.Addr, resolve bool) (net.HardwareAddr, error)
+	// probe broadcasts one ARP request per address, from src: whoever
+	// holds one of them answers, and the answers come back through the
+	// arpRx callback given to open.
+	probe(src netip.Addr, vips []netip.Prefix) error
 	// addrs lists the interface's IPv4 addresses, primaries first.
 	addrs() ([]ifAddr, error)
 	close() error
+}
+
+// arpReply is an ARP reply that reached an instance's interface: ip is
+// at mac.
+type arpReply struct {
+	ip  netip.Addr
+	mac net.HardwareAddr
 }
 
 type ifAddr struct {

@@ -119,6 +119,7 @@ type linuxIO struct {
 	peers   []netip.Addr
 	closing chan struct{}
 	done    chan struct{}
+	arpDone chan struct{}
 	once    sync.Once
 }
 
@@ -127,7 +128,7 @@ type linuxIO struct {
 // (TTL 255, TOS 0xc0), bound to the interface, member of 224.0.0.18 on that
 // interface only, multicast loopback off so we never hear ourselves, and a
 // socket filter that only lets our VRID through.
-func (h *linuxHost) open(cfg *config.VRRPInstance, rx func(rxPacket)) (instanceIO, error) {
+func (h *linuxHost) open(cfg *config.VRRPInstance, rx func(rxPacket), arpRx func(arpReply)) (instanceIO, error) {
 	l, err := h.nl.LinkByName(cfg.Interface)
 	if err != nil {
 		return nil, fmt.Errorf("vrrp: interface %s: %w", cfg.Interface, err)
@@ -141,6 +142,7 @@ func (h *linuxHost) open(cfg *config.VRRPInstance, rx func(rxPacket)) (instanceI
 		peers:   cfg.UnicastPeers,
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
+		arpDone: make(chan struct{}),
 	}
 	multicast := len(cfg.UnicastPeers) == 0
 	err = h.inNS(func() error {
@@ -150,10 +152,10 @@ func (h *linuxHost) open(cfg *config.VRRPInstance, rx func(rxPacket)) (instanceI
 		}
 		io.rc = rc
 		if len(a.HardwareAddr) == 6 {
-			// Send only: bound to ARP's EtherType, with a filter that
-			// keeps every frame out of the receive queue.
-			drop, _ := bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: 0}})
-			pc, err := packet.Listen(io.ifi, packet.Raw, int(ethernet.EtherTypeARP), &packet.Config{Filter: drop})
+			// Bound to ARP's EtherType, with a filter that lets only ARP
+			// replies in: the answers to probe (frames sent to us, or
+			// broadcast).
+			pc, err := packet.Listen(io.ifi, packet.Raw, int(ethernet.EtherTypeARP), &packet.Config{Filter: arpReplyFilter})
 			if err != nil {
 				rc.Close()
 				return fmt.Errorf("vrrp: ARP socket on %s: %w", a.Name, err)
@@ -166,7 +168,59 @@ func (h *linuxHost) open(cfg *config.VRRPInstance, rx func(rxPacket)) (instanceI
 		return nil, err
 	}
 	go io.readLoop(rx)
+	if io.arp != nil {
+		go io.arpLoop(arpRx)
+	} else {
+		close(io.arpDone)
+	}
 	return io, nil
+}
+
+// arpReplyFilter keeps ARP replies (operation 2, at offset 20 of the
+// Ethernet frame) and drops every other frame.
+var arpReplyFilter = func() []bpf.RawInstruction {
+	prog, err := bpf.Assemble([]bpf.Instruction{
+		bpf.LoadAbsolute{Off: 20, Size: 2},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(arp.OperationReply), SkipFalse: 1},
+		bpf.RetConstant{Val: 0xffff},
+		bpf.RetConstant{Val: 0},
+	})
+	if err != nil {
+		panic(fmt.Sprintf("vrrp: assembling the ARP filter: %v", err))
+	}
+	return prog
+}()
+
+// arpLoop hands the ARP replies that reach the interface to rx.
+func (io *linuxIO) arpLoop(rx func(arpReply)) {
+	defer close(io.arpDone)
+	buf := make([]byte, 1500)
+	var lastErr time.Time
+	for {
+		n, _, err := io.arp.ReadFrom(buf)
+		if err != nil {
+			select {
+			case <-io.closing:
+				return
+			default:
+			}
+			if time.Since(lastErr) > 10*time.Second {
+				io.log.Warn().Err(err).Msg("reading ARP socket")
+				lastErr = time.Now()
+			}
+			time.Sleep(10 * time.Millisecond)
+			continue
+		}
+		var f ethernet.Frame
+		if f.UnmarshalBinary(buf[:n]) != nil || f.EtherType != ethernet.EtherTypeARP {
+			continue
+		}
+		var p arp.Packet
+		if p.UnmarshalBinary(f.Payload) != nil || p.Operation != arp.OperationReply {
+			continue
+		}
+		rx(arpReply{ip: p.SenderIP.Unmap(), mac: p.SenderHardwareAddr})
+	}
 }
 
 func openVRRPSocket(ifi *net.Interface, multicast bool, vrid uint8) (*ipv4.RawConn, error) {
@@ -309,29 +363,85 @@ func (io *linuxIO) delVIPs(vips []netip.Prefix) error {
 // garp sends, per address, the gratuitous ARP keepalived sends: an ARP
 // request broadcast on Ethernet, sender and target IP the VIP, sender MAC
 // ours, target MAC ff:ff:ff:ff:ff:ff.
-func (io *linuxIO) garp(vips []netip.Prefix) error {
+func (io *linuxIO) garp(vips []netip.Prefix) error { return io.garpAs(io.ifi.HardwareAddr, vips) }
+
+// garpAs is garp with mac as the ARP sender address. The Ethernet source
+// stays ours: a frame from another node's MAC would make the switches
+// learn that MAC on our port.
+func (io *linuxIO) garpAs(mac net.HardwareAddr, vips []netip.Prefix) error {
 	if io.arp == nil {
 		return nil
 	}
 	for _, p := range vips {
-		pkt, err := arp.NewPacket(arp.OperationRequest, io.ifi.HardwareAddr, p.Addr(), ethernet.Broadcast, p.Addr())
-		if err != nil {
-			return err
-		}
-		pb, err := pkt.MarshalBinary()
-		if err != nil {
-			return err
-		}
-		f := ethernet.Frame{Destination: ethernet.Broadcast, Source: io.ifi.HardwareAddr, EtherType: ethernet.EtherTypeARP, Payload: pb}
-		fb, err := f.MarshalBinary()
-		if err != nil {
-			return err
-		}
-		if _, err := io.arp.WriteTo(fb, &packet.Addr{HardwareAddr: ethernet.Broadcast}); err != nil {
+		if err := io.sendARP(mac, p.Addr(), p.Addr()); err != nil {
 			return fmt.Errorf("gratuitous ARP for %s on %s: %w", p.Addr(), io.ifi.Name, err)
 		}
 	}
 	return nil
+}
+
+// probe asks who holds each address: an ARP request broadcast from src,
+// our own address (a gratuitous ARP would move the clients).
+func (io *linuxIO) probe(src netip.Addr, vips []netip.Prefix) error {
+	if io.arp == nil {
+		return nil
+	}
+	for _, p := range vips {
+		if err := io.sendARP(io.ifi.HardwareAddr, src, p.Addr()); err != nil {
+			return fmt.Errorf("ARP request for %s on %s: %w", p.Addr(), io.ifi.Name, err)
+		}
+	}
+	return nil
+}
+
+// sendARP broadcasts an ARP request: sender (senderMAC, senderIP), target
+// (ff:ff:ff:ff:ff:ff, target) as keepalived fills it.
+func (io *linuxIO) sendARP(senderMAC net.HardwareAddr, senderIP, target netip.Addr) error {
+	pkt, err := arp.NewPacket(arp.OperationRequest, senderMAC, senderIP, ethernet.Broadcast, target)
+	if err != nil {
+		return err
+	}
+	pb, err := pkt.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	f := ethernet.Frame{Destination: ethernet.Broadcast, Source: io.ifi.HardwareAddr, EtherType: ethernet.EtherTypeARP, Payload: pb}
+	fb, err := f.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	_, err = io.arp.WriteTo(fb, &packet.Addr{HardwareAddr: ethernet.Broadcast})
+	return err
+}
+
+// neighbor reads addr's entry in the kernel's neighbour table. Without
+// one (or with one still resolving), resolve asks the kernel to resolve
+// it now: RTM_NEWNEIGH with NTF_USE, what `ip neigh replace ADDR dev DEV
+// use` sends, which ARPs for it as outgoing traffic would.
+func (io *linuxIO) neighbor(addr netip.Addr, resolve bool) (net.HardwareAddr, error) {
+	list, err := io.h.nl.NeighList(io.ifi.Index, netlink.FAMILY_V4)
+	if err != nil {
+		return nil, fmt.Errorf("neighbour table of %s: %w", io.ifi.Name, err)
+	}
+	const usable = netlink.NUD_REACHABLE | netlink.NUD_STALE | netlink.NUD_DELAY | netlink.NUD_PROBE | netlink.NUD_PERMANENT
+	for _, n := range list {
+		if ip, ok := netip.AddrFromSlice(n.IP.To4()); ok && ip == addr && n.State&usable != 0 && len(n.HardwareAddr) == 6 {
+			return n.HardwareAddr, nil
+		}
+	}
+	if !resolve {
+		return nil, nil
+	}
+	err = io.h.nl.NeighSet(&netlink.Neigh{
+		LinkIndex: io.ifi.Index,
+		Family:    netlink.FAMILY_V4,
+		IP:        net.IP(addr.AsSlice()),
+		Flags:     netlink.NTF_USE,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s on %s: %w", addr, io.ifi.Name, err)
+	}
+	return nil, nil
 }
 
 func (io *linuxIO) addrs() ([]ifAddr, error) {
@@ -360,6 +470,7 @@ func (io *linuxIO) close() error {
 			err = errors.Join(err, io.arp.Close())
 		}
 		<-io.done
+		<-io.arpDone
 	})
 	return err
 }
