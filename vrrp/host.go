@@ -16,9 +16,8 @@ type host interface {
 	// no such interface.
 	link(name string) (info linkInfo, ok bool, err error)
 	// open creates the sockets of one virtual router and starts handing
-	// its received VRRP packets to rx, one at a time, and the ARP replies
-	// that reach it to arpRx (see instanceIO.probe).
-	open(cfg *config.VRRPInstance, rx func(rxPacket), arpRx func(arpReply)) (instanceIO, error)
+	// its received VRRP packets to rx, one at a time.
+	open(cfg *config.VRRPInstance, rx func(rxPacket)) (instanceIO, error)
 	// watch reports link and IPv4 address changes until stop is called.
 	watch(onLink func(linkInfo), onAddr func(addrEvent)) (stop func(), err error)
 	close() error
@@ -59,19 +58,14 @@ type instanceIO interface {
 	// entry is resolved in the background (ARP) for a later call.
 	neighbor(addr netip.Addr, resolve bool) (net.HardwareAddr, error)
 	// probe broadcasts one ARP request per address, from src: whoever
-	// holds one of them answers, and the answers come back through the
-	// arpRx callback given to open.
+	// holds one of them answers. Answers to an earlier probe are dropped.
 	probe(src netip.Addr, vips []netip.Prefix) error
+	// probeAnswered reports whether another node answered the last probe
+	// for one of vips by now, reading what has arrived without waiting.
+	probeAnswered(vips []netip.Prefix) (bool, error)
 	// addrs lists the interface's IPv4 addresses, primaries first.
 	addrs() ([]ifAddr, error)
 	close() error
-}
-
-// arpReply is an ARP reply that reached an instance's interface: ip is
-// at mac.
-type arpReply struct {
-	ip  netip.Addr
-	mac net.HardwareAddr
 }
 
 type ifAddr struct {

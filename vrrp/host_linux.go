@@ -3,12 +3,14 @@
 package vrrp
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -119,8 +121,8 @@ type linuxIO struct {
 	peers   []netip.Addr
 	closing chan struct{}
 	done    chan struct{}
-	arpDone chan struct{}
 	once    sync.Once
+	arpBuf  []byte
 }
 
 // open creates the sockets of a virtual router, as RFC 3768 section 5.2
@@ -128,7 +130,7 @@ type linuxIO struct {
 // (TTL 255, TOS 0xc0), bound to the interface, member of 224.0.0.18 on that
 // interface only, multicast loopback off so we never hear ourselves, and a
 // socket filter that only lets our VRID through.
-func (h *linuxHost) open(cfg *config.VRRPInstance, rx func(rxPacket), arpRx func(arpReply)) (instanceIO, error) {
+func (h *linuxHost) open(cfg *config.VRRPInstance, rx func(rxPacket)) (instanceIO, error) {
 	l, err := h.nl.LinkByName(cfg.Interface)
 	if err != nil {
 		return nil, fmt.Errorf("vrrp: interface %s: %w", cfg.Interface, err)
@@ -142,7 +144,6 @@ func (h *linuxHost) open(cfg *config.VRRPInstance, rx func(rxPacket), arpRx func
 		peers:   cfg.UnicastPeers,
 		closing: make(chan struct{}),
 		done:    make(chan struct{}),
-		arpDone: make(chan struct{}),
 	}
 	multicast := len(cfg.UnicastPeers) == 0
 	err = h.inNS(func() error {
@@ -152,10 +153,10 @@ func (h *linuxHost) open(cfg *config.VRRPInstance, rx func(rxPacket), arpRx func
 		}
 		io.rc = rc
 		if len(a.HardwareAddr) == 6 {
-			// Bound to ARP's EtherType, with a filter that lets only ARP
-			// replies in: the answers to probe (frames sent to us, or
-			// broadcast).
-			pc, err := packet.Listen(io.ifi, packet.Raw, int(ethernet.EtherTypeARP), &packet.Config{Filter: arpReplyFilter})
+			// Bound to ARP's EtherType, with a filter that keeps every
+			// frame out of the receive queue, except ARP replies while
+			// probing (probe, probeAnswered).
+			pc, err := packet.Listen(io.ifi, packet.Raw, int(ethernet.EtherTypeARP), &packet.Config{Filter: dropAllFilter})
 			if err != nil {
 				rc.Close()
 				return fmt.Errorf("vrrp: ARP socket on %s: %w", a.Name, err)
@@ -168,59 +169,28 @@ func (h *linuxHost) open(cfg *config.VRRPInstance, rx func(rxPacket), arpRx func
 		return nil, err
 	}
 	go io.readLoop(rx)
-	if io.arp != nil {
-		go io.arpLoop(arpRx)
-	} else {
-		close(io.arpDone)
-	}
 	return io, nil
 }
 
-// arpReplyFilter keeps ARP replies (operation 2, at offset 20 of the
-// Ethernet frame) and drops every other frame.
-var arpReplyFilter = func() []bpf.RawInstruction {
-	prog, err := bpf.Assemble([]bpf.Instruction{
+var (
+	// dropAllFilter keeps every frame out of the ARP socket's queue.
+	dropAllFilter = mustAssemble([]bpf.Instruction{bpf.RetConstant{Val: 0}})
+	// arpReplyFilter keeps ARP replies (operation 2, at offset 20 of the
+	// Ethernet frame).
+	arpReplyFilter = mustAssemble([]bpf.Instruction{
 		bpf.LoadAbsolute{Off: 20, Size: 2},
 		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(arp.OperationReply), SkipFalse: 1},
 		bpf.RetConstant{Val: 0xffff},
 		bpf.RetConstant{Val: 0},
 	})
-	if err != nil {
-		panic(fmt.Sprintf("vrrp: assembling the ARP filter: %v", err))
-	}
-	return prog
-}()
+)
 
-// arpLoop hands the ARP replies that reach the interface to rx.
-func (io *linuxIO) arpLoop(rx func(arpReply)) {
-	defer close(io.arpDone)
-	buf := make([]byte, 1500)
-	var lastErr time.Time
-	for {
-		n, _, err := io.arp.ReadFrom(buf)
-		if err != nil {
-			select {
-			case <-io.closing:
-				return
-			default:
-			}
-			if time.Since(lastErr) > 10*time.Second {
-				io.log.Warn().Err(err).Msg("reading ARP socket")
-				lastErr = time.Now()
-			}
-			time.Sleep(10 * time.Millisecond)
-			continue
-		}
-		var f ethernet.Frame
-		if f.UnmarshalBinary(buf[:n]) != nil || f.EtherType != ethernet.EtherTypeARP {
-			continue
-		}
-		var p arp.Packet
-		if p.UnmarshalBinary(f.Payload) != nil || p.Operation != arp.OperationReply {
-			continue
-		}
-		rx(arpReply{ip: p.SenderIP.Unmap(), mac: p.SenderHardwareAddr})
+func mustAssemble(prog []bpf.Instruction) []bpf.RawInstruction {
+	raw, err := bpf.Assemble(prog)
+	if err != nil {
+		panic(fmt.Sprintf("vrrp: assembling a socket filter: %v", err))
 	}
+	return raw
 }
 
 func openVRRPSocket(ifi *net.Interface, multicast bool, vrid uint8) (*ipv4.RawConn, error) {
@@ -381,10 +351,18 @@ func (io *linuxIO) garpAs(mac net.HardwareAddr, vips []netip.Prefix) error {
 }
 
 // probe asks who holds each address: an ARP request broadcast from src,
-// our own address (a gratuitous ARP would move the clients).
+// our own address (a gratuitous ARP would move the clients). The replies
+// queue on the ARP socket until probeAnswered reads them; the socket
+// lets them in from now (what was queued before is dropped).
 func (io *linuxIO) probe(src netip.Addr, vips []netip.Prefix) error {
 	if io.arp == nil {
 		return nil
+	}
+	if err := io.arp.SetBPF(arpReplyFilter); err != nil {
+		return fmt.Errorf("ARP socket filter on %s: %w", io.ifi.Name, err)
+	}
+	if _, err := io.drainARP(nil); err != nil {
+		return err
 	}
 	for _, p := range vips {
 		if err := io.sendARP(io.ifi.HardwareAddr, src, p.Addr()); err != nil {
@@ -392,6 +370,58 @@ func (io *linuxIO) probe(src netip.Addr, vips []netip.Prefix) error {
 		}
 	}
 	return nil
+}
+
+// probeAnswered reads the replies queued since probe, without waiting,
+// and closes the socket to ARP replies again.
+func (io *linuxIO) probeAnswered(vips []netip.Prefix) (bool, error) {
+	if io.arp == nil {
+		return false, nil
+	}
+	held, err := io.drainARP(vips)
+	if ferr := io.arp.SetBPF(dropAllFilter); err == nil && ferr != nil {
+		err = fmt.Errorf("ARP socket filter on %s: %w", io.ifi.Name, ferr)
+	}
+	return held, err
+}
+
+// drainARP reads the ARP socket until it is empty (non-blocking reads, so
+// that a late goroutine of ours never hides an answer that has arrived)
+// and reports whether another node's reply announces one of vips.
+func (io *linuxIO) drainARP(vips []netip.Prefix) (held bool, err error) {
+	rc, err := io.arp.SyscallConn()
+	if err != nil {
+		return false, err
+	}
+	if io.arpBuf == nil {
+		io.arpBuf = make([]byte, 1500)
+	}
+	cerr := rc.Control(func(fd uintptr) {
+		for {
+			n, _, rerr := unix.Recvfrom(int(fd), io.arpBuf, unix.MSG_DONTWAIT)
+			if rerr == unix.EINTR {
+				continue
+			}
+			if rerr != nil {
+				if rerr != unix.EAGAIN {
+					err = fmt.Errorf("reading the ARP socket of %s: %w", io.ifi.Name, rerr)
+				}
+				return
+			}
+			var f ethernet.Frame
+			var p arp.Packet
+			if f.UnmarshalBinary(io.arpBuf[:n]) != nil || f.EtherType != ethernet.EtherTypeARP ||
+				p.UnmarshalBinary(f.Payload) != nil || p.Operation != arp.OperationReply ||
+				bytes.Equal(p.SenderHardwareAddr, io.ifi.HardwareAddr) {
+				continue
+			}
+			ip := p.SenderIP.Unmap()
+			if slices.ContainsFunc(vips, func(v netip.Prefix) bool { return v.Addr() == ip }) {
+				held = true
+			}
+		}
+	})
+	return held, errors.Join(cerr, err)
 }
 
 // sendARP broadcasts an ARP request: sender (senderMAC, senderIP), target
@@ -470,7 +500,6 @@ func (io *linuxIO) close() error {
 			err = errors.Join(err, io.arp.Close())
 		}
 		<-io.done
-		<-io.arpDone
 	})
 	return err
 }

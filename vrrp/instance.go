@@ -93,7 +93,6 @@ type instance struct {
 	downLive   bool      // the Master_Down_Timer runs for a live master that leaves or is preempted
 	garpFirst  timerSlot // new master: the held-back first GARP burst
 	probeTimer timerSlot // new master: next look at the answers to the holder probe
-	probeHeld  bool      // another node answered the current probe
 
 	vipsHeld bool // the VIPs are ours: added, or being added
 	vipsOK   bool // the last add succeeded

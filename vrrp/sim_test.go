@@ -110,9 +110,6 @@ type sim struct {
 type frame struct {
 	from *node
 	pkt  rxPacket
-	// arpTo, when set, makes the frame an ARP reply to that node only.
-	arpTo *node
-	arp   arpReply
 }
 
 // node is one simulated lbd: an instance, its fake network I/O and
@@ -142,6 +139,7 @@ type fakeIO struct {
 	garpAt   []time.Time // our own gratuitous ARPs (one entry per call)
 	garpsAs  []garpAs    // gratuitous ARPs for another node's MAC
 	probes   int
+	held     bool // another node held one of the VIPs at the last probe
 	noMAC    bool // the neighbour table knows no other node
 	addErr   error
 	vipSince time.Time // when the VIPs were last added
@@ -206,12 +204,6 @@ func (s *sim) pump() {
 	for len(s.queue) > 0 {
 		f := s.queue[0]
 		s.queue = s.queue[1:]
-		if f.arpTo != nil {
-			if !f.arpTo.down {
-				f.arpTo.in.onARPReply(f.arp)
-			}
-			continue
-		}
 		for _, n := range s.nodes {
 			if n == f.from || n.down {
 				continue
@@ -298,9 +290,11 @@ func (io *fakeIO) neighbor(addr netip.Addr, resolve bool) (net.HardwareAddr, err
 	return nil, nil
 }
 
-// probe gets an answer from every other live node holding one of vips.
+// probe is answered, at once, by every other live node holding one of
+// vips.
 func (io *fakeIO) probe(src netip.Addr, vips []netip.Prefix) error {
 	io.probes++
+	io.held = false
 	if io.n.down {
 		return nil
 	}
@@ -310,12 +304,14 @@ func (io *fakeIO) probe(src netip.Addr, vips []netip.Prefix) error {
 		}
 		for _, p := range vips {
 			if n.io.vips[p] {
-				io.n.sim.queue = append(io.n.sim.queue, frame{arpTo: io.n, arp: arpReply{ip: p.Addr(), mac: n.mac}})
+				io.held = true
 			}
 		}
 	}
 	return nil
 }
+
+func (io *fakeIO) probeAnswered(vips []netip.Prefix) (bool, error) { return io.held, nil }
 
 func (io *fakeIO) addrs() ([]ifAddr, error) {
 	out := []ifAddr{{prefix: netip.PrefixFrom(io.n.addr, 24)}}

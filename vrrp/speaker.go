@@ -252,7 +252,7 @@ func (s *Speaker) create(vi *config.VRRPInstance, scripts []*config.VRRPScript) 
 	nq := newNotifyQueue(s.log.With().Str("instance", vi.Name).Logger())
 	in := newInstance(vi, scripts, s.log, s.clk, nil, speakerSource{s}, nq.push)
 	in.quiet = s.quiet
-	io, err := s.host.open(vi, in.onPacket, in.onARPReply)
+	io, err := s.host.open(vi, in.onPacket)
 	if err != nil {
 		nq.close()
 		return nil, fmt.Errorf("vrrp_instance %q: %w", vi.Name, err)
@@ -396,7 +396,7 @@ func (s *Speaker) reopen(r *running, index int) {
 	if s.closed || s.find(r.cfg.Name) != r || r.io.ifindex() == index {
 		return
 	}
-	io, err := s.host.open(r.cfg, r.in.onPacket, r.in.onARPReply)
+	io, err := s.host.open(r.cfg, r.in.onPacket)
 	if err != nil {
 		s.log.Error().Err(err).Str("instance", r.cfg.Name).Msg("reopening sockets on a re-created interface")
 		return

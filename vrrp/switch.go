@@ -34,7 +34,11 @@ const (
 	// still holds the VIPs during takeoverGARPDelay; a round without an
 	// answer from another node ends the hold at once (the previous master
 	// has let go: keepalived does at once, lbd after moving the clients).
-	holderProbeEvery = 20 * time.Millisecond
+	// Short, since a client that reaches a node that let go of the VIP
+	// before our ARPs loses its connection attempt (a SYN retransmitted a
+	// second later); the answers are read from the socket when the round
+	// ends, so a slow goroutine of ours cannot miss one.
+	holderProbeEvery = 5 * time.Millisecond
 	// switchSettle: the leaving master points the clients at its successor
 	// no sooner than this after the successor's first advert, so that a
 	// successor that adds its VIPs after its advert (keepalived) has them.
@@ -206,11 +210,12 @@ func (in *instance) holdGARPs() {
 	in.probeRound()
 }
 
-// probeRound asks who holds the VIPs and checks the answers
-// holderProbeEvery later.
+// probeRound asks who holds the VIPs and reads the answers
+// holderProbeEvery later: another round while someone still does, our
+// gratuitous ARPs as soon as nobody does.
 func (in *instance) probeRound() {
-	in.probeHeld = false
-	if err := in.io.probe(in.primary, in.cfg.VirtualIPAddresses); err != nil {
+	vips := in.cfg.VirtualIPAddresses
+	if err := in.io.probe(in.primary, vips); err != nil {
 		if in.every("probe") {
 			in.log.Warn().Err(err).Msg("ARP probe for the VIPs failed: gratuitous ARPs now")
 		}
@@ -221,27 +226,20 @@ func (in *instance) probeRound() {
 		if in.state != StateMaster || !in.vipsHeld || in.garpFirst.t == nil {
 			return
 		}
-		if in.probeHeld {
+		held, err := in.io.probeAnswered(in.cfg.VirtualIPAddresses)
+		switch {
+		case err != nil:
+			if in.every("probe") {
+				in.log.Warn().Err(err).Msg("reading the answers to the ARP probe failed: gratuitous ARPs now")
+			}
+		case held:
 			in.probeRound()
 			return
+		default:
+			in.log.Info().Dur("after", in.clk.Now().Sub(in.since)).Msg("no other node answers for the VIPs any more: gratuitous ARPs now")
 		}
-		in.log.Info().Dur("after", in.clk.Now().Sub(in.since)).Msg("no other node answers for the VIPs any more: gratuitous ARPs now")
 		in.startGARPs()
 	})
 }
 
-func (in *instance) stopProbe() {
-	in.disarm(&in.probeTimer)
-	in.probeHeld = false
-}
-
-// onARPReply notes an answer to our probe: another node still holds one
-// of the VIPs.
-func (in *instance) onARPReply(r arpReply) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	if in.stopped || in.probeTimer.t == nil || !in.isVIP(r.ip) {
-		return
-	}
-	in.probeHeld = true
-}
+func (in *instance) stopProbe() { in.disarm(&in.probeTimer) }
