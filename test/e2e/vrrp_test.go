@@ -180,13 +180,18 @@ const standInPort = "8181"
 // meters measure a client polling the VIP every 20ms on new connections:
 // through lbd's proxy (port 80) and through the stand-in frontends.
 type meters struct {
-	standIn, proxy *Meter
+	standIn, proxy *Meter // proxy is nil when lbd does not serve the VIP (keepalived master)
 	fronts         map[string]*Proc
+	noProxy        bool
 }
 
-func startMeters(t *testing.T, l *vrrpLab) *meters {
+func startMeters(t *testing.T, l *vrrpLab) *meters { return startMetersOn(t, l, true) }
+
+// startMetersOn is startMeters; without proxy, the client only polls the
+// stand-in frontends (a keepalived master has no lbd frontend).
+func startMetersOn(t *testing.T, l *vrrpLab, proxy bool) *meters {
 	t.Helper()
-	ms := &meters{fronts: map[string]*Proc{}}
+	ms := &meters{fronts: map[string]*Proc{}, noProxy: !proxy}
 	for _, h := range []string{"lb1", "lb2"} {
 		ms.fronts[h] = l.Start(h, Bin(t, "lab-webserver"), "-name", h, "-http", "0.0.0.0:"+standInPort)
 		url := "http://" + l.Addr(h) + ":" + standInPort + "/"
@@ -204,6 +209,9 @@ func (ms *meters) restart(t *testing.T, l *vrrpLab) *meters {
 	ms.proxy = nil
 	ms.standIn = l.StartMeter("client", "http://"+VIP+":"+standInPort+"/", 20*time.Millisecond)
 	Eventually(t, 10*time.Second, func() bool { return ms.standIn.Snapshot().OK > 10 }, "the client to be served through the VIP by the stand-in")
+	if ms.noProxy {
+		return ms
+	}
 	ms.proxy = l.StartMeter("client", "http://"+VIP+"/", 20*time.Millisecond)
 	Eventually(t, 10*time.Second, func() bool { return ms.proxy.Snapshot().OK > 10 }, "the client to be served through the VIP by lbd")
 	return ms
@@ -212,9 +220,11 @@ func (ms *meters) restart(t *testing.T, l *vrrpLab) *meters {
 // stop ends the measurements, logs them and returns them.
 func (ms *meters) stop(t *testing.T, what string) (standIn, proxy MeterResult) {
 	t.Helper()
-	proxy = ms.proxy.Stop()
+	if ms.proxy != nil {
+		proxy = ms.proxy.Stop()
+		t.Logf("FIGURE %s, client every 20ms, through lbd: %s", what, proxy)
+	}
 	standIn = ms.standIn.Stop()
-	t.Logf("FIGURE %s, client every 20ms, through lbd: %s", what, proxy)
 	t.Logf("FIGURE %s, client every 20ms, stand-in frontends (not quiesced, not asserted): %s", what, standIn)
 	return standIn, proxy
 }
@@ -737,6 +747,10 @@ func TestVRRPKeepalivedPeer(t *testing.T) {
 		waitHolders(t, l, 5*time.Second, "lb1")
 
 		// Planned stop of lbd: keepalived takes over with no gap.
+		// (Measured through the stand-in frontends: keepalived's node
+		// has no lbd frontend; keepalived sends its ARPs at once.)
+		ms := startMetersOn(t, l, false)
+		time.Sleep(time.Second)
 		ev1, ev2 := watchVIP(t, l, "lb1"), watchVIP(t, l, "lb2")
 		t0 := time.Now()
 		if err := lb1.Stop(syscall.SIGTERM); err != nil {
@@ -745,12 +759,20 @@ func TestVRRPKeepalivedPeer(t *testing.T) {
 		checkNoGap(t, "SIGTERM of lbd, keepalived backup", t0, ev1, ev2)
 		k.waitLog("Entering MASTER STATE", 1, 5*time.Second)
 		waitHolders(t, l, 5*time.Second, "lb2")
+		time.Sleep(time.Second)
+		ms.stop(t, "SIGTERM of lbd, keepalived backup takes over")
+		logSwitch(t, "SIGTERM of lbd, keepalived backup takes over", lb1, nil)
 
-		// lbd returns and preempts keepalived; then crashes.
+		// lbd returns and preempts keepalived (which drops the VIP at
+		// once: lbd's ARPs wait one probe round at most); then crashes.
+		ms.restart(t, l)
 		lb1.Restart()
 		lb1.WaitInstanceState(t, "VI_1", "MASTER", 15*time.Second)
 		k.waitLog("Entering BACKUP STATE", 2, 5*time.Second)
 		waitHolders(t, l, 5*time.Second, "lb1")
+		time.Sleep(time.Second)
+		ms.stop(t, "lbd preempts keepalived")
+		logSwitch(t, "lbd preempts keepalived", nil, lb1)
 		t0 = time.Now()
 		lb1.Kill()
 		k.waitLog("Entering MASTER STATE", 2, 10*time.Second)
@@ -775,7 +797,7 @@ func TestVRRPKeepalivedPeer(t *testing.T) {
 
 		// keepalived stops: lbd takes over after Skew_Time (keepalived
 		// drops the VIP first: its gap, not ours).
-		ms := startMeters(t, l)
+		ms := startMetersOn(t, l, false)
 		time.Sleep(time.Second)
 		ev1, ev2 := watchVIP(t, l, "lb1"), watchVIP(t, l, "lb2")
 		t0 := time.Now()
@@ -784,6 +806,7 @@ func TestVRRPKeepalivedPeer(t *testing.T) {
 		lb2.WaitInstanceState(t, "VI_1", "MASTER", 5*time.Second)
 		time.Sleep(time.Second)
 		ms.stop(t, "keepalived stopped (SIGTERM), lbd takes over")
+		logSwitch(t, "keepalived stopped (SIGTERM), lbd takes over", nil, lb2)
 		added, _ := ev2.first(true, t0)
 		removed, _ := ev1.first(false, t0)
 		t.Logf("FIGURE keepalived stopped (SIGTERM): it removed the VIP %s after the signal, lbd added it %s later",
@@ -794,6 +817,7 @@ func TestVRRPKeepalivedPeer(t *testing.T) {
 		k.waitLog("Entering MASTER STATE", 1, 10*time.Second)
 		lb2.WaitInstanceState(t, "VI_1", "BACKUP", 5*time.Second)
 		waitHolders(t, l, 5*time.Second, "lb1")
+		logSwitch(t, "keepalived preempts lbd", lb2, nil)
 
 		// keepalived crashes: lbd takes over within the bound.
 		t0 = time.Now()
