@@ -38,12 +38,19 @@ var (
 
 // Info describes the running daemon.
 type Info struct {
-	Version    string    `json:"version"`
-	Config     string    `json:"config"`
-	PID        int       `json:"pid"`
-	StartedAt  time.Time `json:"started_at"`
-	Reloads    int       `json:"reloads"`
-	LastReload time.Time `json:"last_reload,omitempty"`
+	Version   string    `json:"version"`
+	Config    string    `json:"config"`
+	PID       int       `json:"pid"`
+	StartedAt time.Time `json:"started_at"`
+	// Reloads counts reload attempts (SIGHUP and lbctl reload), refused
+	// ones included; ReloadsFailed the refused ones.
+	Reloads       int       `json:"reloads"`
+	ReloadsFailed int       `json:"reloads_failed"`
+	LastReload    time.Time `json:"last_reload,omitzero"`
+	// LastReloadOK and LastReloadMessage describe the last attempt, so that
+	// an operator who sent SIGHUP learns whether the file was applied.
+	LastReloadOK      bool   `json:"last_reload_ok"`
+	LastReloadMessage string `json:"last_reload_message,omitempty"`
 }
 
 // ReloadResult is the answer to a successful reload.

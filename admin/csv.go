@@ -86,154 +86,159 @@ func writeCSV(w io.Writer, snap Snapshot, rates *rateTracker, now time.Time) err
 	}
 	pid := strconv.Itoa(snap.PID)
 	for i, f := range snap.Frontends {
-		r := newCSVRow()
-		r.set("pxname", f.Name)
-		r.set("svname", "FRONTEND")
-		r.i64("scur", f.CurConns)
-		r.i64("smax", f.MaxConns)
-		r.i64("slim", f.Limit)
-		r.u64("stot", f.TotalConns)
-		r.u64("bin", f.BytesIn)
-		r.u64("bout", f.BytesOut)
-		r.u64("dreq", f.DeniedReq)
-		r.set("dresp", "0")
-		r.u64("ereq", f.ErrReq)
-		r.set("status", f.Status)
-		r.set("pid", pid)
-		r.set("iid", strconv.Itoa(i+1))
-		r.set("sid", "0")
-		r.set("type", "0")
-		cur, max := rates.get("fe/" + f.Name)
-		r.i64("rate", cur)
-		r.i64("rate_max", max)
-		r.set("mode", f.Mode)
-		r.u64("conn_tot", f.TotalConns)
-		r.i64("conn_rate", cur)
-		r.i64("conn_rate_max", max)
-		if f.Mode == "http" {
-			r.statuses(f.Responses)
-			rc, rm := rates.get("fereq/" + f.Name)
-			r.i64("req_rate", rc)
-			r.i64("req_rate_max", rm)
-			r.u64("req_tot", f.Requests)
-		}
-		if err := r.write(w); err != nil {
+		if err := frontendRow(f, pid, i+1, rates).write(w); err != nil {
 			return err
 		}
 	}
 	for bi, b := range snap.Backends {
 		iid := strconv.Itoa(len(snap.Frontends) + bi + 1)
 		for si, s := range b.Servers {
-			r := newCSVRow()
-			r.set("pxname", b.Name)
-			r.set("svname", s.Name)
-			r.i64("qcur", s.Queue)
-			r.i64("qmax", s.MaxQueue)
-			r.i64("scur", s.CurConns)
-			r.i64("smax", s.MaxConns)
-			if s.Limit > 0 {
-				r.i64("slim", s.Limit)
-			}
-			r.u64("stot", s.TotalConns)
-			r.u64("bin", s.BytesIn)
-			r.u64("bout", s.BytesOut)
-			r.set("dresp", "0")
-			r.u64("econ", s.ConnErrors)
-			r.u64("eresp", s.RespErrors)
-			r.u64("wretr", s.Retries)
-			r.u64("wredis", s.Redispatch)
-			r.set("status", s.Status)
-			r.set("weight", strconv.Itoa(s.Weight))
-			act, bck := "1", "0"
-			if s.Backup {
-				act, bck = "0", "1"
-			}
-			r.set("act", act)
-			r.set("bck", bck)
-			if s.Checked {
-				r.u64("chkfail", s.CheckFailed)
-				r.u64("chkdown", s.CheckDowns)
-				r.set("check_status", s.CheckStatus)
-				if s.CheckCode > 0 {
-					r.set("check_code", strconv.Itoa(s.CheckCode))
-				}
-				r.i64("check_duration", s.CheckDuration.Milliseconds())
-				r.set("check_desc", s.CheckDesc)
-				r.set("check_rise", strconv.Itoa(s.CheckRise))
-				r.set("check_fall", strconv.Itoa(s.CheckFall))
-				r.set("check_health", strconv.Itoa(s.CheckHealth))
-			}
-			r.i64("lastchg", secondsSince(now, s.LastChange))
-			r.i64("downtime", int64(s.DownTime/time.Second))
-			r.set("pid", pid)
-			r.set("iid", iid)
-			r.set("sid", strconv.Itoa(si+1))
-			if s.Throttle < 100 {
-				r.set("throttle", strconv.Itoa(s.Throttle))
-			}
-			r.u64("lbtot", s.TotalConns)
-			r.set("type", "2")
-			cur, max := rates.get("sv/" + b.Name + "/" + s.Name)
-			r.i64("rate", cur)
-			r.i64("rate_max", max)
-			if b.Mode == "http" {
-				r.statuses(s.Responses)
-			}
-			r.i64("lastsess", secondsSince(now, s.LastSession))
-			r.set("addr", s.Address)
-			r.set("cookie", s.Cookie)
-			r.set("mode", b.Mode)
-			r.set("uweight", strconv.Itoa(s.Weight))
-			if err := r.write(w); err != nil {
+			if err := serverRow(b, s, pid, iid, si+1, rates, now).write(w); err != nil {
 				return err
 			}
 		}
-		r := newCSVRow()
-		act, bck := b.counts()
-		r.set("pxname", b.Name)
-		r.set("svname", "BACKEND")
-		r.i64("qcur", b.Queue)
-		r.i64("qmax", b.MaxQueue)
-		r.i64("scur", b.CurConns)
-		r.i64("smax", b.MaxConns)
-		r.u64("stot", b.TotalConns)
-		r.u64("bin", b.BytesIn)
-		r.u64("bout", b.BytesOut)
-		r.set("dreq", "0")
-		r.set("dresp", "0")
-		r.u64("econ", b.ConnErrors)
-		r.u64("eresp", b.RespErrors)
-		r.u64("wretr", b.Retries)
-		r.u64("wredis", b.Redispatch)
-		r.set("status", b.Status())
-		weight := 0
-		for _, s := range b.Servers {
-			if s.Up() && !s.Backup {
-				weight += s.Weight
-			}
-		}
-		r.set("weight", strconv.Itoa(weight))
-		r.set("act", strconv.Itoa(act))
-		r.set("bck", strconv.Itoa(bck))
-		r.i64("lastchg", secondsSince(now, b.LastChange))
-		r.set("pid", pid)
-		r.set("iid", iid)
-		r.set("sid", "0")
-		r.u64("lbtot", b.TotalConns)
-		r.set("type", "1")
-		cur, max := rates.get("be/" + b.Name)
-		r.i64("rate", cur)
-		r.i64("rate_max", max)
-		if b.Mode == "http" {
-			r.statuses(b.Responses)
-		}
-		r.set("mode", b.Mode)
-		r.set("algo", b.Algo)
-		if err := r.write(w); err != nil {
+		if err := backendRow(b, pid, iid, rates, now).write(w); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// ids fills the columns that identify a line: process, proxy (iid),
+// server (sid) and type (0 frontend, 1 backend, 2 server).
+func (r csvRow) ids(px, sv, pid, iid, sid, typ string) {
+	r.set("pxname", px)
+	r.set("svname", sv)
+	r.set("pid", pid)
+	r.set("iid", iid)
+	r.set("sid", sid)
+	r.set("type", typ)
+}
+
+// rate fills rate and rate_max from the tracker.
+func (r csvRow) rate(rates *rateTracker, key string) (cur, max int64) {
+	cur, max = rates.get(key)
+	r.i64("rate", cur)
+	r.i64("rate_max", max)
+	return cur, max
+}
+
+func frontendRow(f FrontendStats, pid string, iid int, rates *rateTracker) csvRow {
+	r := newCSVRow()
+	r.ids(f.Name, "FRONTEND", pid, strconv.Itoa(iid), "0", "0")
+	r.i64("scur", f.CurConns)
+	r.i64("smax", f.MaxConns)
+	r.i64("slim", f.Limit)
+	r.u64("stot", f.TotalConns)
+	r.u64("bin", f.BytesIn)
+	r.u64("bout", f.BytesOut)
+	r.u64("dreq", f.DeniedReq)
+	r.set("dresp", "0")
+	r.u64("ereq", f.ErrReq)
+	r.set("status", f.Status)
+	cur, max := r.rate(rates, "fe/"+f.Name)
+	r.set("mode", f.Mode)
+	r.u64("conn_tot", f.TotalConns)
+	r.i64("conn_rate", cur)
+	r.i64("conn_rate_max", max)
+	if f.Mode == "http" {
+		r.statuses(f.Responses)
+		rc, rm := rates.get("fereq/" + f.Name)
+		r.i64("req_rate", rc)
+		r.i64("req_rate_max", rm)
+		r.u64("req_tot", f.Requests)
+	}
+	return r
+}
+
+// traffic fills the columns servers and backends share.
+func (r csvRow) traffic(qcur, qmax, scur, smax int64, stot, bin, bout, econ, eresp, wretr, wredis uint64) {
+	r.i64("qcur", qcur)
+	r.i64("qmax", qmax)
+	r.i64("scur", scur)
+	r.i64("smax", smax)
+	r.u64("stot", stot)
+	r.u64("lbtot", stot)
+	r.u64("bin", bin)
+	r.u64("bout", bout)
+	r.set("dresp", "0")
+	r.u64("econ", econ)
+	r.u64("eresp", eresp)
+	r.u64("wretr", wretr)
+	r.u64("wredis", wredis)
+}
+
+func serverRow(b BackendStats, s ServerStats, pid, iid string, sid int, rates *rateTracker, now time.Time) csvRow {
+	r := newCSVRow()
+	r.ids(b.Name, s.Name, pid, iid, strconv.Itoa(sid), "2")
+	r.traffic(s.Queue, s.MaxQueue, s.CurConns, s.MaxConns, s.TotalConns, s.BytesIn, s.BytesOut,
+		s.ConnErrors, s.RespErrors, s.Retries, s.Redispatch)
+	if s.Limit > 0 {
+		r.i64("slim", s.Limit)
+	}
+	r.set("status", s.Status)
+	r.set("weight", strconv.Itoa(s.Weight))
+	r.set("uweight", strconv.Itoa(s.Weight))
+	act, bck := "1", "0"
+	if s.Backup {
+		act, bck = "0", "1"
+	}
+	r.set("act", act)
+	r.set("bck", bck)
+	if s.Checked {
+		r.u64("chkfail", s.CheckFailed)
+		r.u64("chkdown", s.CheckDowns)
+		r.set("check_status", s.CheckStatus)
+		if s.CheckCode > 0 {
+			r.set("check_code", strconv.Itoa(s.CheckCode))
+		}
+		r.i64("check_duration", s.CheckDuration.Milliseconds())
+		r.set("check_desc", s.CheckDesc)
+		r.set("check_rise", strconv.Itoa(s.CheckRise))
+		r.set("check_fall", strconv.Itoa(s.CheckFall))
+		r.set("check_health", strconv.Itoa(s.CheckHealth))
+	}
+	r.i64("lastchg", secondsSince(now, s.LastChange))
+	r.i64("downtime", int64(s.DownTime/time.Second))
+	if s.Throttle < 100 {
+		r.set("throttle", strconv.Itoa(s.Throttle))
+	}
+	r.rate(rates, "sv/"+b.Name+"/"+s.Name)
+	if b.Mode == "http" {
+		r.statuses(s.Responses)
+	}
+	r.i64("lastsess", secondsSince(now, s.LastSession))
+	r.set("addr", s.Address)
+	r.set("cookie", s.Cookie)
+	r.set("mode", b.Mode)
+	return r
+}
+
+func backendRow(b BackendStats, pid, iid string, rates *rateTracker, now time.Time) csvRow {
+	r := newCSVRow()
+	r.ids(b.Name, "BACKEND", pid, iid, "0", "1")
+	r.traffic(b.Queue, b.MaxQueue, b.CurConns, b.MaxConns, b.TotalConns, b.BytesIn, b.BytesOut,
+		b.ConnErrors, b.RespErrors, b.Retries, b.Redispatch)
+	r.set("dreq", "0")
+	r.set("status", b.Status())
+	weight := 0
+	for _, s := range b.Servers {
+		if s.Up() && !s.Backup {
+			weight += s.Weight
+		}
+	}
+	r.set("weight", strconv.Itoa(weight))
+	act, bck := b.counts()
+	r.set("act", strconv.Itoa(act))
+	r.set("bck", strconv.Itoa(bck))
+	r.i64("lastchg", secondsSince(now, b.LastChange))
+	r.rate(rates, "be/"+b.Name)
+	if b.Mode == "http" {
+		r.statuses(b.Responses)
+	}
+	r.set("mode", b.Mode)
+	r.set("algo", b.Algo)
+	return r
 }
 
 // secondsSince is HAProxy's "seconds since" column; -1 when it never

@@ -92,105 +92,129 @@ func (c *metricsCollector) Describe(chan<- *prometheus.Desc) {}
 
 func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	snap := c.src.Stats()
-	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
-	}
-	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
-	}
-	responses := func(d *prometheus.Desc, sc StatusCounts, labels ...string) {
-		for _, x := range []struct {
-			code string
-			n    uint64
-		}{{"1xx", sc.C1xx}, {"2xx", sc.C2xx}, {"3xx", sc.C3xx}, {"4xx", sc.C4xx}, {"5xx", sc.C5xx}, {"other", sc.Other}} {
-			counter(d, x.n, append(labels, x.code)...)
-		}
-	}
+	m := emitter{ch}
 	for _, f := range snap.Frontends {
-		gauge(feCur, float64(f.CurConns), f.Name)
-		gauge(feMax, float64(f.MaxConns), f.Name)
-		gauge(feLimit, float64(f.Limit), f.Name)
-		counter(feTotal, f.TotalConns, f.Name)
-		counter(feBytesIn, f.BytesIn, f.Name)
-		counter(feBytesOut, f.BytesOut, f.Name)
-		counter(feDenied, f.DeniedReq, f.Name)
-		counter(feErrReq, f.ErrReq, f.Name)
-		gauge(feUp, b2f(f.Status != "STOP"), f.Name)
-		if f.Mode == "http" {
-			counter(feReqs, f.Requests, f.Name)
-			responses(feResp, f.Responses, f.Name)
-		}
+		m.frontend(f)
 	}
 	for _, b := range snap.Backends {
-		act, bck := b.counts()
-		gauge(beUp, b2f(b.Status() == "UP"), b.Name)
-		gauge(beActive, float64(act), b.Name)
-		gauge(beBackup, float64(bck), b.Name)
-		gauge(beQueue, float64(b.Queue), b.Name)
-		gauge(beMaxQueue, float64(b.MaxQueue), b.Name)
-		gauge(beCur, float64(b.CurConns), b.Name)
-		gauge(beMax, float64(b.MaxConns), b.Name)
-		counter(beTotal, b.TotalConns, b.Name)
-		counter(beBytesIn, b.BytesIn, b.Name)
-		counter(beBytesOut, b.BytesOut, b.Name)
-		counter(beConnErr, b.ConnErrors, b.Name)
-		counter(beRespErr, b.RespErrors, b.Name)
-		counter(beRetries, b.Retries, b.Name)
-		counter(beRedisp, b.Redispatch, b.Name)
-		if b.Mode == "http" {
-			responses(beResp, b.Responses, b.Name)
-		}
+		m.backend(b)
 		for _, s := range b.Servers {
-			l := []string{b.Name, s.Name}
-			state := baseState(s.Status)
-			for _, st := range serverStates {
-				gauge(svStatus, b2f(st == state), b.Name, s.Name, st)
-			}
-			gauge(svUp, b2f(s.Up()), l...)
-			gauge(svWeight, float64(s.Weight), l...)
-			gauge(svCur, float64(s.CurConns), l...)
-			gauge(svMax, float64(s.MaxConns), l...)
-			gauge(svLimit, float64(s.Limit), l...)
-			gauge(svQueue, float64(s.Queue), l...)
-			counter(svTotal, s.TotalConns, l...)
-			counter(svBytesIn, s.BytesIn, l...)
-			counter(svBytesOut, s.BytesOut, l...)
-			counter(svConnErr, s.ConnErrors, l...)
-			counter(svRespErr, s.RespErrors, l...)
-			counter(svRetries, s.Retries, l...)
-			counter(svRedisp, s.Redispatch, l...)
-			if b.Mode == "http" {
-				responses(svResp, s.Responses, l...)
-			}
-			counter(svChkDown, s.CheckDowns, l...)
-			ch <- prometheus.MustNewConstMetric(svDowntime, prometheus.CounterValue, s.DownTime.Seconds(), l...)
-			if !s.LastChange.IsZero() {
-				gauge(svLastChg, float64(s.LastChange.UnixNano())/1e9, l...)
-			}
-			if s.Checked {
-				counter(svChkFail, s.CheckFailed, l...)
-				gauge(svChkDur, s.CheckDuration.Seconds(), l...)
-				if s.CheckStatus != "" {
-					gauge(svCheckStat, 1, b.Name, s.Name, s.CheckStatus)
-				}
-			}
+			m.server(b, s)
 		}
 	}
 	for _, v := range snap.VRRP {
-		for _, st := range vrrpStates {
-			gauge(vrState, b2f(st == v.State), v.Name, st)
+		m.vrrp(v)
+	}
+}
+
+// emitter turns snapshot values into constant metrics.
+type emitter struct{ ch chan<- prometheus.Metric }
+
+func (m emitter) gauge(d *prometheus.Desc, v float64, labels ...string) {
+	m.ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+func (m emitter) counter(d *prometheus.Desc, v uint64, labels ...string) {
+	m.ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+}
+
+// responses emits one counter per HTTP status class, labelled code.
+func (m emitter) responses(d *prometheus.Desc, sc StatusCounts, labels ...string) {
+	for _, x := range []struct {
+		code string
+		n    uint64
+	}{{"1xx", sc.C1xx}, {"2xx", sc.C2xx}, {"3xx", sc.C3xx}, {"4xx", sc.C4xx}, {"5xx", sc.C5xx}, {"other", sc.Other}} {
+		m.counter(d, x.n, append(labels, x.code)...)
+	}
+}
+
+func (m emitter) frontend(f FrontendStats) {
+	m.gauge(feCur, float64(f.CurConns), f.Name)
+	m.gauge(feMax, float64(f.MaxConns), f.Name)
+	m.gauge(feLimit, float64(f.Limit), f.Name)
+	m.counter(feTotal, f.TotalConns, f.Name)
+	m.counter(feBytesIn, f.BytesIn, f.Name)
+	m.counter(feBytesOut, f.BytesOut, f.Name)
+	m.counter(feDenied, f.DeniedReq, f.Name)
+	m.counter(feErrReq, f.ErrReq, f.Name)
+	m.gauge(feUp, b2f(f.Status != "STOP"), f.Name)
+	if f.Mode == "http" {
+		m.counter(feReqs, f.Requests, f.Name)
+		m.responses(feResp, f.Responses, f.Name)
+	}
+}
+
+func (m emitter) backend(b BackendStats) {
+	act, bck := b.counts()
+	m.gauge(beUp, b2f(b.Status() == "UP"), b.Name)
+	m.gauge(beActive, float64(act), b.Name)
+	m.gauge(beBackup, float64(bck), b.Name)
+	m.gauge(beQueue, float64(b.Queue), b.Name)
+	m.gauge(beMaxQueue, float64(b.MaxQueue), b.Name)
+	m.gauge(beCur, float64(b.CurConns), b.Name)
+	m.gauge(beMax, float64(b.MaxConns), b.Name)
+	m.counter(beTotal, b.TotalConns, b.Name)
+	m.counter(beBytesIn, b.BytesIn, b.Name)
+	m.counter(beBytesOut, b.BytesOut, b.Name)
+	m.counter(beConnErr, b.ConnErrors, b.Name)
+	m.counter(beRespErr, b.RespErrors, b.Name)
+	m.counter(beRetries, b.Retries, b.Name)
+	m.counter(beRedisp, b.Redispatch, b.Name)
+	if b.Mode == "http" {
+		m.responses(beResp, b.Responses, b.Name)
+	}
+}
+
+func (m emitter) server(b BackendStats, s ServerStats) {
+	l := []string{b.Name, s.Name}
+	state := baseState(s.Status)
+	for _, st := range serverStates {
+		m.gauge(svStatus, b2f(st == state), b.Name, s.Name, st)
+	}
+	m.gauge(svUp, b2f(s.Up()), l...)
+	m.gauge(svWeight, float64(s.Weight), l...)
+	m.gauge(svCur, float64(s.CurConns), l...)
+	m.gauge(svMax, float64(s.MaxConns), l...)
+	m.gauge(svLimit, float64(s.Limit), l...)
+	m.gauge(svQueue, float64(s.Queue), l...)
+	m.counter(svTotal, s.TotalConns, l...)
+	m.counter(svBytesIn, s.BytesIn, l...)
+	m.counter(svBytesOut, s.BytesOut, l...)
+	m.counter(svConnErr, s.ConnErrors, l...)
+	m.counter(svRespErr, s.RespErrors, l...)
+	m.counter(svRetries, s.Retries, l...)
+	m.counter(svRedisp, s.Redispatch, l...)
+	if b.Mode == "http" {
+		m.responses(svResp, s.Responses, l...)
+	}
+	m.counter(svChkDown, s.CheckDowns, l...)
+	m.ch <- prometheus.MustNewConstMetric(svDowntime, prometheus.CounterValue, s.DownTime.Seconds(), l...)
+	if !s.LastChange.IsZero() {
+		m.gauge(svLastChg, float64(s.LastChange.UnixNano())/1e9, l...)
+	}
+	if s.Checked {
+		m.counter(svChkFail, s.CheckFailed, l...)
+		m.gauge(svChkDur, s.CheckDuration.Seconds(), l...)
+		if s.CheckStatus != "" {
+			m.gauge(svCheckStat, 1, b.Name, s.Name, s.CheckStatus)
 		}
-		gauge(vrPrio, float64(v.Priority), v.Name)
-		gauge(vrEffPrio, float64(v.EffectivePriority), v.Name)
-		counter(vrTrans, v.Transitions, v.Name)
-		counter(vrSent, v.AdvertsSent, v.Name)
-		counter(vrRecv, v.AdvertsReceived, v.Name)
-		for reason, n := range v.InvalidPackets {
-			counter(vrInvalid, n, v.Name, reason)
-		}
-		if !v.LastTransition.IsZero() {
-			gauge(vrLastTrans, float64(v.LastTransition.UnixNano())/1e9, v.Name)
-		}
+	}
+}
+
+func (m emitter) vrrp(v VRRPStats) {
+	for _, st := range vrrpStates {
+		m.gauge(vrState, b2f(st == v.State), v.Name, st)
+	}
+	m.gauge(vrPrio, float64(v.Priority), v.Name)
+	m.gauge(vrEffPrio, float64(v.EffectivePriority), v.Name)
+	m.counter(vrTrans, v.Transitions, v.Name)
+	m.counter(vrSent, v.AdvertsSent, v.Name)
+	m.counter(vrRecv, v.AdvertsReceived, v.Name)
+	for reason, n := range v.InvalidPackets {
+		m.counter(vrInvalid, n, v.Name, reason)
+	}
+	if !v.LastTransition.IsZero() {
+		m.gauge(vrLastTrans, float64(v.LastTransition.UnixNano())/1e9, v.Name)
 	}
 }
 

@@ -61,6 +61,9 @@ func New(log zerolog.Logger, path, version string) *Appliance {
 		proxy:   proxy.New(log, pool),
 		speaker: vrrp.New(log.With().Str("component", "vrrp").Logger(), pool), // the pool is the speaker's BackendTracker
 	}
+	// A master handing its VIPs over asks the proxy for the moment no
+	// client has a request in progress on them.
+	a.speaker.SetQuiescer(a.proxy)
 	a.stats = admin.NewStatsServer(log.With().Str("component", "stats").Logger(), a)
 	return a
 }

@@ -19,12 +19,15 @@ func (a *Appliance) Info() admin.Info {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return admin.Info{
-		Version:    a.version,
-		Config:     a.path,
-		PID:        os.Getpid(),
-		StartedAt:  a.started,
-		Reloads:    a.reloads.Count,
-		LastReload: a.reloads.LastAt,
+		Version:           a.version,
+		Config:            a.path,
+		PID:               os.Getpid(),
+		StartedAt:         a.started,
+		Reloads:           a.reloads.Count,
+		ReloadsFailed:     a.reloads.Failed,
+		LastReload:        a.reloads.LastAt,
+		LastReloadOK:      a.reloads.LastOK,
+		LastReloadMessage: a.reloads.LastMessage,
 	}
 }
 

@@ -93,23 +93,7 @@ func (d *decoder) decodeVRRPInstance(blk *hcl.Block) *VRRPInstance {
 	if len(vi.AuthPass) > 8 {
 		d.errorf(vi.rng.at("auth_pass"), "auth_pass: %d bytes is too long; VRRPv2 simple authentication carries at most 8", len(vi.AuthPass))
 	}
-	b.prefixList("virtual_ipaddress", &vi.VirtualIPAddresses, false)
-	if b.has("virtual_ipaddress") && vi.VirtualIPAddresses != nil && len(vi.VirtualIPAddresses) == 0 {
-		d.errorf(vi.rng.at("virtual_ipaddress"), "virtual_ipaddress: at least one address is required")
-	}
-	if len(vi.VirtualIPAddresses) > 255 {
-		d.errorf(vi.rng.at("virtual_ipaddress"), "virtual_ipaddress: at most 255 addresses fit in an advert")
-	}
-	seen := map[string]bool{}
-	for _, p := range vi.VirtualIPAddresses {
-		if !p.Addr().Is4() {
-			d.errorf(vi.rng.at("virtual_ipaddress"), "virtual_ipaddress: %s is not IPv4; VRRPv2 carries IPv4 addresses only", p)
-		}
-		if seen[p.Addr().String()] {
-			d.errorf(vi.rng.at("virtual_ipaddress"), "virtual_ipaddress: %s is listed twice", p.Addr())
-		}
-		seen[p.Addr().String()] = true
-	}
+	d.decodeVIPs(b, vi)
 	b.addr("unicast_src", &vi.UnicastSrc)
 	if vi.UnicastSrc.IsValid() && !vi.UnicastSrc.Is4() {
 		d.errorf(vi.rng.at("unicast_src"), "unicast_src: %s is not IPv4", vi.UnicastSrc)
@@ -152,6 +136,28 @@ func (d *decoder) decodeVRRPInstance(blk *hcl.Block) *VRRPInstance {
 		vi.TrackBackends = append(vi.TrackBackends, tb)
 	}
 	return vi
+}
+
+// decodeVIPs reads virtual_ipaddress: IPv4 CIDRs, at least one, at most
+// 255 (the advert's count is one byte), none twice.
+func (d *decoder) decodeVIPs(b body, vi *VRRPInstance) {
+	b.prefixList("virtual_ipaddress", &vi.VirtualIPAddresses, false)
+	if b.has("virtual_ipaddress") && vi.VirtualIPAddresses != nil && len(vi.VirtualIPAddresses) == 0 {
+		d.errorf(vi.rng.at("virtual_ipaddress"), "virtual_ipaddress: at least one address is required")
+	}
+	if len(vi.VirtualIPAddresses) > 255 {
+		d.errorf(vi.rng.at("virtual_ipaddress"), "virtual_ipaddress: at most 255 addresses fit in an advert")
+	}
+	seen := map[string]bool{}
+	for _, p := range vi.VirtualIPAddresses {
+		if !p.Addr().Is4() {
+			d.errorf(vi.rng.at("virtual_ipaddress"), "virtual_ipaddress: %s is not IPv4; VRRPv2 carries IPv4 addresses only", p)
+		}
+		if seen[p.Addr().String()] {
+			d.errorf(vi.rng.at("virtual_ipaddress"), "virtual_ipaddress: %s is listed twice", p.Addr())
+		}
+		seen[p.Addr().String()] = true
+	}
 }
 
 var trackBackendSchema = &hcl.BodySchema{

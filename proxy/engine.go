@@ -62,9 +62,10 @@ type Engine struct {
 	ctx      context.Context // cancelled when connections are killed
 	cancel   context.CancelFunc
 
-	sessMu   sync.Mutex
-	sessions map[*session]struct{}
-	sessGone chan struct{} // signalled when sessions drops to zero while stopping
+	sessMu       sync.Mutex
+	sessions     map[*session]struct{}
+	sessGone     chan struct{}  // signalled when sessions drops to zero while stopping
+	quietWaiters []*quietWaiter // WaitQuiet calls in progress (quiesce.go)
 
 	done     chan struct{}
 	janitorW sync.WaitGroup

@@ -201,7 +201,7 @@ func (s *session) upgrade(t *txn, u *upConn, wanted bool, copier *upload) bool {
 	}
 	s.cli.release()
 	u.ep.release()
-	up, down, who := tunnel(&s.cli, &u.ep, t.be.t.Tunnel)
+	up, down, who := s.tunnel(&u.ep, t.be.t.Tunnel)
 	t.bytesIn += up
 	t.bytesOut += down
 	t.tEnd = nanotime()

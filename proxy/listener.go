@@ -23,6 +23,10 @@ type listener struct {
 	watch  *os.File // duplicate descriptor the accept loop waits on
 	rc     syscall.RawConn
 	pendFn func(uintptr) bool
+	// accepting is 1 from the accept until the session is registered: a
+	// quiet wait sees the connection in the accept queue, here, or among
+	// the sessions.
+	accepting atomic.Int32
 }
 
 // listen binds addr ("ip:port"). IPv4 addresses listen on IPv4 only, as
@@ -116,8 +120,10 @@ func (l *listener) acceptLoop() {
 			e.global.release()
 			return
 		}
+		l.accepting.Store(1)
 		c, err := l.ln.AcceptTCP()
 		if err != nil {
+			l.accepting.Store(0)
 			lim.release()
 			e.global.release()
 			if l.closed.Load() || errors.Is(err, net.ErrClosed) {
@@ -140,6 +146,7 @@ func (l *listener) acceptLoop() {
 		delay = 0
 		fe.st.total.Add(1)
 		e.startSession(l, fe, lim, c)
+		l.accepting.Store(0)
 	}
 }
 

@@ -37,6 +37,11 @@ type session struct {
 
 	parkFD       int32 // descriptor while parked
 	parkDeadline int64 // keep-alive deadline while parked
+
+	// A VRRP handover of the address the client reached (quiesce.go).
+	tun     atomic.Pointer[tunnelState] // while tunneling, for its activity
+	leaving atomic.Bool                 // close once idle
+	local   netip.Addr                  // the address the client reached; guarded by Engine.sessMu
 }
 
 const (
@@ -59,6 +64,7 @@ func (e *Engine) startSession(l *listener, fe *frontend, lim *limiter, c *net.TC
 	maxInt64(&fe.st.max, fe.st.cur.Add(1))
 	e.sessMu.Lock()
 	e.sessions[s] = struct{}{}
+	e.wakeQuietWaiters()
 	e.sessMu.Unlock()
 	go s.run()
 }
@@ -94,6 +100,7 @@ func (s *session) end() {
 	e.sessMu.Lock()
 	delete(e.sessions, s)
 	n := len(e.sessions)
+	e.wakeQuietWaiters()
 	e.sessMu.Unlock()
 	if n == 0 && e.stopping.Load() {
 		select {
@@ -125,7 +132,18 @@ func (s *session) lingeringClose() {
 }
 
 // draining reports whether the connection must close after this request.
-func (s *session) draining() bool { return s.e.stopping.Load() || s.ln.closed.Load() }
+func (s *session) draining() bool {
+	return s.e.stopping.Load() || s.ln.closed.Load() || s.leaving.Load()
+}
+
+// tunnel copies between the client and srv (tcp mode, upgraded http),
+// letting a quiet wait see the tunnel's activity.
+func (s *session) tunnel(srv *endpoint, idle time.Duration) (up, down int64, who byte) {
+	ts := &tunnelState{}
+	ts.touch(nanotime())
+	s.tun.Store(ts)
+	return tunnel(ts, &s.cli, srv, idle)
+}
 
 func (s *session) setIdle(first bool) {
 	if first {

@@ -40,7 +40,7 @@ func (s *session) serveTCP() {
 		u.ep.c.Close()
 		s.upc.Store(nil)
 	}()
-	up, down, who := tunnel(&s.cli, &u.ep, be.t.Tunnel)
+	up, down, who := s.tunnel(&u.ep, be.t.Tunnel)
 	t.bytesIn, t.bytesOut = up, down
 	if s.killed.Load() {
 		who = 'K'

@@ -52,8 +52,10 @@ func (ts *tunnelState) expired(idle time.Duration) (bool, int64) {
 // idle tunnel holds none; a direction that streams in bulk (full buffers
 // back to back) switches to splice(2) where the system has it, as
 // HAProxy's splice-auto.
-func tunnel(cli, srv *endpoint, idle time.Duration) (up, down int64, who byte) {
-	ts := &tunnelState{a: cli, b: srv}
+//
+// ts is the caller's, fresh: it may watch the tunnel's activity.
+func tunnel(ts *tunnelState, cli, srv *endpoint, idle time.Duration) (up, down int64, who byte) {
+	ts.a, ts.b = cli, srv
 	ts.touch(nanotime())
 	cli.rdl, cli.wdl, srv.rdl, srv.wdl = -1, -1, -1, -1
 	ch := make(chan int64, 1)

@@ -23,7 +23,9 @@ func (in *instance) addVIPs() {
 
 func (in *instance) removeVIPs() {
 	in.vipsHeld, in.vipsOK = false, false
-	in.disarm(&in.vipLinger)
+	in.cancelSwitch()
+	in.disarm(&in.garpFirst)
+	in.stopProbe()
 	in.disarm(&in.garpDelay)
 	in.disarm(&in.garpRefresh)
 	if err := in.io.delVIPs(in.cfg.VirtualIPAddresses); err != nil {

@@ -9,7 +9,8 @@
 //   - validate.go: receive validation (section 7.1), every drop counted by
 //     Reason.
 //   - fsm.go, instance.go: the state machine (section 6.4) with keepalived's
-//     FAULT state, tracking and preempt_delay, and lbd's planned handover.
+//     FAULT state, tracking and preempt_delay; handover.go, switch.go:
+//     lbd's planned handover and the moment the VIPs move.
 //     It runs against a clock and an instanceIO, so that the unit tests
 //     drive it with a fake clock over a simulated segment.
 //   - track.go, command.go: tracked scripts, interfaces and backends;
@@ -43,11 +44,13 @@
 //     1..254; the address owner ignores weights.
 //   - A master entering FAULT sends priority 0. VIPs are added on MASTER
 //     (after the first advert, so that a lower master steps down before our
-//     ARPs), removed on leaving it, and put back if something else deletes
-//     them while we are master. VIPs found on the interface at start are
-//     removed (left over by a crash). Gratuitous ARPs: garp_master_repeat on
-//     becoming master, again garp_master_delay later, then one every
-//     garp_master_refresh; a burst also answers a lower-priority master.
+//     ARPs; before it on a takeover from a live master, below), removed on
+//     leaving it, and put back if something else deletes them while we
+//     are master. VIPs found on the interface at start are removed (left
+//     over by a crash). Gratuitous ARPs: garp_master_repeat on
+//     becoming master (held back on a takeover from a live master, below),
+//     again garp_master_delay later, then one every garp_master_refresh; a
+//     burst also answers a lower-priority master.
 //   - notify_master/backup/fault run without arguments, notify with
 //     "INSTANCE name STATE priority" (and STOP on shutdown), in order per
 //     instance, each bounded by 30s. Commands never go through a shell.
@@ -56,12 +59,51 @@
 //
 // Shutdown and Release make a master send priority 0 but keep its VIPs,
 // and its frontends serving, until the peer's first advert as master
-// (bounded by the master down interval); the VIPs are removed 50ms after
-// that advert, so that the peer's gratuitous ARPs have reached the clients.
-// The VIP is never nowhere. A release nobody answers is abandoned (the node
-// stays MASTER and Release returns an error); a released node stays BACKUP,
-// even when the peer disappears, until Reclaim. Released is not persisted
-// across restarts.
+// (bounded by the master down interval): the VIP is never nowhere. A
+// release nobody answers is abandoned (the node stays MASTER and Release
+// returns an error); a released node stays BACKUP, even when the peer
+// disappears, until Reclaim. Released is not persisted across restarts.
+//
+// The moment the VIPs move (switch.go) is chosen by the leaving master,
+// the only node that knows what it has in flight: a client whose ARP entry
+// for a VIP changes while it has a connection open with the old master
+// sends the rest of that connection to the new one, which resets it. So
+// between two live nodes - a handover, or a preemption of a lower master:
+//
+//   - The new master adds its VIPs before its first advert (the old one may
+//     move the clients as soon as it hears it) and holds back its first
+//     burst of gratuitous ARPs while another node still answers for the
+//     VIPs: it broadcasts an ARP request for them from its own address
+//     every 5ms (the answers are read off the socket when the round ends,
+//     so a late goroutine of ours cannot miss one), and the first round
+//     nobody else answers starts
+//     keepalived's schedule (garp_master_repeat now, again
+//     garp_master_delay later, then garp_master_refresh); 200ms after
+//     taking over at the latest. A master that dropped its VIPs before
+//     leaving (keepalived, lbd entering FAULT) thus costs one round. After
+//     a master went silent (a crash), the ARPs go out at once as before.
+//   - The old master, on the new master's first advert, keeps serving and
+//     asks its Quiescer (the proxy) for a quiet moment on the VIPs: no
+//     connection to them with a request in progress, none in an accept
+//     queue; meanwhile idle keep-alive connections to the VIPs close, busy
+//     ones after their response, so that their clients reconnect. No
+//     sooner than 10ms after the advert (a successor that adds its VIPs
+//     after its advert has them by then), 120ms at the latest. Then it
+//     sends the gratuitous ARPs itself, announcing the VIPs at the new
+//     master's MAC (its neighbour entry, resolved through the kernel on
+//     the advert; the frames still come from our own MAC), and removes the
+//     VIPs at once. The new master's probe finds nobody and its own burst
+//     follows. If that MAC is unknown, the old master keeps the VIPs until
+//     the new master's own ARPs are out (250ms after its advert).
+//
+// A master stepping down for a higher one does the same, in state BACKUP.
+// What is left to chance: a connection whose handshake reaches the old
+// master between its last look and the clients' processing of its
+// gratuitous ARP (microseconds, unless the scheduler stalls lbd), and
+// whatever is in flight when the 120ms bound expires under steady load.
+// Servers on the VIP other than lbd's proxy are not asked. With keepalived
+// as the new master, which sends its ARPs at once, the old lbd master's
+// wait changes nothing for clients.
 //
 // # Privileges
 //

@@ -85,7 +85,7 @@ func (in *instance) refresh(why string) {
 // backup.
 func (in *instance) initialize(reason string) {
 	if in.cfg.Priority == PriorityOwner && !in.released {
-		in.becomeMaster(reason + ": address owner (priority 255)")
+		in.becomeMaster(reason+": address owner (priority 255)", false)
 		return
 	}
 	in.becomeBackup(reason)
@@ -95,19 +95,19 @@ func (in *instance) initialize(reason string) {
 // fires.
 func (in *instance) armDown(d time.Duration, why string) {
 	in.downReason = why
+	in.downLive = false
 	in.arm(&in.down, d, in.onMasterDown)
 }
 
 // becomeBackup enters Backup (RFC 3768 sections 6.4.1 and 6.4.3): cancel
 // the Adver_Timer, set the Master_Down_Timer, and - lbd being the node that
 // owns the addresses while master - remove the VIPs.
-func (in *instance) becomeBackup(reason string) { in.toBackup(reason, false) }
+func (in *instance) becomeBackup(reason string) { in.toBackup(reason, netip.Addr{}) }
 
-// toBackup is becomeBackup; linger keeps the VIPs handoverLinger longer,
-// for a master that steps down because a new master announced itself: the
-// new master sent that advert before adding the VIPs and sending its
-// gratuitous ARPs, and clients keep reaching us until those arrive.
-func (in *instance) toBackup(reason string, linger bool) {
+// toBackup is becomeBackup for a master that steps down because
+// successor announced itself master: the VIPs stay, and keep being
+// served, until they move to it at a quiet moment (startSwitch).
+func (in *instance) toBackup(reason string, successor netip.Addr) {
 	if in.state == StateMaster {
 		in.ctr.leftMaster++
 		if in.master == in.primary {
@@ -116,14 +116,12 @@ func (in *instance) toBackup(reason string, linger bool) {
 	}
 	in.disarm(&in.adver)
 	switch {
-	case in.vipsHeld && linger:
+	case in.vipsHeld && successor.IsValid():
+		in.disarm(&in.garpFirst)
+		in.stopProbe()
 		in.disarm(&in.garpDelay)
 		in.disarm(&in.garpRefresh)
-		in.arm(&in.vipLinger, handoverLinger, func() {
-			if in.state != StateMaster && in.vipsHeld {
-				in.removeVIPs()
-			}
-		})
+		in.startSwitch(successor, nil)
 	case in.vipsHeld:
 		in.removeVIPs()
 	}
@@ -146,7 +144,7 @@ func (in *instance) onMasterDown() {
 		in.armDown(in.masterDownInterval(), "no advert from the master within the master down interval")
 		return
 	}
-	in.becomeMaster(in.downReason)
+	in.becomeMaster(in.downReason, in.downLive)
 }
 
 // becomeMaster is RFC 3768 section 6.4.2, "If the Master_Down_Timer
@@ -154,17 +152,23 @@ func (in *instance) onMasterDown() {
 // transition to Master. As keepalived, the advert goes out before the VIPs
 // are added, so that a lower-priority master still holding them steps down
 // before our ARPs.
-func (in *instance) becomeMaster(reason string) {
+//
+// fromLive is a takeover from a master that is still there (it sent
+// priority 0, or we preempt it): the VIPs are added first, since it may
+// point its clients at us as soon as it hears our advert, and the first
+// gratuitous ARPs wait while it still answers for the VIPs (holdGARPs):
+// it moves its clients itself when it has nothing in flight.
+func (in *instance) becomeMaster(reason string, fromLive bool) {
 	in.disarm(&in.down)
-	in.disarm(&in.vipLinger)
-	in.sendAdvert(in.effPrio)
-	in.addVIPs()
-	in.garpBurst(in.cfg.GARPMasterRepeat)
-	switch {
-	case in.cfg.GARPMasterDelay > 0:
-		in.arm(&in.garpDelay, in.cfg.GARPMasterDelay, in.onGARPDelay)
-	case in.cfg.GARPMasterRefresh > 0:
-		in.arm(&in.garpRefresh, in.cfg.GARPMasterRefresh, in.onGARPRefresh)
+	in.cancelSwitch()
+	if fromLive {
+		in.addVIPs()
+		in.sendAdvert(in.effPrio)
+		in.holdGARPs()
+	} else {
+		in.sendAdvert(in.effPrio)
+		in.addVIPs()
+		in.startGARPs()
 	}
 	in.arm(&in.adver, in.advertInt(), in.onAdverTimer)
 	in.master, in.masterPrio = in.primary, in.effPrio
@@ -270,6 +274,7 @@ func (in *instance) backupAdvert(src netip.Addr, prio int) {
 		// "If the Priority in the ADVERTISEMENT is zero, then: Set the
 		// Master_Down_Timer to Skew_Time."
 		in.armDown(in.skew(), fmt.Sprintf("master %s left (priority 0)", src))
+		in.downLive = true
 		return
 	}
 	lower := prio < in.effPrio
@@ -301,6 +306,7 @@ func (in *instance) backupAdvert(src netip.Addr, prio int) {
 	}
 	in.master, in.masterPrio = src, prio
 	in.downReason = fmt.Sprintf("preempted master %s (priority %d, ours %d)", src, prio, in.effPrio)
+	in.downLive = true
 }
 
 // delayPreempt is keepalived's preempt_delay: a backup accepts a
@@ -335,7 +341,7 @@ func (in *instance) masterAdvert(src netip.Addr, prio int) {
 			why = fmt.Sprintf("equal-priority advert from higher address %s (priority %d)", src, prio)
 		}
 		in.master, in.masterPrio = src, prio
-		in.toBackup(why, true)
+		in.toBackup(why, src)
 		return
 	}
 	// "Otherwise: Discard ADVERTISEMENT." As keepalived, we answer at

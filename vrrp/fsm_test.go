@@ -76,6 +76,10 @@ func TestMasterCrashBackupTakesOverAfterMasterDownInterval(t *testing.T) {
 	if took != mdi(100) {
 		t.Errorf("b took over %s after a's last advert, want Master_Down_Interval %s", took, mdi(100))
 	}
+	// A failure, not a handover: the gratuitous ARPs go out at once.
+	if len(b.io.garpAt) == 0 || !b.io.garpAt[0].Equal(b.io.vipSince) {
+		t.Errorf("b's first gratuitous ARPs at %v, want at once (%v)", b.io.garpAt, b.io.vipSince)
+	}
 	if !strings.Contains(b.in.reason, "no advert from master 192.0.2.1") {
 		t.Errorf("b's transition reason is %q", b.in.reason)
 	}
@@ -115,13 +119,19 @@ func TestShutdownHandsOverWithoutGap(t *testing.T) {
 	if got, want := b.io.vipSince.Sub(t0), time.Duration(256-100)*time.Second/256; got != want {
 		t.Errorf("b took over %s after the priority-0 advert, want Skew_Time %s", got, want)
 	}
-	// a removed its VIP only after b had it: no gap.
+	// a removed its VIP only after b had it: no gap. Without a proxy to
+	// ask, a moves the clients switchSettle after b's advert, pointing
+	// them at b's MAC itself.
 	if !a.io.vipGone.After(b.io.vipSince) {
 		t.Errorf("a removed the VIP at %s, b added it at %s", a.io.vipGone.Sub(t0), b.io.vipSince.Sub(t0))
 	}
-	if a.io.vipGone.Sub(b.io.vipSince) != handoverLinger {
-		t.Errorf("overlap %s, want the handover linger %s", a.io.vipGone.Sub(b.io.vipSince), handoverLinger)
+	if a.io.vipGone.Sub(b.io.vipSince) != switchSettle {
+		t.Errorf("overlap %s, want switchSettle %s", a.io.vipGone.Sub(b.io.vipSince), switchSettle)
 	}
+	if len(a.io.garpsAs) != 5 || a.io.garpsAs[0].mac != b.mac.String() || !a.io.garpsAs[0].at.Equal(a.io.vipGone) {
+		t.Errorf("a's gratuitous ARPs for b: %v, want 5 for %s when a removed the VIP", a.io.garpsAs, b.mac)
+	}
+	checkHeldGARPs(t, b, a)
 	s.onlyHolder(vip, b)
 	if a.state() != StateInit || !a.in.stopped {
 		t.Errorf("a is %s stopped=%v after shutdown", a.state(), a.in.stopped)
@@ -183,10 +193,16 @@ func TestPreemption(t *testing.T) {
 			}
 			s.wantStates(map[*node]State{a: StateMaster, b: StateBackup})
 			s.onlyHolder(vip, a)
-			// b kept the VIP a little after a's first advert as master.
-			if got := b.io.vipGone.Sub(a.io.vipSince); got != handoverLinger {
-				t.Errorf("b removed the VIP %s after a added it, want the linger %s", got, handoverLinger)
+			// b kept the VIP a little after a's first advert as master,
+			// then pointed the clients at a itself; a held its own
+			// gratuitous ARPs until b had let go.
+			if got := b.io.vipGone.Sub(a.io.vipSince); got != switchSettle {
+				t.Errorf("b removed the VIP %s after a added it, want switchSettle %s", got, switchSettle)
 			}
+			if len(b.io.garpsAs) == 0 || b.io.garpsAs[0].mac != a.mac.String() {
+				t.Errorf("b's gratuitous ARPs for a: %v", b.io.garpsAs)
+			}
+			checkHeldGARPs(t, a, b)
 			// Adverts are on whole seconds from b's start; a's down timer
 			// counts from the last one it heard (or discarded, with delay).
 			got := a.io.vipSince.Sub(t0)
@@ -718,4 +734,216 @@ func TestScriptCounterRiseFall(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkHeldGARPs checks the new master's first gratuitous ARPs after a
+// takeover from the live master old: held back while old answered for the
+// VIP, sent in the first probe round after it let go (old's own ARPs moved
+// the clients), within takeoverGARPDelay.
+func checkHeldGARPs(t *testing.T, nw, old *node) {
+	t.Helper()
+	if len(nw.io.garpAt) == 0 {
+		t.Fatalf("%s never sent gratuitous ARPs", nw.name)
+	}
+	first := nw.io.garpAt[0]
+	if !first.After(old.io.vipGone) {
+		t.Errorf("%s's first gratuitous ARPs at %s, before %s let go of the VIP (%s)", nw.name, first.Sub(nw.io.vipSince), old.name, old.io.vipGone.Sub(nw.io.vipSince))
+	}
+	if d := first.Sub(old.io.vipGone); d > 2*holderProbeEvery {
+		t.Errorf("%s's first gratuitous ARPs came %s after %s let go, want within two probe rounds", nw.name, d, old.name)
+	}
+	if d := first.Sub(nw.io.vipSince); d > takeoverGARPDelay {
+		t.Errorf("%s's first gratuitous ARPs %s after taking over, more than %s", nw.name, d, takeoverGARPDelay)
+	}
+	if nw.io.probes == 0 {
+		t.Errorf("%s never probed who holds the VIP", nw.name)
+	}
+}
+
+// handoverPair is a (150, with q) and b (100), a master, the network
+// settled.
+func handoverPair(t *testing.T, q Quiescer) (*sim, *node, *node) {
+	s := newSim(t)
+	a := s.add("a", "192.0.2.1", 150, nil)
+	b := s.add("b", "192.0.2.2", 100, nil)
+	a.in.quiet = q
+	a.start()
+	b.start()
+	s.advance(10 * time.Second)
+	s.wantStates(map[*node]State{a: StateMaster, b: StateBackup})
+	return s, a, b
+}
+
+// takeover releases a and advances until b is master.
+func takeover(t *testing.T, s *sim, a, b *node) *handover {
+	t.Helper()
+	h, err := a.in.release()
+	if err != nil || h == nil {
+		t.Fatalf("release: %v %v", h, err)
+	}
+	s.pump()
+	s.advance(time.Duration(256-100) * time.Second / 256)
+	if b.state() != StateMaster {
+		t.Fatalf("b is %s after Skew_Time", b.state())
+	}
+	return h
+}
+
+func TestHandoverSwitchesAtQuietMoment(t *testing.T) {
+	q := newFakeQuiet()
+	s, a, b := handoverPair(t, q)
+	h := takeover(t, s, a, b)
+	took := s.clk.Now()
+	// b has the VIP and announced itself; a still serves and is asked for
+	// a quiet moment once switchSettle has passed.
+	if !b.io.vipSince.Equal(took) || b.io.sent[len(b.io.sent)-1].at.Before(b.io.vipSince) {
+		t.Errorf("b added the VIP at %s and advertised at %s: the VIP must come first", b.io.vipSince, b.io.sent[len(b.io.sent)-1].at)
+	}
+	s.advance(switchSettle)
+	waitFor(t, 5*time.Second, "a to ask for a quiet moment", func() bool { n, _ := q.waits(); return n == 1 })
+	s.advance(switchBound - switchSettle - 20*time.Millisecond)
+	a.locked(func() {
+		if !a.io.holds(vip) || len(a.io.garpsAs) != 0 {
+			t.Errorf("a let go before a quiet moment: holds %v, ARPs for b %v", a.io.holds(vip), a.io.garpsAs)
+		}
+	})
+	if len(b.io.garpAt) != 0 {
+		t.Errorf("b sent gratuitous ARPs at %v while a still held the VIP", b.io.garpAt)
+	}
+	if got := q.calls[0]; len(got) != 1 || got[0] != netip.MustParseAddr("192.0.2.100") {
+		t.Errorf("WaitQuiet(%v), want the VIP", got)
+	}
+	// The quiet moment: a points the clients at b and lets go at once.
+	q.quiet()
+	waitFor(t, 5*time.Second, "a to let go of the VIP", func() bool {
+		var gone bool
+		a.locked(func() { gone = !a.io.holds(vip) })
+		return gone
+	})
+	<-h.done
+	if h.err != nil {
+		t.Fatal(h.err)
+	}
+	var at time.Time
+	a.locked(func() {
+		if len(a.io.garpsAs) == 0 || a.io.garpsAs[0].mac != b.mac.String() {
+			t.Fatalf("a's gratuitous ARPs for b: %v", a.io.garpsAs)
+		}
+		at = a.io.garpsAs[0].at
+		if !a.io.vipGone.Equal(at) {
+			t.Errorf("a removed the VIP at %s, pointed the clients at b at %s: want at once", a.io.vipGone, at)
+		}
+		if !strings.Contains(a.in.reason, "quiet moment") {
+			t.Errorf("a's transition reason %q", a.in.reason)
+		}
+	})
+	s.advance(time.Second)
+	checkHeldGARPs(t, b, a)
+	s.wantStates(map[*node]State{a: StateBackup, b: StateMaster})
+	s.onlyHolder(vip, b)
+}
+
+func TestHandoverWithoutQuietMomentSwitchesAtBound(t *testing.T) {
+	q := newFakeQuiet() // never quiet
+	s, a, b := handoverPair(t, q)
+	h := takeover(t, s, a, b)
+	took := s.clk.Now()
+	s.advance(switchSettle)
+	waitFor(t, 5*time.Second, "a to ask for a quiet moment", func() bool { n, _ := q.waits(); return n == 1 })
+	s.advance(switchBound - switchSettle - time.Millisecond)
+	if !a.io.holds(vip) {
+		t.Fatal("a let go before switchBound")
+	}
+	s.advance(time.Millisecond)
+	<-h.done
+	if got := a.io.vipGone.Sub(took); got != switchBound {
+		t.Errorf("a let go %s after b's advert, want switchBound %s", got, switchBound)
+	}
+	if len(a.io.garpsAs) == 0 || a.io.garpsAs[0].mac != b.mac.String() || !a.io.garpsAs[0].at.Equal(a.io.vipGone) {
+		t.Errorf("a's gratuitous ARPs for b: %v", a.io.garpsAs)
+	}
+	waitFor(t, 5*time.Second, "the quiet wait to be cancelled", func() bool { _, ab := q.waits(); return ab == 1 })
+	s.advance(time.Second)
+	checkHeldGARPs(t, b, a)
+	s.onlyHolder(vip, b)
+}
+
+func TestHandoverWithUnknownMACWaitsForPeerARPs(t *testing.T) {
+	s, a, b := handoverPair(t, nil)
+	a.io.noMAC = true
+	h := takeover(t, s, a, b)
+	took := s.clk.Now()
+	s.advance(time.Second)
+	<-h.done
+	if len(a.io.garpsAs) != 0 {
+		t.Errorf("a sent gratuitous ARPs for an unknown MAC: %v", a.io.garpsAs)
+	}
+	// a kept answering, so b held its ARPs the whole takeoverGARPDelay;
+	// a let go only once they were out.
+	if len(b.io.garpAt) == 0 || b.io.garpAt[0].Sub(took) != takeoverGARPDelay {
+		t.Errorf("b's first gratuitous ARPs at %v, want %s after taking over", b.io.garpAt, takeoverGARPDelay)
+	}
+	if got := a.io.vipGone.Sub(took); got != switchNoMACHold {
+		t.Errorf("a let go %s after b's advert, want %s", got, switchNoMACHold)
+	}
+	s.onlyHolder(vip, b)
+}
+
+// TestTakeoverFromMasterThatDroppedItsVIPs: a master that leaves without
+// keeping its VIPs (keepalived does; lbd entering FAULT) is answered by
+// no probe: the new master's gratuitous ARPs go out after one round.
+func TestTakeoverFromMasterThatDroppedItsVIPs(t *testing.T) {
+	s, a, b := handoverPair(t, nil)
+	a.setScript("chk", false) // no such tracker: use the link instead
+	a.setLink("eth0", false)  // FAULT: priority 0, VIPs removed at once
+	s.wantStates(map[*node]State{a: StateFault})
+	s.advance(time.Second)
+	if b.state() != StateMaster {
+		t.Fatalf("b is %s", b.state())
+	}
+	if len(b.io.garpAt) == 0 || b.io.garpAt[0].Sub(b.io.vipSince) != holderProbeEvery {
+		t.Errorf("b's first gratuitous ARPs %v, want one probe round (%s) after taking over at %v", b.io.garpAt, holderProbeEvery, b.io.vipSince)
+	}
+}
+
+func TestPreemptionSwitchesAtQuietMoment(t *testing.T) {
+	s := newSim(t)
+	b := s.add("b", "192.0.2.2", 100, nil)
+	q := newFakeQuiet()
+	b.in.quiet = q
+	b.start()
+	s.advance(10 * time.Second)
+	a := s.add("a", "192.0.2.1", 150, nil)
+	a.start()
+	for i := 0; a.state() != StateMaster; i++ {
+		if i > 10000 {
+			t.Fatalf("a is %s", a.state())
+		}
+		s.advance(time.Millisecond)
+	}
+	took := a.io.vipSince
+	s.advance(switchSettle)
+	// b stepped down at a's advert but still serves the VIP, waiting for
+	// a quiet moment; a holds its ARPs meanwhile.
+	waitFor(t, 5*time.Second, "b to ask for a quiet moment", func() bool { n, _ := q.waits(); return n == 1 })
+	b.locked(func() {
+		if b.in.state != StateBackup || !b.io.holds(vip) {
+			t.Errorf("b is %s, holds the VIP: %v", b.in.state, b.io.holds(vip))
+		}
+	})
+	q.quiet()
+	waitFor(t, 5*time.Second, "b to let go of the VIP", func() bool {
+		var gone bool
+		b.locked(func() { gone = !b.io.holds(vip) })
+		return gone
+	})
+	s.advance(time.Second)
+	if len(b.io.garpsAs) == 0 || b.io.garpsAs[0].mac != a.mac.String() {
+		t.Errorf("b's gratuitous ARPs for a: %v", b.io.garpsAs)
+	}
+	if d := b.io.vipGone.Sub(took); d < switchSettle || d > switchBound {
+		t.Errorf("b let go %s after a took over", d)
+	}
+	checkHeldGARPs(t, a, b)
+	s.onlyHolder(vip, a)
 }

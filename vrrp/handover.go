@@ -12,7 +12,8 @@ import (
 // once, which leaves clients without the VIP until the backup adds it. We
 // send priority 0 (repeated every advert interval) but keep the VIPs and
 // keep serving until the peer's first advert as master, bounded by the
-// master down interval; then remove them (finishHandover).
+// master down interval; then move them to it at a quiet moment
+// (startSwitch) and finish (finishHandover).
 func (in *instance) beginHandover(final bool) *handover {
 	h := &handover{final: final, done: make(chan struct{})}
 	in.handover = h
@@ -41,8 +42,8 @@ func (in *instance) handoverAdvert(src netip.Addr, prio int) {
 	in.master, in.masterPrio = src, prio
 	in.disarm(&in.hoResend)
 	in.disarm(&in.hoLimit)
-	in.arm(&in.hoLinger, handoverLinger, func() {
-		in.finishHandover(fmt.Sprintf("handed over to %s (priority %d)", src, prio))
+	in.startSwitch(src, func(how string) {
+		in.finishHandover(fmt.Sprintf("handed over to %s (priority %d): %s", src, prio, how))
 	})
 }
 
@@ -90,7 +91,6 @@ func (in *instance) endHandover() *handover {
 	in.handover = nil
 	in.disarm(&in.hoResend)
 	in.disarm(&in.hoLimit)
-	in.disarm(&in.hoLinger)
 	return h
 }
 
@@ -112,7 +112,8 @@ func (in *instance) stopNow(reason string, sendStop bool) {
 		}
 		in.ctr.leftMaster++
 	}
-	for _, s := range []*timerSlot{&in.adver, &in.down, &in.garpDelay, &in.garpRefresh} {
+	in.cancelSwitch()
+	for _, s := range []*timerSlot{&in.adver, &in.down, &in.garpDelay, &in.garpRefresh, &in.garpFirst, &in.probeTimer} {
 		in.disarm(s)
 	}
 	if in.vipsHeld {

@@ -1,6 +1,7 @@
 package vrrp
 
 import (
+	"net"
 	"net/netip"
 
 	"lbd/config"
@@ -48,6 +49,20 @@ type instanceIO interface {
 	delVIPs(vips []netip.Prefix) error
 	// garp sends one gratuitous ARP per address, as keepalived does.
 	garp(vips []netip.Prefix) error
+	// garpAs sends the same gratuitous ARPs announcing the addresses at
+	// mac, another node's: a leaving master points the clients at its
+	// successor. The frames still come from our own address.
+	garpAs(mac net.HardwareAddr, vips []netip.Prefix) error
+	// neighbor returns addr's link-layer address from the kernel's
+	// neighbour table, or nil when it has none; with resolve, a missing
+	// entry is resolved in the background (ARP) for a later call.
+	neighbor(addr netip.Addr, resolve bool) (net.HardwareAddr, error)
+	// probe broadcasts one ARP request per address, from src: whoever
+	// holds one of them answers. Answers to an earlier probe are dropped.
+	probe(src netip.Addr, vips []netip.Prefix) error
+	// probeAnswered reports whether another node answered the last probe
+	// for one of vips by now, reading what has arrived without waiting.
+	probeAnswered(vips []netip.Prefix) (bool, error)
 	// addrs lists the interface's IPv4 addresses, primaries first.
 	addrs() ([]ifAddr, error)
 	close() error

@@ -85,10 +85,15 @@ type instance struct {
 	handover *handover // non-nil while a master hands its VIPs over
 	hoResend timerSlot // priority-0 repeat during a handover
 	hoLimit  timerSlot // end of the wait for the peer
-	hoLinger timerSlot // short wait between the peer's advert and removing the VIPs
-	// vipLinger delays the VIP removal of a master stepping down for a
-	// higher one (see toBackup).
-	vipLinger timerSlot
+
+	// The moment the VIPs move between live nodes (switch.go).
+	quiet      Quiescer   // the proxy, asked for a quiet moment; may be nil
+	sw         *vipSwitch // leaving: moving the VIPs to the new master
+	swSettle   timerSlot
+	swBound    timerSlot
+	downLive   bool      // the Master_Down_Timer runs for a live master that leaves or is preempted
+	garpFirst  timerSlot // new master: the held-back first GARP burst
+	probeTimer timerSlot // new master: next look at the answers to the holder probe
 
 	vipsHeld bool // the VIPs are ours: added, or being added
 	vipsOK   bool // the last add succeeded
@@ -108,12 +113,6 @@ type handover struct {
 	err   error
 	peer  netip.Addr
 }
-
-// handoverLinger is how long a leaving master keeps its VIPs after the
-// peer's first advert, so that the peer's gratuitous ARPs, sent right
-// after that advert, reach the clients before we stop answering. Short,
-// because while both hold the VIP an ARP reply from us could win.
-const handoverLinger = 50 * time.Millisecond
 
 // invalidLogEvery bounds the log lines per invalid-packet reason.
 const invalidLogEvery = 10 * time.Second

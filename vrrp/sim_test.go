@@ -1,7 +1,9 @@
 package vrrp
 
 import (
+	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"sync"
 	"testing"
@@ -43,6 +45,7 @@ type node struct {
 	sim      *sim
 	name     string
 	addr     netip.Addr
+	mac      net.HardwareAddr
 	in       *instance
 	io       *fakeIO
 	src      *fakeSource
@@ -60,9 +63,19 @@ type fakeIO struct {
 	vips     map[netip.Prefix]bool
 	sent     []sentAdvert
 	garps    int
+	garpAt   []time.Time // our own gratuitous ARPs (one entry per call)
+	garpsAs  []garpAs    // gratuitous ARPs for another node's MAC
+	probes   int
+	held     bool // another node held one of the VIPs at the last probe
+	noMAC    bool // the neighbour table knows no other node
 	addErr   error
 	vipSince time.Time // when the VIPs were last added
 	vipGone  time.Time // when they were last removed
+}
+
+type garpAs struct {
+	at  time.Time
+	mac string
 }
 
 func newSim(t *testing.T) *sim {
@@ -79,6 +92,8 @@ func (s *sim) add(name, addr string, prio int, mod func(*config.VRRPInstance), s
 		mod(cfg)
 	}
 	n := &node{sim: s, name: name, addr: netip.MustParseAddr(addr)}
+	a4 := n.addr.As4()
+	n.mac = net.HardwareAddr{0x02, 0, a4[0], a4[1], a4[2], a4[3]}
 	n.io = &fakeIO{n: n, vips: map[netip.Prefix]bool{}}
 	n.src = newFakeSource()
 	n.src.links[cfg.Interface] = true
@@ -180,8 +195,50 @@ func (io *fakeIO) delVIPs(vips []netip.Prefix) error {
 
 func (io *fakeIO) garp(vips []netip.Prefix) error {
 	io.garps += len(vips)
+	io.garpAt = append(io.garpAt, io.n.sim.clk.Now())
 	return nil
 }
+
+func (io *fakeIO) garpAs(mac net.HardwareAddr, vips []netip.Prefix) error {
+	io.garpsAs = append(io.garpsAs, garpAs{at: io.n.sim.clk.Now(), mac: mac.String()})
+	return nil
+}
+
+// neighbor knows every node of the segment, unless noMAC.
+func (io *fakeIO) neighbor(addr netip.Addr, resolve bool) (net.HardwareAddr, error) {
+	if io.noMAC {
+		return nil, nil
+	}
+	for _, n := range io.n.sim.nodes {
+		if n.addr == addr {
+			return n.mac, nil
+		}
+	}
+	return nil, nil
+}
+
+// probe is answered, at once, by every other live node holding one of
+// vips.
+func (io *fakeIO) probe(src netip.Addr, vips []netip.Prefix) error {
+	io.probes++
+	io.held = false
+	if io.n.down {
+		return nil
+	}
+	for _, n := range io.n.sim.nodes {
+		if n == io.n || n.down {
+			continue
+		}
+		for _, p := range vips {
+			if n.io.vips[p] {
+				io.held = true
+			}
+		}
+	}
+	return nil
+}
+
+func (io *fakeIO) probeAnswered(vips []netip.Prefix) (bool, error) { return io.held, nil }
 
 func (io *fakeIO) addrs() ([]ifAddr, error) {
 	out := []ifAddr{{prefix: netip.PrefixFrom(io.n.addr, 24)}}
@@ -194,6 +251,54 @@ func (io *fakeIO) addrs() ([]ifAddr, error) {
 func (io *fakeIO) close() error { return nil }
 
 func (io *fakeIO) holds(vip string) bool { return io.vips[netip.MustParsePrefix(vip)] }
+
+// locked runs f with the node's instance lock held: for reading what the
+// instance did from a goroutine of its own (the quiet wait).
+func (n *node) locked(f func()) {
+	n.in.mu.Lock()
+	defer n.in.mu.Unlock()
+	f()
+}
+
+// fakeQuiet is a Quiescer the test opens: WaitQuiet blocks until quiet
+// is called (or its context ends).
+type fakeQuiet struct {
+	mu      sync.Mutex
+	calls   [][]netip.Addr
+	open    chan struct{}
+	aborted int // waits ended by their context
+}
+
+func newFakeQuiet() *fakeQuiet { return &fakeQuiet{open: make(chan struct{})} }
+
+func (q *fakeQuiet) WaitQuiet(ctx context.Context, addrs []netip.Addr) error {
+	q.mu.Lock()
+	q.calls = append(q.calls, addrs)
+	ch := q.open
+	q.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		q.mu.Lock()
+		q.aborted++
+		q.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+// quiet lets every wait, present and future, return.
+func (q *fakeQuiet) quiet() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	close(q.open)
+}
+
+func (q *fakeQuiet) waits() (calls, aborted int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.calls), q.aborted
+}
 
 // fakeSource is a trackSource over plain maps.
 type fakeSource struct {

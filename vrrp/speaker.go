@@ -30,6 +30,7 @@ type Speaker struct {
 	tracker BackendTracker
 	clk     clock.Clock
 	mkHost  func() (host, error)
+	quiet   Quiescer // set before Apply (SetQuiescer)
 
 	mu        sync.Mutex // Apply, Shutdown and the instance list
 	host      host
@@ -76,6 +77,21 @@ func newSpeaker(log zerolog.Logger, tracker BackendTracker, clk clock.Clock, mkH
 	}
 	go s.refreshLoop()
 	return s
+}
+
+// SetQuiescer gives the speaker the proxy to ask for a quiet moment when
+// a master hands its VIPs over (see Quiescer). Without one, a leaving
+// master moves its VIPs switchSettle after the new master's first advert.
+// Call it before Apply.
+func (s *Speaker) SetQuiescer(q Quiescer) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.quiet = q
+	for _, r := range s.instances {
+		r.in.mu.Lock()
+		r.in.quiet = q
+		r.in.mu.Unlock()
+	}
 }
 
 // Apply starts, changes and stops instances to match cfg, on first start
@@ -236,6 +252,7 @@ func (s *Speaker) find(name string) *running {
 func (s *Speaker) create(vi *config.VRRPInstance, scripts []*config.VRRPScript) (*running, error) {
 	nq := newNotifyQueue(s.log.With().Str("instance", vi.Name).Logger())
 	in := newInstance(vi, scripts, s.log, s.clk, nil, speakerSource{s}, nq.push)
+	in.quiet = s.quiet
 	io, err := s.host.open(vi, in.onPacket)
 	if err != nil {
 		nq.close()

@@ -217,7 +217,18 @@ func (c *cli) info() error {
 	t.row("config", in.Config)
 	t.row("pid", fmt.Sprint(in.PID))
 	t.row("started", fmt.Sprintf("%s (%s ago)", in.StartedAt.Format(time.RFC3339), since(in.StartedAt)))
-	t.row("reloads", fmt.Sprint(in.Reloads))
+	t.row("reloads", fmt.Sprintf("%d (%d refused)", in.Reloads, in.ReloadsFailed))
+	if in.Reloads > 0 {
+		outcome := "applied"
+		if !in.LastReloadOK {
+			first, rest, _ := strings.Cut(in.LastReloadMessage, "\n")
+			outcome = "REFUSED, the running configuration is kept: " + first
+			if rest != "" {
+				outcome += fmt.Sprintf(" (and %d more; lbctl reload prints them all)", strings.Count(rest, "\n")+1)
+			}
+		}
+		t.row("last reload", fmt.Sprintf("%s (%s ago): %s", in.LastReload.Format(time.RFC3339), since(in.LastReload), outcome))
+	}
 	return t.flush()
 }
 

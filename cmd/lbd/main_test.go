@@ -152,6 +152,9 @@ func TestDaemonLifecycle(t *testing.T) {
 	if _, code := ctl("backend", "status", "b"); code != 1 {
 		t.Fatal("a refused reload leaked a backend")
 	}
+	if out, _ := ctl("info"); !strings.Contains(out, "2 (2 refused)") || !strings.Contains(out, "REFUSED") {
+		t.Fatalf("info after refused reloads:\n%s", out)
+	}
 
 	// A good file is applied.
 	os.WriteFile(cfgPath, []byte(strings.Replace(cfg, `server "a"`, `server "z"`, 1)), 0o644)

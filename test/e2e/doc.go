@@ -15,6 +15,15 @@
 //		out, err := lb1.Ctl("vip", "status")
 //	}
 //
+// The tests by subject: lab_test.go (the lab itself), pair_test.go (a pair
+// serving through each node), vrrp_test.go (the VRRP speaker, issue 5);
+// health_test.go, proxy_test.go and ops_test.go (issues 4, 3 and 6: checks
+// and admin states, reloads under load, cookies, tcp, the stats listener
+// and lbctl) each run one lbd on lb1 with the lab config plus what
+// appliance_test.go adds, one lab per test, subtests in order. traffic.go
+// has their helpers: a steady client Load, Spread, lbctl exit codes, the
+// detailed server status.
+//
 // Everything a lab makes is removed by t.Cleanup, also when the test fails
 // or panics; leftovers of a killed test binary (e.g. a -timeout panic) are
 // removed by the next run (see sweepStale). Timings are never asserted
