@@ -23,10 +23,13 @@ type checker struct {
 	ctx    context.Context // cancelled by stop: aborts a name resolution
 	cancel context.CancelFunc
 
-	// due, seq and hidx belong to the scheduler (under its lock).
+	// due and hidx belong to the scheduler (under its lock).
 	due  time.Time
-	seq  uint64
 	hidx int
+
+	startAt time.Time            // start of the running check
+	done    func(result)         // finish, bound once: the probers' done callback
+	trackFn func(io.Closer) bool // track, bound once
 
 	mu       sync.Mutex
 	conn     io.Closer // connection of the check in progress
@@ -37,7 +40,9 @@ type checker struct {
 
 func newChecker(p *Pool, s *Server, hc *config.HealthCheck, sc *config.Server, pr prober) *checker {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &checker{p: p, s: s, hc: hc, sc: sc, pr: pr, ctx: ctx, cancel: cancel, hidx: -1}
+	c := &checker{p: p, s: s, hc: hc, sc: sc, pr: pr, ctx: ctx, cancel: cancel, hidx: -1}
+	c.done, c.trackFn = c.finish, c.track
+	return c
 }
 
 // start schedules the first check after delay.
@@ -93,25 +98,22 @@ func (c *checker) run() {
 	c.p.inflight.Add(1) // under c.mu: Close sees it before waiting
 	c.mu.Unlock()
 
-	start := c.p.clk.Now()
-	r, cont := c.pr.start(c.ctx, c.track)
-	if cont == nil {
-		c.finish(r, start)
-		return
+	c.startAt = c.p.clk.Now()
+	if r, ok := c.pr.start(c.ctx, c.trackFn, c.done); ok {
+		c.finish(r)
 	}
-	go func() { c.finish(cont(), start) }()
 }
 
 // finish records a check's result and schedules the next check.
-func (c *checker) finish(r result, start time.Time) {
+func (c *checker) finish(r result) {
 	defer c.p.inflight.Done()
-	r.dur = c.p.clk.Now().Sub(start)
+	r.dur = c.p.clk.Now().Sub(c.startAt)
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.running = false
 	if c.conn != nil {
-		_ = c.conn.Close() // SO_LINGER 0 was set at dial: a RST
+		_ = c.conn.Close() // no-op for a finished check of the event loop
 		c.conn = nil
 	}
 	if c.stopped {

@@ -332,7 +332,7 @@ func TestAgentDirectives(t *testing.T) {
 		if i == 0 {
 			e.clk.Advance(0)
 		} else {
-			e.clk.Advance(e.clk.pending()[0])
+			e.clk.Advance(e.clk.Pending()[0])
 		}
 		if got := e.state("web", "s1"); got != st.state || s.Weight() != st.weight ||
 			s.EffectiveMaxConn() != st.mc || s.Usable() != st.usable {
@@ -348,7 +348,7 @@ func TestAgentDirectives(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc.push(agentResult([]byte("ready 100%\n")))
-	e.clk.Advance(e.clk.pending()[0])
+	e.clk.Advance(e.clk.Pending()[0])
 	if got := e.state("web", "s1"); got != "MAINT" {
 		t.Fatalf("agent ready lifted operator MAINT: %q", got)
 	}
@@ -357,7 +357,7 @@ func TestAgentDirectives(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc.push(agentResult([]byte("drain 50%\n")))
-	e.clk.Advance(e.clk.pending()[0])
+	e.clk.Advance(e.clk.Pending()[0])
 	e.apply(`backend "web" {
   server "s1" {
     address = "127.0.0.1:8001"

@@ -3,11 +3,8 @@
 package health
 
 import (
-	"io"
 	"net"
 	"net/netip"
-	"os"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -15,13 +12,14 @@ import (
 
 // sockTarget is a resolved check address as the kernel wants it.
 type sockTarget struct {
+	ap     netip.AddrPort
 	family int
 	sa4    unix.RawSockaddrInet4
 	sa6    unix.RawSockaddrInet6
 }
 
 func newSockTarget(ap netip.AddrPort) *sockTarget {
-	t := &sockTarget{}
+	t := &sockTarget{ap: ap}
 	port := ap.Port()
 	if a := ap.Addr(); a.Is4() || a.Is4In6() {
 		t.family = unix.AF_INET
@@ -44,122 +42,110 @@ func newSockTarget(ap netip.AddrPort) *sockTarget {
 	return t
 }
 
-// dialFast starts a connection to t.
-//
-// It is built for cost, since thousands of checks a second are expected:
-// the socket is created, set to close with a RST (SO_LINGER 0, as HAProxy
-// closes checks: no TIME_WAIT left behind) and connected with raw system
-// calls, without the runtime's syscall bookkeeping, which is safe because
-// none of them blocks (the socket is non-blocking). On loopback the
-// connect completes at once; only otherwise (pending) is the socket
-// handed to the runtime poller, for dialWait to wait on.
-//
-// With needIO false (plain tcp check) a completed connect is closed here
-// and conn is nil. A pending or needed connection is returned as a
-// pollable *os.File. On a completed connect, as much of send as the
-// socket takes at once is written (raw, non-blocking): sent bytes.
-func dialFast(t *sockTarget, needIO bool, send []byte) (conn checkConn, pending bool, sent int, err error) {
-	fd, _, e := unix.RawSyscall(unix.SYS_SOCKET, uintptr(t.family), unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+// The socket and epoll calls of the checks are made raw, without the
+// runtime's syscall bookkeeping: none of them blocks (non-blocking
+// sockets, epoll_wait with a zero timeout), thousands of checks a second
+// are expected, and a regular system call made while the runtime's
+// monitor thread sleeps wakes it up and sets it polling every 20µs for a
+// while, which at one batch of checks every 50ms cost more than the
+// calls themselves.
+
+// openSocket creates a non-blocking socket for t and starts its connect.
+// With linger, the socket is set to close with a RST (SO_LINGER 0, as
+// HAProxy closes checks: no TIME_WAIT left behind on either side);
+// without, the caller sees to it (see engine.finish). On loopback the
+// connect completes within the call even when it says EINPROGRESS (the
+// SYN-ACK waited in the socket backlog until the call released the
+// socket). fd is -1 when the socket could not be created; otherwise the
+// caller closes it.
+func openSocket(t *sockTarget, linger bool) (fd int, connErr unix.Errno) {
+	s, _, e := unix.RawSyscall(unix.SYS_SOCKET, uintptr(t.family), unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if e != 0 {
-		return nil, false, 0, os.NewSyscallError("socket", e)
+		return -1, e
 	}
+	if linger {
+		if e := setLinger0(int(s)); e != 0 {
+			rawClose(int(s))
+			return -1, e
+		}
+	}
+	return int(s), t.connect(int(s))
+}
+
+// setLinger0 makes close reset the connection.
+func setLinger0(fd int) unix.Errno {
 	lg := unix.Linger{Onoff: 1, Linger: 0}
-	if _, _, e := unix.RawSyscall6(unix.SYS_SETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_LINGER,
-		uintptr(unsafe.Pointer(&lg)), unsafe.Sizeof(lg), 0); e != 0 {
-		rawClose(fd)
-		return nil, false, 0, os.NewSyscallError("setsockopt", e)
-	}
-	e = t.connect(fd)
-	if e == unix.EINPROGRESS {
-		// On loopback the handshake is over by the time connect returns
-		// EINPROGRESS (the SYN-ACK waited in the socket backlog until the
-		// call released the socket): asking again tells, without the
-		// poller. 0 or EISCONN: connected; EALREADY: still going.
-		switch e = t.connect(fd); e {
-		case unix.EISCONN:
-			e = 0
-		case unix.EALREADY:
-			e = unix.EINPROGRESS
-		}
-	}
-	switch e {
-	case 0:
-		if !needIO {
-			rawClose(fd)
-			return nil, false, 0, nil
-		}
-		if len(send) > 0 {
-			n, _, e := unix.RawSyscall(unix.SYS_WRITE, fd, uintptr(unsafe.Pointer(&send[0])), uintptr(len(send)))
-			if e == 0 {
-				sent = int(n)
-			} // on any error the regular write in the continuation reports it
-		}
-		return os.NewFile(fd, "health-check"), false, sent, nil
-	case unix.EINPROGRESS:
-		return os.NewFile(fd, "health-check"), true, 0, nil
-	}
-	rawClose(fd)
-	return nil, false, 0, os.NewSyscallError("connect", e)
+	_, _, e := unix.RawSyscall6(unix.SYS_SETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_LINGER,
+		uintptr(unsafe.Pointer(&lg)), unsafe.Sizeof(lg), 0)
+	return e
 }
 
-// dialWait waits until the pending connection conn is established or the
-// deadline passes. conn is already tracked: stop closes it and ends the
-// wait. With needIO false the returned conn is nil (the checker closes
-// the tracked one).
-func dialWait(_ *sockTarget, conn checkConn, deadline time.Time, needIO bool, _ func(io.Closer) bool) (checkConn, error) {
-	f := conn.(*os.File)
-	if err := f.SetDeadline(deadline); err != nil {
-		return nil, err
-	}
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
-	// The first call comes before any wait, after the poller was armed:
-	// the connect may have completed meanwhile, so it looks too.
-	var cerr error
-	werr := rc.Write(func(s uintptr) bool {
-		v, err := unix.GetsockoptInt(int(s), unix.SOL_SOCKET, unix.SO_ERROR)
-		switch {
-		case err != nil:
-			cerr = os.NewSyscallError("getsockopt", err)
-			return true
-		case v == int(unix.EINPROGRESS) || v == int(unix.EALREADY) || v == int(unix.EINTR):
-			return false
-		case v != 0:
-			cerr = os.NewSyscallError("connect", unix.Errno(v))
-			return true
-		}
-		// No error: connected, unless still in progress, which
-		// getpeername tells.
-		if _, err := unix.Getpeername(int(s)); err == unix.ENOTCONN {
-			return false
-		}
-		return true
-	})
-	if werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		return nil, werr
-	}
-	if !needIO {
-		return nil, nil
-	}
-	return f, nil
-}
-
-func (t *sockTarget) connect(fd uintptr) unix.Errno {
+func (t *sockTarget) connect(fd int) unix.Errno {
 	var e unix.Errno
 	if t.family == unix.AF_INET {
-		_, _, e = unix.RawSyscall(unix.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&t.sa4)), unix.SizeofSockaddrInet4)
+		_, _, e = unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&t.sa4)), unix.SizeofSockaddrInet4)
 	} else {
-		_, _, e = unix.RawSyscall(unix.SYS_CONNECT, fd, uintptr(unsafe.Pointer(&t.sa6)), unix.SizeofSockaddrInet6)
+		_, _, e = unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&t.sa6)), unix.SizeofSockaddrInet6)
 	}
 	return e
 }
 
-func rawClose(fd uintptr) { _, _, _ = unix.RawSyscall(unix.SYS_CLOSE, fd, 0, 0) }
+func rawClose(fd int) { _, _, _ = unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0) }
+
+func rawRead(fd int, b []byte) (int, unix.Errno) {
+	n, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	return int(n), e
+}
+
+// rawPeek reads without taking the bytes out of the socket (MSG_PEEK).
+func rawPeek(fd int, b []byte) (int, unix.Errno) {
+	n, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+		unix.MSG_PEEK, 0, 0)
+	return int(n), e
+}
+
+// rawSend writes without SIGPIPE (MSG_NOSIGNAL).
+func rawSend(fd int, b []byte) (int, unix.Errno) {
+	n, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+		unix.MSG_NOSIGNAL, 0, 0)
+	return int(n), e
+}
+
+func rawEpollCtl(epfd, op, fd int, ev *unix.EpollEvent) unix.Errno {
+	_, _, e := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(epfd), uintptr(op), uintptr(fd), uintptr(unsafe.Pointer(ev)), 0, 0)
+	return e
+}
+
+// rawEpollWait collects ready events without waiting (epoll_pwait exists
+// on every architecture, epoll_wait not).
+func rawEpollWait(epfd int, evs []unix.EpollEvent) (int, unix.Errno) {
+	n, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&evs[0])), uintptr(len(evs)), 0, 0, 0)
+	return int(n), e
+}
+
+// rawPoll asks, without waiting, which of fds are ready.
+func rawPoll(fds []unix.PollFd) unix.Errno {
+	var ts unix.Timespec
+	_, _, e := unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), uintptr(len(fds)),
+		uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+	return e
+}
+
+// rawTimerfdSettime arms (or, with a zero value, disarms) a timerfd
+// relative to now.
+func rawTimerfdSettime(fd int, its *unix.ItimerSpec) unix.Errno {
+	_, _, e := unix.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(fd), 0, uintptr(unsafe.Pointer(its)), 0, 0, 0)
+	return e
+}
+
+// rawSockError reads SO_ERROR: how a pending connect ended.
+func rawSockError(fd int) (int, unix.Errno) {
+	var v int32
+	l := uint32(4)
+	_, _, e := unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_ERROR,
+		uintptr(unsafe.Pointer(&v)), uintptr(unsafe.Pointer(&l)), 0)
+	return int(v), e
+}
 
 func netInterfaceIndex(zone string) (int, error) {
 	if n, ok := atoiRange(zone, 0, 1<<30); ok {

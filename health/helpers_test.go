@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -12,122 +11,36 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"lbd/clock"
 	"lbd/config"
 )
 
-// fakeClock runs timers only when the test advances it, synchronously and
-// in time order, so the checkers' state machine runs without sleeping.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	seq    int
-	timers []*fakeTimer
-}
-
-type fakeTimer struct {
-	c       *fakeClock
-	at      time.Time
-	seq     int
-	f       func()
-	stopped bool
-	fired   bool
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) AfterFunc(d time.Duration, f func()) stopper {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &fakeTimer{c: c, at: c.now.Add(d), seq: c.seq, f: f}
-	c.seq++
-	c.timers = append(c.timers, t)
-	return t
-}
-
-func (t *fakeTimer) Stop() bool {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	if t.stopped || t.fired {
-		return false
-	}
-	t.stopped = true
-	return true
-}
-
-// Advance moves time forward by d, firing every timer due on the way.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	target := c.now.Add(d)
-	c.mu.Unlock()
-	for {
-		c.mu.Lock()
-		var next *fakeTimer
-		live := c.timers[:0]
-		for _, t := range c.timers {
-			if t.stopped || t.fired {
-				continue
-			}
-			live = append(live, t)
-			if !t.at.After(target) && (next == nil || t.at.Before(next.at) || t.at.Equal(next.at) && t.seq < next.seq) {
-				next = t
-			}
-		}
-		c.timers = live
-		if next == nil {
-			c.now = target
-			c.mu.Unlock()
-			return
-		}
-		if next.at.After(c.now) {
-			c.now = next.at
-		}
-		next.fired = true
-		c.mu.Unlock()
-		next.f()
-	}
-}
-
-// pending returns the due times of armed timers, sorted.
-func (c *fakeClock) pending() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []time.Duration
-	for _, t := range c.timers {
-		if !t.stopped && !t.fired {
-			out = append(out, t.at.Sub(c.now))
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
+// newFakeClock is the clock of the fake environment: timers run only when
+// the test advances it, synchronously and in time order, so the checkers'
+// state machine runs without sleeping.
+func newFakeClock() *clock.Fake {
+	return clock.NewFake(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
 // script is a prober returning queued results and recording when it ran.
 type script struct {
-	clk     *fakeClock
+	clk     *clock.Fake
 	mu      sync.Mutex
 	results []result
 	def     result
 	at      []time.Time
 }
 
-func (s *script) start(context.Context, func(io.Closer) bool) (result, func() result) {
+func (s *script) start(context.Context, func(io.Closer) bool, func(result)) (result, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.at = append(s.at, s.clk.Now())
 	if len(s.results) == 0 {
-		return s.def, nil
+		return s.def, true
 	}
 	r := s.results[0]
 	s.results = s.results[1:]
-	return r, nil
+	return r, true
 }
 
 func (s *script) push(rs ...result) {
@@ -145,7 +58,7 @@ func (s *script) runs() []time.Time {
 // fakeEnv is a pool on a fake clock whose servers are scripted.
 type fakeEnv struct {
 	t       *testing.T
-	clk     *fakeClock
+	clk     *clock.Fake
 	pool    *Pool
 	logs    *syncBuffer
 	mu      sync.Mutex

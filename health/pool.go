@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"lbd/clock"
 	"lbd/config"
 )
 
@@ -20,7 +21,7 @@ import (
 // they read an immutable view that Apply replaces.
 type Pool struct {
 	log       zerolog.Logger
-	clk       clock
+	clk       clock.Clock
 	newProber func(hc *config.HealthCheck, sc *config.Server) prober
 
 	view atomic.Pointer[poolView]
@@ -45,12 +46,14 @@ type poolView struct {
 
 // NewPool returns an empty pool. Checks run once Start is called.
 func NewPool(log zerolog.Logger) *Pool {
-	return newPool(log, realClock{}, func(hc *config.HealthCheck, sc *config.Server) prober {
+	p := newPool(log, clock.Real{}, func(hc *config.HealthCheck, sc *config.Server) prober {
 		return newNetProber(hc, sc)
 	})
+	p.sched.clk = schedClock() // on Linux, batches start in the check loop
+	return p
 }
 
-func newPool(log zerolog.Logger, clk clock, np func(*config.HealthCheck, *config.Server) prober) *Pool {
+func newPool(log zerolog.Logger, clk clock.Clock, np func(*config.HealthCheck, *config.Server) prober) *Pool {
 	p := &Pool{log: log, clk: clk, newProber: np, checkers: map[string]*checker{}}
 	p.sched.clk = clk
 	p.view.Store(&poolView{

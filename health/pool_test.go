@@ -224,7 +224,7 @@ func TestCheckDisabledServerIsUp(t *testing.T) {
 }`)
 	e.pool.Start()
 	e.clk.Advance(time.Minute)
-	if got := e.clk.pending(); len(got) != 0 {
+	if got := e.clk.Pending(); len(got) != 0 {
 		t.Fatalf("unchecked server has timers: %v", got)
 	}
 	st, _ := e.pool.Status("web")
@@ -259,7 +259,7 @@ func TestCloseStopsEverything(t *testing.T) {
 	e.pool.Start()
 	e.pool.Close()
 	e.pool.Close() // idempotent
-	if got := e.clk.pending(); len(got) != 0 {
+	if got := e.clk.Pending(); len(got) != 0 {
 		t.Fatalf("timers after Close: %v", got)
 	}
 	if err := e.pool.Apply(mustParse(t, withBackup)); err == nil {

@@ -1,17 +1,13 @@
 package health
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
-	"slices"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,37 +17,35 @@ import (
 // prober runs one check. The real one talks to the server over a socket;
 // tests script results.
 //
-// start begins a check and either finishes it at once (nil continuation:
-// a tcp check to a server that answered the connect at once, as loopback
-// ones do) or returns the continuation that waits for the rest; the
-// scheduler runs continuations in their own goroutine. track registers
-// the connection so that stop can abort it; false means stopped.
+// start begins a check. A check that is over at once (a tcp check to a
+// server that answered the connect at once, as loopback ones do) returns
+// its result and true; otherwise start returns false and calls done once,
+// later, from another goroutine, with the result. track registers the
+// check in progress so that stop can abort it (its Close); false means
+// the checker was stopped meanwhile.
 type prober interface {
-	start(ctx context.Context, track func(io.Closer) bool) (result, func() result)
+	start(ctx context.Context, track func(io.Closer) bool, done func(result)) (result, bool)
 }
 
-// probe runs a whole check in the calling goroutine.
+// probe runs a whole check and waits for its result.
 func probe(p prober, ctx context.Context, track func(io.Closer) bool) result {
-	r, cont := p.start(ctx, track)
-	if cont != nil {
-		r = cont()
+	ch := make(chan result, 1)
+	if r, ok := p.start(ctx, track, func(r result) { ch <- r }); ok {
+		return r
 	}
-	return r
-}
-
-// checkConn is the connection of a check: reads and writes bounded by the
-// check's deadline.
-type checkConn interface {
-	io.ReadWriteCloser
-	SetDeadline(time.Time) error
+	return <-ch
 }
 
 // errCheckStopped ends a check whose checker was stopped meanwhile.
 var errCheckStopped = errors.New("check stopped")
 
 // netProber checks a server over TCP. Every check has one deadline,
-// timeout after its start, set on the dial and on the connection: a check
+// timeout after its start, for the connect and the whole exchange: a check
 // either completes within timeout or fails with L4TOUT/L7TOUT.
+//
+// What a check sends is rendered once, when the prober is built from the
+// backend's settings; the prober's exchange (and, on Linux, its event
+// loop record) are reused check after check.
 type netProber struct {
 	typ     string
 	host    string
@@ -62,9 +56,15 @@ type netProber struct {
 	send    []byte // http request, tcp-check send or agent send
 
 	expect       string // tcp-check
+	expectB      []byte
 	expectStatus []int  // http
 	expectBody   string // http
-	noBody       bool   // http HEAD
+	expectBodyB  []byte
+	noBody       bool           // http HEAD
+	wrong        func(int) bool // wrongStatus, bound once
+
+	x exchange
+	o op // the check in the event loop (Linux)
 }
 
 // newNetProber builds the prober of a server from its backend's check
@@ -82,9 +82,13 @@ func newNetProber(hc *config.HealthCheck, sc *config.Server) *netProber {
 		port:         port,
 		timeout:      hc.Timeout,
 		expect:       hc.Expect,
+		expectB:      []byte(hc.Expect),
 		expectStatus: hc.ExpectStatus,
 		expectBody:   hc.ExpectBody,
+		expectBodyB:  []byte(hc.ExpectBody),
 	}
+	p.wrong = p.wrongStatus
+	p.x.pr = p
 	if err != nil {
 		p.badAddr = err.Error()
 	} else if ap, err := netip.ParseAddrPort(net.JoinHostPort(host, port)); err == nil {
@@ -133,170 +137,74 @@ func (p *netProber) dialTarget(ctx context.Context, deadline time.Time) (*sockTa
 	return t, nil
 }
 
-var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, maxHeadLine) }}
-
-func (p *netProber) start(ctx context.Context, track func(io.Closer) bool) (result, func() result) {
+// start runs a check: see prober. A host name not resolved yet is
+// resolved first, in a goroutine of its own.
+func (p *netProber) start(ctx context.Context, track func(io.Closer) bool, done func(result)) (result, bool) {
 	deadline := time.Now().Add(p.timeout)
-	t := p.target.Load()
-	if t == nil { // a name still to resolve: all of it in the continuation
-		return result{}, func() result {
-			t, err := p.dialTarget(ctx, deadline)
-			if err != nil {
-				if isTimeout(err) {
-					return failed(codeL4TOUT, "")
-				}
-				return failed(codeL4CON, errText(err))
+	if t := p.target.Load(); t != nil {
+		return p.launch(t, deadline, track, done)
+	}
+	go func() {
+		t, err := p.dialTarget(ctx, deadline)
+		if err != nil {
+			if isTimeout(err) {
+				done(failed(codeL4TOUT, ""))
+			} else {
+				done(failed(codeL4CON, errText(err)))
 			}
-			conn, pending, sent, err := dialFast(t, p.typ != "tcp", p.send)
-			return p.finish(t, conn, pending, sent, err, deadline, track)
+			return
 		}
-	}
-	conn, pending, sent, err := dialFast(t, p.typ != "tcp", p.send)
-	if err == nil && conn == nil && !pending {
-		return pass(codeL4OK, ""), nil // tcp check, connected at once
-	}
-	if err != nil {
-		return ioFailure(err, false, ""), nil
-	}
-	return result{}, func() result { return p.finish(t, conn, pending, sent, nil, deadline, track) }
+		if r, ok := p.launch(t, deadline, track, done); ok {
+			done(r)
+		}
+	}()
+	return result{}, false
 }
 
-// finish waits for the connection if needed and runs the exchange.
-// sent bytes of the request were written already.
-func (p *netProber) finish(t *sockTarget, conn checkConn, pending bool, sent int, err error, deadline time.Time, track func(io.Closer) bool) result {
+// runBlocking runs a whole check in the calling goroutine with the
+// standard library's blocking sockets: the portable way, and Linux's when
+// its event loop cannot start.
+func (p *netProber) runBlocking(t *sockTarget, deadline time.Time, track func(io.Closer) bool) result {
+	d := net.Dialer{Deadline: deadline, KeepAlive: -1}
+	c, err := d.Dial("tcp", t.ap.String())
 	if err != nil {
 		return ioFailure(err, false, "")
 	}
-	if conn != nil && !track(conn) {
-		conn.Close()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0) // closed with a RST, as HAProxy closes checks
+	}
+	if !track(c) { // else the checker closes it
+		c.Close()
 		return failed(codeL4CON, errCheckStopped.Error())
 	}
-	if pending {
-		if conn, err = dialWait(t, conn, deadline, p.typ != "tcp", track); err != nil {
-			return ioFailure(err, false, "")
-		}
-	}
-	if conn == nil {
-		return pass(codeL4OK, "")
-	}
-	if err := conn.SetDeadline(deadline); err != nil {
+	x := &p.x
+	x.begin()
+	if err := c.SetDeadline(deadline); err != nil {
 		return failed(codeSOCKERR, errText(err))
 	}
-	if sent < len(p.send) {
-		if _, err := conn.Write(p.send[sent:]); err != nil {
-			step := ""
-			if p.typ == "tcp-check" {
-				step = "at step 2 of tcp-check (send)"
-			}
-			return ioFailure(err, true, step)
-		}
-	}
-	switch p.typ {
-	case "http":
-		return p.http(conn)
-	case "tcp-check":
-		return p.tcpCheck(conn)
-	case "agent":
-		return p.agent(conn)
-	}
-	return pass(codeL4OK, "")
-}
-
-func (p *netProber) http(conn checkConn) result {
-	br := readerPool.Get().(*bufio.Reader)
-	br.Reset(conn)
-	defer func() { br.Reset(nil); readerPool.Put(br) }()
-	keep := 0
-	if p.expectBody != "" {
-		keep = bodyKeepLimit
-	}
-	wrong := func(code int) bool { return !slices.Contains(p.expectStatus, code) }
-	resp, err := readHTTPResponse(br, p.noBody, keep, wrong)
-	switch {
-	case err == errStopped:
-		r := failed(codeL7STS, strconv.Itoa(resp.status))
-		r.status = resp.status
-		return r
-	case err != nil:
-		if pe, ok := err.(protoError); ok {
-			r := failed(codeL7RSP, string(pe))
-			r.status = resp.status
-			return r
-		}
-		r := ioFailure(err, true, "")
-		r.status = resp.status
-		return r
-	}
-	r := pass(codeL7OK, "")
-	r.status = resp.status
-	if p.expectBody != "" && !bytes.Contains(resp.body, []byte(p.expectBody)) {
-		r = failed(codeL7RSP, "HTTP content check did not match")
-		r.status = resp.status
-	}
-	return r
-}
-
-// tcpCheck runs HAProxy's implicit sequence: connect (step 1), send
-// (step 2, if any, done by finish), expect (next step, if any).
-func (p *netProber) tcpCheck(conn checkConn) result {
-	step := 1
 	if len(p.send) > 0 {
-		step++ // sent by finish
+		if _, err := c.Write(p.send); err != nil {
+			return x.sendError(err)
+		}
 	}
-	if p.expect == "" {
-		return pass(codeL7OK, "")
+	if r, ok := x.sent(); ok {
+		return r
 	}
-	step++
-	want := []byte(p.expect)
-	buf := make([]byte, 0, 512)
-	tmp := make([]byte, 512)
+	buf := make([]byte, 4096)
 	for {
-		n, err := conn.Read(tmp)
-		buf = append(buf, tmp[:n]...)
-		if bytes.Contains(buf, want) {
-			return pass(codeL7OK, "")
+		n, err := c.Read(buf)
+		if n > 0 {
+			if r, ok := x.data(buf[:n]); ok {
+				return r
+			}
 		}
-		if len(buf) > 16<<10 {
-			return failed(codeL7RSP, fmt.Sprintf("TCPCHK did not match content '%s' at step %d", printable(p.expect), step))
-		}
-		if err != nil {
-			if isTimeout(err) {
-				return failed(codeL7TOUT, fmt.Sprintf("at step %d of tcp-check (expect string '%s')", step, printable(p.expect)))
-			}
-			if len(buf) == 0 {
-				return failed(codeL7RSP, fmt.Sprintf("TCPCHK got an empty response at step %d", step))
-			}
-			if errors.Is(err, io.EOF) {
-				return failed(codeL7RSP, fmt.Sprintf("TCPCHK did not match content '%s' at step %d", printable(p.expect), step))
-			}
-			return ioFailure(err, true, "")
+		switch {
+		case errors.Is(err, io.EOF):
+			return x.eof()
+		case err != nil:
+			return x.readError(err)
 		}
 	}
-}
-
-// agent reads one reply line from a HAProxy-style agent (after `send`,
-// HAProxy's agent-send, if set).
-func (p *netProber) agent(conn checkConn) result {
-	buf := make([]byte, 0, 128)
-	tmp := make([]byte, 256)
-	for {
-		n, err := conn.Read(tmp)
-		buf = append(buf, tmp[:n]...)
-		if bytes.ContainsAny(buf, "\r\n") || len(buf) >= maxAgentReply {
-			break
-		}
-		if err == nil {
-			continue
-		}
-		if errors.Is(err, io.EOF) {
-			if len(buf) == 0 {
-				return failed(codeL7RSP, "empty reply from agent")
-			}
-			break // a line ended by the close is accepted
-		}
-		return ioFailure(err, true, "")
-	}
-	return agentResult(buf)
 }
 
 // agentResult turns an agent's reply into a check result: "down",

@@ -1,57 +1,117 @@
 package health
 
 import (
-	"container/heap"
 	"sync"
 	"time"
+
+	"lbd/clock"
 )
 
 // scheduler keeps every checker's next check in one heap and one timer,
-// set for the earliest. When it fires, all due checks start together: a
-// check that completes without waiting (a tcp connect answered at once,
-// the common case on a LAN or loopback) runs right there, the others get
-// a goroutine for their waiting part. With thousands of servers this
-// costs one wake-up per batch instead of a timer, a goroutine and
-// several thread switches per check; due times are aligned on a grid so
-// that batches form (see alignDue).
+// set for the earliest. When it fires, all due checks start together
+// (on Linux the timer fires in the check loop, which then runs the whole
+// batch: see engine). With thousands of servers this costs one wake-up
+// per batch instead of a timer, a goroutine and several thread switches
+// per check; due times are aligned on a grid so that batches form (see
+// alignDue).
 type scheduler struct {
-	clk clock
+	clk clock.Clock
 
 	mu     sync.Mutex
 	h      dueHeap
 	seq    uint64
-	timer  stopper
+	timer  clock.Timer
 	at     time.Time // when timer fires; zero when none
 	gen    uint64    // identifies the current timer
 	closed bool
 }
 
-// dueHeap orders checkers by due time, then by scheduling order.
-type dueHeap []*checker
+// dueHeap orders checkers by due time, then by scheduling order. The
+// keys are kept in the heap, not behind the checker pointers: comparing
+// them then touches no other memory.
+type dueHeap []dueEntry
 
-func (h dueHeap) Len() int { return len(h) }
-func (h dueHeap) Less(i, j int) bool {
-	if h[i].due.Equal(h[j].due) {
-		return h[i].seq < h[j].seq
-	}
-	return h[i].due.Before(h[j].due)
+type dueEntry struct {
+	key int64 // due as an integer, see dueBase
+	seq uint64
+	c   *checker
 }
-func (h dueHeap) Swap(i, j int) {
+
+// dueBase makes heap keys of due times: plain integers compare several
+// times faster than time.Time, with the same order (monotonic when the
+// times have a monotonic reading, as the real clock's do).
+var dueBase = time.Now()
+
+func (h dueHeap) less(i, j int) bool {
+	return h[i].key < h[j].key || h[i].key == h[j].key && h[i].seq < h[j].seq
+}
+
+func (h dueHeap) swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].hidx, h[j].hidx = i, j
+	h[i].c.hidx, h[j].c.hidx = i, j
 }
-func (h *dueHeap) Push(x any) {
-	c := x.(*checker)
-	c.hidx = len(*h)
-	*h = append(*h, c)
+
+// The heap operations are written out rather than taken from
+// container/heap, whose interface boxes every entry pushed or popped (an
+// allocation per check).
+
+func (h *dueHeap) push(e dueEntry) {
+	e.c.hidx = len(*h)
+	*h = append(*h, e)
+	h.up(len(*h) - 1)
 }
-func (h *dueHeap) Pop() any {
+
+func (h *dueHeap) removeAt(i int) dueEntry {
 	old := *h
-	c := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	c.hidx = -1
-	return c
+	n := len(old) - 1
+	if i != n {
+		old.swap(i, n)
+	}
+	e := old[n]
+	old[n] = dueEntry{}
+	*h = old[:n]
+	if i != n {
+		h.fix(i)
+	}
+	e.c.hidx = -1
+	return e
+}
+
+// fix restores the order after the entry at i changed.
+func (h dueHeap) fix(i int) {
+	if !h.down(i) {
+		h.up(i)
+	}
+}
+
+func (h dueHeap) up(j int) {
+	for j > 0 {
+		i := (j - 1) / 2
+		if !h.less(j, i) {
+			break
+		}
+		h.swap(i, j)
+		j = i
+	}
+}
+
+func (h dueHeap) down(i0 int) bool {
+	i, n := i0, len(h)
+	for {
+		j := 2*i + 1
+		if j >= n {
+			break
+		}
+		if r := j + 1; r < n && h.less(r, j) {
+			j = r
+		}
+		if !h.less(j, i) {
+			break
+		}
+		h.swap(i, j)
+		i = j
+	}
+	return i > i0
 }
 
 // add schedules c's next check at due, replacing a pending one.
@@ -62,11 +122,13 @@ func (s *scheduler) add(c *checker, due time.Time) {
 		return
 	}
 	s.seq++
-	c.due, c.seq = due, s.seq
+	c.due = due
+	e := dueEntry{key: int64(due.Sub(dueBase)), seq: s.seq, c: c}
 	if c.hidx >= 0 {
-		heap.Fix(&s.h, c.hidx)
+		s.h[c.hidx] = e
+		s.h.fix(c.hidx)
 	} else {
-		heap.Push(&s.h, c)
+		s.h.push(e)
 	}
 	s.arm()
 }
@@ -76,7 +138,7 @@ func (s *scheduler) remove(c *checker) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c.hidx >= 0 {
-		heap.Remove(&s.h, c.hidx)
+		s.h.removeAt(c.hidx)
 	}
 }
 
@@ -95,7 +157,7 @@ func (s *scheduler) arm() {
 	if len(s.h) == 0 {
 		return
 	}
-	top := s.h[0].due
+	top := s.h[0].c.due
 	if s.timer != nil && !top.Before(s.at) {
 		return
 	}
@@ -115,8 +177,8 @@ func (s *scheduler) fire(gen uint64) {
 	}
 	now := s.clk.Now()
 	var due []*checker
-	for len(s.h) > 0 && !s.h[0].due.After(now) {
-		due = append(due, heap.Pop(&s.h).(*checker))
+	for len(s.h) > 0 && !s.h[0].c.due.After(now) {
+		due = append(due, s.h.removeAt(0).c)
 	}
 	if !s.closed {
 		s.arm()
@@ -137,6 +199,6 @@ func (s *scheduler) close() {
 		s.timer = nil
 	}
 	for len(s.h) > 0 {
-		heap.Pop(&s.h)
+		s.h.removeAt(len(s.h) - 1)
 	}
 }

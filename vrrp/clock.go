@@ -1,34 +1,16 @@
 package vrrp
 
-import "time"
+import (
+	"time"
 
-// clock is the time source of the state machine: the real one in the
-// daemon, a manual one in the unit tests, so that RFC 3768's timers are
-// tested without sleeping.
-type clock interface {
-	Now() time.Time
-	// AfterFunc calls f in its own goroutine once d has passed.
-	AfterFunc(d time.Duration, f func()) timer
-}
-
-type timer interface {
-	// Stop prevents the call if it has not started; it reports whether it
-	// did. A callback that already started must check that it is still
-	// wanted (see timerSlot).
-	Stop() bool
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-func (realClock) AfterFunc(d time.Duration, f func()) timer { return time.AfterFunc(d, f) }
+	"lbd/clock"
+)
 
 // timerSlot is one named timer of an instance (Adver_Timer,
 // Master_Down_Timer, ...). Re-arming it invalidates a callback that has
 // already fired but not yet acquired the instance lock, through gen.
 type timerSlot struct {
-	t   timer
+	t   clock.Timer
 	gen uint64
 	at  time.Time // when it fires; zero when stopped
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"lbd/clock"
 	"lbd/config"
 )
 
@@ -57,7 +58,7 @@ type instance struct {
 	name   string
 	cfg    *config.VRRPInstance
 	log    zerolog.Logger
-	clk    clock
+	clk    clock.Clock
 	io     instanceIO
 	src    trackSource
 	notify func(args []string) // runs one notify command (asynchronously)
@@ -116,7 +117,7 @@ type handover struct {
 // invalidLogEvery bounds the log lines per invalid-packet reason.
 const invalidLogEvery = 10 * time.Second
 
-func newInstance(cfg *config.VRRPInstance, scripts []*config.VRRPScript, log zerolog.Logger, clk clock, io instanceIO, src trackSource, notify func([]string)) *instance {
+func newInstance(cfg *config.VRRPInstance, scripts []*config.VRRPScript, log zerolog.Logger, clk clock.Clock, io instanceIO, src trackSource, notify func([]string)) *instance {
 	in := &instance{
 		name:     cfg.Name,
 		log:      log.With().Str("instance", cfg.Name).Logger(),

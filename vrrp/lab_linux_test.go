@@ -18,6 +18,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 
+	"lbd/clock"
 	"lbd/config"
 )
 
@@ -185,7 +186,7 @@ func (w *addrWatch) first(added bool, t0 time.Time) (time.Time, bool) {
 // speaker starts a Speaker working inside the node's namespace.
 func (n *labNode) speaker(tracker BackendTracker) *Speaker {
 	log := zerolog.New(zerolog.NewTestWriter(n.lab.t)).With().Str("node", n.name).Timestamp().Logger()
-	s := newSpeaker(log, tracker, realClock{}, func() (host, error) { return newLinuxHost(n.h, log) })
+	s := newSpeaker(log, tracker, clock.Real{}, func() (host, error) { return newLinuxHost(n.h, log) })
 	n.lab.t.Cleanup(func() {
 		// Whatever the test did, leave nothing running.
 		_ = s.Shutdown(expired())

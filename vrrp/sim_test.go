@@ -5,100 +5,27 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"slices"
-	"sort"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"lbd/clock"
 	"lbd/config"
 )
 
-// fakeClock is a manual clock: Advance fires due timers in time order,
-// synchronously, and lets the simulated network deliver what they sent
-// after each one.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	timers  []*fakeTimer
-	seq     int
-	onFired func() // called after each timer callback, without mu
-}
-
-type fakeTimer struct {
-	c       *fakeClock
-	at      time.Time
-	seq     int
-	f       func()
-	stopped bool
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) AfterFunc(d time.Duration, f func()) timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.seq++
-	t := &fakeTimer{c: c, at: c.now.Add(d), seq: c.seq, f: f}
-	c.timers = append(c.timers, t)
-	return t
-}
-
-func (t *fakeTimer) Stop() bool {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	was := !t.stopped
-	t.stopped = true
-	return was
-}
-
-// Advance moves the clock forward by d, firing every timer due on the way.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	end := c.now.Add(d)
-	c.mu.Unlock()
-	for {
-		c.mu.Lock()
-		c.timers = slices.DeleteFunc(c.timers, func(t *fakeTimer) bool { return t.stopped })
-		sort.SliceStable(c.timers, func(i, j int) bool {
-			if !c.timers[i].at.Equal(c.timers[j].at) {
-				return c.timers[i].at.Before(c.timers[j].at)
-			}
-			return c.timers[i].seq < c.timers[j].seq
-		})
-		if len(c.timers) == 0 || c.timers[0].at.After(end) {
-			c.now = end
-			c.mu.Unlock()
-			return
-		}
-		t := c.timers[0]
-		c.timers = c.timers[1:]
-		t.stopped = true
-		if t.at.After(c.now) {
-			c.now = t.at
-		}
-		c.mu.Unlock()
-		t.f()
-		if c.onFired != nil {
-			c.onFired()
-		}
-	}
+// newFakeClock is the simulation's clock: Advance fires due timers in
+// time order, synchronously, and the simulated network delivers what they
+// sent after each one (sim sets OnFire).
+func newFakeClock() *clock.Fake {
+	return clock.NewFake(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
 // sim is a fake broadcast segment joining simulated nodes.
 type sim struct {
 	t     *testing.T
-	clk   *fakeClock
+	clk   *clock.Fake
 	nodes []*node
 	queue []frame
 	start time.Time
@@ -154,7 +81,7 @@ type garpAs struct {
 func newSim(t *testing.T) *sim {
 	s := &sim{t: t, clk: newFakeClock()}
 	s.start = s.clk.Now()
-	s.clk.onFired = s.pump
+	s.clk.OnFire = s.pump
 	return s
 }
 

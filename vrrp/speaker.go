@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"lbd/clock"
 	"lbd/config"
 )
 
@@ -27,7 +28,7 @@ type BackendTracker interface {
 type Speaker struct {
 	log     zerolog.Logger
 	tracker BackendTracker
-	clk     clock
+	clk     clock.Clock
 	mkHost  func() (host, error)
 	quiet   Quiescer // set before Apply (SetQuiescer)
 
@@ -59,10 +60,10 @@ type running struct {
 // be nil when no instance uses track_backend.
 func New(log zerolog.Logger, tracker BackendTracker) *Speaker {
 	l := log.With().Str("component", "vrrp").Logger()
-	return newSpeaker(l, tracker, realClock{}, func() (host, error) { return newHost(l) })
+	return newSpeaker(l, tracker, clock.Real{}, func() (host, error) { return newHost(l) })
 }
 
-func newSpeaker(log zerolog.Logger, tracker BackendTracker, clk clock, mkHost func() (host, error)) *Speaker {
+func newSpeaker(log zerolog.Logger, tracker BackendTracker, clk clock.Clock, mkHost func() (host, error)) *Speaker {
 	s := &Speaker{
 		log:      log,
 		tracker:  tracker,

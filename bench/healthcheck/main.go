@@ -3,7 +3,10 @@
 // process (getrusage) over a measurement window, as a percentage of one
 // core and in microseconds per check. With -haproxy it runs the same
 // servers and checks under HAProxy (Debian's package) in the same run and
-// prints the ratio.
+// prints the ratio. Check types: tcp (connect), http (GET / answered 200),
+// tcp-check (send PING, expect PONG) and agent (the agent answers "up";
+// the servers then listen on 1,000 loopback addresses with one port, the
+// agent's).
 //
 // The servers run in a child process (this binary with -serve) so that
 // their CPU is not counted. Typical use:
@@ -43,15 +46,17 @@ func main() {
 		interval = flag.Duration("interval", time.Second, "check interval")
 		duration = flag.Duration("duration", 30*time.Second, "measurement window")
 		warmup   = flag.Duration("warmup", 3*time.Second, "time before measuring (first checks are spread over fast_interval)")
-		typ      = flag.String("type", "tcp", "check type: tcp or http")
+		typ      = flag.String("type", "tcp", "check type: tcp, http, tcp-check or agent")
 		serve    = flag.Bool("serve", false, "internal: run the servers")
 		haproxy  = flag.String("haproxy", "", "also measure this HAProxy binary (e.g. /usr/sbin/haproxy)")
 		cpuprof  = flag.String("cpuprofile", "", "write a CPU profile of the measurement window")
 	)
 	flag.Parse()
 	profile = *cpuprof
-	if *typ != "tcp" && *typ != "http" {
-		fatal(fmt.Errorf("-type must be tcp or http"))
+	switch *typ {
+	case "tcp", "http", "tcp-check", "agent":
+	default:
+		fatal(fmt.Errorf("-type must be tcp, http, tcp-check or agent"))
 	}
 	if *serve {
 		runServers(*n, *typ)
@@ -62,18 +67,22 @@ func main() {
 		fatal(err)
 	}
 	defer stop()
+	fail := func(err error) { // os.Exit skips the deferred stop
+		stop()
+		fatal(err)
+	}
 
 	fmt.Printf("health checks: %d servers, type %s, interval %v, window %v, GOMAXPROCS %d\n",
 		*n, *typ, *interval, *duration, runtime.GOMAXPROCS(0))
 	l, err := measureLBD(addrs, *typ, *interval, *warmup, *duration)
 	if err != nil {
-		fatal(err)
+		fail(err)
 	}
 	l.print("lbd")
 	if *haproxy != "" {
 		h, err := measureHAProxy(*haproxy, addrs, *typ, *interval, *warmup, *duration)
 		if err != nil {
-			fatal(err)
+			fail(err)
 		}
 		h.print("haproxy")
 		if h.cpu > 0 {
@@ -153,6 +162,13 @@ func measureLBD(addrs []string, typ string, interval, warmup, window time.Durati
 func lbdConfig(addrs []string, typ string, interval time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "backend \"bench\" {\n  mode = \"tcp\"\n  health_check {\n    type = %q\n", typ)
+	switch typ {
+	case "tcp-check":
+		b.WriteString("    send = \"PING\\r\\n\"\n    expect = \"PONG\"\n")
+	case "agent":
+		_, port, _ := net.SplitHostPort(addrs[0])
+		fmt.Fprintf(&b, "    port = %s\n", port)
+	}
 	fmt.Fprintf(&b, "    interval = %q\n    fast_interval = %q\n    down_interval = %q\n    timeout = \"1s\"\n  }\n",
 		interval.String(), interval.String(), interval.String())
 	for i, a := range addrs {
@@ -202,11 +218,20 @@ func measureHAProxy(bin string, addrs []string, typ string, interval, warmup, wi
 	sock := filepath.Join(dir, "haproxy.sock")
 	b.WriteString("global\n  maxconn 4000\n  stats socket " + sock + "\n\ndefaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\n  timeout check 1s\n\n")
 	fmt.Fprintf(&b, "frontend idle\n  bind 127.0.0.1:%d\n  default_backend bench\n\nbackend bench\n", port)
-	if typ == "http" {
+	switch typ {
+	case "http":
 		b.WriteString("  option httpchk\n  http-check send meth GET uri / ver HTTP/1.1 hdr Host bench hdr Connection close\n  http-check expect status 200\n")
+	case "tcp-check":
+		b.WriteString("  option tcp-check\n  tcp-check send PING\\r\\n\n  tcp-check expect string PONG\n")
 	}
 	ms := interval.Milliseconds()
 	for i, a := range addrs {
+		if typ == "agent" {
+			// The agent alone, as lbd's agent type: no regular check.
+			_, port, _ := net.SplitHostPort(a)
+			fmt.Fprintf(&b, "  server s%d %s agent-check agent-port %s agent-inter %d\n", i, a, port, ms)
+			continue
+		}
 		fmt.Fprintf(&b, "  server s%d %s check inter %d fastinter %d downinter %d rise 2 fall 3\n", i, a, ms, ms, ms)
 	}
 	if err := os.WriteFile(cfgPath, []byte(b.String()), 0o644); err != nil {
@@ -248,38 +273,56 @@ func measureHAProxy(bin string, addrs []string, typ string, interval, warmup, wi
 		return f, fmt.Errorf("haproxy exited during the run: %v: %s", err, stderr.String())
 	default:
 	}
-	if f.up, err = haproxyUp(sock); err != nil {
+	var others map[string]int
+	if f.up, others, err = haproxyUp(sock, typ == "agent"); err != nil {
 		return f, err
 	}
 	if f.up != f.total {
-		return f, fmt.Errorf("haproxy: only %d of %d servers UP", f.up, f.total)
+		f.print("haproxy")
+		return f, fmt.Errorf("haproxy: only %d of %d servers UP; the others: %v", f.up, f.total, others)
 	}
 	return f, nil
 }
 
-// haproxyUp counts the servers HAProxy reports UP ("show stat").
-func haproxyUp(sock string) (int, error) {
+// haproxyUp counts the servers HAProxy reports UP ("show stat"), or, with
+// agent, those whose last agent check passed.
+func haproxyUp(sock string, agent bool) (int, map[string]int, error) {
 	c, err := net.Dial("unix", sock)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	defer c.Close()
 	if _, err := io.WriteString(c, "show stat\n"); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	raw, err := io.ReadAll(c)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
-	up := 0
+	others := map[string]int{}
+	up, col, want := 0, -1, "UP"
+	if agent {
+		want = "L7OK"
+	}
 	for _, line := range strings.Split(string(raw), "\n") {
 		f := strings.Split(line, ",")
-		// pxname,svname,...: status is the 18th column.
-		if len(f) > 17 && f[0] == "bench" && f[1] != "BACKEND" && f[1] != "FRONTEND" && strings.HasPrefix(f[17], "UP") {
-			up++
+		if strings.HasPrefix(line, "# ") { // the header names the columns
+			for i, name := range f {
+				if name == "status" && !agent || name == "agent_status" && agent {
+					col = i
+				}
+			}
+			continue
+		}
+		if col >= 0 && len(f) > col && f[0] == "bench" && f[1] != "BACKEND" && f[1] != "FRONTEND" {
+			if strings.HasPrefix(f[col], want) {
+				up++
+			} else {
+				others[f[col]]++
+			}
 		}
 	}
-	return up, nil
+	return up, others, nil
 }
 
 // procCPU reads utime+stime of a process from /proc/PID/stat.
@@ -340,15 +383,16 @@ func startServers(n int, typ string) ([]string, func(), error) {
 
 // runServers listens on n loopback ports and answers checks: tcp ones
 // are accepted and closed once the checker goes away, http ones get a
-// 200 with Connection: close.
+// 200 with Connection: close, tcp-check ones +PONG after their PING,
+// agent ones "up". Agents listen on n loopback addresses with one port.
 func runServers(n int, typ string) {
 	resp := []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
 	w := bufio.NewWriter(os.Stdout)
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			fatal(err)
-		}
+	lns, err := listeners(n, typ == "agent")
+	if err != nil {
+		fatal(err)
+	}
+	for _, ln := range lns {
 		fmt.Fprintln(w, ln.Addr().String())
 		go func() {
 			for {
@@ -360,7 +404,24 @@ func runServers(n int, typ string) {
 					defer c.Close()
 					_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 					buf := make([]byte, 1024)
-					if typ == "http" {
+					switch typ {
+					case "agent":
+						_, _ = io.WriteString(c, "up\n")
+						_, _ = c.Read(buf)
+						return
+					case "tcp-check":
+						got := 0
+						for !strings.Contains(string(buf[:got]), "PING\r\n") && got < len(buf) {
+							m, err := c.Read(buf[got:])
+							got += m
+							if err != nil {
+								return
+							}
+						}
+						_, _ = io.WriteString(c, "+PONG\r\n")
+						_, _ = c.Read(buf)
+						return
+					case "http":
 						got := 0
 						for !strings.Contains(string(buf[:got]), "\r\n\r\n") && got < len(buf) {
 							m, err := c.Read(buf[got:])
@@ -380,6 +441,45 @@ func runServers(n int, typ string) {
 	fmt.Fprintln(w, "READY")
 	w.Flush()
 	select {}
+}
+
+// listeners opens n loopback listeners: on 127.0.0.1 with ports of the
+// system's choice, or, with samePort, on n addresses of 127/8 with one
+// port.
+func listeners(n int, samePort bool) ([]net.Listener, error) {
+	var lns []net.Listener
+	if !samePort {
+		for range n {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return nil, err
+			}
+			lns = append(lns, ln)
+		}
+		return lns, nil
+	}
+	for try := 0; try < 20; try++ {
+		first, err := net.Listen("tcp", "127.0.1.1:0")
+		if err != nil {
+			return nil, err
+		}
+		lns = append(lns[:0], first)
+		port := first.Addr().(*net.TCPAddr).Port
+		for i := 1; i < n; i++ {
+			ln, err := net.Listen("tcp", fmt.Sprintf("127.0.%d.%d:%d", 1+i/250, 1+i%250, port))
+			if err != nil {
+				break
+			}
+			lns = append(lns, ln)
+		}
+		if len(lns) == n {
+			return lns, nil
+		}
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	return nil, errors.New("no port free on all the loopback addresses")
 }
 
 func fatal(err error) {
