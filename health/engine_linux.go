@@ -654,20 +654,35 @@ type opHeap []*op
 
 func (h opHeap) Len() int           { return len(h) }
 func (h opHeap) Less(i, j int) bool { return h[i].deadline < h[j].deadline }
-func (h opHeap) Swap(i, j int) {
+func (h opHeap) Swap(i, j int)      { heapSwap(h, i, j) }
+func (h *opHeap) Push(x any)        { heapPush((*[]*op)(h), x.(*op)) }
+func (h *opHeap) Pop() any          { return heapPop((*[]*op)(h)) }
+
+func (o *op) setHeapIndex(i int) { o.hidx = i }
+
+// heapIndexed is an element of a heap that keeps its own position, so
+// that it can be removed (heap.Remove) when its check ends early.
+type heapIndexed interface{ setHeapIndex(int) }
+
+// heapSwap, heapPush and heapPop are the container/heap methods shared
+// by the engine's heaps; they keep each element's index current.
+func heapSwap[T heapIndexed](h []T, i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].hidx, h[j].hidx = i, j
+	h[i].setHeapIndex(i)
+	h[j].setHeapIndex(j)
 }
-func (h *opHeap) Push(x any) {
-	o := x.(*op)
-	o.hidx = len(*h)
-	*h = append(*h, o)
+
+func heapPush[T heapIndexed](h *[]T, x T) {
+	x.setHeapIndex(len(*h))
+	*h = append(*h, x)
 }
-func (h *opHeap) Pop() any {
+
+func heapPop[T heapIndexed](h *[]T) T {
 	old := *h
-	o := old[len(old)-1]
-	old[len(old)-1] = nil
+	var zero T
+	x := old[len(old)-1]
+	old[len(old)-1] = zero
 	*h = old[:len(old)-1]
-	o.hidx = -1
-	return o
+	x.setHeapIndex(-1)
+	return x
 }

@@ -107,23 +107,11 @@ func (h timerHeap) Len() int { return len(h) }
 func (h timerHeap) Less(i, j int) bool {
 	return h[i].at < h[j].at || h[i].at == h[j].at && h[i].seq < h[j].seq
 }
-func (h timerHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].hidx, h[j].hidx = i, j
-}
-func (h *timerHeap) Push(x any) {
-	t := x.(*engineTimer)
-	t.hidx = len(*h)
-	*h = append(*h, t)
-}
-func (h *timerHeap) Pop() any {
-	old := *h
-	t := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	t.hidx = -1
-	return t
-}
+func (h timerHeap) Swap(i, j int) { heapSwap(h, i, j) }
+func (h *timerHeap) Push(x any)   { heapPush((*[]*engineTimer)(h), x.(*engineTimer)) }
+func (h *timerHeap) Pop() any     { return heapPop((*[]*engineTimer)(h)) }
+
+func (t *engineTimer) setHeapIndex(i int) { t.hidx = i }
 
 // schedClock is the clock of a pool's scheduler: the check loop when it
 // runs, else the runtime's timers.

@@ -1,5 +1,7 @@
 package proxy
 
+import "github.com/rs/zerolog"
+
 // Access logs carry what HAProxy's httplog and tcplog formats carry, as
 // zerolog fields (one line per request or tcp connection, no allocation):
 //
@@ -33,20 +35,54 @@ func ms(from, to int64) int64 {
 
 const noServer = "<NOSRV>"
 
-func (s *session) logHTTP(t *txn) {
+// logStart opens an access-log event with the fields both kinds of line
+// begin with (who, through which frontend, to which backend and server);
+// nil when access logging is off.
+func (s *session) logStart(t *txn) *zerolog.Event {
 	ev := s.e.access.Info()
 	if ev == nil {
-		return
+		return nil
 	}
 	be, srv := noServer, noServer
-	var beconn, srvconn int64
 	if t.be != nil {
 		be = t.be.name
-		beconn = t.be.st.cur.Load()
 	}
 	if t.srv != nil && t.tC0 != 0 {
 		srv = t.srv.name
+	}
+	return ev.Bytes("client", s.peerText).
+		Str("frontend", s.fe.name).
+		Str("backend", be).
+		Str("server", srv)
+}
+
+// logCounters adds what both kinds of line carry after their timers:
+// HAProxy's byte counts, termination state, connection counts and queue
+// positions.
+func (s *session) logCounters(ev *zerolog.Event, t *txn) *zerolog.Event {
+	var beconn, srvconn int64
+	if t.be != nil {
+		beconn = t.be.st.cur.Load()
+	}
+	if t.srv != nil && t.tC0 != 0 {
 		srvconn = t.srv.cur()
+	}
+	return ev.Int64("bytes_read", t.bytesOut).
+		Int64("bytes_uploaded", t.bytesIn).
+		Bytes("termination_state", t.term[:]).
+		Int64("actconn", s.e.actconn.Load()).
+		Int64("feconn", s.fst.cur.Load()).
+		Int64("beconn", beconn).
+		Int64("srv_conn", srvconn).
+		Int("retries", t.retries).
+		Int64("srv_queue", t.srvQueue).
+		Int64("backend_queue", t.beQueue)
+}
+
+func (s *session) logHTTP(t *txn) {
+	ev := s.logStart(t)
+	if ev == nil {
+		return
 	}
 	status := int64(t.status)
 	if status == 0 {
@@ -56,68 +92,28 @@ func (s *session) logHTTP(t *txn) {
 	if t.tQ0 == 0 && t.tHead != 0 && t.tC0 != 0 {
 		tw = 0
 	}
-	tc := ms(t.tC0, t.tC1)
 	var tr int64 = -1
 	if t.tC1 != 0 && t.tResp != 0 {
 		tr = ms(t.tC1, t.tResp)
 	}
-	ev.Bytes("client", s.peerText).
-		Str("frontend", s.fe.name).
-		Str("backend", be).
-		Str("server", srv).
-		Int64("Th", 0).
+	ev.Int64("Th", 0).
 		Int64("Ti", ms(t.tIdle, t.tFirst)).
 		Int64("TR", ms(t.tFirst, t.tHead)).
 		Int64("Tw", tw).
-		Int64("Tc", tc).
+		Int64("Tc", ms(t.tC0, t.tC1)).
 		Int64("Tr", tr).
 		Int64("Ta", ms(t.tFirst, t.tEnd)).
-		Int64("status", status).
-		Int64("bytes_read", t.bytesOut).
-		Int64("bytes_uploaded", t.bytesIn).
-		Bytes("termination_state", t.term[:]).
-		Int64("actconn", s.e.actconn.Load()).
-		Int64("feconn", s.fst.cur.Load()).
-		Int64("beconn", beconn).
-		Int64("srv_conn", srvconn).
-		Int("retries", t.retries).
-		Int64("srv_queue", t.srvQueue).
-		Int64("backend_queue", t.beQueue).
-		Bytes("request", t.reqLine).
-		Msg("")
+		Int64("status", status)
+	s.logCounters(ev, t).Bytes("request", t.reqLine).Msg("")
 }
 
 func (s *session) logTCP(t *txn) {
-	ev := s.e.access.Info()
+	ev := s.logStart(t)
 	if ev == nil {
 		return
 	}
-	be, srv := noServer, noServer
-	var beconn, srvconn int64
-	if t.be != nil {
-		be = t.be.name
-		beconn = t.be.st.cur.Load()
-	}
-	if t.srv != nil && t.tC0 != 0 {
-		srv = t.srv.name
-		srvconn = t.srv.cur()
-	}
-	ev.Bytes("client", s.peerText).
-		Str("frontend", s.fe.name).
-		Str("backend", be).
-		Str("server", srv).
-		Int64("Tw", ms(t.tQ0, t.tQ1)).
+	ev.Int64("Tw", ms(t.tQ0, t.tQ1)).
 		Int64("Tc", ms(t.tC0, t.tC1)).
-		Int64("Tt", ms(s.accepted, t.tEnd)).
-		Int64("bytes_read", t.bytesOut).
-		Int64("bytes_uploaded", t.bytesIn).
-		Bytes("termination_state", t.term[:]).
-		Int64("actconn", s.e.actconn.Load()).
-		Int64("feconn", s.fst.cur.Load()).
-		Int64("beconn", beconn).
-		Int64("srv_conn", srvconn).
-		Int("retries", t.retries).
-		Int64("srv_queue", t.srvQueue).
-		Int64("backend_queue", t.beQueue).
-		Msg("")
+		Int64("Tt", ms(s.accepted, t.tEnd))
+	s.logCounters(ev, t).Msg("")
 }

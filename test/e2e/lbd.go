@@ -173,6 +173,10 @@ func (d *LBD) ctl(args ...string) (stdout, stderr string, err error) {
 }
 
 // VIPStatus is one entry of `lbctl --json vip status` (DESIGN.md keys).
+// The e2e types are written out from DESIGN.md on purpose instead of
+// reusing vrrp.InstanceStatus and health.BackendStatus: the tests check
+// the contract users script against, so a renamed JSON key in those
+// packages must fail here rather than change both sides at once.
 type VIPStatus struct {
 	Name              string   `json:"name"`
 	Interface         string   `json:"interface"`

@@ -214,7 +214,12 @@ func (l *Lab) StartMeter(from, url string, interval time.Duration) *Meter {
 }
 
 func meterGet(c *http.Client, url string) (string, error) {
-	resp, err := c.Get(url)
+	return serverOf(c.Get(url))
+}
+
+// serverOf reads a whole response and returns the backend that served
+// it (its X-Server header); a status other than 2xx is an error.
+func serverOf(resp *http.Response, err error) (string, error) {
 	if err != nil {
 		return "", err
 	}

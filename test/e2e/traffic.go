@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os/exec"
@@ -111,18 +110,7 @@ func loadRequest(c *http.Client, w LoadWorker) (string, error) {
 	if w.Body == "" {
 		return meterGet(c, w.URL)
 	}
-	resp, err := c.Post(w.URL, "text/plain", strings.NewReader(w.Body))
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
-		return "", err
-	}
-	if resp.StatusCode/100 != 2 {
-		return "", fmt.Errorf("status %d", resp.StatusCode)
-	}
-	return resp.Header.Get("X-Server"), nil
+	return serverOf(c.Post(w.URL, "text/plain", strings.NewReader(w.Body)))
 }
 
 // Snapshot is the result so far.
