@@ -28,24 +28,13 @@ func validHost(h []byte) bool {
 	return true
 }
 
-var hostChar = func() (t [256]bool) {
-	for c := 'a'; c <= 'z'; c++ {
-		t[c] = true
-	}
-	for c := 'A'; c <= 'Z'; c++ {
-		t[c] = true
-	}
-	for c := '0'; c <= '9'; c++ {
-		t[c] = true
-	}
-	for _, c := range "-._~!$&'()*+,;=:[]%" {
-		t[c] = true
-	}
-	return t
-}()
+var hostChar = charTable("-._~!$&'()*+,;=:[]%")
 
 // tokenChar marks tchar of RFC 9110 §5.6.2.
-var tokenChar = func() (t [256]bool) {
+var tokenChar = charTable("!#$%&'*+-.^_`|~")
+
+// charTable marks letters, digits and the given ASCII characters.
+func charTable(extra string) (t [256]bool) {
 	for c := 'a'; c <= 'z'; c++ {
 		t[c] = true
 	}
@@ -55,11 +44,11 @@ var tokenChar = func() (t [256]bool) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = true
 	}
-	for _, c := range "!#$%&'*+-.^_`|~" {
+	for _, c := range extra {
 		t[c] = true
 	}
 	return t
-}()
+}
 
 func isTokenChar(c byte) bool { return tokenChar[c] }
 

@@ -112,16 +112,10 @@ func spliceRest(dst, src *endpoint, ts *tunnelState, idle time.Duration, rb, wb 
 		src.armRead(now, idle)
 		sp.n, sp.rerr = 0, nil
 		if err := src.sys.rc.Read(sp.fillFn); err != nil || sp.rerr != nil {
-			if err != nil && isTimeout(err) {
-				if exp, dl := ts.expired(idle); !exp {
-					src.readDeadline(dl)
-					continue
-				}
-				ts.blame('c')
-			} else {
-				ts.blame(rb)
+			// err is nil when the read failed with sp.rerr: not a timeout.
+			if ts.readFailed(src, err, idle, rb) {
+				continue
 			}
-			ts.closeBoth()
 			return total
 		}
 		if sp.n == 0 {
@@ -134,12 +128,7 @@ func spliceRest(dst, src *endpoint, ts *tunnelState, idle time.Duration, rb, wb 
 			dst.armWrite(nanotime(), idle)
 			sp.m, sp.werr = 0, nil
 			if err := dst.sys.rc.Write(sp.drnFn); err != nil || sp.werr != nil {
-				if err != nil && isTimeout(err) {
-					ts.blame('c')
-				} else {
-					ts.blame(wb)
-				}
-				ts.closeBoth()
+				ts.fail(err != nil && isTimeout(err), wb)
 				return total
 			}
 			sp.p.n -= sp.m

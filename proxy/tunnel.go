@@ -42,6 +42,33 @@ func (ts *tunnelState) expired(idle time.Duration) (bool, int64) {
 	return false, dl
 }
 
+// fail ends the tunnel after a failed read or write: blamed on the
+// tunnel timeout when the operation timed out, else on side.
+func (ts *tunnelState) fail(timedOut bool, side byte) {
+	if timedOut {
+		ts.blame('c')
+	} else {
+		ts.blame(side)
+	}
+	ts.closeBoth()
+}
+
+// readFailed handles a read of src that failed with err (rb is the side
+// to blame): a timeout while the other direction kept the tunnel busy
+// moves src's deadline on and returns true (read again); anything else
+// ends the tunnel.
+func (ts *tunnelState) readFailed(src *endpoint, err error, idle time.Duration, rb byte) bool {
+	timedOut := err != nil && isTimeout(err)
+	if timedOut {
+		if exp, dl := ts.expired(idle); !exp {
+			src.readDeadline(dl)
+			return true
+		}
+	}
+	ts.fail(timedOut, rb)
+	return false
+}
+
 // tunnel copies client<->server until both directions end (each end's
 // EOF is passed on as a half-close), either side fails, or nothing moves
 // for idle (timeouts.tunnel, HAProxy's meaning: inactivity in both
@@ -106,27 +133,14 @@ func pump(dst, src *endpoint, ts *tunnelState, idle time.Duration, rb, wb byte) 
 				dst.c.CloseWrite()
 				return total
 			}
-			if isTimeout(err) {
-				exp, dl := ts.expired(idle)
-				if !exp {
-					src.readDeadline(dl)
-					continue
-				}
-				ts.blame('c')
-			} else {
-				ts.blame(rb)
+			if ts.readFailed(src, err, idle, rb) {
+				continue
 			}
-			ts.closeBoth()
 			return total
 		}
 		ts.touch(now)
 		if err := dst.write(src.data(), now, idle); err != nil {
-			if isTimeout(err) {
-				ts.blame('c')
-			} else {
-				ts.blame(wb)
-			}
-			ts.closeBoth()
+			ts.fail(isTimeout(err), wb)
 			return total
 		}
 		total += int64(n)
