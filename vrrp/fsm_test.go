@@ -106,14 +106,9 @@ func TestShutdownHandsOverWithoutGap(t *testing.T) {
 	if !a.io.holds(vip) {
 		t.Error("a dropped the VIP before the peer took over")
 	}
-	s.advance(5 * time.Second)
-	select {
-	case <-h.done:
-	default:
-		t.Fatal("handover did not finish")
-	}
-	if h.err != nil {
-		t.Errorf("handover error: %v", h.err)
+	herr := s.finish(h, 5*time.Second, "handover did not finish")
+	if herr != nil {
+		t.Errorf("handover error: %v", herr)
 	}
 	// RFC 3768 6.4.2: a backup hearing priority 0 waits Skew_Time only.
 	if got, want := b.io.vipSince.Sub(t0), time.Duration(256-100)*time.Second/256; got != want {
@@ -145,12 +140,7 @@ func TestShutdownWithoutPeerIsBounded(t *testing.T) {
 	s.advance(10 * time.Second)
 	t0 := s.clk.Now()
 	h := a.in.shutdown()
-	s.advance(30 * time.Second)
-	select {
-	case <-h.done:
-	default:
-		t.Fatal("handover without a peer never ended")
-	}
+	s.finish(h, 30*time.Second, "handover without a peer never ended")
 	if got := a.io.vipGone.Sub(t0); got != mdi(150) {
 		t.Errorf("VIP removed %s after shutdown, want Master_Down_Interval %s", got, mdi(150))
 	}
@@ -540,14 +530,9 @@ func TestReleaseAndReclaim(t *testing.T) {
 	if err != nil || h == nil {
 		t.Fatalf("release: %v, %v", h, err)
 	}
-	s.advance(2 * time.Second)
-	select {
-	case <-h.done:
-	default:
-		t.Fatal("release did not finish")
-	}
-	if h.err != nil {
-		t.Fatalf("release: %v", h.err)
+	herr := s.finish(h, 2*time.Second, "release did not finish")
+	if herr != nil {
+		t.Fatalf("release: %v", herr)
 	}
 	s.wantStates(map[*node]State{a: StateBackup, b: StateMaster})
 	s.onlyHolder(vip, b)
@@ -583,13 +568,8 @@ func TestReleaseWithoutPeerKeepsMaster(t *testing.T) {
 	a.start()
 	s.advance(10 * time.Second)
 	h, _ := a.in.release()
-	s.advance(10 * time.Second)
-	select {
-	case <-h.done:
-	default:
-		t.Fatal("release never ended")
-	}
-	if h.err == nil {
+	herr := s.finish(h, 10*time.Second, "release never ended")
+	if herr == nil {
 		t.Error("release with nobody to take over reported success")
 	}
 	s.wantStates(map[*node]State{a: StateMaster})

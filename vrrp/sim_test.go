@@ -145,6 +145,19 @@ func (s *sim) advance(d time.Duration) {
 	s.pump()
 }
 
+// finish advances the simulation by d, after which handover h must have
+// ended (the test fails with notDone otherwise), and returns its outcome.
+func (s *sim) finish(h *handover, d time.Duration, notDone string) error {
+	s.t.Helper()
+	s.advance(d)
+	select {
+	case <-h.done:
+	default:
+		s.t.Fatal(notDone)
+	}
+	return h.err
+}
+
 // elapsed is the simulated time since the start.
 func (s *sim) elapsed() time.Duration { return s.clk.Now().Sub(s.start) }
 
