@@ -1,10 +1,8 @@
 package health
 
 import (
-	"bytes"
 	"context"
 	"io"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,6 +11,7 @@ import (
 
 	"lbd/clock"
 	"lbd/config"
+	"lbd/test/syncbuf"
 )
 
 // newFakeClock is the clock of the fake environment: timers run only when
@@ -60,14 +59,14 @@ type fakeEnv struct {
 	t       *testing.T
 	clk     *clock.Fake
 	pool    *Pool
-	logs    *syncBuffer
+	logs    *syncbuf.Buffer
 	mu      sync.Mutex
 	scripts map[string]*script // by server key
 }
 
 func newFakeEnv(t *testing.T) *fakeEnv {
 	t.Helper()
-	e := &fakeEnv{t: t, clk: newFakeClock(), logs: &syncBuffer{}, scripts: map[string]*script{}}
+	e := &fakeEnv{t: t, clk: newFakeClock(), logs: &syncbuf.Buffer{}, scripts: map[string]*script{}}
 	log := zerolog.New(e.logs)
 	e.pool = newPool(log, e.clk, func(hc *config.HealthCheck, sc *config.Server) prober {
 		e.mu.Lock()
@@ -137,26 +136,4 @@ func mustParse(t testing.TB, hcl string) *config.Config {
 		t.Fatalf("config: %v", err)
 	}
 	return cfg
-}
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) count(sub string) int {
-	return strings.Count(b.String(), sub)
 }

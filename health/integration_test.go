@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"lbd/test/syncbuf"
 )
 
 // killable is a loopback server that can be killed (listener and live
@@ -55,9 +57,9 @@ func waitFor(t *testing.T, what string, cond func() bool) time.Duration {
 	return time.Since(start)
 }
 
-func realPool(t *testing.T, hcl string) (*Pool, *syncBuffer) {
+func realPool(t *testing.T, hcl string) (*Pool, *syncbuf.Buffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	p := NewPool(zerolog.New(logs))
 	if err := p.Apply(mustParse(t, hcl)); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"lbd/test/syncbuf"
 )
 
 // TestLabCapabilities runs a speaker as user nobody with only
@@ -45,7 +47,7 @@ func TestLabCapabilities(t *testing.T) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cmd := exec.Command("ip", "netns", "exec", nb.ns, "setpriv",
 		"--reuid=65534", "--regid=65534", "--clear-groups",
 		"--inh-caps=-all,+net_admin,+net_raw", "--ambient-caps=-all,+net_admin,+net_raw",

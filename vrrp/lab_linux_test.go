@@ -183,6 +183,22 @@ func (w *addrWatch) first(added bool, t0 time.Time) (time.Time, bool) {
 	}
 }
 
+// watchHandover runs act, which moves the VIP from one node to the other
+// (a release, a shutdown), and returns when act began, when the VIP was
+// added on to and when it was removed from from (zero times if netlink
+// did not report it).
+func watchHandover(t *testing.T, from, to *labNode, act func() error) (t0, added, removed time.Time) {
+	t.Helper()
+	wf, wt := from.watchAddr(labVIP), to.watchAddr(labVIP)
+	t0 = time.Now()
+	if err := act(); err != nil {
+		t.Fatal(err)
+	}
+	added, _ = wt.first(true, t0)
+	removed, _ = wf.first(false, t0)
+	return t0, added, removed
+}
+
 // speaker starts a Speaker working inside the node's namespace.
 func (n *labNode) speaker(tracker BackendTracker) *Speaker {
 	log := zerolog.New(zerolog.NewTestWriter(n.lab.t)).With().Str("node", n.name).Timestamp().Logger()

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"lbd/config"
+	"lbd/test/syncbuf"
 )
 
 var labVIP = netip.MustParseAddr("192.0.2.100")
@@ -105,13 +106,7 @@ func TestLabGracefulHandover(t *testing.T) {
 
 func TestLabReleaseReclaim(t *testing.T) {
 	_, na, nb, sa, sb := pair(t, nil, nil)
-	wa, wb := na.watchAddr(labVIP), nb.watchAddr(labVIP)
-	t0 := time.Now()
-	if err := sa.Release("VI_1"); err != nil {
-		t.Fatal(err)
-	}
-	added, _ := wb.first(true, t0)
-	removed, _ := wa.first(false, t0)
+	t0, added, removed := watchHandover(t, na, nb, func() error { return sa.Release("VI_1") })
 	t.Logf("FIGURE release (lbd->lbd): peer has the VIP after %s, overlap %s, Release returned after %s",
 		added.Sub(t0).Round(time.Millisecond), removed.Sub(added).Round(time.Millisecond), time.Since(t0).Round(time.Millisecond))
 	if removed.Before(added) {
@@ -293,7 +288,7 @@ func TestLabWireFormat(t *testing.T) {
 		t.Skip("tcpdump is not installed")
 	}
 	na := l.node("a", 1)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cmd := exec.Command("ip", "netns", "exec", l.br, "tcpdump", "-l", "-n", "-vv", "-e", "-i", "br0", "ip proto 112 or arp")
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {

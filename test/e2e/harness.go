@@ -22,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"lbd/test/syncbuf"
 )
 
 // VIP is the virtual address the lab pair shares (deploy/lab/lab.hcl.tmpl).
@@ -358,7 +360,7 @@ func (l *Lab) VIPHolders() []string {
 type Proc struct {
 	Name string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *syncbuf.Buffer
 	done chan struct{}
 	err  error // from Wait, valid once done is closed
 }
@@ -386,7 +388,7 @@ func (l *Lab) start(host string, args ...string) (*Proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	buf := &syncBuffer{}
+	buf := &syncbuf.Buffer{}
 	cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...)
 	cmd.Stdout, cmd.Stderr = buf, buf
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -474,23 +476,6 @@ func (p *Proc) exitString() string {
 
 // Output is everything the process wrote so far (stdout and stderr).
 func (p *Proc) Output() string { return p.out.String() }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // --- backends -------------------------------------------------------------------
 

@@ -17,6 +17,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"lbd/test/keepalived"
 )
 
 // End-to-end tests of the VRRP speaker (issue 5) on the lab pair: lb1
@@ -615,135 +617,28 @@ func TestVRRPDeletedVIPRestored(t *testing.T) {
 
 // --- keepalived ---------------------------------------------------------------
 
-// keepalived is Debian's keepalived in a lab node, with the lab's
+// startKeepalived runs Debian's keepalived in a lab node, with the lab's
 // vrrp_instance (same VRID, password, VIP).
-type keepalived struct {
-	t    *testing.T
-	l    *vrrpLab
-	node string
-	dir  string
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	all  []string
-}
-
-func startKeepalived(t *testing.T, l *vrrpLab, node string, prio int) *keepalived {
+func startKeepalived(t *testing.T, l *vrrpLab, node string, prio int) *keepalived.Peer {
 	t.Helper()
-	bin, err := exec.LookPath("keepalived")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("keepalived is not installed (apt-get install keepalived)")
-		}
-		t.Skip("keepalived is not installed (apt-get install keepalived)")
-	}
-	k := &keepalived{t: t, l: l, node: node, dir: filepath.Join(l.Dir(), "keepalived-"+node)}
-	if err := os.MkdirAll(k.dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	conf := fmt.Sprintf(`global_defs {
-  router_id %s
-}
-vrrp_instance VI_1 {
-  state BACKUP
-  interface eth0
-  virtual_router_id 51
-  priority %d
-  advert_int 1
-  authentication {
-    auth_type PASS
-    auth_pass lbdlab
-  }
-  virtual_ipaddress {
-    %s/24
-  }
-}
-`, node, prio, VIP)
-	if err := os.WriteFile(filepath.Join(k.dir, "keepalived.conf"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	k.start(bin)
-	t.Cleanup(func() {
-		k.kill()
-		if t.Failed() {
-			t.Logf("--- keepalived on %s ---\n%s", node, k.log())
-		}
-	})
+	k := keepalived.New(t, keepalived.Options{Bin: keepalived.Require(t), Netns: l.NS(node), Name: node,
+		Dir: filepath.Join(l.Dir(), "keepalived-"+node),
+		Config: keepalived.Config{RouterID: node, Interface: "eth0", VRID: 51, Priority: prio, AdvertInt: 1,
+			AuthPass: "lbdlab", VIPs: []string{VIP + "/24"}}})
+	k.Start()
 	return k
-}
-
-func (k *keepalived) start(bin string) {
-	k.t.Helper()
-	if k.out != nil {
-		k.all = append(k.all, k.out.String())
-	}
-	k.out = &syncBuffer{}
-	k.cmd = exec.Command("ip", "netns", "exec", k.l.NS(k.node), bin, "-n", "-l", "-D", "-P", "-G",
-		"-f", filepath.Join(k.dir, "keepalived.conf"), "-p", filepath.Join(k.dir, "keepalived.pid"),
-		"-r", filepath.Join(k.dir, "vrrp.pid"))
-	k.cmd.Stdout, k.cmd.Stderr = k.out, k.out
-	k.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := k.cmd.Start(); err != nil {
-		k.t.Fatal(err)
-	}
-	Eventually(k.t, 10*time.Second, func() bool { return strings.Contains(k.out.String(), "Startup complete") }, "keepalived on %s to start", k.node)
-}
-
-// stop is systemctl stop keepalived (SIGTERM).
-func (k *keepalived) stop() {
-	if k.cmd != nil {
-		_ = k.cmd.Process.Signal(syscall.SIGTERM)
-		_ = k.cmd.Wait()
-		k.cmd = nil
-	}
-}
-
-// kill crashes keepalived and its VRRP child.
-func (k *keepalived) kill() {
-	if k.cmd != nil {
-		_ = syscall.Kill(-k.cmd.Process.Pid, syscall.SIGKILL)
-		_ = k.cmd.Wait()
-		k.cmd = nil
-	}
-}
-
-func (k *keepalived) log() string {
-	s := strings.Join(k.all, "\n--- restarted ---\n")
-	if k.out != nil {
-		s += "\n" + k.out.String()
-	}
-	return s
-}
-
-func (k *keepalived) waitLog(substr string, n int, timeout time.Duration) {
-	k.t.Helper()
-	Eventually(k.t, timeout, func() bool { return strings.Count(k.out.String(), substr) >= n }, "keepalived on %s to log %q", k.node, substr)
-}
-
-var keepalivedComplaint = regexp.MustCompile(`(?i)invalid|bogus|mismatch|\bttl\b|wrong|checksum|error|unknown|too (short|long)|incomplete|not present`)
-
-func (k *keepalived) checkNoComplaint() {
-	k.t.Helper()
-	for _, line := range strings.Split(k.log(), "\n") {
-		if keepalivedComplaint.MatchString(line) {
-			k.t.Errorf("keepalived on %s complained: %s", k.node, line)
-		}
-	}
 }
 
 // TestVRRPKeepalivedPeer pairs lbd with keepalived 2.2 on the same VRID,
 // lbd master then keepalived master, with failovers both ways.
 func TestVRRPKeepalivedPeer(t *testing.T) {
 	RequireLBD(t)
-	bin, err := exec.LookPath("keepalived")
-	if err != nil {
-		bin = "keepalived"
-	}
 	t.Run("lbd master, keepalived backup", func(t *testing.T) {
 		l := newVRRPLab(t)
 		k := startKeepalived(t, l, "lb2", 100)
 		lb1 := l.StartLBD("lb1", LabConfig("lb1"))
 		lb1.WaitInstanceState(t, "VI_1", "MASTER", 15*time.Second)
-		k.waitLog("Entering BACKUP STATE", 1, 5*time.Second)
+		k.WaitLog("Entering BACKUP STATE", 1, 5*time.Second)
 		waitHolders(t, l, 5*time.Second, "lb1")
 
 		// Planned stop of lbd: keepalived takes over with no gap.
@@ -757,7 +652,7 @@ func TestVRRPKeepalivedPeer(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkNoGap(t, "SIGTERM of lbd, keepalived backup", t0, ev1, ev2)
-		k.waitLog("Entering MASTER STATE", 1, 5*time.Second)
+		k.WaitLog("Entering MASTER STATE", 1, 5*time.Second)
 		waitHolders(t, l, 5*time.Second, "lb2")
 		time.Sleep(time.Second)
 		ms.stop(t, "SIGTERM of lbd, keepalived backup takes over")
@@ -768,26 +663,26 @@ func TestVRRPKeepalivedPeer(t *testing.T) {
 		ms.restart(t, l)
 		lb1.Restart()
 		lb1.WaitInstanceState(t, "VI_1", "MASTER", 15*time.Second)
-		k.waitLog("Entering BACKUP STATE", 2, 5*time.Second)
+		k.WaitLog("Entering BACKUP STATE", 2, 5*time.Second)
 		waitHolders(t, l, 5*time.Second, "lb1")
 		time.Sleep(time.Second)
 		ms.stop(t, "lbd preempts keepalived")
 		logSwitch(t, "lbd preempts keepalived", nil, lb1)
 		t0 = time.Now()
 		lb1.Kill()
-		k.waitLog("Entering MASTER STATE", 2, 10*time.Second)
+		k.WaitLog("Entering MASTER STATE", 2, 10*time.Second)
 		added, _ := ev2.first(true, t0)
 		t.Logf("FIGURE crash of lbd, keepalived takes the VIP after %s (bound %s)", added.Sub(t0).Round(time.Millisecond), failoverBound)
 		if added.Sub(t0) > failoverBound {
 			t.Errorf("keepalived took %s", added.Sub(t0))
 		}
-		k.checkNoComplaint()
+		k.CheckNoComplaints()
 	})
 	t.Run("keepalived master, lbd backup", func(t *testing.T) {
 		l := newVRRPLab(t)
 		k := startKeepalived(t, l, "lb1", 150)
 		lb2 := l.StartLBD("lb2", LabConfig("lb2"))
-		k.waitLog("Entering MASTER STATE", 1, 10*time.Second)
+		k.WaitLog("Entering MASTER STATE", 1, 10*time.Second)
 		lb2.WaitInstanceState(t, "VI_1", "BACKUP", 5*time.Second)
 		Eventually(t, 5*time.Second, func() bool {
 			vs, err := lb2.VIPStatus()
@@ -801,7 +696,7 @@ func TestVRRPKeepalivedPeer(t *testing.T) {
 		time.Sleep(time.Second)
 		ev1, ev2 := watchVIP(t, l, "lb1"), watchVIP(t, l, "lb2")
 		t0 := time.Now()
-		k.stop()
+		k.Stop()
 		ms.fronts["lb1"].Kill()
 		lb2.WaitInstanceState(t, "VI_1", "MASTER", 5*time.Second)
 		time.Sleep(time.Second)
@@ -813,21 +708,21 @@ func TestVRRPKeepalivedPeer(t *testing.T) {
 			removed.Sub(t0).Round(time.Millisecond), added.Sub(removed).Round(time.Millisecond))
 
 		// keepalived returns with the higher priority and preempts lbd.
-		k.start(bin)
-		k.waitLog("Entering MASTER STATE", 1, 10*time.Second)
+		k.Start()
+		k.WaitLog("Entering MASTER STATE", 1, 10*time.Second)
 		lb2.WaitInstanceState(t, "VI_1", "BACKUP", 5*time.Second)
 		waitHolders(t, l, 5*time.Second, "lb1")
 		logSwitch(t, "keepalived preempts lbd", lb2, nil)
 
 		// keepalived crashes: lbd takes over within the bound.
 		t0 = time.Now()
-		k.kill()
+		k.Kill()
 		lb2.WaitInstanceState(t, "VI_1", "MASTER", 10*time.Second)
 		added, _ = ev2.first(true, t0)
 		t.Logf("FIGURE crash of keepalived, lbd takes the VIP after %s (bound %s)", added.Sub(t0).Round(time.Millisecond), failoverBound)
 		if added.Sub(t0) > failoverBound {
 			t.Errorf("lbd took %s", added.Sub(t0))
 		}
-		k.checkNoComplaint()
+		k.CheckNoComplaints()
 	})
 }

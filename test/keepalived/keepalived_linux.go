@@ -1,0 +1,245 @@
+//go:build linux
+
+package keepalived
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"lbd/test/syncbuf"
+)
+
+// Require is the path of the keepalived binary. Without one the test is
+// skipped, or fails when CI=true: CI must run the interop tests.
+func Require(t testing.TB) string {
+	t.Helper()
+	p, err := exec.LookPath("keepalived")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("keepalived is not installed (apt-get install keepalived)")
+		}
+		t.Skip("keepalived is not installed (apt-get install keepalived)")
+	}
+	return p
+}
+
+// Config is keepalived's one vrrp_instance, VI_1, which starts in BACKUP
+// state (as the labs' lbd instances do) with simple password
+// authentication.
+type Config struct {
+	RouterID  string
+	Interface string // e.g. eth0
+	VRID      int
+	Priority  int
+	AdvertInt int // seconds
+	AuthPass  string
+	VIPs      []string // address/prefix length, as keepalived adds it: "192.0.2.100/24"
+}
+
+// Render is c as keepalived.conf.
+func (c Config) Render() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `global_defs {
+  router_id %s
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface %s
+  virtual_router_id %d
+  priority %d
+  advert_int %d
+  authentication {
+    auth_type PASS
+    auth_pass %s
+  }
+  virtual_ipaddress {
+`, c.RouterID, c.Interface, c.VRID, c.Priority, c.AdvertInt, c.AuthPass)
+	for _, p := range c.VIPs {
+		fmt.Fprintf(&b, "    %s\n", p)
+	}
+	b.WriteString("  }\n}\n")
+	return b.String()
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.RouterID == "" || c.Interface == "" || c.AuthPass == "":
+		return fmt.Errorf("keepalived config %+v: router_id, interface and auth_pass are required", c)
+	case c.VRID < 1 || c.VRID > 255:
+		return fmt.Errorf("keepalived config: virtual_router_id %d is not 1-255", c.VRID)
+	case c.Priority < 1 || c.Priority > 255:
+		return fmt.Errorf("keepalived config: priority %d is not 1-255", c.Priority)
+	case c.AdvertInt < 1:
+		return fmt.Errorf("keepalived config: advert_int %d is not a positive number of seconds", c.AdvertInt)
+	case len(c.VIPs) == 0:
+		return fmt.Errorf("keepalived config: no virtual_ipaddress")
+	}
+	for _, v := range c.VIPs {
+		if _, err := netip.ParsePrefix(v); err != nil {
+			return fmt.Errorf("keepalived config: virtual_ipaddress: %w", err)
+		}
+	}
+	return nil
+}
+
+// complaint matches keepalived's log lines about packets it did not like.
+var complaint = regexp.MustCompile(`(?i)invalid|bogus|mismatch|\bttl\b|wrong|checksum|error|unknown|too (short|long)|incomplete|not present`)
+
+// Options place a Peer.
+type Options struct {
+	Bin    string // the keepalived binary, from Require
+	Netns  string // the network namespace it runs in (ip netns name)
+	Name   string // the lab node, for messages
+	Dir    string // for keepalived.conf and the pid files; created if missing
+	Config Config
+}
+
+// Peer is keepalived in a network namespace, started and stopped by the
+// test. It is not safe for concurrent use, but its log may be read while
+// keepalived writes it.
+type Peer struct {
+	t    testing.TB
+	o    Options
+	cmd  *exec.Cmd
+	out  *syncbuf.Buffer // this run's output
+	runs []string        // output of earlier runs
+}
+
+// New writes keepalived.conf for o.Config into o.Dir; Start runs it. At
+// t's cleanup keepalived is killed if still running and, if t failed, the
+// output of all its runs is logged.
+func New(t testing.TB, o Options) *Peer {
+	t.Helper()
+	if err := o.Config.validate(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(o.Dir, "keepalived.conf"), []byte(o.Config.Render()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := &Peer{t: t, o: o}
+	t.Cleanup(func() {
+		p.Kill()
+		if t.Failed() {
+			t.Logf("--- keepalived on %s ---\n%s", o.Name, p.Log())
+		}
+	})
+	return p
+}
+
+// Start runs keepalived (VRRP only, in the foreground, logging to its
+// output) and waits for it to log "Startup complete". It may be called
+// again after Stop or Kill: a restart, with a fresh log for Count and
+// WaitLog.
+func (p *Peer) Start() {
+	p.t.Helper()
+	if p.cmd != nil {
+		p.t.Fatalf("keepalived on %s is already running", p.o.Name)
+	}
+	if p.out != nil {
+		p.runs = append(p.runs, p.out.String())
+	}
+	p.out = &syncbuf.Buffer{}
+	cmd := exec.Command("ip", "netns", "exec", p.o.Netns, p.o.Bin, "-n", "-l", "-D", "-P", "-G",
+		"-f", filepath.Join(p.o.Dir, "keepalived.conf"),
+		"-p", filepath.Join(p.o.Dir, "keepalived.pid"),
+		"-r", filepath.Join(p.o.Dir, "vrrp.pid"))
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		// Its own process group, for Kill; `ip netns exec` execs
+		// keepalived in place, so the group is keepalived and its VRRP
+		// child.
+		Setpgid: true,
+		// If the test binary dies without cleanup (a -timeout panic),
+		// keepalived goes with it.
+		Pdeathsig: syscall.SIGKILL,
+	}
+	if err := cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	p.cmd = cmd
+	p.WaitLog("Startup complete", 1, 10*time.Second)
+}
+
+// Stop is a graceful stop (SIGTERM), as systemctl stop keepalived; it
+// returns when keepalived has exited. It does nothing if keepalived is
+// not running.
+func (p *Peer) Stop() {
+	if p.cmd == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Wait()
+	p.cmd = nil
+}
+
+// Kill is a crash: SIGKILL to keepalived and its VRRP child. It does
+// nothing if keepalived is not running.
+func (p *Peer) Kill() {
+	if p.cmd == nil {
+		return
+	}
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	_ = p.cmd.Wait()
+	p.cmd = nil
+}
+
+// Count is how many times substr occurs in the current run's log.
+func (p *Peer) Count(substr string) int {
+	if p.out == nil {
+		return 0
+	}
+	return p.out.Count(substr)
+}
+
+// WaitLog fails the test unless the current run's log holds substr n
+// times within the given time.
+func (p *Peer) WaitLog(substr string, n int, within time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(within)
+	for p.Count(substr) < n {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("timed out after %s waiting for keepalived on %s to log %q (%d times)", within, p.o.Name, substr, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Log is the output of all runs, for failure reports.
+func (p *Peer) Log() string {
+	s := strings.Join(p.runs, "\n--- restarted ---\n")
+	if p.out != nil {
+		s += "\n" + p.out.String()
+	}
+	return s
+}
+
+// Complaints are the lines of Log in which keepalived complains (about
+// lbd's packets: invalid, bad TTL, checksum, authentication, ...).
+func (p *Peer) Complaints() []string {
+	var out []string
+	for _, line := range strings.Split(p.Log(), "\n") {
+		if complaint.MatchString(line) {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// CheckNoComplaints marks the test failed if keepalived complained.
+func (p *Peer) CheckNoComplaints() {
+	p.t.Helper()
+	if c := p.Complaints(); len(c) > 0 {
+		p.t.Errorf("keepalived on %s complained:\n%s", p.o.Name, strings.Join(c, "\n"))
+	}
+}
