@@ -50,7 +50,8 @@ func (s *session) logStart(t *txn) *zerolog.Event {
 	if t.srv != nil && t.tC0 != 0 {
 		srv = t.srv.name
 	}
-	return ev.Bytes("client", s.peerText).
+	var b [64]byte
+	return ev.Bytes("client", s.peer.AppendTo(b[:0])).
 		Str("frontend", s.fe.name).
 		Str("backend", be).
 		Str("server", srv)

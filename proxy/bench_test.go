@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"net/netip"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -73,7 +74,7 @@ func TestAccessLogNoAlloc(t *testing.T) {
 	e := New(zerolog.New(io.Discard), health.NewPool(zerolog.Nop()))
 	defer e.Shutdown(t.Context())
 	st := &frontendState{name: "web", lim: newLimiter(0)}
-	s := &session{e: e, fe: &frontend{name: "web", st: st}, fst: st, peerText: []byte("192.0.2.1:5555")}
+	s := &session{e: e, fe: &frontend{name: "web", st: st}, fst: st, peer: netip.MustParseAddrPort("192.0.2.1:5555")}
 	tx := getTxn()
 	tx.reqLine = append(tx.reqLine, "GET / HTTP/1.1"...)
 	tx.status = 200

@@ -20,9 +20,8 @@ const canSkipRead = true
 // switches that the bookkeeping otherwise causes under load.
 type sysio struct {
 	rc  syscall.RawConn
-	rfn func(uintptr) bool
+	rfn func(uintptr) bool // reads, idle reads too (when idle is set)
 	wfn func(uintptr) bool
-	ifn func(uintptr) bool
 	// Read and write state are apart: an upload copier reads a client
 	// connection while the response is written to it.
 	rb   []byte
@@ -45,11 +44,16 @@ func (x *sysio) init(c *net.TCPConn) error {
 	x.rc = rc
 	x.rfn = x.rawRead
 	x.wfn = x.rawWrite
-	x.ifn = x.rawIdleRead
 	return nil
 }
 
+// rawRead is the read callback; one func value serves plain and idle
+// reads (never both at once), each bound method value costing every
+// connection 16 bytes.
 func (x *sysio) rawRead(fd uintptr) bool {
+	if x.idle != nil {
+		return x.rawIdleRead(fd)
+	}
 	if x.mode == readWait {
 		x.mode = readTry
 		return false
@@ -166,7 +170,7 @@ func (ep *endpoint) readIdleMode(mode readMode) (int, error) {
 		return 0, err
 	}
 	x.idle, x.n, x.rerr, x.mode = ep, 0, nil, mode
-	err := x.rc.Read(x.ifn)
+	err := x.rc.Read(x.rfn)
 	x.idle = nil
 	if err != nil {
 		return 0, err

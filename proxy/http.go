@@ -265,7 +265,8 @@ func (s *session) readRequest(t *txn, first bool) bool {
 	raw := s.cli.data()[:t.headLen]
 	t.captureLine(raw)
 	if e := t.req.parseRequest(raw); e != errNone {
-		s.e.log.Debug().Bytes("client", s.peerText).Str("error", e.String()).Msg("bad request")
+		var b [64]byte
+		s.e.log.Debug().Bytes("client", s.peer.AppendTo(b[:0])).Str("error", e.String()).Msg("bad request")
 		s.fail(t, e.status(), 'P', 'R')
 		return false
 	}

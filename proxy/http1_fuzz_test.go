@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 )
@@ -63,7 +64,7 @@ func checkRequest(t *testing.T, data []byte) {
 	}
 
 	// What lbd forwards must parse again, with the same framing.
-	s := &session{fe: &frontend{forwardFor: true}, peerIP: []byte("192.0.2.1")}
+	s := &session{fe: &frontend{forwardFor: true}, peer: netip.MustParseAddrPort("192.0.2.1:5555")}
 	tx := &txn{be: &backend{}}
 	tx.req = m
 	out := s.buildRequest(tx, nil)

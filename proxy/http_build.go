@@ -86,7 +86,7 @@ func (s *session) buildRequest(t *txn, out []byte) []byte {
 				}
 			}
 		}
-		out = append(out, s.peerIP...)
+		out = s.peer.Addr().AppendTo(out)
 		out = append(out, "\r\n"...)
 		if !hasProto {
 			out = append(out, "X-Forwarded-Proto: http\r\n"...)
