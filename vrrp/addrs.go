@@ -182,6 +182,11 @@ func (in *instance) reconfigure(cfg *config.VRRPInstance, scripts []*config.VRRP
 			in.sendAdvert(in.effPrio)
 			in.arm(&in.adver, in.advertInt(), in.onAdverTimer)
 		}
+		// A new garp_master_refresh runs from now; while the delayed
+		// bursts are still pending, they start it.
+		if old.GARPMasterRefresh != cfg.GARPMasterRefresh && in.vipsHeld && in.garpDelay.t == nil && in.garpFirst.t == nil {
+			in.armGARPRefresh()
+		}
 	case in.state == StateBackup:
 		if old.AdvertInt != cfg.AdvertInt {
 			in.armDown(in.masterDownInterval(), in.downReason)

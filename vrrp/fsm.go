@@ -200,9 +200,7 @@ func (in *instance) onGARPDelay() {
 		return
 	}
 	in.garpBurst(in.cfg.GARPMasterRepeat)
-	if in.cfg.GARPMasterRefresh > 0 {
-		in.arm(&in.garpRefresh, in.cfg.GARPMasterRefresh, in.onGARPRefresh)
-	}
+	in.armGARPRefresh()
 }
 
 // onGARPRefresh repeats one gratuitous ARP per VIP every
@@ -213,7 +211,17 @@ func (in *instance) onGARPRefresh() {
 		return
 	}
 	in.garpBurst(1)
-	in.arm(&in.garpRefresh, in.cfg.GARPMasterRefresh, in.onGARPRefresh)
+	in.armGARPRefresh()
+}
+
+// armGARPRefresh schedules the next refresh GARP, if the config asks for
+// them (a reload may have turned them off).
+func (in *instance) armGARPRefresh() {
+	if in.cfg.GARPMasterRefresh > 0 {
+		in.arm(&in.garpRefresh, in.cfg.GARPMasterRefresh, in.onGARPRefresh)
+	} else {
+		in.disarm(&in.garpRefresh)
+	}
 }
 
 func (in *instance) garpBurst(n int) {

@@ -927,3 +927,35 @@ func TestPreemptionSwitchesAtQuietMoment(t *testing.T) {
 	checkHeldGARPs(t, a, b)
 	s.onlyHolder(vip, a)
 }
+
+// A reload that changes garp_master_refresh on a master takes effect at
+// once: turned off, the refresh stops (it must not fire in a loop with a
+// zero interval); turned on, it starts.
+func TestReloadGARPRefresh(t *testing.T) {
+	s := newSim(t)
+	withRefresh := func(d time.Duration) *config.VRRPInstance {
+		cfg := testInstanceConfig(150)
+		cfg.GARPMasterRefresh = d
+		return cfg
+	}
+	a := s.add("a", "192.0.2.1", 150, func(c *config.VRRPInstance) { c.GARPMasterRefresh = 10 * time.Second })
+	a.start()
+	s.advance(30 * time.Second)
+	s.wantStates(map[*node]State{a: StateMaster})
+	garpsIn := func(d time.Duration) int {
+		before := len(a.io.garpAt)
+		s.advance(d)
+		return len(a.io.garpAt) - before
+	}
+	if n := garpsIn(60 * time.Second); n != 6 {
+		t.Fatalf("refresh every 10s: %d GARPs in 60s, want 6", n)
+	}
+	a.in.reconfigure(withRefresh(0), nil)
+	if n := garpsIn(60 * time.Second); n != 0 {
+		t.Fatalf("refresh turned off by reload: %d GARPs in 60s, want 0", n)
+	}
+	a.in.reconfigure(withRefresh(20*time.Second), nil)
+	if n := garpsIn(60 * time.Second); n != 3 {
+		t.Fatalf("refresh turned on (20s) by reload: %d GARPs in 60s, want 3", n)
+	}
+}
