@@ -2,6 +2,7 @@ package config
 
 import (
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -196,6 +197,36 @@ func (d *decoder) decodeHealthCheck(blk *hcl.Block, hc *HealthCheck) {
 		if hc.Port == 0 {
 			d.errorf(hc.rng.at("port"), "health_check type \"agent\" needs port (the agent's TCP port)")
 		}
+	}
+	d.checkUnusedHealthAttrs(hc)
+}
+
+// checkUnusedHealthAttrs refuses settings that the check's type would
+// silently ignore: path = "/health" without type = "http" is a plain
+// connect check, which is rarely what was meant. Defaults and empty
+// values pass, so a block listing every attribute stays valid.
+func (d *decoder) checkUnusedHealthAttrs(hc *HealthCheck) {
+	def := defaultHealthCheck()
+	http, tcpCheck, sender := []string{"http"}, []string{"tcp-check"}, []string{"tcp-check", "agent"}
+	for _, a := range []struct {
+		name   string
+		usedBy []string
+		set    bool
+	}{
+		{"method", http, hc.Method != def.Method},
+		{"path", http, hc.Path != def.Path},
+		{"host", http, hc.Host != ""},
+		{"expect_status", http, !slices.Equal(hc.ExpectStatus, def.ExpectStatus)},
+		{"expect_body", http, hc.ExpectBody != ""},
+		{"send", sender, hc.Send != ""},
+		{"expect", tcpCheck, hc.Expect != ""},
+	} {
+		if a.set && !slices.Contains(a.usedBy, hc.Type) {
+			d.errorf(hc.rng.at(a.name), "%s: only used by type %s checks, this one is type %q", a.name, strings.Join(a.usedBy, "/"), hc.Type)
+		}
+	}
+	if hc.Type == "http" && hc.ExpectBody != "" && strings.EqualFold(hc.Method, "HEAD") {
+		d.errorf(hc.rng.at("expect_body"), "expect_body: the answer to a HEAD request has no body")
 	}
 }
 

@@ -143,10 +143,16 @@ type Route struct {
 	rng blockRanges
 }
 
+// ErrorStatuses are the statuses lbd answers with itself (bad requests,
+// timeouts, no server, server errors), the ones an error_file can replace.
+// Other statuses come from the servers and pass through unchanged.
+var ErrorStatuses = []int{400, 408, 414, 431, 501, 502, 503, 504, 505}
+
 // ErrorFile is a raw HTTP response sent instead of lbd's built-in page for
 // one status code, as HAProxy's errorfile.
 type ErrorFile struct {
-	// Status is the status code this file replaces, for example 503.
+	// Status is the status code this file replaces, for example 503: one of
+	// ErrorStatuses.
 	Status int
 	// Path is the file holding a complete HTTP response (status line,
 	// headers, blank line, body).

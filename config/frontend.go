@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -151,6 +152,10 @@ func (d *decoder) decodeErrorFile(blk *hcl.Block, dir string) *ErrorFile {
 	e := &ErrorFile{}
 	b := d.body(d.content(blk, errorFileSchema), blk.DefRange, &e.rng)
 	b.integer("status", &e.Status, 200, 599)
+	if e.Status >= 200 && e.Status <= 599 && !slices.Contains(ErrorStatuses, e.Status) {
+		d.errorf(e.rng.at("status"), "status: lbd never answers %d itself (servers' answers pass through); error_file applies to %s",
+			e.Status, strings.Trim(fmt.Sprint(ErrorStatuses), "[]"))
+	}
 	b.str("path", &e.Path)
 	if e.Path == "" {
 		return e
