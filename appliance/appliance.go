@@ -35,9 +35,10 @@ type Appliance struct {
 
 	// mu serializes Start, Reload and Stop: one configuration is applied
 	// at a time, and status reads never see a half-applied one.
-	mu      sync.Mutex
-	cfg     *config.Config
-	reloads ReloadInfo
+	mu       sync.Mutex
+	cfg      *config.Config
+	reloads  ReloadInfo
+	onReload func(old, cfg *config.Config)
 }
 
 // ReloadInfo summarizes reloads for `lbctl reload` and the info endpoint.
@@ -66,6 +67,15 @@ func New(log zerolog.Logger, path, version string) *Appliance {
 	a.speaker.SetQuiescer(a.proxy)
 	a.stats = admin.NewStatsServer(log.With().Str("component", "stats").Logger(), a)
 	return a
+}
+
+// OnReload sets what runs after a reload has applied cfg (replacing old),
+// for the settings the process owns itself (log level). It runs with
+// reloads serialized and must be quick.
+func (a *Appliance) OnReload(f func(old, cfg *config.Config)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.onReload = f
 }
 
 // Start applies the first configuration. An error means the daemon cannot
@@ -167,7 +177,11 @@ func (a *Appliance) ReloadFile() error {
 		a.log.Error().Err(err).Str("config", a.path).Msg("reload failed; the running configuration is kept")
 		return fmt.Errorf("reload: %w", err)
 	}
+	old := a.cfg
 	a.cfg = cfg
+	if a.onReload != nil {
+		a.onReload(old, cfg)
+	}
 	a.reloads.LastOK = true
 	a.reloads.LastMessage = "configuration applied"
 	a.log.Info().Str("config", a.path).Msg("reload: configuration applied")

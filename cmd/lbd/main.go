@@ -85,23 +85,47 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cfg.Global.AdminSocket = *socket
 	}
 	log := newLogger(cfg.Global, stderr)
-	return serve(log, *file, cfg)
+	return serve(log, *file, cfg, *socket != "")
 }
 
 // newLogger builds the process logger. log_format "json" (the default)
 // switches to the console writer when stderr is a terminal, so that a
-// person running lbd by hand reads lines, and journald gets JSON.
+// person running lbd by hand reads lines, and journald gets JSON. The
+// level is zerolog's global one, so that a reload can change it for every
+// component's logger at once.
 func newLogger(g config.Global, w io.Writer) zerolog.Logger {
 	zerolog.TimeFieldFormat = time.RFC3339Nano
 	out := w
 	if f, ok := w.(*os.File); g.LogFormat == "console" || ok && isatty.IsTerminal(f.Fd()) {
 		out = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
 	}
-	level, err := zerolog.ParseLevel(g.LogLevel)
+	setLogLevel(g.LogLevel)
+	return zerolog.New(out).With().Timestamp().Logger()
+}
+
+// setLogLevel applies log_level (validated by config: an unknown name
+// cannot reach here, info is the fallback all the same).
+func setLogLevel(name string) {
+	level, err := zerolog.ParseLevel(name)
 	if err != nil {
 		level = zerolog.InfoLevel
 	}
-	return zerolog.New(out).Level(level).With().Timestamp().Logger()
+	zerolog.SetGlobalLevel(level)
+}
+
+// applyGlobal is what a reload changes in the process itself: the log
+// level now; the log format and the admin socket are fixed at start (the
+// socket is what lbctl talks to), so a change is reported, not ignored.
+func applyGlobal(log zerolog.Logger, socketFlag bool) func(old, cfg *config.Config) {
+	return func(old, cfg *config.Config) {
+		setLogLevel(cfg.Global.LogLevel)
+		if old.Global.LogFormat != cfg.Global.LogFormat {
+			log.Warn().Str("log_format", cfg.Global.LogFormat).Msg("log_format changes at the next restart; reload keeps the running one")
+		}
+		if !socketFlag && old.Global.AdminSocket != cfg.Global.AdminSocket {
+			log.Warn().Str("admin_socket", cfg.Global.AdminSocket).Msg("admin_socket changes at the next restart; reload keeps the running one")
+		}
+	}
 }
 
 // waitForStop is the main loop: it reloads on SIGHUP, returns on SIGTERM or
@@ -130,8 +154,9 @@ func waitForStop(log zerolog.Logger, app *appliance.Appliance, sigs <-chan os.Si
 	}
 }
 
-func serve(log zerolog.Logger, path string, cfg *config.Config) int {
+func serve(log zerolog.Logger, path string, cfg *config.Config, socketFlag bool) int {
 	app := appliance.New(log, path, version)
+	app.OnReload(applyGlobal(log, socketFlag))
 	if err := app.Start(cfg); err != nil {
 		log.Error().Err(err).Msg("cannot start")
 		return exitRuntime

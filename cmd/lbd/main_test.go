@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -165,6 +167,27 @@ func TestDaemonLifecycle(t *testing.T) {
 		t.Fatalf("reload not applied: %s", out)
 	}
 
+	// log_level follows a reload (a bad request is logged at debug level
+	// before, not after); a new log_format is reported as waiting for a
+	// restart.
+	badRequest := func() {
+		c, err := net.Dial("tcp", "127.0.0.1:18931")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c.Write([]byte("NOT HTTP\r\n\r\n"))
+		io.ReadAll(c) // the 400, then the close
+	}
+	badRequest()
+	quiet := strings.Replace(strings.Replace(cfg, `server "a"`, `server "z"`, 1), `log_level = "debug"`, "log_level = \"warn\"\n  log_format = \"console\"", 1)
+	os.WriteFile(cfgPath, []byte(quiet), 0o644)
+	if out, code := ctl("reload"); code != 0 {
+		t.Fatalf("log level reload: %d %s", code, out)
+	}
+	badRequest()
+
 	daemon.Process.Signal(syscall.SIGTERM)
 	select {
 	case err := <-done:
@@ -179,5 +202,11 @@ func TestDaemonLifecycle(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "reload refused") {
 		t.Errorf("refused reload not logged:\n%s", logs.String())
+	}
+	if n := strings.Count(logs.String(), `"bad request"`); n != 1 {
+		t.Errorf("bad requests logged at debug level: %d, want 1 (before log_level = warn only)", n)
+	}
+	if !strings.Contains(logs.String(), "log_format changes at the next restart") {
+		t.Error("a changed log_format was not reported")
 	}
 }
