@@ -210,7 +210,7 @@ func (e *Engine) Apply(cfg *config.Config) error {
 		}
 		l.stop()
 		delete(e.listeners, addr)
-		e.drainListener(l)
+		e.drainListener(l, cfg.Global.Grace)
 		e.log.Info().Str("bind", addr).Msg("listener removed; its connections drain")
 	}
 	for addr, l := range opened {

@@ -214,6 +214,57 @@ func TestRemovedListenerDrains(t *testing.T) {
 	}
 }
 
+// TestRemovedListenerTunnelClosedAfterGrace: a tcp session on a removed
+// listener has no request to finish; it keeps working during global.grace
+// and is closed after it, not left to timeouts.tunnel (1h here).
+func TestRemovedListenerTunnelClosedAfterGrace(t *testing.T) {
+	fe1, fe2 := freePort(t), freePort(t)
+	conf := "global {\n  grace = \"500ms\"\n}\n" + tcpConf
+	two := strings.Replace(conf, `bind = ["{{fe}}"]`, `bind = ["{{fe}}", "{{fe2}}"]`, 1)
+	e1 := echoServer(t, "e1")
+	vars := map[string]string{"fe": fe1, "fe2": fe2, "e1": e1, "e2": e1, "tunnel": "1h", "balance": "roundrobin"}
+	r := newRig(t, two, vars)
+	c, err := net.Dial("tcp", fe2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	echo := func() error {
+		c.SetDeadline(time.Now().Add(2 * time.Second))
+		if _, err := c.Write([]byte("x")); err != nil {
+			return err
+		}
+		buf := make([]byte, 16)
+		n, err := c.Read(buf)
+		if err == nil && string(buf[:n]) != "e1:x" {
+			return fmt.Errorf("echo %q", buf[:n])
+		}
+		return err
+	}
+	if err := echo(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.apply(conf, vars); err != nil {
+		t.Fatal(err)
+	}
+	if err := echo(); err != nil {
+		t.Fatalf("the tunnel stopped at the reload, before grace: %v", err)
+	}
+	// Closed after grace: reads end (EOF or reset) well before the tunnel
+	// timeout.
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 16)
+	for {
+		if _, err := c.Read(buf); err != nil {
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				t.Fatal("the tunnel of a removed listener outlived grace by 10s")
+			}
+			break
+		}
+	}
+	r.logs.waitFor(t, "grace period over: closing the removed listener's connections")
+}
+
 // TestReloadUnderLoadLosesNothing runs 20 reloads while keep-alive clients
 // send requests without pause; every request must succeed.
 func TestReloadUnderLoadLosesNothing(t *testing.T) {

@@ -151,5 +151,30 @@ func (l *listener) acceptLoop() {
 }
 
 // drainListener wakes the idle keep-alive connections of a removed
-// listener so that they close; busy ones close after their request.
-func (e *Engine) drainListener(l *listener) { e.kickIdle(l) }
+// listener so that they close; busy ones close after their request. What
+// is still open after grace (global.grace: long downloads, tcp sessions,
+// WebSockets, which have no "after the request") is closed then, as on
+// stop, rather than living on until timeouts.tunnel.
+func (e *Engine) drainListener(l *listener, grace time.Duration) {
+	e.kickIdle(l)
+	time.AfterFunc(grace, func() {
+		if n := e.killListener(l); n > 0 {
+			e.log.Warn().Str("bind", l.addr).Int("connections", n).
+				Msg("grace period over: closing the removed listener's connections")
+		}
+	})
+}
+
+// killListener closes the sessions accepted by l now.
+func (e *Engine) killListener(l *listener) int {
+	e.sessMu.Lock()
+	defer e.sessMu.Unlock()
+	n := 0
+	for s := range e.sessions {
+		if s.ln == l {
+			s.kill()
+			n++
+		}
+	}
+	return n
+}
