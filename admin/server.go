@@ -48,8 +48,13 @@ func Listen(log zerolog.Logger, path string, ctl Controller) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("admin socket: %w", err)
 	}
+	// Close removes the file itself: the listener's own unlink would run
+	// whenever Serve returns, and if Serve starts late, that is after the
+	// path may belong to the next daemon.
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
 	if err := os.Chmod(path, 0o660); err != nil {
 		ln.Close()
+		os.Remove(path)
 		return nil, fmt.Errorf("admin socket mode: %w", err)
 	}
 	s := &Server{log: log, ctl: ctl, path: path, ln: ln}
@@ -72,6 +77,7 @@ func (s *Server) Path() string { return s.path }
 // Close stops the API and removes the socket.
 func (s *Server) Close(ctx context.Context) error {
 	err := s.srv.Shutdown(ctx)
+	s.ln.Close() // Shutdown misses it when Serve has not started yet
 	os.Remove(s.path)
 	return err
 }

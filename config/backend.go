@@ -50,7 +50,7 @@ func (d *decoder) decodeBackend(blk *hcl.Block, def Defaults) *Backend {
 	b.str("observe", &be.Observe)
 	b.oneOf("observe", be.Observe, "", "layer4", "layer7")
 	b.integer("error_limit", &be.ErrorLimit, 1, 1_000_000)
-	d.decodeTimeoutBlocks(c.Blocks, &be.Timeouts)
+	d.decodeTimeoutBlocks(c.Blocks, &be.Timeouts, "backend")
 
 	switch be.Balance {
 	case "url_param", "hdr":

@@ -50,7 +50,7 @@ func (d *decoder) decodeFrontend(blk *hcl.Block, def Defaults, dir string) *Fron
 	b.str("default_backend", &f.DefaultBackend)
 	b.boolean("forward_for", &f.ForwardFor)
 	b.prefixList("trusted_proxies", &f.TrustedProxies, true)
-	d.decodeTimeoutBlocks(c.Blocks, &f.Timeouts)
+	d.decodeTimeoutBlocks(c.Blocks, &f.Timeouts, "frontend")
 
 	routes := map[string]*Route{}
 	statuses := map[int]*ErrorFile{}

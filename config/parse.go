@@ -159,7 +159,7 @@ func (d *decoder) decodeDefaults(blk *hcl.Block, def *Defaults) {
 	c := d.content(blk, defaultsSchema)
 	b := d.body(c, blk.DefRange, &rng)
 	b.mode(&def.Mode)
-	d.decodeTimeoutBlocks(c.Blocks, &def.Timeouts)
+	d.decodeTimeoutBlocks(c.Blocks, &def.Timeouts, "")
 }
 
 // mode reads the mode attribute shared by defaults, frontends and backends.
@@ -187,7 +187,18 @@ var timeoutsSchema = &hcl.BodySchema{
 
 // decodeTimeoutBlocks applies the timeouts blocks found among blocks (there
 // is at most one) over t, which holds the inherited values.
-func (d *decoder) decodeTimeoutBlocks(blocks hcl.Blocks, t *Timeouts) {
+// timeoutSide says which timeouts a frontend and a backend use (HAProxy's
+// split): the client side's belong to the frontend, the server side's to
+// the backend. defaults may set all of them.
+var timeoutSide = map[string]string{
+	"client": "frontend", "http_request": "frontend", "http_keep_alive": "frontend",
+	"connect": "backend", "server": "backend", "queue": "backend", "tunnel": "backend",
+}
+
+// decodeTimeoutBlocks reads the timeouts block of defaults (in "") or of
+// a frontend or backend (in "frontend", "backend"), where a timeout of the
+// other side is refused: it would be silently unused (HAProxy warns).
+func (d *decoder) decodeTimeoutBlocks(blocks hcl.Blocks, t *Timeouts, in string) {
 	var first *hcl.Block
 	for _, blk := range blocks {
 		if blk.Type != "timeouts" {
@@ -208,6 +219,15 @@ func (d *decoder) decodeTimeoutBlocks(blocks hcl.Blocks, t *Timeouts) {
 		b.duration("http_keep_alive", &t.HTTPKeepAlive, lo, hi)
 		b.duration("queue", &t.Queue, lo, hi)
 		b.duration("tunnel", &t.Tunnel, lo, hi)
+		if in == "" {
+			continue
+		}
+		for _, name := range []string{"connect", "client", "server", "http_request", "http_keep_alive", "queue", "tunnel"} {
+			if _, set := rng.attrs[name]; set && timeoutSide[name] != in {
+				d.errorf(rng.at(name), "%s: a %s does not use this timeout (the %s's does); set it in the %s or in defaults",
+					name, in, timeoutSide[name], timeoutSide[name])
+			}
+		}
 	}
 }
 
