@@ -120,31 +120,46 @@ func (s *session) connect(t *txn, pr *pickReq, out []byte, replay, fresh bool) (
 				continue
 			}
 		}
-		if s.killed.Load() {
-			t.setTerm('K', 'C')
-			return nil, false
-		}
-		srv := t.srv
-		srv.hs.Counters.ConnErrors.Add(1)
-		if be.observe != observeNone {
-			srv.hs.ObserveL4(false, connectReason(err))
-		}
-		attempts++
-		if attempts > be.cfg.Retries {
-			who := byte('S')
-			if isTimeout(err) {
-				who = 's'
+		if who, done := s.afterConnectError(t, pr, err, &attempts); done {
+			if who == 'K' {
+				t.setTerm('K', 'C')
+			} else {
+				s.fail(t, 503, who, 'C')
 			}
-			s.fail(t, 503, who, 'C')
 			return nil, false
 		}
-		srv.hs.Counters.Retries.Add(1)
-		t.retries++
-		if attempts == be.cfg.Retries && s.redispatch(t, pr) {
-			continue
-		}
-		turnAround(be.t.Connect)
 	}
+}
+
+// afterConnectError applies HAProxy's connect rules once connecting to
+// t.srv has failed with err: the failure is counted (and observed), then
+// either the session gives up (done, with whom to blame: 'K' killed, 's'
+// connect timeout, 'S' refused or reset) after retries failed attempts,
+// or the caller tries again: the same server after a pause, or, at the
+// last retry, another one (redispatch).
+func (s *session) afterConnectError(t *txn, pr *pickReq, err error, attempts *int) (who byte, done bool) {
+	if s.killed.Load() {
+		return 'K', true
+	}
+	be, srv := t.be, t.srv
+	srv.hs.Counters.ConnErrors.Add(1)
+	if be.observe != observeNone {
+		srv.hs.ObserveL4(false, connectReason(err))
+	}
+	*attempts++
+	if *attempts > be.cfg.Retries {
+		if isTimeout(err) {
+			return 's', true
+		}
+		return 'S', true
+	}
+	srv.hs.Counters.Retries.Add(1)
+	t.retries++
+	if *attempts == be.cfg.Retries && s.redispatch(t, pr) {
+		return 0, false
+	}
+	turnAround(be.t.Connect)
+	return 0, false
 }
 
 // turnAround pauses before retrying a server that refused a connection,

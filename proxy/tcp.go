@@ -71,29 +71,9 @@ func (s *session) connectTCP(t *txn, pr *pickReq) *upConn {
 			t.tC1 = nanotime()
 			return u
 		}
-		if s.killed.Load() {
-			t.setTerm('K', 'C')
+		if who, done := s.afterConnectError(t, pr, err, &attempts); done {
+			t.setTerm(who, 'C')
 			return nil
 		}
-		srv := t.srv
-		srv.hs.Counters.ConnErrors.Add(1)
-		if be.observe != observeNone {
-			srv.hs.ObserveL4(false, connectReason(err))
-		}
-		attempts++
-		if attempts > be.cfg.Retries {
-			if isTimeout(err) {
-				t.setTerm('s', 'C')
-			} else {
-				t.setTerm('S', 'C')
-			}
-			return nil
-		}
-		srv.hs.Counters.Retries.Add(1)
-		t.retries++
-		if attempts == be.cfg.Retries && s.redispatch(t, pr) {
-			continue
-		}
-		turnAround(be.t.Connect)
 	}
 }
