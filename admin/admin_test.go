@@ -2,11 +2,14 @@ package admin
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -154,20 +157,95 @@ func TestSocketInUseAndStale(t *testing.T) {
 		t.Fatal("a second daemon took over a live socket")
 	}
 	srv.Close(context.Background())
-	// A stale socket file (daemon crashed) is replaced.
-	if err := os.WriteFile(path, nil, 0o600); err != nil {
+	// A stale socket (daemon crashed: nobody answers on it) is replaced.
+	ln, err := net.Listen("unix", path)
+	if err != nil {
 		t.Fatal(err)
 	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
 	srv2, err := Listen(zerolog.Nop(), path, &fakeController{})
 	if err != nil {
 		t.Fatalf("stale socket not replaced: %v", err)
 	}
 	srv2.Close(context.Background())
+	// Anything else at the path (a mistyped --socket) is left alone.
+	for _, mk := range []func(string) error{
+		func(p string) error { return os.WriteFile(p, []byte("frontend {}"), 0o600) },
+		func(p string) error { return os.Mkdir(p, 0o700) },
+	} {
+		p := filepath.Join(t.TempDir(), "lbd.hcl")
+		if err := mk(p); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Listen(zerolog.Nop(), p, &fakeController{}); err == nil || !strings.Contains(err.Error(), "is not a socket") {
+			t.Fatalf("Listen on a non-socket path: %v", err)
+		}
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("the non-socket at the path was removed: %v", err)
+		}
+	}
 }
 
 func TestClientNoDaemon(t *testing.T) {
 	c := NewClient(filepath.Join(t.TempDir(), "none.sock"), 0)
 	if err := c.Get("/v1/info", nil, nil); !errors.Is(err, ErrNoDaemon) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestBadBodiesAndPaths: what a client may send by mistake is refused
+// with a status and a message saying what was expected, and changes
+// nothing.
+func TestBadBodiesAndPaths(t *testing.T) {
+	ctl := &fakeController{}
+	path := filepath.Join(t.TempDir(), "admin.sock")
+	srv, err := Listen(zerolog.Nop(), path, ctl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close(context.Background())
+	hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", path)
+	}}}
+	const state, weight = "/v1/servers/web/a/state", "/v1/servers/web/a/weight"
+	cases := []struct {
+		name, method, path, body string
+		status                   int
+		msg                      string
+	}{
+		{"empty body", "POST", state, "", 400, `the request body is empty; expected {"state": "ready" | "drain" | "maint"}`},
+		{"not an object", "POST", state, `"drain"`, 400, "the request body is not a JSON object"},
+		{"array", "POST", weight, `[]`, 400, "the request body is not a JSON object"},
+		{"data after the object", "POST", state, `{"state":"maint"} garbage`, 400, "more data after the JSON object"},
+		{"two objects", "POST", state, `{"state":"ready"}{"state":"maint"}`, 400, "more data after the JSON object"},
+		{"field name case", "POST", state, `{"State":"drain"}`, 400, `unknown field "State"`},
+		{"weight as a string", "POST", weight, `{"weight":"5"}`, 400, "weight: string is not a whole number"},
+		{"weight with a fraction", "POST", weight, `{"weight":1.5}`, 400, "weight: number 1.5 is not a whole number"},
+		{"too large", "POST", state, `{"state":"` + strings.Repeat("x", 1<<17) + `"}`, 413, "request body over 65536 bytes"},
+		{"dot-dot path", "GET", "/v1/backends/../info", "", 404, "no such endpoint"},
+		{"double slash", "GET", "/v1//backends", "", 404, "no such endpoint"},
+		{"dot segment in a server path", "POST", "/v1/servers/web/./a/state", `{"state":"drain"}`, 404, "no such endpoint"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, "http://lbd"+tc.path, strings.NewReader(tc.body))
+			req.URL.Opaque = tc.path // sent as written, not cleaned by the client
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body errorBody
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+				t.Fatalf("status %d, body not the JSON error: %v", resp.StatusCode, err)
+			}
+			if resp.StatusCode != tc.status || !strings.Contains(body.Error, tc.msg) {
+				t.Errorf("%d %q, want %d with %q", resp.StatusCode, body.Error, tc.status, tc.msg)
+			}
+		})
+	}
+	if ctl.state != "" || ctl.weight != "" {
+		t.Errorf("a refused request changed the server: state %q weight %q", ctl.state, ctl.weight)
 	}
 }

@@ -34,7 +34,12 @@ func Listen(log zerolog.Logger, path string, ctl Controller) (*Server, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("admin socket directory: %w", err)
 	}
-	if _, err := os.Stat(path); err == nil {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode().Type() != os.ModeSocket {
+			// A mistyped admin_socket or --socket must not delete a
+			// config file or a directory.
+			return nil, fmt.Errorf("admin socket %s: the path exists and is not a socket; not replacing it", path)
+		}
 		c, err := net.DialTimeout("unix", path, time.Second)
 		if err == nil {
 			c.Close()
@@ -94,6 +99,12 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/vips/{name}/reclaim", s.vipReclaim)
 	mux.HandleFunc("POST /v1/reload", s.reload)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !cleanPath(r.URL.Path) {
+			// The mux would redirect to the cleaned path (an HTML 307):
+			// a path with "//", "." or ".." segments names no endpoint.
+			writeError(w, http.StatusNotFound, fmt.Errorf("no such endpoint: %s %s", r.Method, r.URL.Path))
+			return
+		}
 		if _, pattern := mux.Handler(r); pattern == "" {
 			// The mux answers 404 or 405 (with Allow) in plain text; lbctl
 			// and scripts get the same JSON error shape as everywhere else.
@@ -173,23 +184,12 @@ func (s *Server) backends(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
-// decodeBody reads a small JSON object, refusing unknown fields so that a
-// typo in a client is an error rather than a silent no-op.
-func decodeBody(r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<16))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("%w: request body: %v", ErrBadRequest, err)
-	}
-	return nil
-}
-
 func (s *Server) serverState(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		State string `json:"state"`
 	}
-	if err := decodeBody(r, &body); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	if err := decodeBody(r, &body, `{"state": "ready" | "drain" | "maint"}`); err != nil {
+		writeError(w, bodyStatus(err), err)
 		return
 	}
 	be, sv := r.PathValue("backend"), r.PathValue("server")
@@ -205,8 +205,8 @@ func (s *Server) serverWeight(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Weight *int `json:"weight"`
 	}
-	if err := decodeBody(r, &body); err != nil {
-		writeError(w, http.StatusBadRequest, err)
+	if err := decodeBody(r, &body, `{"weight": 0..256}`); err != nil {
+		writeError(w, bodyStatus(err), err)
 		return
 	}
 	if body.Weight == nil {
