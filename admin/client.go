@@ -73,6 +73,13 @@ func (c *Client) do(method, path string, body, out any, raw *[]byte) error {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if fi, serr := os.Stat(c.socket); serr == nil && fi.Mode().Type() != os.ModeSocket {
+			return fmt.Errorf("%s is not a socket (is --socket right?)", c.socket)
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return fmt.Errorf("admin socket %s: lbd did not answer within %s", c.socket, c.http.Timeout)
+		}
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ECONNREFUSED) {
 			return fmt.Errorf("%w: no admin socket at %s (is lbd running? is --socket right?)", ErrNoDaemon, c.socket)
 		}

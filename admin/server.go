@@ -99,7 +99,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/vips/{name}/reclaim", s.vipReclaim)
 	mux.HandleFunc("POST /v1/reload", s.reload)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !cleanPath(r.URL.Path) {
+		if !cleanPath(r.URL.EscapedPath()) {
 			// The mux would redirect to the cleaned path (an HTML 307):
 			// a path with "//", "." or ".." segments names no endpoint.
 			writeError(w, http.StatusNotFound, fmt.Errorf("no such endpoint: %s %s", r.Method, r.URL.Path))

@@ -73,7 +73,12 @@ func (a *Appliance) ReleaseVIP(name string) error {
 	if !a.hasInstance(name) {
 		return fmt.Errorf("%w: no vrrp_instance %q", admin.ErrNotFound, name)
 	}
-	return a.speaker.Release(name)
+	if err := a.speaker.Release(name); err != nil {
+		// No peer took over, or the instance stopped meanwhile: the
+		// request was sound, the pair could not carry it out (503).
+		return fmt.Errorf("%w: %w", admin.ErrUnavailable, err)
+	}
+	return nil
 }
 
 // ReclaimVIP undoes ReleaseVIP (lbctl vip reclaim).

@@ -38,6 +38,7 @@ func (d *decoder) decodeBackend(blk *hcl.Block, def Defaults) *Backend {
 		ErrorLimit: 10,
 		Timeouts:   def.Timeouts,
 	}
+	d.checkName(blk, "backend")
 	c := d.content(blk, backendSchema)
 	b := d.body(c, blk.DefRange, &be.rng)
 	b.mode(&be.Mode)
@@ -240,9 +241,7 @@ var serverSchema = &hcl.BodySchema{
 func (d *decoder) decodeServer(blk *hcl.Block) *Server {
 	s := &Server{Name: blk.Labels[0], Weight: 1, Check: true}
 	b := d.body(d.content(blk, serverSchema), blk.DefRange, &s.rng)
-	if strings.ContainsAny(s.Name, "/ \t") || s.Name == "" {
-		d.errorf(blk.LabelRanges[0], "server name %q must not be empty or contain \"/\" or blanks", s.Name)
-	}
+	d.checkName(blk, "server")
 	b.str("address", &s.Address)
 	if b.has("address") && s.Address != "" {
 		if err := checkHostPort(s.Address); err != nil {

@@ -231,6 +231,16 @@ func (d *decoder) decodeTimeoutBlocks(blocks hcl.Blocks, t *Timeouts, in string)
 	}
 }
 
+// checkName refuses a label that lbctl could not name: backends, servers
+// and VRRP instances are addressed as BACKEND/SERVER or NAME on the
+// command line and as path segments of the admin API.
+func (d *decoder) checkName(blk *hcl.Block, kind string) {
+	n := blk.Labels[0]
+	if n == "" || n == "." || n == ".." || strings.HasPrefix(n, "-") || strings.ContainsAny(n, "/ \t\r\n") {
+		d.errorf(blk.LabelRanges[0], "%s name %q must not be empty, \".\" or \"..\", start with \"-\" or contain \"/\" or blanks", kind, n)
+	}
+}
+
 // single returns the only block of that type, reporting extra ones.
 func (d *decoder) single(blocks hcl.Blocks, typ string) *hcl.Block {
 	var first *hcl.Block

@@ -73,6 +73,7 @@ func (d *decoder) decodeVRRPInstance(blk *hcl.Block) *VRRPInstance {
 		GARPMasterDelay:  5 * time.Second,
 		GARPMasterRepeat: 5,
 	}
+	d.checkName(blk, "vrrp_instance")
 	c := d.content(blk, vrrpInstanceSchema)
 	b := d.body(c, blk.DefRange, &vi.rng)
 	b.str("interface", &vi.Interface)

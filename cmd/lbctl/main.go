@@ -51,6 +51,7 @@ type cli struct {
 	socket string
 	json   bool
 	out    io.Writer
+	errOut io.Writer
 	client *admin.Client
 }
 
@@ -60,31 +61,43 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	c := &cli{socket: os.Getenv("LBD_SOCKET"), out: stdout}
+	c := &cli{socket: os.Getenv("LBD_SOCKET"), out: stdout, errOut: stderr}
 	if c.socket == "" {
 		c.socket = "/run/lbd/admin.sock"
 	}
-	// Options may come before or after the command words.
+	// Options may come before or after the command words; after "--"
+	// everything is a word (a name that starts with "-"). A negative
+	// number is a word too, so that `server weight B/S -1` gets the
+	// weight's own error.
 	var words []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
+		case a == "--":
+			words = append(words, args[i+1:]...)
+			i = len(args)
 		case a == "--json" || a == "-json":
 			c.json = true
-		case a == "--socket" || a == "-socket":
-			if i+1 >= len(args) {
-				fmt.Fprintf(stderr, "lbctl: %s needs a path\n", a)
+		case a == "--socket" || a == "-socket" || strings.HasPrefix(a, "--socket="):
+			v, ok := strings.CutPrefix(a, "--socket=")
+			if !ok {
+				if i+1 >= len(args) {
+					v = ""
+				} else {
+					i++
+					v = args[i]
+				}
+			}
+			if v == "" {
+				fmt.Fprintf(stderr, "lbctl: --socket needs a path\n\n%s", usage)
 				return exitUsage
 			}
-			i++
-			c.socket = args[i]
-		case strings.HasPrefix(a, "--socket="):
-			c.socket = strings.TrimPrefix(a, "--socket=")
-		case a == "-h" || a == "--help" || a == "help":
+			c.socket = v
+		case a == "-h" || a == "--help" || a == "help" && len(words) == 0:
 			fmt.Fprint(stdout, usage)
 			return exitOK
-		case strings.HasPrefix(a, "-") && len(a) > 1:
-			fmt.Fprintf(stderr, "lbctl: unknown option %s\n%s", a, usage)
+		case strings.HasPrefix(a, "-") && len(a) > 1 && !isNumber(a[1:]):
+			fmt.Fprintf(stderr, "lbctl: unknown option %s\n\n%s", a, usage)
 			return exitUsage
 		default:
 			words = append(words, a)
@@ -177,8 +190,9 @@ func (c *cli) check(path string) error {
 	if _, err := config.Load(path); err != nil {
 		var diags config.Diagnostics
 		if errors.As(err, &diags) {
+			// As lbd -c: the diagnostics on stderr, nothing on stdout.
 			for _, d := range diags {
-				fmt.Fprintln(c.out, d)
+				fmt.Fprintln(c.errOut, d)
 			}
 			return fmt.Errorf("%s: %d problem(s)", path, len(diags))
 		}
@@ -241,6 +255,7 @@ func (c *cli) server(what, target, value string) error {
 	var body any
 	switch what {
 	case "state":
+		value = strings.ToLower(value) // as the daemon reads it
 		switch value {
 		case "ready", "drain", "maint":
 		default:
@@ -284,8 +299,17 @@ func (c *cli) vipAction(what, name string) error {
 	return nil
 }
 
-// pathEscape keeps names with unusual characters intact in the URL path.
+// isNumber reports whether s is digits only (and not empty).
+func isNumber(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+// pathEscape keeps names with unusual characters intact in the URL path;
+// "." and ".." are escaped whole, or they would be path steps.
 func pathEscape(s string) string {
+	if s == "." || s == ".." {
+		return strings.Repeat("%2E", len(s))
+	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		ch := s[i]

@@ -33,7 +33,13 @@ func TestUsageAndLocalCommands(t *testing.T) {
 		{"server weight not a number", []string{"server", "weight", "web/a", "1x"}, 2, `weight "1x"`},
 		{"check valid", []string{"check", good}, 0, "configuration is valid"},
 		{"check invalid", []string{"check", bad}, 1, bad + ":2:13: retries: -1 is out of range 0..100"},
+		{"empty socket path", []string{"--socket=", "vip", "status"}, 2, "--socket needs a path"},
+		{"negative weight is a word", []string{"server", "weight", "web/a", "-1"}, 2, `weight "-1": expected a whole number 0..256`},
+		{"help as a name is a word", append(nosock, "vip", "release", "help"), 1, "lbd is not running"},
+		{"-- ends the options", append(nosock, "--", "server", "state", "-x/a", "drain"), 1, "lbd is not running"},
+		{"state in capitals", append(nosock, "server", "state", "web/a", "DRAIN"), 1, "lbd is not running"},
 		{"no daemon", append(nosock, "vip", "status"), 1, "lbd is not running: no admin socket at"},
+		{"socket path is a file", []string{"--socket", good, "vip", "status"}, 1, good + " is not a socket"},
 		{"no daemon json after command", append([]string{"backend", "status", "--json"}, nosock...), 1, "lbd is not running"},
 	}
 	for _, tc := range cases {
@@ -41,6 +47,9 @@ func TestUsageAndLocalCommands(t *testing.T) {
 			var out, errb bytes.Buffer
 			code := run(tc.args, &out, &errb)
 			all := out.String() + errb.String()
+			if code != 0 && out.Len() > 0 {
+				t.Errorf("exit %d with output on stdout (errors go to stderr):\n%s", code, out.String())
+			}
 			if code != tc.code || !strings.Contains(all, tc.output) {
 				t.Errorf("exit %d (want %d), output:\n%s\nwant it to contain %q", code, tc.code, all, tc.output)
 			}

@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -71,6 +72,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "lbd %s\n", version)
 		return exitOK
 	}
+	for name, v := range map[string]string{"-f": *file, "--socket": *socket} {
+		if set(fs, strings.TrimLeft(name, "-")) && v == "" {
+			fmt.Fprintf(stderr, "lbd: %s needs a path\n", name)
+			fs.Usage()
+			return exitConfig
+		}
+	}
 
 	cfg, err := config.Load(*file)
 	if err != nil {
@@ -86,6 +94,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	log := newLogger(cfg.Global, stderr)
 	return serve(log, *file, cfg, *socket != "")
+}
+
+// set reports whether the flag was given on the command line.
+func set(fs *flag.FlagSet, name string) bool {
+	found := false
+	fs.Visit(func(f *flag.Flag) { found = found || f.Name == name })
+	return found
 }
 
 // newLogger builds the process logger. log_format "json" (the default)

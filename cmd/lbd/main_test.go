@@ -33,6 +33,8 @@ func TestRunFlags(t *testing.T) {
 		{"version", []string{"--version"}, 0, "lbd ", ""},
 		{"unknown flag", []string{"--nope"}, 1, "", "flag provided but not defined"},
 		{"extra argument", []string{"-f", good, "extra"}, 1, "", `unexpected argument "extra"`},
+		{"empty file name", []string{"-c", "-f", ""}, 1, "", "lbd: -f needs a path"},
+		{"empty socket path", []string{"-f", good, "--socket", ""}, 1, "", "lbd: --socket needs a path"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
