@@ -388,7 +388,7 @@ func (in *instance) runNotify(state string) {
 	case "FAULT":
 		specific = in.cfg.NotifyFault
 	}
-	for _, line := range []string{specific, in.cfg.Notify} {
+	for i, line := range []string{specific, in.cfg.Notify} {
 		if line == "" {
 			continue
 		}
@@ -396,7 +396,7 @@ func (in *instance) runNotify(state string) {
 		if err != nil || len(args) == 0 {
 			continue // rejected by config validation
 		}
-		if line == in.cfg.Notify {
+		if i == 1 { // notify, not notify_<state>: keepalived's arguments
 			args = append(args, "INSTANCE", in.name, state, strconv.Itoa(in.effPrio))
 		}
 		in.notify(args)

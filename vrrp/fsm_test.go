@@ -474,6 +474,23 @@ func TestNotifyArguments(t *testing.T) {
 	if last := a.notifies[len(a.notifies)-1]; !slices.Equal(last, []string{"/usr/local/bin/notify", "INSTANCE", "VI_1", "STOP", "150"}) {
 		t.Errorf("stop notify %q", last)
 	}
+
+	// One script as both notify and notify_master (keepalived allows it):
+	// the state's own run gets no arguments, the generic one gets them.
+	b := s.add("b", "192.0.2.3", 150, func(c *config.VRRPInstance) {
+		c.NotifyMaster = "/usr/local/bin/notify"
+		c.Notify = "/usr/local/bin/notify"
+	})
+	b.start()
+	s.advance(10 * time.Second)
+	want = [][]string{
+		{"/usr/local/bin/notify", "INSTANCE", "VI_1", "BACKUP", "150"},
+		{"/usr/local/bin/notify"},
+		{"/usr/local/bin/notify", "INSTANCE", "VI_1", "MASTER", "150"},
+	}
+	if !slices.EqualFunc(b.notifies, want, slices.Equal) {
+		t.Errorf("same script twice: notifies %q, want %q", b.notifies, want)
+	}
 }
 
 func TestVIPDeletedByHandIsRestored(t *testing.T) {
