@@ -201,16 +201,23 @@ func (o *op) Close() error {
 	return nil
 }
 
-func (e *engine) submit(o *op) {
-	e.mu.Lock()
-	o.active, o.aborted = true, false
-	e.queue = append(e.queue, o)
+// unlockAndWake releases e.mu after work was queued for the loop, and
+// wakes the loop if it is waiting (an expired read deadline on the epoll
+// file ends its wait).
+func (e *engine) unlockAndWake() {
 	kick := e.idle
 	e.idle = false
 	e.mu.Unlock()
 	if kick {
 		_ = e.f.SetReadDeadline(aLongTimeAgo)
 	}
+}
+
+func (e *engine) submit(o *op) {
+	e.mu.Lock()
+	o.active, o.aborted = true, false
+	e.queue = append(e.queue, o)
+	e.unlockAndWake()
 }
 
 func (e *engine) abort(o *op) {
@@ -221,12 +228,7 @@ func (e *engine) abort(o *op) {
 	}
 	o.aborted = true
 	e.aborts = append(e.aborts, o)
-	kick := e.idle
-	e.idle = false
-	e.mu.Unlock()
-	if kick {
-		_ = e.f.SetReadDeadline(aLongTimeAgo)
-	}
+	e.unlockAndWake()
 }
 
 func (e *engine) now() int64 { return int64(time.Since(e.base)) }

@@ -25,12 +25,7 @@ func (e *engine) AfterFunc(d time.Duration, f func()) clock.Timer {
 	t := &engineTimer{e: e, at: e.now() + int64(d), f: f, hidx: -1}
 	e.mu.Lock()
 	e.newTimers = append(e.newTimers, t)
-	kick := e.idle
-	e.idle = false
-	e.mu.Unlock()
-	if kick {
-		_ = e.f.SetReadDeadline(aLongTimeAgo)
-	}
+	e.unlockAndWake()
 	return t
 }
 
