@@ -100,6 +100,10 @@ func (a *Appliance) Start(cfg *config.Config) error {
 // they fail; the parts already changed are put back to old (nil on the
 // first start), so a refused reload leaves the running configuration whole.
 func (a *Appliance) apply(cfg, old *config.Config) error {
+	// VRRP reads the backends' health only once the new instances (and
+	// their trackers) are in place, or the rollback is done.
+	a.speaker.Hold()
+	defer a.speaker.Resume()
 	if err := a.pool.Apply(cfg); err != nil {
 		return fmt.Errorf("servers: %w", err)
 	}

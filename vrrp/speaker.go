@@ -43,9 +43,12 @@ type Speaker struct {
 	scripts map[string]*scriptRunner
 	links   map[string]linkInfo
 
-	kick     chan struct{}
-	quit     chan struct{}
-	loopDone chan struct{}
+	kick chan struct{}
+	// refreshMu is held by the refresh loop while it re-reads trackers,
+	// and by Hold during a reload (see Hold).
+	refreshMu sync.Mutex
+	quit      chan struct{}
+	loopDone  chan struct{}
 }
 
 // running is an instance with what the speaker owns for it.
@@ -340,6 +343,20 @@ func (s *Speaker) applyScripts(cfg *config.Config) {
 }
 
 // poke asks the refresh loop to re-read every tracker; it never blocks.
+// Hold stops the re-reading of trackers until Resume. A reload applies
+// the servers before the speaker gets the new instances: in between, a
+// backend that the new file renames or removes would count as having no
+// usable server for the old tracker, and a master tracking it would fail
+// over (weight 0: FAULT) on a reload that changes nothing for the pair.
+// Changes seen during the hold are read once Resume is called.
+func (s *Speaker) Hold() { s.refreshMu.Lock() }
+
+// Resume ends Hold and re-reads the trackers.
+func (s *Speaker) Resume() {
+	s.refreshMu.Unlock()
+	s.poke()
+}
+
 func (s *Speaker) poke() {
 	select {
 	case s.kick <- struct{}{}:
@@ -355,9 +372,11 @@ func (s *Speaker) refreshLoop() {
 			return
 		case <-s.kick:
 		}
+		s.refreshMu.Lock()
 		for _, r := range s.snapshot() {
 			r.in.trackersChanged("tracked source changed")
 		}
+		s.refreshMu.Unlock()
 	}
 }
 

@@ -187,6 +187,46 @@ func (f *fakeTracker) set(b string, n int) {
 	}
 }
 
+// TestLabReloadRenamingTrackedBackend: a reload that renames a tracked
+// backend (and the track_backend with it) changes nothing for the pair.
+// The servers are applied first; while the speaker is held (as the
+// appliance does around a reload) the old tracker's backend counting
+// zero servers must not put the master in FAULT.
+func TestLabReloadRenamingTrackedBackend(t *testing.T) {
+	l := newLab(t)
+	na := l.node("a", 1)
+	tr := &fakeTracker{usable: map[string]int{"web": 2}}
+	sa := na.speaker(tr)
+	tracking := func(backend string) *config.Config {
+		return labConfig(150, func(vi *config.VRRPInstance) {
+			vi.TrackBackends = []*config.TrackBackend{{Backend: backend, MinUp: 1, Weight: 0}}
+		})
+	}
+	if err := sa.Apply(tracking("web")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "a MASTER", func() bool { return stateOf(sa, "VI_1") == "MASTER" })
+	before := sa.Status()[0].Counters.Transitions
+
+	sa.Hold()
+	tr.set("www", 2) // the pool applies the new file: "web" is gone
+	tr.set("web", 0)
+	time.Sleep(300 * time.Millisecond) // room for a refresh that must not run
+	err := sa.Apply(tracking("www"))
+	sa.Resume()
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	st := sa.Status()[0]
+	if st.State != "MASTER" || st.Counters.Transitions != before {
+		t.Fatalf("after the reload: %s, %d transitions (was %d): %s", st.State, st.Counters.Transitions, before, st.LastTransitionReason)
+	}
+	// The new tracker is live: its backend going down is a FAULT.
+	tr.set("www", 0)
+	waitFor(t, 5*time.Second, "a FAULT with www down", func() bool { return stateOf(sa, "VI_1") == "FAULT" })
+}
+
 func TestLabTrackBackendAndScript(t *testing.T) {
 	l := newLab(t)
 	na, nb := l.node("a", 1), l.node("b", 2)
