@@ -49,8 +49,12 @@ func (s *StatsServer) Apply(cfg *config.Stats) error {
 		s.cfg = cfg
 		return nil
 	}
+	// A moved or removed listener lets its requests finish, briefly: a
+	// reload waits for it, and a client that stalls must not stall that.
+	ctx, cancel := context.WithTimeout(context.Background(), statsMoveGrace)
+	defer cancel()
 	if cfg == nil {
-		s.closeLocked(context.Background())
+		s.closeLocked(ctx)
 		s.cfg = nil
 		return nil
 	}
@@ -58,7 +62,7 @@ func (s *StatsServer) Apply(cfg *config.Stats) error {
 	if err != nil {
 		return fmt.Errorf("stats: %w", err)
 	}
-	s.closeLocked(context.Background())
+	s.closeLocked(ctx)
 	s.cfg, s.ln = cfg, ln
 	s.srv = &http.Server{
 		Handler:           s.handler(),
@@ -99,9 +103,16 @@ func (s *StatsServer) closeLocked(ctx context.Context) {
 	}
 	close(s.stop)
 	<-s.done
-	_ = s.srv.Shutdown(ctx)
+	if err := s.srv.Shutdown(ctx); err != nil {
+		_ = s.srv.Close() // ctx is over: cut the connections left
+	}
+	_ = s.ln.Close() // Shutdown misses it when Serve has not started yet
 	s.srv, s.ln = nil, nil
 }
+
+// statsMoveGrace bounds how long a reload that moves or removes the stats
+// listener waits for the page's requests in progress.
+const statsMoveGrace = 2 * time.Second
 
 // sample feeds the rate tracker once a second, as HAProxy's rates are
 // events over the last second.

@@ -3,6 +3,7 @@ package admin
 import (
 	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -153,6 +154,29 @@ func TestStatsApplyKeepsSocket(t *testing.T) {
 	}
 	if s.Addr() != "" {
 		t.Fatal("listener kept after the stats block was removed")
+	}
+}
+
+// TestStatsRemovedWithStalledClient: a client that announced a body and
+// never sends it cannot hold up the reload that removes the listener.
+func TestStatsRemovedWithStalledClient(t *testing.T) {
+	s, base := startStats(t, &config.Stats{Bind: "127.0.0.1:0", URI: "/stats", Refresh: time.Second})
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Write([]byte("POST /stats HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"))
+	time.Sleep(100 * time.Millisecond) // the request is being read
+	done := make(chan error, 1)
+	go func() { done <- s.Apply(nil) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(statsMoveGrace + 10*time.Second):
+		t.Fatal("removing the stats listener waited on a stalled client")
 	}
 }
 
