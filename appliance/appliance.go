@@ -104,19 +104,20 @@ func (a *Appliance) apply(cfg, old *config.Config) error {
 	// their trackers) are in place, or the rollback is done.
 	a.speaker.Hold()
 	defer a.speaker.Resume()
+	runtime := a.pool.SaveRuntime()
 	if err := a.pool.Apply(cfg); err != nil {
 		return fmt.Errorf("servers: %w", err)
 	}
 	if err := a.proxy.Apply(cfg); err != nil {
-		a.rollback(old, false)
+		a.rollback(old, runtime, false)
 		return err // already says "proxy: ..."
 	}
 	if err := a.stats.Apply(cfg.Stats); err != nil {
-		a.rollback(old, true)
+		a.rollback(old, runtime, true)
 		return err
 	}
 	if err := a.speaker.Apply(cfg); err != nil {
-		a.rollback(old, true)
+		a.rollback(old, runtime, true)
 		if old != nil {
 			if err := a.stats.Apply(old.Stats); err != nil {
 				a.log.Error().Err(err).Msg("rollback: stats")
@@ -132,7 +133,7 @@ func (a *Appliance) apply(cfg, old *config.Config) error {
 // rollback re-applies the running configuration after a part refused a
 // new one. Re-applying a configuration that was running cannot fail on
 // binds (its sockets are kept), so errors here are only logged.
-func (a *Appliance) rollback(old *config.Config, proxyChanged bool) {
+func (a *Appliance) rollback(old *config.Config, runtime health.Runtime, proxyChanged bool) {
 	if old == nil {
 		if proxyChanged {
 			_ = a.proxy.Shutdown(context.Background())
@@ -142,6 +143,9 @@ func (a *Appliance) rollback(old *config.Config, proxyChanged bool) {
 	if err := a.pool.Apply(old); err != nil {
 		a.log.Error().Err(err).Msg("rollback: servers")
 	}
+	// The weights set at run time (lbctl, agents), which re-applying the
+	// old file would have reset where the refused file changed them.
+	a.pool.RestoreRuntime(runtime)
 	if proxyChanged {
 		if err := a.proxy.Apply(old); err != nil {
 			a.log.Error().Err(err).Msg("rollback: proxy")

@@ -170,6 +170,35 @@ func TestReloadKeepsRunningConfigOnFailure(t *testing.T) {
 	}
 }
 
+// TestRefusedReloadKeepsRuntimeWeight: a server the operator set to
+// weight 0 stays at 0 after a reload that changed its weight in the file
+// and was refused (a busy port): the rollback re-applies the running file,
+// which must not look like a change of the file's weight.
+func TestRefusedReloadKeepsRuntimeWeight(t *testing.T) {
+	f := newFixture(t)
+	if err := f.app.SetServerWeight("app", "a", 0); err != nil {
+		t.Fatal(err)
+	}
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	f.write("", fmt.Sprintf("frontend \"other\" {\n  bind = [%q]\n  default_backend = \"app\"\n}", busy.Addr().String()))
+	raw, _ := os.ReadFile(f.path)
+	os.WriteFile(f.path, []byte(strings.Replace(string(raw), "check   = false", "check   = false\n    weight  = 5", 1)), 0o644)
+	if err := f.app.ReloadFile(); err == nil || errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("reload with a busy port: %v", err)
+	}
+	st, err := f.app.BackendStatus("app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := st[0].Servers[0]; s.Weight != 0 || s.State != "DRAIN" {
+		t.Fatalf("after the refused reload: weight %d, state %s; want the operator's 0 (DRAIN)", s.Weight, s.State)
+	}
+}
+
 func TestAdminStateSurvivesReload(t *testing.T) {
 	f := newFixture(t)
 	if err := f.app.SetServerState("app", "a", "drain"); err != nil {
