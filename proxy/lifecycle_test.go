@@ -456,6 +456,66 @@ func TestFrontendMaxConnWaitsInBacklog(t *testing.T) {
 	}
 }
 
+// TestWaitingConnectionGetsReloadedFrontend: a tcp connection that waited
+// in the backlog (frontend maxconn) while a reload changed the frontend's
+// default_backend goes to the new backend, as a connection arriving after
+// the reload does.
+func TestWaitingConnectionGetsReloadedFrontend(t *testing.T) {
+	const conf = `
+defaults {
+  mode = "tcp"
+}
+frontend "t" {
+  bind = ["{{fe}}"]
+  maxconn = 1
+  default_backend = "{{to}}"
+}
+backend "one" {
+  server "e1" {
+    address = "{{e1}}"
+    check = false
+  }
+}
+backend "two" {
+  server "e2" {
+    address = "{{e2}}"
+    check = false
+  }
+}
+`
+	fe := freePort(t)
+	vars := map[string]string{"fe": fe, "e1": echoServer(t, "e1"), "e2": echoServer(t, "e2"), "to": "one"}
+	r := newRig(t, conf, vars)
+	echo := func(c net.Conn) string {
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c.Write([]byte("x"))
+		buf := make([]byte, 16)
+		n, _ := c.Read(buf)
+		return string(buf[:n])
+	}
+	first, err := net.Dial("tcp", fe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := echo(first); got != "e1:x" {
+		t.Fatalf("first connection: %q", got)
+	}
+	second, err := net.Dial("tcp", fe) // waits: maxconn 1
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	time.Sleep(100 * time.Millisecond)
+	vars["to"] = "two"
+	if err := r.apply(conf, vars); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	if got := echo(second); got != "e2:x" {
+		t.Fatalf("the connection that waited across the reload: %q, want the new backend's e2:x", got)
+	}
+}
+
 func TestDeadKeptConnectionRetried(t *testing.T) {
 	// A server that closes after each response without saying so.
 	srv := rawBackend(t, func(c net.Conn) {

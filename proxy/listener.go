@@ -144,6 +144,13 @@ func (l *listener) acceptLoop() {
 			continue
 		}
 		delay = 0
+		// A reload while this loop waited for a slot may have changed the
+		// frontend's settings (default backend, timeouts): the connection
+		// gets the ones in force now. Its slot stays on the limiter it
+		// holds, the same one unless the bind moved to another frontend.
+		if cur := l.fe.Load(); cur != fe && cur.st.lim == lim {
+			fe = cur
+		}
 		fe.st.total.Add(1)
 		e.startSession(l, fe, lim, c)
 		l.accepting.Store(0)
