@@ -35,10 +35,12 @@
 // a single failed check takes it DOWN. The first checks of a backend are
 // spread evenly over fast_interval (the interval in force while the counter
 // is not full), so a server that never answers is out after at most
-// fast_interval + timeout. A server added by a reload to a backend that
-// already has usable servers starts DOWN instead and must pass rise checks
-// (its first one within fast_interval) before it gets traffic: a new server
-// proves itself first. A server with check = false is always UP.
+// fast_interval + timeout. A server added by a reload to a backend where a
+// server the reload keeps is usable starts DOWN instead and must pass rise
+// checks (its first one within fast_interval) before it gets traffic: a new
+// server proves itself first while the others serve. When a reload renames
+// or replaces every server, the new ones start as on the first start. A
+// server with check = false is always UP.
 //
 // # Admin state
 //

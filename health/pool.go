@@ -100,8 +100,11 @@ func (p *Pool) Apply(cfg *config.Config) error {
 		nv.checks[b.Name] = hc
 		settings := &backendSettings{observe: b.Observe, errorLimit: int64(max(b.ErrorLimit, 1))}
 		// A new server of a backend that already serves proves itself
-		// before it gets traffic (see the package documentation).
-		pending := !first && old.usableCount(b.Name) > 0
+		// before it gets traffic (see the package documentation) - if a
+		// server kept by this file serves meanwhile: when every server
+		// is new (renamed, replaced) they start UP, or the backend would
+		// answer 503 until their checks pass.
+		pending := !first && old.keepsUsable(b)
 		list := make([]*Server, 0, len(b.Servers))
 		for _, sc := range b.Servers {
 			key := b.Name + "/" + sc.Name
@@ -343,6 +346,17 @@ func (p *Pool) Backends() []string {
 // tracks (track_backend min_up).
 func (p *Pool) UsableServers(backend string) int {
 	return p.view.Load().usableCount(backend)
+}
+
+// keepsUsable reports whether a server that b (the new configuration of a
+// backend) keeps from this view is usable now.
+func (v *poolView) keepsUsable(b *config.Backend) bool {
+	for _, sc := range b.Servers {
+		if s, ok := v.servers[b.Name+"/"+sc.Name]; ok && s.Usable() {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *poolView) usableCount(backend string) int {

@@ -286,3 +286,28 @@ func TestApplyRefusesBadInputWithoutChange(t *testing.T) {
 		t.Fatalf("pool changed by refused configurations: %v", got)
 	}
 }
+
+// TestReloadNewServersStartDown: a server added by a reload to a backend
+// whose kept servers serve starts DOWN and must prove itself; when the
+// reload renames every server, the new ones start UP, or the backend would
+// have nothing to serve with until their checks pass.
+func TestReloadNewServersStartDown(t *testing.T) {
+	e := newFakeEnv(t)
+	e.apply(withBackup)
+	e.pool.Start()
+	if !e.pool.Get("web", "a1").Usable() {
+		t.Fatal("a1 not usable after the first start")
+	}
+	e.apply(strings.Replace(withBackup, `server "a2" { address = "127.0.0.1:8002" }`,
+		"server \"a2\" { address = \"127.0.0.1:8002\" }\n  server \"a3\" { address = \"127.0.0.1:8004\" }", 1))
+	if e.pool.Get("web", "a3").Usable() {
+		t.Error("a server added next to serving ones got traffic before its checks")
+	}
+	renamed := strings.NewReplacer(`"a1"`, `"n1"`, `"a2"`, `"n2"`, `"b1"`, `"m1"`, `"x1"`, `"y1"`).Replace(withBackup)
+	e.apply(renamed)
+	for _, key := range [][2]string{{"web", "n1"}, {"web", "n2"}, {"api", "y1"}} {
+		if !e.pool.Get(key[0], key[1]).Usable() {
+			t.Errorf("%s/%s: renamed servers start DOWN, the backend has none to serve with", key[0], key[1])
+		}
+	}
+}
