@@ -188,8 +188,15 @@ func (in *instance) reconfigure(cfg *config.VRRPInstance, scripts []*config.VRRP
 			in.armGARPRefresh()
 		}
 	case in.state == StateBackup:
-		if old.AdvertInt != cfg.AdvertInt {
-			in.armDown(in.masterDownInterval(), in.downReason)
+		// The down timer follows a new advert interval, but only ever
+		// sooner: one already cut short (Skew_Time after a priority-0
+		// advert) keeps its moment and how it ends.
+		if mdi := in.masterDownInterval(); old.AdvertInt != cfg.AdvertInt && !in.down.at.IsZero() {
+			if left := in.down.at.Sub(in.clk.Now()); left > mdi {
+				live := in.downLive
+				in.armDown(mdi, in.downReason)
+				in.downLive = live
+			}
 		}
 	}
 }

@@ -125,7 +125,7 @@ func (in *instance) toBackup(reason string, successor netip.Addr) {
 	case in.vipsHeld:
 		in.removeVIPs()
 	}
-	in.preemptAt = time.Time{}
+	in.preemptSince = time.Time{}
 	in.armDown(in.masterDownInterval(), fmt.Sprintf("no advert from the master within the master down interval (%s)", in.masterDownInterval()))
 	in.setState(StateBackup, reason)
 }
@@ -297,9 +297,9 @@ func (in *instance) backupAdvert(src netip.Addr, prio int) {
 		if in.cfg.PreemptDelay > 0 {
 			switch {
 			case !lower:
-				in.preemptAt = time.Time{}
-			case in.preemptAt.IsZero():
-				in.preemptAt = in.clk.Now().Add(in.cfg.PreemptDelay)
+				in.preemptSince = time.Time{}
+			case in.preemptSince.IsZero():
+				in.preemptSince = in.clk.Now()
 				in.log.Info().Str("master", src.String()).Dur("preempt_delay", in.cfg.PreemptDelay).Msg("lower-priority master: preempting after preempt_delay")
 			}
 		}
@@ -324,7 +324,9 @@ func (in *instance) delayPreempt() bool {
 	if in.cfg.PreemptDelay == 0 || in.cfg.State == "MASTER" {
 		return false
 	}
-	return in.preemptAt.IsZero() || in.clk.Now().Before(in.preemptAt)
+	// From the first sighting, so that a reload changing preempt_delay
+	// applies to a count already running.
+	return in.preemptSince.IsZero() || in.clk.Now().Before(in.preemptSince.Add(in.cfg.PreemptDelay))
 }
 
 // masterAdvert is RFC 3768 section 6.4.3, "If an ADVERTISEMENT is

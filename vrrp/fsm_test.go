@@ -203,6 +203,50 @@ func TestPreemption(t *testing.T) {
 	}
 }
 
+// TestReloadShortensPreemptDelay: a reload that shortens preempt_delay
+// while the delay runs applies to it: the count is from the first sighting
+// of the lower-priority master, not a deadline fixed with the old value.
+func TestReloadShortensPreemptDelay(t *testing.T) {
+	s := newSim(t)
+	b := s.add("b", "192.0.2.2", 100, nil)
+	b.start()
+	s.advance(10 * time.Second)
+	withDelay := func(d time.Duration) *config.VRRPInstance {
+		c := testInstanceConfig(150)
+		c.PreemptDelay = d
+		return c
+	}
+	a := s.add("a", "192.0.2.1", 150, func(c *config.VRRPInstance) { c.PreemptDelay = 300 * time.Second })
+	a.start()
+	s.advance(20 * time.Second)
+	s.wantStates(map[*node]State{a: StateBackup, b: StateMaster})
+	a.in.reconfigure(withDelay(5*time.Second), nil)
+	s.advance(10 * time.Second)
+	s.wantStates(map[*node]State{a: StateMaster, b: StateBackup})
+}
+
+// TestReloadAdvertIntKeepsShortTakeover: a backup counting Skew_Time
+// after the master's priority-0 advert keeps that moment when a reload
+// changes advert_int, instead of waiting a whole new master down interval.
+func TestReloadAdvertIntKeepsShortTakeover(t *testing.T) {
+	s := newSim(t)
+	a := s.add("a", "192.0.2.1", 150, nil)
+	b := s.add("b", "192.0.2.2", 100, nil)
+	a.start()
+	b.start()
+	s.advance(10 * time.Second)
+	s.wantStates(map[*node]State{a: StateMaster, b: StateBackup})
+	a.in.shutdown()
+	s.pump()
+	cfg := testInstanceConfig(100)
+	cfg.AdvertInt = 2 * time.Second
+	b.in.reconfigure(cfg, nil)
+	s.advance(time.Second) // Skew_Time of priority 100: 0.61s
+	if b.state() != StateMaster {
+		t.Fatalf("b is %s 1s after the priority-0 advert and a reload, want MASTER", b.state())
+	}
+}
+
 func TestEqualPriorityHigherAddressWins(t *testing.T) {
 	s := newSim(t)
 	s.latency = time.Millisecond

@@ -74,12 +74,12 @@ type instance struct {
 	master     netip.Addr // current master as last seen; ours when MASTER
 	masterPrio int
 
-	adver       timerSlot // Adver_Timer (MASTER)
-	down        timerSlot // Master_Down_Timer (BACKUP)
-	downReason  string    // what the Master_Down_Timer expiring will mean
-	garpDelay   timerSlot // second GARP burst, garp_master_delay after becoming master
-	garpRefresh timerSlot // periodic GARP, garp_master_refresh
-	preemptAt   time.Time // keepalived's preempt_time: zero when not counting
+	adver        timerSlot // Adver_Timer (MASTER)
+	down         timerSlot // Master_Down_Timer (BACKUP)
+	downReason   string    // what the Master_Down_Timer expiring will mean
+	garpDelay    timerSlot // second GARP burst, garp_master_delay after becoming master
+	garpRefresh  timerSlot // periodic GARP, garp_master_refresh
+	preemptSince time.Time // a lower-priority master first seen (keepalived's preempt_time counts from it); zero when not counting
 
 	released bool      // lbctl vip release: stay BACKUP until reclaimed
 	handover *handover // non-nil while a master hands its VIPs over
