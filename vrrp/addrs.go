@@ -147,6 +147,7 @@ func (in *instance) reconfigure(cfg *config.VRRPInstance, scripts []*config.VRRP
 	}
 	old := in.cfg
 	in.setConfig(cfg, scripts)
+	in.io.setPeers(cfg.UnicastPeers)
 	if in.vipsHeld {
 		var add, del []netip.Prefix
 		for _, p := range cfg.VirtualIPAddresses {

@@ -247,6 +247,48 @@ func TestReloadAdvertIntKeepsShortTakeover(t *testing.T) {
 	}
 }
 
+// TestReloadUnicastInPlace: new unicast peers or a new unicast_src are a
+// change in place (the instance keeps its state and VIPs); only a new
+// interface, VRID or a switch between multicast and unicast restarts it.
+func TestReloadUnicastInPlace(t *testing.T) {
+	base := testInstanceConfig(150)
+	base.UnicastPeers = []netip.Addr{netip.MustParseAddr("192.0.2.2")}
+	mod := func(f func(c *config.VRRPInstance)) *config.VRRPInstance {
+		c := *base
+		f(&c)
+		return &c
+	}
+	for _, tc := range []struct {
+		name    string
+		cfg     *config.VRRPInstance
+		inPlace bool
+	}{
+		{"new peers", mod(func(c *config.VRRPInstance) { c.UnicastPeers = []netip.Addr{netip.MustParseAddr("192.0.2.3")} }), true},
+		{"new unicast_src", mod(func(c *config.VRRPInstance) { c.UnicastSrc = netip.MustParseAddr("192.0.2.1") }), true},
+		{"to multicast", mod(func(c *config.VRRPInstance) { c.UnicastPeers = nil }), false},
+		{"new VRID", mod(func(c *config.VRRPInstance) { c.VirtualRouterID = 52 }), false},
+		{"new interface", mod(func(c *config.VRRPInstance) { c.Interface = "eth1" }), false},
+	} {
+		if got := sameIdentity(base, tc.cfg); got != tc.inPlace {
+			t.Errorf("%s: in place %v, want %v", tc.name, got, tc.inPlace)
+		}
+	}
+
+	s := newSim(t)
+	a := s.add("a", "192.0.2.1", 150, func(c *config.VRRPInstance) { *c = *base })
+	a.start()
+	s.advance(10 * time.Second)
+	transitions := a.in.ctr.transitions
+	a.in.reconfigure(mod(func(c *config.VRRPInstance) { c.UnicastPeers = []netip.Addr{netip.MustParseAddr("192.0.2.3")} }), nil)
+	s.advance(5 * time.Second)
+	if !slices.Equal(a.io.peers, []netip.Addr{netip.MustParseAddr("192.0.2.3")}) {
+		t.Errorf("adverts go to %v after the reload", a.io.peers)
+	}
+	if a.state() != StateMaster || a.in.ctr.transitions != transitions || !a.io.holds(vip) {
+		t.Errorf("new peers changed the state: %s, %d transitions (was %d)", a.state(), a.in.ctr.transitions, transitions)
+	}
+}
+
 func TestEqualPriorityHigherAddressWins(t *testing.T) {
 	s := newSim(t)
 	s.latency = time.Millisecond

@@ -43,6 +43,9 @@ type instanceIO interface {
 	// sendAdvert sends one VRRP message from src to 224.0.0.18, or to
 	// every unicast peer (RFC 3768 section 5.2).
 	sendAdvert(src netip.Addr, msg []byte) error
+	// setPeers changes the unicast peers sendAdvert sends to (a reload);
+	// called, like sendAdvert, with the instance lock held.
+	setPeers(peers []netip.Addr)
 	// addVIPs and delVIPs are idempotent: an address already present
 	// (absent) is not an error.
 	addVIPs(vips []netip.Prefix) error

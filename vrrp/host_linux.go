@@ -248,6 +248,8 @@ func openVRRPSocket(ifi *net.Interface, multicast bool, vrid uint8) (*ipv4.RawCo
 
 func (io *linuxIO) ifindex() int { return io.ifi.Index }
 
+func (io *linuxIO) setPeers(peers []netip.Addr) { io.peers = peers }
+
 func (io *linuxIO) readLoop(rx func(rxPacket)) {
 	defer close(io.done)
 	buf := make([]byte, 4096)

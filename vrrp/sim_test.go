@@ -69,8 +69,9 @@ type fakeIO struct {
 	held     bool // another node held one of the VIPs at the last probe
 	noMAC    bool // the neighbour table knows no other node
 	addErr   error
-	vipSince time.Time // when the VIPs were last added
-	vipGone  time.Time // when they were last removed
+	vipSince time.Time    // when the VIPs were last added
+	vipGone  time.Time    // when they were last removed
+	peers    []netip.Addr // unicast peers set by a reload (the simulated segment delivers to all)
 }
 
 type garpAs struct {
@@ -162,6 +163,8 @@ func (s *sim) finish(h *handover, d time.Duration, notDone string) error {
 func (s *sim) elapsed() time.Duration { return s.clk.Now().Sub(s.start) }
 
 func (io *fakeIO) ifindex() int { return 2 }
+
+func (io *fakeIO) setPeers(peers []netip.Addr) { io.peers = peers }
 
 func (io *fakeIO) sendAdvert(src netip.Addr, msg []byte) error {
 	n := io.n

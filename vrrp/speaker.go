@@ -171,7 +171,7 @@ func (s *Speaker) Apply(cfg *config.Config) error {
 			list = append(list, p.old)
 		default:
 			if p.old != nil {
-				s.stopRunning(p.old, "restarted: interface, VRID or unicast settings changed")
+				s.stopRunning(p.old, "restarted: interface, VRID or multicast/unicast mode changed")
 			}
 			list = append(list, p.new)
 		}
@@ -237,9 +237,13 @@ func (s *Speaker) warnConfig(vi *config.VRRPInstance, cfg *config.Config) {
 	log.Discard()
 }
 
+// sameIdentity reports whether a reload can change an instance in place:
+// the same virtual router on the same interface, and the same transport
+// (the socket joins the multicast group or not). New unicast peers or a
+// new unicast_src apply in place.
 func sameIdentity(a, b *config.VRRPInstance) bool {
 	return a.Interface == b.Interface && a.VirtualRouterID == b.VirtualRouterID &&
-		a.UnicastSrc == b.UnicastSrc && slices.Equal(a.UnicastPeers, b.UnicastPeers)
+		(len(a.UnicastPeers) > 0) == (len(b.UnicastPeers) > 0)
 }
 
 func (s *Speaker) find(name string) *running {
