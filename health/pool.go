@@ -198,6 +198,11 @@ func (p *Pool) applyServer(s *Server, kept, pending bool, hc *config.HealthCheck
 		s.chk.Store(nil)
 		ch = nil
 	}
+	if ch != nil {
+		if r, ok := ch.pr.(interface{ reresolve() }); ok {
+			r.reresolve()
+		}
+	}
 	if st.typ == "agent" && (!sc.Check || hc.Type != "agent") {
 		// The agent no longer speaks for this server: forget what it said.
 		s.agentAdmin.Store(uint32(AdminReady))

@@ -111,7 +111,18 @@ func newNetProber(hc *config.HealthCheck, sc *config.Server) *netProber {
 	return p
 }
 
-// dialTarget returns the address to dial, resolving the host name once.
+// reresolve forgets the address a host name resolved to, so that the next
+// check looks it up again: a reload re-resolves the servers' names, as the
+// proxy does when it applies the file, so checks and traffic go to the
+// same address.
+func (p *netProber) reresolve() {
+	if _, err := netip.ParseAddr(p.host); err != nil && p.badAddr == "" {
+		p.target.Store(nil)
+	}
+}
+
+// dialTarget returns the address to dial, resolving the host name once
+// (until a reload, see reresolve).
 func (p *netProber) dialTarget(ctx context.Context, deadline time.Time) (*sockTarget, error) {
 	if t := p.target.Load(); t != nil {
 		return t, nil

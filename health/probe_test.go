@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -304,5 +305,25 @@ func TestProbeStopAbortsCheck(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("stop did not abort the check in progress")
+	}
+}
+
+// TestReresolveOnReload: a reload makes a check look a host name up again
+// (the proxy re-resolves it too), and keeps an IP address as it is.
+func TestReresolveOnReload(t *testing.T) {
+	hc := &config.HealthCheck{Type: "tcp", Timeout: time.Second}
+	for _, tc := range []struct {
+		address string
+		forgets bool
+	}{
+		{"localhost:8080", true},
+		{"127.0.0.1:8080", false},
+	} {
+		p := newNetProber(hc, &config.Server{Address: tc.address})
+		p.target.Store(newSockTarget(netip.MustParseAddrPort("127.0.0.2:8080")))
+		p.reresolve()
+		if forgot := p.target.Load() == nil; forgot != tc.forgets {
+			t.Errorf("%s: resolved address forgotten %v, want %v", tc.address, forgot, tc.forgets)
+		}
 	}
 }
