@@ -57,12 +57,7 @@ func TestColdStartElection(t *testing.T) {
 
 func TestMasterCrashBackupTakesOverAfterMasterDownInterval(t *testing.T) {
 	s := newSim(t)
-	a := s.add("a", "192.0.2.1", 150, nil)
-	b := s.add("b", "192.0.2.2", 100, nil)
-	a.start()
-	b.start()
-	s.advance(10 * time.Second)
-	s.wantStates(map[*node]State{a: StateMaster, b: StateBackup})
+	a, b := s.pair()
 
 	// a's last advert went out at some instant; b must take over exactly
 	// Master_Down_Interval (with b's skew) after it.
@@ -211,16 +206,11 @@ func TestReloadShortensPreemptDelay(t *testing.T) {
 	b := s.add("b", "192.0.2.2", 100, nil)
 	b.start()
 	s.advance(10 * time.Second)
-	withDelay := func(d time.Duration) *config.VRRPInstance {
-		c := testInstanceConfig(150)
-		c.PreemptDelay = d
-		return c
-	}
 	a := s.add("a", "192.0.2.1", 150, func(c *config.VRRPInstance) { c.PreemptDelay = 300 * time.Second })
 	a.start()
 	s.advance(20 * time.Second)
 	s.wantStates(map[*node]State{a: StateBackup, b: StateMaster})
-	a.in.reconfigure(withDelay(5*time.Second), nil)
+	a.in.reconfigure(modified(150, func(c *config.VRRPInstance) { c.PreemptDelay = 5 * time.Second }), nil)
 	s.advance(10 * time.Second)
 	s.wantStates(map[*node]State{a: StateMaster, b: StateBackup})
 }
@@ -230,12 +220,7 @@ func TestReloadShortensPreemptDelay(t *testing.T) {
 // changes advert_int, instead of waiting a whole new master down interval.
 func TestReloadAdvertIntKeepsShortTakeover(t *testing.T) {
 	s := newSim(t)
-	a := s.add("a", "192.0.2.1", 150, nil)
-	b := s.add("b", "192.0.2.2", 100, nil)
-	a.start()
-	b.start()
-	s.advance(10 * time.Second)
-	s.wantStates(map[*node]State{a: StateMaster, b: StateBackup})
+	a, b := s.pair()
 	a.in.shutdown()
 	s.pump()
 	cfg := testInstanceConfig(100)
@@ -1037,9 +1022,7 @@ func TestPreemptionSwitchesAtQuietMoment(t *testing.T) {
 func TestReloadGARPRefresh(t *testing.T) {
 	s := newSim(t)
 	withRefresh := func(d time.Duration) *config.VRRPInstance {
-		cfg := testInstanceConfig(150)
-		cfg.GARPMasterRefresh = d
-		return cfg
+		return modified(150, func(c *config.VRRPInstance) { c.GARPMasterRefresh = d })
 	}
 	a := s.add("a", "192.0.2.1", 150, func(c *config.VRRPInstance) { c.GARPMasterRefresh = 10 * time.Second })
 	a.start()

@@ -111,6 +111,26 @@ func (n *node) start() {
 	n.sim.pump()
 }
 
+// pair starts a (priority 150) and b (100) and lets them settle: a is
+// MASTER, b BACKUP.
+func (s *sim) pair() (a, b *node) {
+	s.t.Helper()
+	a = s.add("a", "192.0.2.1", 150, nil)
+	b = s.add("b", "192.0.2.2", 100, nil)
+	a.start()
+	b.start()
+	s.advance(10 * time.Second)
+	s.wantStates(map[*node]State{a: StateMaster, b: StateBackup})
+	return a, b
+}
+
+// modified is testInstanceConfig(prio) changed by mod: a reload's file.
+func modified(prio int, mod func(*config.VRRPInstance)) *config.VRRPInstance {
+	c := testInstanceConfig(prio)
+	mod(c)
+	return c
+}
+
 func testInstanceConfig(prio int) *config.VRRPInstance {
 	return &config.VRRPInstance{
 		Name:               "VI_1",
