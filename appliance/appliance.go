@@ -123,7 +123,9 @@ func (a *Appliance) apply(cfg, old *config.Config) error {
 				a.log.Error().Err(err).Msg("rollback: stats")
 			}
 		} else {
-			a.stats.Close(context.Background())
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			a.stats.Close(ctx)
+			cancel()
 		}
 		return fmt.Errorf("vrrp: %w", err)
 	}
