@@ -394,7 +394,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	}
 	if err != nil {
 		e.cancel()
-		n := e.killAll()
+		n := e.kill(nil)
 		e.log.Warn().Int("connections", n).Msg("grace period over: closing live connections")
 	}
 	close(e.done)

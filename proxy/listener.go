@@ -165,23 +165,9 @@ func (l *listener) acceptLoop() {
 func (e *Engine) drainListener(l *listener, grace time.Duration) {
 	e.kickIdle(l)
 	time.AfterFunc(grace, func() {
-		if n := e.killListener(l); n > 0 {
+		if n := e.kill(l); n > 0 {
 			e.log.Warn().Str("bind", l.addr).Int("connections", n).
 				Msg("grace period over: closing the removed listener's connections")
 		}
 	})
-}
-
-// killListener closes the sessions accepted by l now.
-func (e *Engine) killListener(l *listener) int {
-	e.sessMu.Lock()
-	defer e.sessMu.Unlock()
-	n := 0
-	for s := range e.sessions {
-		if s.ln == l {
-			s.kill()
-			n++
-		}
-	}
-	return n
 }

@@ -201,13 +201,19 @@ func (e *Engine) kickIdle(l *listener) {
 	}
 }
 
-func (e *Engine) killAll() int {
+// kill closes the sessions accepted by l now, every session with nil, as
+// kickIdle selects them; it returns how many there were.
+func (e *Engine) kill(l *listener) int {
 	e.sessMu.Lock()
 	defer e.sessMu.Unlock()
+	n := 0
 	for s := range e.sessions {
-		s.kill()
+		if l == nil || s.ln == l {
+			s.kill()
+			n++
+		}
 	}
-	return len(e.sessions)
+	return n
 }
 
 func (e *Engine) sessionCount() int {

@@ -6,11 +6,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -249,11 +251,8 @@ func (m *Meter) Snapshot() MeterResult {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r := m.res
-	r.Servers = make(map[string]int, len(m.res.Servers))
-	for k, v := range m.res.Servers {
-		r.Servers[k] = v
-	}
-	r.Errors = append([]string(nil), m.res.Errors...)
+	r.Servers = maps.Clone(m.res.Servers)
+	r.Errors = slices.Clone(m.res.Errors)
 	return r
 }
 

@@ -6,9 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -118,11 +120,8 @@ func (ld *Load) Snapshot() LoadResult {
 	ld.mu.Lock()
 	defer ld.mu.Unlock()
 	r := ld.res
-	r.Servers = make(map[string]int, len(ld.res.Servers))
-	for k, v := range ld.res.Servers {
-		r.Servers[k] = v
-	}
-	r.Errors = append([]string(nil), ld.res.Errors...)
+	r.Servers = maps.Clone(ld.res.Servers)
+	r.Errors = slices.Clone(ld.res.Errors)
 	return r
 }
 
