@@ -49,6 +49,8 @@ func TestLabElectionAndCrashFailover(t *testing.T) {
 	if nb.hasAddr(labVIP) {
 		t.Fatal("backup holds the VIP")
 	}
+	// a's first advert as master may still be on its way to b.
+	waitFor(t, 5*time.Second, "b hearing a", func() bool { return sb.Status()[0].Counters.AdvertsReceived > 0 })
 	st := sb.Status()[0]
 	if st.Master != "192.0.2.1" || st.MasterPriority != 150 || st.Counters.AdvertsReceived == 0 {
 		t.Errorf("b's view: master %q priority %d received %d", st.Master, st.MasterPriority, st.Counters.AdvertsReceived)
