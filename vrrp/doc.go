@@ -9,10 +9,15 @@
 //   - validate.go: receive validation (section 7.1), every drop counted by
 //     Reason.
 //   - fsm.go, instance.go: the state machine (section 6.4) with keepalived's
-//     FAULT state, tracking and preempt_delay; handover.go, switch.go:
-//     lbd's planned handover and the moment the VIPs move.
-//     It runs against a clock and an instanceIO, so that the unit tests
-//     drive it with a fake clock over a simulated segment.
+//     FAULT state, tracking and preempt_delay. Beside the RFC state, each
+//     sub-machine keeps its phase in one field, a type per phase, with the
+//     one timer that phase uses: vips.go (the VIPs: absent, claimed,
+//     announced, leaving), switch.go (leaving: the moment the VIPs move to
+//     a live successor), handover.go (a master's planned departure:
+//     staying, awaiting a successor, handing off). reload.go applies a
+//     reload in place. It all runs against a clock and an instanceIO, so
+//     that the unit tests drive it with a fake clock over a simulated
+//     segment.
 //   - track.go, command.go: tracked scripts, interfaces and backends;
 //     script and notify execution.
 //   - host_linux.go: raw IPv4 sockets (protocol 112), netlink (VIPs, link

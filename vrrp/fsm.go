@@ -84,19 +84,18 @@ func (in *instance) refresh(why string) {
 // owner becomes master at once, anyone else backup. A released owner stays
 // backup.
 func (in *instance) initialize(reason string) {
-	if in.cfg.Priority == PriorityOwner && !in.released {
-		in.becomeMaster(reason+": address owner (priority 255)", false)
+	if in.cfg.Priority == PriorityOwner && in.standing != released {
+		in.becomeMaster(reason+": address owner (priority 255)", afterSilence)
 		return
 	}
 	in.becomeBackup(reason)
 }
 
-// armDown sets the Master_Down_Timer; why is the reason logged if it
-// fires.
-func (in *instance) armDown(d time.Duration, why string) {
-	in.downReason = why
-	in.downLive = false
-	in.arm(&in.down, d, in.onMasterDown)
+// armDown sets the Master_Down_Timer: its expiry will be a takeover of
+// the given kind, logged with why.
+func (in *instance) armDown(d time.Duration, kind takeoverKind, why string) {
+	in.down.kind, in.down.why = kind, why
+	in.arm(&in.down.timerSlot, d, in.onMasterDown)
 }
 
 // becomeBackup enters Backup (RFC 3768 sections 6.4.1 and 6.4.3): cancel
@@ -106,7 +105,7 @@ func (in *instance) becomeBackup(reason string) { in.toBackup(reason, netip.Addr
 
 // toBackup is becomeBackup for a master that steps down because
 // successor announced itself master: the VIPs stay, and keep being
-// served, until they move to it at a quiet moment (startSwitch).
+// served, until they move to it at a quiet moment (leave).
 func (in *instance) toBackup(reason string, successor netip.Addr) {
 	if in.state == StateMaster {
 		in.ctr.leftMaster++
@@ -116,17 +115,13 @@ func (in *instance) toBackup(reason string, successor netip.Addr) {
 	}
 	in.disarm(&in.adver)
 	switch {
-	case in.vipsHeld && successor.IsValid():
-		in.disarm(&in.garpFirst)
-		in.stopProbe()
-		in.disarm(&in.garpDelay)
-		in.disarm(&in.garpRefresh)
-		in.startSwitch(successor, nil)
-	case in.vipsHeld:
+	case in.holdsVIPs() && successor.IsValid():
+		in.leave(successor, nil)
+	case in.holdsVIPs():
 		in.removeVIPs()
 	}
 	in.preemptSince = time.Time{}
-	in.armDown(in.masterDownInterval(), fmt.Sprintf("no advert from the master within the master down interval (%s)", in.masterDownInterval()))
+	in.armDown(in.masterDownInterval(), afterSilence, fmt.Sprintf("no advert from the master within the master down interval (%s)", in.masterDownInterval()))
 	in.setState(StateBackup, reason)
 }
 
@@ -136,15 +131,15 @@ func (in *instance) onMasterDown() {
 	if in.state != StateBackup {
 		return
 	}
-	if in.released {
+	if in.standing == released {
 		if in.every("released-down") {
-			in.log.Warn().Str("why", in.downReason).Msg("no master on the link, but this instance is released: staying BACKUP until lbctl vip reclaim")
+			in.log.Warn().Str("why", in.down.why).Msg("no master on the link, but this instance is released: staying BACKUP until lbctl vip reclaim")
 		}
 		in.master = netip.Addr{}
-		in.armDown(in.masterDownInterval(), "no advert from the master within the master down interval")
+		in.armDown(in.masterDownInterval(), afterSilence, "no advert from the master within the master down interval")
 		return
 	}
-	in.becomeMaster(in.downReason, in.downLive)
+	in.becomeMaster(in.down.why, in.down.kind)
 }
 
 // becomeMaster is RFC 3768 section 6.4.2, "If the Master_Down_Timer
@@ -153,22 +148,21 @@ func (in *instance) onMasterDown() {
 // are added, so that a lower-priority master still holding them steps down
 // before our ARPs.
 //
-// fromLive is a takeover from a master that is still there (it sent
-// priority 0, or we preempt it): the VIPs are added first, since it may
-// point its clients at us as soon as it hears our advert, and the first
-// gratuitous ARPs wait while it still answers for the VIPs (holdGARPs):
-// it moves its clients itself when it has nothing in flight.
-func (in *instance) becomeMaster(reason string, fromLive bool) {
-	in.disarm(&in.down)
-	in.cancelSwitch()
-	if fromLive {
+// A takeover fromLiveMaster (it sent priority 0, or we preempt it) adds
+// the VIPs first, since that master may point its clients at us as soon
+// as it hears our advert, and claims them: the first gratuitous ARPs
+// wait while it still answers for the VIPs; it moves its clients itself
+// when it has nothing in flight.
+func (in *instance) becomeMaster(reason string, kind takeoverKind) {
+	in.disarm(&in.down.timerSlot)
+	if kind == fromLiveMaster {
 		in.addVIPs()
 		in.sendAdvert(in.effPrio)
-		in.holdGARPs()
+		in.claim()
 	} else {
 		in.sendAdvert(in.effPrio)
 		in.addVIPs()
-		in.startGARPs()
+		in.announce()
 	}
 	in.arm(&in.adver, in.advertInt(), in.onAdverTimer)
 	in.master, in.masterPrio = in.primary, in.effPrio
@@ -180,67 +174,21 @@ func (in *instance) becomeMaster(reason string, fromLive bool) {
 // send an advert and reset the timer. VIPs that failed to be added are
 // retried here.
 func (in *instance) onAdverTimer() {
-	if in.state != StateMaster || in.handover != nil {
-		return
-	}
 	in.sendAdvert(in.effPrio)
 	if !in.vipsOK {
 		in.addVIPs()
 		if in.vipsOK {
-			in.garpBurst(in.cfg.GARPMasterRepeat)
+			in.burst(in.cfg.GARPMasterRepeat)
 		}
 	}
 	in.arm(&in.adver, in.advertInt(), in.onAdverTimer)
 }
 
-// onGARPDelay sends keepalived's second burst of gratuitous ARPs,
-// garp_master_delay after becoming master, then starts the refresh.
-func (in *instance) onGARPDelay() {
-	if in.state != StateMaster || !in.vipsHeld {
-		return
-	}
-	in.garpBurst(in.cfg.GARPMasterRepeat)
-	in.armGARPRefresh()
-}
-
-// onGARPRefresh repeats one gratuitous ARP per VIP every
-// garp_master_refresh while master (keepalived's
-// garp_master_refresh_repeat defaults to 1).
-func (in *instance) onGARPRefresh() {
-	if in.state != StateMaster || !in.vipsHeld {
-		return
-	}
-	in.garpBurst(1)
-	in.armGARPRefresh()
-}
-
-// armGARPRefresh schedules the next refresh GARP, if the config asks for
-// them (a reload may have turned them off).
-func (in *instance) armGARPRefresh() {
-	if in.cfg.GARPMasterRefresh > 0 {
-		in.arm(&in.garpRefresh, in.cfg.GARPMasterRefresh, in.onGARPRefresh)
-	} else {
-		in.disarm(&in.garpRefresh)
-	}
-}
-
-func (in *instance) garpBurst(n int) {
-	for range n {
-		if err := in.io.garp(in.cfg.VirtualIPAddresses); err != nil {
-			if in.every("garp") {
-				in.log.Warn().Err(err).Msg("gratuitous ARP failed")
-			}
-			return
-		}
-	}
-}
-
 // enterFault leaves the protocol: a master sends priority 0 first, as
 // keepalived does, so that the backup takes over after Skew_Time.
 func (in *instance) enterFault(reason string) {
-	var h *handover
-	if in.handover != nil {
-		h = in.endHandover()
+	h := in.endHandover()
+	if h != nil {
 		h.err = fmt.Errorf("entered FAULT during the handover: %s", reason)
 	}
 	if in.state == StateMaster {
@@ -248,8 +196,8 @@ func (in *instance) enterFault(reason string) {
 		in.ctr.leftMaster++
 	}
 	in.disarm(&in.adver)
-	in.disarm(&in.down)
-	if in.vipsHeld {
+	in.disarm(&in.down.timerSlot)
+	if in.holdsVIPs() {
 		in.removeVIPs()
 	}
 	in.master = netip.Addr{}
@@ -262,8 +210,8 @@ func (in *instance) enterFault(reason string) {
 // onAdvert handles a valid advert.
 func (in *instance) onAdvert(src netip.Addr, a *Advert) {
 	prio := int(a.Priority)
-	if in.handover != nil {
-		in.handoverAdvert(src, prio)
+	if in.handingOver() {
+		in.departureAdvert(src, prio)
 		return
 	}
 	switch in.state {
@@ -281,8 +229,7 @@ func (in *instance) backupAdvert(src netip.Addr, prio int) {
 	if prio == PriorityStop {
 		// "If the Priority in the ADVERTISEMENT is zero, then: Set the
 		// Master_Down_Timer to Skew_Time."
-		in.armDown(in.skew(), fmt.Sprintf("master %s left (priority 0)", src))
-		in.downLive = true
+		in.armDown(in.skew(), fromLiveMaster, fmt.Sprintf("master %s left (priority 0)", src))
 		return
 	}
 	lower := prio < in.effPrio
@@ -304,7 +251,7 @@ func (in *instance) backupAdvert(src netip.Addr, prio int) {
 			}
 		}
 		mdi := in.masterDownInterval()
-		in.armDown(mdi, fmt.Sprintf("no advert from master %s for the master down interval (%s)", src, mdi))
+		in.armDown(mdi, afterSilence, fmt.Sprintf("no advert from master %s for the master down interval (%s)", src, mdi))
 		return
 	}
 	// "Otherwise: Discard the ADVERTISEMENT." The Master_Down_Timer keeps
@@ -313,8 +260,7 @@ func (in *instance) backupAdvert(src netip.Addr, prio int) {
 		in.log.Info().Str("master", src.String()).Int("master_priority", prio).Int("priority", in.effPrio).Msg("lower-priority master: preempting")
 	}
 	in.master, in.masterPrio = src, prio
-	in.downReason = fmt.Sprintf("preempted master %s (priority %d, ours %d)", src, prio, in.effPrio)
-	in.downLive = true
+	in.down.kind, in.down.why = fromLiveMaster, fmt.Sprintf("preempted master %s (priority %d, ours %d)", src, prio, in.effPrio)
 }
 
 // delayPreempt is keepalived's preempt_delay: a backup accepts a
@@ -362,7 +308,7 @@ func (in *instance) masterAdvert(src netip.Addr, prio int) {
 			Msg("another master with lower priority: answering with an advert and gratuitous ARPs")
 	}
 	in.sendAdvert(in.effPrio)
-	in.garpBurst(in.cfg.GARPMasterRepeat)
+	in.burst(in.cfg.GARPMasterRepeat)
 }
 
 func (in *instance) setState(s State, reason string) {

@@ -662,7 +662,7 @@ func TestReleaseWithoutPeerKeepsMaster(t *testing.T) {
 	}
 	s.wantStates(map[*node]State{a: StateMaster})
 	s.onlyHolder(vip, a)
-	if a.in.released {
+	if a.in.standing == released {
 		t.Error("abandoned release left the instance released")
 	}
 	// Adverts resumed.

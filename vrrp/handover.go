@@ -1,60 +1,127 @@
 package vrrp
 
 // Planned departures: lbd's handover (release, shutdown) and stopping.
+//
+// A master's departure is one phase at a time, each a type of its own,
+// with departTimer belonging to the phase in force:
+//
+//	staying            not departing (every state but a departing MASTER)
+//	awaitingSuccessor  priority 0 sent (and repeated every advert
+//	                   interval); the VIPs stay ours until a peer
+//	                   announces itself, at most the master down interval
+//	handingOff         a successor announced itself: the VIPs are leaving
+//	                   for it (vipsLeaving); adverts are not answered
+//
+// The transitions: beginHandover, successorSeen, and one of
+// finishHandover (the VIPs are gone), abandonRelease (nobody answered a
+// release) or endHandover (FAULT, a forced stop).
 
 import (
 	"fmt"
 	"net/netip"
+	"time"
 )
+
+// handover is a departure as the caller of release or shutdown waits for
+// it: done is closed when it ends, err says why it failed.
+type handover struct {
+	final bool // shutting down (else: lbctl vip release)
+	done  chan struct{}
+	err   error
+}
+
+// departure is one of staying, *awaitingSuccessor, *handingOff.
+type departure interface{ String() string }
+
+type staying struct{}
+
+type awaitingSuccessor struct {
+	h     *handover
+	since time.Time
+}
+
+type handingOff struct {
+	h  *handover
+	to netip.Addr
+}
+
+func (staying) String() string            { return "staying" }
+func (*awaitingSuccessor) String() string { return "awaiting a successor" }
+func (*handingOff) String() string        { return "handing off" }
+
+// handingOver reports whether a master is departing.
+func (in *instance) handingOver() bool {
+	_, ok := in.departure.(staying)
+	return !ok
+}
+
+// current is the departure's handover, nil when staying.
+func (in *instance) current() *handover {
+	switch d := in.departure.(type) {
+	case *awaitingSuccessor:
+		return d.h
+	case *handingOff:
+		return d.h
+	}
+	return nil
+}
+
+func (in *instance) setDeparture(d departure) {
+	in.disarm(&in.departTimer)
+	in.departure = d
+}
 
 // beginHandover starts a planned departure of a master. RFC 3768 section
 // 6.4.3 ("If a Shutdown event is received") sends priority 0 and leaves at
 // once, which leaves clients without the VIP until the backup adds it. We
 // send priority 0 (repeated every advert interval) but keep the VIPs and
 // keep serving until the peer's first advert as master, bounded by the
-// master down interval; then move them to it at a quiet moment
-// (startSwitch) and finish (finishHandover).
+// master down interval; then move them to it at a quiet moment (leave)
+// and finish (finishHandover).
 func (in *instance) beginHandover(final bool) *handover {
 	h := &handover{final: final, done: make(chan struct{})}
-	in.handover = h
+	d := &awaitingSuccessor{h: h, since: in.clk.Now()}
+	in.setDeparture(d)
 	in.disarm(&in.adver)
 	in.sendAdvert(PriorityStop)
-	in.arm(&in.hoResend, in.advertInt(), in.onHandoverResend)
-	in.arm(&in.hoLimit, in.masterDownInterval(), in.onHandoverLimit)
+	in.armDepartTimer(d)
 	in.log.Info().Bool("shutdown", final).Dur("limit", in.masterDownInterval()).Msg("handing over: sent priority 0, keeping the VIPs until a peer is master")
 	return h
 }
 
-func (in *instance) onHandoverResend() {
-	if in.handover == nil || in.handover.peer.IsValid() {
+// armDepartTimer schedules the next priority-0 advert, or the end of the
+// wait if it comes first.
+func (in *instance) armDepartTimer(d *awaitingSuccessor) {
+	left := d.since.Add(in.masterDownInterval()).Sub(in.clk.Now())
+	if left <= in.advertInt() {
+		in.arm(&in.departTimer, max(left, 0), in.handoverUnanswered)
 		return
 	}
-	in.sendAdvert(PriorityStop)
-	in.arm(&in.hoResend, in.advertInt(), in.onHandoverResend)
+	in.arm(&in.departTimer, in.advertInt(), func() {
+		in.sendAdvert(PriorityStop)
+		in.armDepartTimer(d)
+	})
 }
 
-func (in *instance) handoverAdvert(src netip.Addr, prio int) {
-	h := in.handover
-	if prio == PriorityStop || h.peer.IsValid() {
+// departureAdvert handles an advert while departing: the first one with
+// a priority from a peer makes it the successor.
+func (in *instance) departureAdvert(src netip.Addr, prio int) {
+	d, ok := in.departure.(*awaitingSuccessor)
+	if !ok || prio == PriorityStop {
 		return
 	}
-	h.peer = src
+	in.setDeparture(&handingOff{h: d.h, to: src})
 	in.master, in.masterPrio = src, prio
-	in.disarm(&in.hoResend)
-	in.disarm(&in.hoLimit)
-	in.startSwitch(src, func(how string) {
+	in.leave(src, func(how string) {
 		in.finishHandover(fmt.Sprintf("handed over to %s (priority %d): %s", src, prio, how))
 	})
 }
 
-// onHandoverLimit ends a handover nobody answered. On shutdown the VIPs
+// handoverUnanswered ends a wait nobody answered. On shutdown the VIPs
 // go anyway; a release is abandoned instead, and the node stays master:
 // a planned failover must not leave the VIP nowhere.
-func (in *instance) onHandoverLimit() {
-	h := in.handover
-	if h == nil {
-		return
-	}
+func (in *instance) handoverUnanswered() {
+	h := in.current()
 	if h.final {
 		in.finishHandover(fmt.Sprintf("no peer announced itself master within %s", in.masterDownInterval()))
 		return
@@ -63,34 +130,34 @@ func (in *instance) onHandoverLimit() {
 	in.log.Warn().Err(h.err).Msg("release abandoned")
 	in.endHandover()
 	in.sendAdvert(in.effPrio)
-	in.garpBurst(in.cfg.GARPMasterRepeat)
+	in.burst(in.cfg.GARPMasterRepeat)
 	in.arm(&in.adver, in.advertInt(), in.onAdverTimer)
 	close(h.done)
 }
 
+// finishHandover ends a departure whose VIPs are gone (or go now, on a
+// shutdown nobody answered): a shutdown stops the instance, a release
+// leaves it BACKUP and released.
 func (in *instance) finishHandover(reason string) {
-	h := in.handover
+	h := in.endHandover()
 	if h == nil {
 		return
 	}
-	in.endHandover()
 	if h.final {
 		in.stopNow(reason, false)
 	} else {
-		in.released = true
+		in.standing = released
 		in.becomeBackup("released: " + reason)
 	}
 	// Waiters wake once the VIPs are gone.
 	close(h.done)
 }
 
-// endHandover clears the handover; the caller closes its done channel
-// once it has finished what the handover's end implies.
+// endHandover returns to staying; the caller closes the handover's done
+// channel once it has finished what the handover's end implies.
 func (in *instance) endHandover() *handover {
-	h := in.handover
-	in.handover = nil
-	in.disarm(&in.hoResend)
-	in.disarm(&in.hoLimit)
+	h := in.current()
+	in.setDeparture(staying{})
 	return h
 }
 
@@ -100,9 +167,7 @@ func (in *instance) stopNow(reason string, sendStop bool) {
 	if in.stopped {
 		return
 	}
-	var h *handover
-	if in.handover != nil {
-		h = in.endHandover()
+	if h := in.endHandover(); h != nil {
 		h.err = fmt.Errorf("stopped during the handover: %s", reason)
 		defer close(h.done)
 	}
@@ -112,11 +177,10 @@ func (in *instance) stopNow(reason string, sendStop bool) {
 		}
 		in.ctr.leftMaster++
 	}
-	in.cancelSwitch()
-	for _, s := range []*timerSlot{&in.adver, &in.down, &in.garpDelay, &in.garpRefresh, &in.garpFirst, &in.probeTimer} {
+	for _, s := range in.timers() {
 		in.disarm(s)
 	}
-	if in.vipsHeld {
+	if in.holdsVIPs() {
 		in.removeVIPs()
 	}
 	in.master = netip.Addr{}
@@ -135,12 +199,12 @@ func (in *instance) release() (*handover, error) {
 	if in.stopped {
 		return nil, fmt.Errorf("vrrp_instance %q is stopped", in.name)
 	}
-	if in.handover != nil {
-		return in.handover, nil
+	if h := in.current(); h != nil {
+		return h, nil
 	}
 	if in.state != StateMaster {
-		if !in.released {
-			in.released = true
+		if in.standing != released {
+			in.standing = released
 			in.log.Info().Str("state", in.state.String()).Msg("released: will not become master until reclaimed")
 		}
 		return nil, nil
@@ -155,13 +219,13 @@ func (in *instance) reclaim() error {
 	if in.stopped {
 		return fmt.Errorf("vrrp_instance %q is stopped", in.name)
 	}
-	if in.released {
-		in.released = false
+	if in.standing == released {
+		in.standing = electable
 		in.log.Info().Msg("reclaimed: taking part in elections again")
 		if in.state == StateBackup && !in.master.IsValid() {
 			// No master was seen while released: elect ourselves after
 			// the usual wait.
-			in.armDown(in.masterDownInterval(), "reclaimed with no master on the link")
+			in.armDown(in.masterDownInterval(), afterSilence, "reclaimed with no master on the link")
 		}
 	}
 	return nil
@@ -175,9 +239,9 @@ func (in *instance) shutdown() *handover {
 	if in.stopped {
 		return nil
 	}
-	if in.handover != nil {
-		in.handover.final = true
-		return in.handover
+	if h := in.current(); h != nil {
+		h.final = true
+		return h
 	}
 	if in.state == StateMaster {
 		return in.beginHandover(true)
@@ -191,5 +255,5 @@ func (in *instance) shutdown() *handover {
 func (in *instance) forceStop(reason string) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	in.stopNow(reason, in.handover == nil)
+	in.stopNow(reason, !in.handingOver())
 }

@@ -53,6 +53,20 @@ type counters struct {
 // does to the network. Every field is guarded by mu; every event (packet,
 // timer, tracker change, admin call) takes it, so the state machine sees
 // one event at a time.
+//
+// Beside the RFC state, three sub-machines each keep their phase in one
+// field, as a value of its own type, with the timer that belongs to it:
+//
+//   - vips (vips.go, switch.go): what the instance does with its VIPs:
+//     absent, claimed (a takeover from a live master, our announcements
+//     held), announced, leaving (moving to the new master at a quiet
+//     moment). The family-specific part is the announcer of instanceIO.
+//   - departure (handover.go): a master's planned departure: staying,
+//     awaiting a successor, handing off to it.
+//   - standing: electable, or released by lbctl vip release.
+//
+// The Master_Down_Timer also says what its expiry means (down.kind): a
+// takeover after silence, or from a live master.
 type instance struct {
 	mu     sync.Mutex
 	name   string
@@ -66,52 +80,68 @@ type instance struct {
 	pol      rxPolicy
 	trackers []*tracker
 
-	state      State
-	reason     string    // why the last transition happened
-	since      time.Time // when
-	effPrio    int
-	primary    netip.Addr // source address of our adverts
-	master     netip.Addr // current master as last seen; ours when MASTER
-	masterPrio int
-
+	// The RFC state machine (fsm.go).
+	state        State
+	reason       string    // why the last transition happened
+	since        time.Time // when
+	effPrio      int
+	primary      netip.Addr // source address of our adverts
+	master       netip.Addr // current master as last seen; ours when MASTER
+	masterPrio   int
 	adver        timerSlot // Adver_Timer (MASTER)
-	down         timerSlot // Master_Down_Timer (BACKUP)
-	downReason   string    // what the Master_Down_Timer expiring will mean
-	garpDelay    timerSlot // second GARP burst, garp_master_delay after becoming master
-	garpRefresh  timerSlot // periodic GARP, garp_master_refresh
+	down         downTimer // Master_Down_Timer (BACKUP)
 	preemptSince time.Time // a lower-priority master first seen (keepalived's preempt_time counts from it); zero when not counting
+	standing     standing
 
-	released bool      // lbctl vip release: stay BACKUP until reclaimed
-	handover *handover // non-nil while a master hands its VIPs over
-	hoResend timerSlot // priority-0 repeat during a handover
-	hoLimit  timerSlot // end of the wait for the peer
+	// The VIPs (vips.go, switch.go).
+	vips     vipPhase
+	vipsOK   bool      // the last add succeeded (else retried every advert interval)
+	vipTimer timerSlot // the timer of the current vips phase
+	quiet    Quiescer  // the proxy, asked for a quiet moment when leaving; may be nil
 
-	// The moment the VIPs move between live nodes (switch.go).
-	quiet      Quiescer   // the proxy, asked for a quiet moment; may be nil
-	sw         *vipSwitch // leaving: moving the VIPs to the new master
-	swSettle   timerSlot
-	swBound    timerSlot
-	downLive   bool      // the Master_Down_Timer runs for a live master that leaves or is preempted
-	garpFirst  timerSlot // new master: the held-back first GARP burst
-	probeTimer timerSlot // new master: next look at the answers to the holder probe
+	// A master's planned departure (handover.go).
+	departure   departure
+	departTimer timerSlot // the timer of the current departure phase
 
-	vipsHeld bool // the VIPs are ours: added, or being added
-	vipsOK   bool // the last add succeeded
-	started  bool // start was called: tracker changes move the state machine
-	stopped  bool
+	started bool // start was called: tracker changes move the state machine
+	stopped bool
 
 	ctr      counters
 	rlReason map[Reason]time.Time // last log time per invalid reason
 	rlEvent  map[string]time.Time // last log time of repetitive events
 }
 
-// handover is a master's planned departure: it has sent priority 0 and
-// keeps its VIPs until the peer announces itself (see beginHandover).
-type handover struct {
-	final bool // shutting down (else: lbctl vip release)
-	done  chan struct{}
-	err   error
-	peer  netip.Addr
+// standing is whether an instance may become master (lbctl vip release
+// and reclaim).
+type standing int
+
+const (
+	electable standing = iota // takes part in elections
+	released                  // stays BACKUP until reclaimed, even with no master on the link
+)
+
+// takeoverKind is what the Master_Down_Timer expiring means.
+type takeoverKind int
+
+const (
+	// afterSilence: the master stopped advertising (a crash, a cut
+	// link): announce the VIPs at once.
+	afterSilence takeoverKind = iota
+	// fromLiveMaster: the master is still there (it sent priority 0, or
+	// we preempt it): claim the VIPs, and let it move the clients.
+	fromLiveMaster
+)
+
+// downTimer is the Master_Down_Timer with what its expiry will mean.
+type downTimer struct {
+	timerSlot
+	kind takeoverKind
+	why  string // the reason logged when it fires
+}
+
+// timers are every timer of the instance, for a stop.
+func (in *instance) timers() []*timerSlot {
+	return []*timerSlot{&in.adver, &in.down.timerSlot, &in.vipTimer, &in.departTimer}
 }
 
 // invalidLogEvery bounds the log lines per invalid-packet reason.
@@ -119,17 +149,19 @@ const invalidLogEvery = 10 * time.Second
 
 func newInstance(cfg *config.VRRPInstance, scripts []*config.VRRPScript, log zerolog.Logger, clk clock.Clock, io instanceIO, src trackSource, notify func([]string)) *instance {
 	in := &instance{
-		name:     cfg.Name,
-		log:      log.With().Str("instance", cfg.Name).Logger(),
-		clk:      clk,
-		io:       io,
-		src:      src,
-		notify:   notify,
-		state:    StateInit,
-		since:    clk.Now(),
-		reason:   "startup",
-		rlReason: map[Reason]time.Time{},
-		rlEvent:  map[string]time.Time{},
+		name:      cfg.Name,
+		log:       log.With().Str("instance", cfg.Name).Logger(),
+		clk:       clk,
+		io:        io,
+		src:       src,
+		notify:    notify,
+		state:     StateInit,
+		vips:      vipsAbsent{},
+		departure: staying{},
+		since:     clk.Now(),
+		reason:    "startup",
+		rlReason:  map[Reason]time.Time{},
+		rlEvent:   map[string]time.Time{},
 	}
 	in.ctr.invalid = map[Reason]uint64{}
 	in.setConfig(cfg, scripts)
@@ -210,7 +242,7 @@ func (in *instance) masterDownInterval() time.Duration {
 // always preempts; keepalived also ignores nopreempt with state MASTER. A
 // released instance never does.
 func (in *instance) preempts() bool {
-	if in.released {
+	if in.standing == released {
 		return false
 	}
 	return in.cfg.Preempt || in.cfg.Priority == PriorityOwner || in.cfg.State == "MASTER"
@@ -318,8 +350,8 @@ func (in *instance) status() InstanceStatus {
 		VRID:                 in.cfg.VirtualRouterID,
 		AdvertInt:            in.cfg.AdvertInt.String(),
 		Preempt:              in.preempts(),
-		Released:             in.released,
-		HandingOver:          in.handover != nil,
+		Released:             in.standing == released,
+		HandingOver:          in.handingOver(),
 		SourceAddress:        addrString(in.primary),
 		LastTransition:       in.since,
 		LastTransitionReason: in.reason,

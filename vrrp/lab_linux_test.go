@@ -218,7 +218,7 @@ func crash(s *Speaker) {
 	for _, r := range s.instances {
 		r.in.mu.Lock()
 		r.in.stopped = true
-		for _, ts := range []*timerSlot{&r.in.adver, &r.in.down, &r.in.garpDelay, &r.in.garpRefresh, &r.in.hoResend, &r.in.hoLimit, &r.in.swSettle, &r.in.swBound, &r.in.garpFirst, &r.in.probeTimer} {
+		for _, ts := range r.in.timers() {
 			r.in.disarm(ts)
 		}
 		r.in.mu.Unlock()

@@ -1,8 +1,8 @@
 package vrrp
 
 // The moment the VIPs move between two live nodes: the leaving master
-// chooses it (vipSwitch), the new master holds its gratuitous ARPs back
-// until then (takeover probe). See "Planned failover" in doc.go.
+// chooses it (vipsLeaving), the new master holds its gratuitous ARPs back
+// until then (vipsClaimed, vips.go). See "Planned failover" in doc.go.
 
 import (
 	"context"
@@ -52,48 +52,55 @@ const (
 	switchNoMACHold = takeoverGARPDelay + 50*time.Millisecond
 )
 
-// vipSwitch is a leaving master's move of its VIPs to the master that
+// vipsLeaving is a leaving master's move of its VIPs to the master that
 // just announced itself: still holding them and serving, it waits for a
 // moment when its proxy has no request in progress on them (at most
-// switchBound), then sends gratuitous ARPs announcing the VIPs at the
-// successor's MAC and removes them at once.
-type vipSwitch struct {
-	peer    netip.Addr
+// switchBound), then announces the VIPs at the successor's MAC and
+// removes them at once.
+type vipsLeaving struct {
+	to      netip.Addr
 	heard   time.Time // the successor's first advert as master
+	step    leaveStep
 	cancel  context.CancelFunc
-	settled chan struct{} // closed switchSettle after heard
+	settled chan struct{} // closed switchSettle after heard, when a Quiescer waits
 	then    func(how string)
 }
 
-// startSwitch begins moving the VIPs to peer, which has announced itself
-// master; then (may be nil) runs once the VIPs are gone, with how it went.
+// leaveStep is where a vipsLeaving stands.
+type leaveStep int
+
+const (
+	leaveSettling  leaveStep = iota // switchSettle has not passed
+	leaveWaitQuiet                  // the Quiescer is asked, until switchBound
+	leaveHoldNoMAC                  // the successor's MAC is unknown: held until its own announcements are out
+)
+
+func (*vipsLeaving) String() string { return "leaving" }
+
+// leave enters vipsLeaving towards to, which has announced itself master;
+// then (may be nil) runs once the VIPs are gone, with how it went.
 // Without a Quiescer the switch happens after switchSettle.
-func (in *instance) startSwitch(peer netip.Addr, then func(how string)) {
-	in.cancelSwitch()
+func (in *instance) leave(to netip.Addr, then func(how string)) {
 	ctx, cancel := context.WithCancel(context.Background())
-	sw := &vipSwitch{peer: peer, heard: in.clk.Now(), cancel: cancel, settled: make(chan struct{}), then: then}
-	in.sw = sw
+	lv := &vipsLeaving{to: to, heard: in.clk.Now(), cancel: cancel, settled: make(chan struct{}), then: then}
+	in.setVIPs(lv)
 	// Resolving the successor's MAC takes a round trip: start now.
-	if mac, err := in.io.neighbor(peer, true); err != nil {
-		in.log.Warn().Err(err).Str("peer", peer.String()).Msg("looking up the new master's MAC")
+	if mac, err := in.io.neighbor(to, true); err != nil {
+		in.log.Warn().Err(err).Str("peer", to.String()).Msg("looking up the new master's MAC")
 	} else if mac == nil {
-		in.log.Debug().Str("peer", peer.String()).Msg("resolving the new master's MAC")
+		in.log.Debug().Str("peer", to.String()).Msg("resolving the new master's MAC")
 	}
 	q := in.quiet
-	in.arm(&in.swSettle, switchSettle, func() {
-		if in.sw != sw {
-			return
-		}
+	in.arm(&in.vipTimer, switchSettle, func() {
 		if q == nil {
-			in.switchNow(sw, "switched without waiting (no proxy to ask)")
+			in.switchNow(lv, "switched without waiting (no proxy to ask)")
 			return
 		}
-		close(sw.settled)
-	})
-	in.arm(&in.swBound, switchBound, func() {
-		if in.sw == sw {
-			in.switchNow(sw, fmt.Sprintf("no quiet moment within %s: switched anyway", switchBound))
-		}
+		lv.step = leaveWaitQuiet
+		close(lv.settled)
+		in.arm(&in.vipTimer, switchBound-switchSettle, func() {
+			in.switchNow(lv, fmt.Sprintf("no quiet moment within %s: switched anyway", switchBound))
+		})
 	})
 	if q == nil {
 		return
@@ -101,145 +108,55 @@ func (in *instance) startSwitch(peer netip.Addr, then func(how string)) {
 	addrs := in.vipAddrs()
 	go func() {
 		select {
-		case <-sw.settled:
+		case <-lv.settled:
 		case <-ctx.Done():
 			return
 		}
 		start := time.Now()
 		if err := q.WaitQuiet(ctx, addrs); err != nil {
-			return // switchBound or a cancel decides
+			return // switchBound or the end of the phase decides
 		}
 		waited := time.Since(start)
 		in.mu.Lock()
 		defer in.mu.Unlock()
-		if in.sw != sw || in.stopped {
+		if in.vips != vipPhase(lv) || lv.step != leaveWaitQuiet || in.stopped {
 			return
 		}
-		in.switchNow(sw, fmt.Sprintf("switched at a quiet moment (waited %s)", waited.Round(time.Millisecond)))
+		in.switchNow(lv, fmt.Sprintf("switched at a quiet moment (waited %s)", waited.Round(time.Millisecond)))
 	}()
 }
 
 // switchNow moves the clients to the successor and removes the VIPs; if
 // its MAC is still unknown, the VIPs stay until its own gratuitous ARPs
 // have gone out.
-func (in *instance) switchNow(sw *vipSwitch, how string) {
-	in.disarm(&in.swSettle)
-	in.disarm(&in.swBound)
-	sw.cancel()
-	mac, err := in.io.neighbor(sw.peer, false)
+func (in *instance) switchNow(lv *vipsLeaving, how string) {
+	lv.cancel()
+	mac, err := in.io.neighbor(lv.to, false)
 	if err != nil || mac == nil {
-		hold := sw.heard.Add(switchNoMACHold).Sub(in.clk.Now())
-		in.log.Warn().Err(err).Str("peer", sw.peer.String()).Dur("hold", hold).
+		hold := lv.heard.Add(switchNoMACHold).Sub(in.clk.Now())
+		in.log.Warn().Err(err).Str("peer", lv.to.String()).Dur("hold", hold).
 			Msg("the new master's MAC is unknown: keeping the VIPs until its own gratuitous ARPs are out")
-		in.arm(&in.swBound, max(hold, 0), func() {
-			if in.sw == sw {
-				in.finishSwitch(sw, "removed after the new master's gratuitous ARPs (its MAC was unknown)")
-			}
+		lv.step = leaveHoldNoMAC
+		in.arm(&in.vipTimer, max(hold, 0), func() {
+			in.finishLeave(lv, "removed after the new master's gratuitous ARPs (its MAC was unknown)")
 		})
 		return
 	}
-	vips := in.cfg.VirtualIPAddresses
 	for range max(in.cfg.GARPMasterRepeat, 1) {
-		if err := in.io.garpAs(mac, vips); err != nil {
+		if err := in.io.garpAs(mac, in.cfg.VirtualIPAddresses); err != nil {
 			in.log.Warn().Err(err).Msg("gratuitous ARP for the new master failed")
 			break
 		}
 	}
-	in.finishSwitch(sw, how+fmt.Sprintf("; clients pointed at %s (%s)", sw.peer, net.HardwareAddr(mac)))
+	in.finishLeave(lv, how+fmt.Sprintf("; clients pointed at %s (%s)", lv.to, net.HardwareAddr(mac)))
 }
 
-func (in *instance) finishSwitch(sw *vipSwitch, how string) {
-	in.sw = nil
-	in.disarm(&in.swSettle)
-	in.disarm(&in.swBound)
-	sw.cancel()
-	if in.vipsHeld {
-		in.removeVIPs()
-	}
-	in.log.Info().Str("peer", sw.peer.String()).Dur("after_advert", in.clk.Now().Sub(sw.heard)).Str("how", how).Msg("VIPs moved to the new master")
-	if sw.then != nil {
-		sw.then(how)
+// finishLeave removes the VIPs (phase vipsAbsent) and runs the leave's
+// continuation.
+func (in *instance) finishLeave(lv *vipsLeaving, how string) {
+	in.removeVIPs()
+	in.log.Info().Str("peer", lv.to.String()).Dur("after_advert", in.clk.Now().Sub(lv.heard)).Str("how", how).Msg("VIPs moved to the new master")
+	if lv.then != nil {
+		lv.then(how)
 	}
 }
-
-// cancelSwitch drops a pending switch (we are master again, or stop, or
-// the VIPs go for another reason).
-func (in *instance) cancelSwitch() {
-	if in.sw == nil {
-		return
-	}
-	in.sw.cancel()
-	in.sw = nil
-	in.disarm(&in.swSettle)
-	in.disarm(&in.swBound)
-}
-
-func (in *instance) vipAddrs() []netip.Addr {
-	out := make([]netip.Addr, len(in.cfg.VirtualIPAddresses))
-	for i, p := range in.cfg.VirtualIPAddresses {
-		out[i] = p.Addr()
-	}
-	return out
-}
-
-// startGARPs is keepalived's schedule on becoming master: a burst of
-// garp_master_repeat now, another garp_master_delay later, then one every
-// garp_master_refresh.
-func (in *instance) startGARPs() {
-	in.disarm(&in.garpFirst)
-	in.stopProbe()
-	in.garpBurst(in.cfg.GARPMasterRepeat)
-	switch {
-	case in.cfg.GARPMasterDelay > 0:
-		in.arm(&in.garpDelay, in.cfg.GARPMasterDelay, in.onGARPDelay)
-	case in.cfg.GARPMasterRefresh > 0:
-		in.arm(&in.garpRefresh, in.cfg.GARPMasterRefresh, in.onGARPRefresh)
-	}
-}
-
-// holdGARPs is the takeover from a live master: the first burst waits
-// until no other node answers for the VIPs (probed every
-// holderProbeEvery), at most takeoverGARPDelay.
-func (in *instance) holdGARPs() {
-	in.arm(&in.garpFirst, takeoverGARPDelay, func() {
-		if in.state == StateMaster && in.vipsHeld {
-			in.log.Info().Dur("after", takeoverGARPDelay).Msg("the previous master still answers for the VIPs: gratuitous ARPs now")
-			in.startGARPs()
-		}
-	})
-	in.probeRound()
-}
-
-// probeRound asks who holds the VIPs and reads the answers
-// holderProbeEvery later: another round while someone still does, our
-// gratuitous ARPs as soon as nobody does.
-func (in *instance) probeRound() {
-	vips := in.cfg.VirtualIPAddresses
-	if err := in.io.probe(in.primary, vips); err != nil {
-		if in.every("probe") {
-			in.log.Warn().Err(err).Msg("ARP probe for the VIPs failed: gratuitous ARPs now")
-		}
-		in.startGARPs()
-		return
-	}
-	in.arm(&in.probeTimer, holderProbeEvery, func() {
-		if in.state != StateMaster || !in.vipsHeld || in.garpFirst.t == nil {
-			return
-		}
-		held, err := in.io.probeAnswered(in.cfg.VirtualIPAddresses)
-		switch {
-		case err != nil:
-			if in.every("probe") {
-				in.log.Warn().Err(err).Msg("reading the answers to the ARP probe failed: gratuitous ARPs now")
-			}
-		case held:
-			in.probeRound()
-			return
-		default:
-			in.log.Info().Dur("after", in.clk.Now().Sub(in.since)).Msg("no other node answers for the VIPs any more: gratuitous ARPs now")
-		}
-		in.startGARPs()
-	})
-}
-
-func (in *instance) stopProbe() { in.disarm(&in.probeTimer) }
