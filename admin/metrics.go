@@ -240,6 +240,9 @@ func b2f(b bool) float64 {
 func newRegistry(src StatsSource) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(&metricsCollector{src: src})
+	if cs, ok := src.(CertSource); ok {
+		reg.MustRegister(&certCollector{src: cs})
+	}
 	reg.MustRegister(collectors.NewGoCollector())
 	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "lbd"}))
 	return reg

@@ -18,6 +18,7 @@ import (
 	"lbd/config"
 	"lbd/health"
 	"lbd/proxy"
+	"lbd/tlsconf"
 	"lbd/vrrp"
 )
 
@@ -32,6 +33,8 @@ type Appliance struct {
 	proxy   *proxy.Engine
 	stats   *admin.StatsServer
 	speaker *vrrp.Speaker
+	// sessions makes TLS sessions resumable across reloads (tls.go).
+	sessions *tlsconf.Sessions
 
 	// mu serializes Start, Reload and Stop: one configuration is applied
 	// at a time, and status reads never see a half-applied one.
@@ -62,6 +65,7 @@ func New(log zerolog.Logger, path, version string) *Appliance {
 		proxy:   proxy.New(log, pool),
 		speaker: vrrp.New(log.With().Str("component", "vrrp").Logger(), pool), // the pool is the speaker's BackendTracker
 	}
+	a.sessions = tlsconf.NewSessions()
 	// A master handing its VIPs over asks the proxy for the moment no
 	// client has a request in progress on them.
 	a.speaker.SetQuiescer(a.proxy)
@@ -87,6 +91,7 @@ func (a *Appliance) Start(cfg *config.Config) error {
 		return err
 	}
 	a.cfg = cfg
+	a.logWarnings(cfg)
 	a.pool.Start()
 	a.log.Info().Str("config", a.path).Int("frontends", len(cfg.Frontends)).
 		Int("backends", len(cfg.Backends)).Int("vrrp_instances", len(cfg.VRRPInstances)).
@@ -100,6 +105,9 @@ func (a *Appliance) Start(cfg *config.Config) error {
 // they fail; the parts already changed are put back to old (nil on the
 // first start), so a refused reload leaves the running configuration whole.
 func (a *Appliance) apply(cfg, old *config.Config) error {
+	if err := checkTLSServed(cfg); err != nil {
+		return err
+	}
 	// VRRP reads the backends' health only once the new instances (and
 	// their trackers) are in place, or the rollback is done.
 	a.speaker.Hold()
@@ -129,6 +137,7 @@ func (a *Appliance) apply(cfg, old *config.Config) error {
 		}
 		return fmt.Errorf("vrrp: %w", err)
 	}
+	a.configureSessions(cfg)
 	return nil
 }
 
@@ -189,6 +198,7 @@ func (a *Appliance) ReloadFile() error {
 	}
 	old := a.cfg
 	a.cfg = cfg
+	a.logWarnings(cfg)
 	if a.onReload != nil {
 		a.onReload(old, cfg)
 	}

@@ -25,6 +25,7 @@ var backendSchema = &hcl.BodySchema{
 		{Type: "health_check"},
 		{Type: "server", LabelNames: []string{"name"}},
 		{Type: "timeouts"},
+		{Type: "tls"},
 	},
 }
 
@@ -75,6 +76,12 @@ func (d *decoder) decodeBackend(blk *hcl.Block, def Defaults) *Backend {
 		if be.Mode == ModeTCP {
 			d.errorf(cb.DefRange, "cookie persistence needs mode = \"http\" (backend %q is tcp)", be.Name)
 		}
+	}
+	d.backendTLS = nil
+	if tb := d.single(c.Blocks, "tls"); tb != nil {
+		be.TLS = d.defaultServerTLS()
+		d.decodeServerTLS(tb, be.TLS, false, d.dir)
+		d.backendTLS = be.TLS
 	}
 	be.HealthCheck = defaultHealthCheck()
 	if hb := d.single(c.Blocks, "health_check"); hb != nil {
@@ -139,7 +146,7 @@ var healthCheckSchema = &hcl.BodySchema{
 		{Name: "type"}, {Name: "port"}, {Name: "method"}, {Name: "path"}, {Name: "host"},
 		{Name: "expect_status"}, {Name: "expect_body"}, {Name: "send"}, {Name: "expect"},
 		{Name: "interval"}, {Name: "fast_interval"}, {Name: "down_interval"},
-		{Name: "timeout"}, {Name: "rise"}, {Name: "fall"},
+		{Name: "timeout"}, {Name: "rise"}, {Name: "fall"}, {Name: "tls"},
 	},
 }
 
@@ -189,6 +196,11 @@ func (d *decoder) decodeHealthCheck(blk *hcl.Block, hc *HealthCheck) {
 	b.duration("timeout", &hc.Timeout, lo, hi)
 	b.integer("rise", &hc.Rise, 1, 1000)
 	b.integer("fall", &hc.Fall, 1, 1000)
+	if b.has("tls") {
+		var on bool
+		b.boolean("tls", &on)
+		hc.TLS = &on
+	}
 	switch hc.Type {
 	case "tcp-check":
 		if hc.Send == "" && hc.Expect == "" {
@@ -236,12 +248,26 @@ var serverSchema = &hcl.BodySchema{
 		{Name: "address", Required: true}, {Name: "weight"}, {Name: "maxconn"},
 		{Name: "backup"}, {Name: "cookie"}, {Name: "slowstart"}, {Name: "check"},
 	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "tls"}},
 }
 
 func (d *decoder) decodeServer(blk *hcl.Block) *Server {
 	s := &Server{Name: blk.Labels[0], Weight: 1, Check: true}
-	b := d.body(d.content(blk, serverSchema), blk.DefRange, &s.rng)
+	c := d.content(blk, serverSchema)
+	b := d.body(c, blk.DefRange, &s.rng)
 	d.checkName(blk, "server")
+	s.TLS = d.backendTLS
+	if tb := d.single(c.Blocks, "tls"); tb != nil {
+		t := d.defaultServerTLS()
+		if d.backendTLS != nil {
+			t = d.backendTLS.copy()
+		}
+		d.decodeServerTLS(tb, t, true, d.dir)
+		s.TLS = t
+		if !t.Enabled {
+			s.TLS = nil
+		}
+	}
 	b.str("address", &s.Address)
 	if b.has("address") && s.Address != "" {
 		if err := checkHostPort(s.Address); err != nil {

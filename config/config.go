@@ -42,6 +42,10 @@ type Config struct {
 
 	VRRPScripts   []*VRRPScript
 	VRRPInstances []*VRRPInstance
+
+	// Warnings are problems that do not make the file invalid (a
+	// certificate close to its expiry): `lbd -c` prints them.
+	Warnings Diagnostics
 }
 
 // Global holds process-wide settings.
@@ -59,6 +63,13 @@ type Global struct {
 	// Grace is how long live connections may finish on stop or reload.
 	// Default 10s.
 	Grace time.Duration
+	// SSLDefaultBind and SSLDefaultServer are what frontends' and
+	// servers' tls blocks inherit (HAProxy's ssl-default-bind-* and
+	// ssl-default-server-*); see tls.go.
+	SSLDefaultBind   TLSDefaults
+	SSLDefaultServer TLSDefaults
+	// Tickets are the session resumption settings (tls_ticket_secret...).
+	Tickets Tickets
 }
 
 // Defaults is the block every frontend and backend inherits from.
@@ -123,6 +134,8 @@ type Frontend struct {
 	ErrorFiles []*ErrorFile
 	// Timeouts is defaults.timeouts with this block's overrides applied.
 	Timeouts Timeouts
+	// TLS blocks: addresses that terminate TLS, each with its settings.
+	TLS []*BindTLS
 
 	rng        blockRanges
 	bindRanges map[string]hcl.Range // normalized bind -> where it is written
@@ -197,6 +210,8 @@ type Backend struct {
 	Servers []*Server
 	// Timeouts is defaults.timeouts with this block's overrides applied.
 	Timeouts Timeouts
+	// TLS to every server; nil: plain TCP.
+	TLS *ServerTLS
 
 	rng blockRanges
 }
@@ -262,6 +277,9 @@ type HealthCheck struct {
 	Rise int
 	// Fall is the consecutive failures that take a server DOWN. Default 3.
 	Fall int
+	// TLS runs the check over TLS (HAProxy's check-ssl) with the server's
+	// TLS settings; nil: checks use TLS when the server does.
+	TLS *bool
 
 	rng blockRanges
 }
@@ -289,6 +307,9 @@ type Server struct {
 	// Check enables active health checks for this server. A server that is
 	// not checked is considered UP. Default true.
 	Check bool
+	// TLS is the server's effective TLS (its backend's tls block with its
+	// own over it); nil: plain TCP.
+	TLS *ServerTLS
 
 	rng blockRanges
 }

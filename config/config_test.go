@@ -76,7 +76,7 @@ vrrp_instance "VI_1" {
 		{name: "unknown default_backend", src: strings.Replace(minimal, `default_backend = "app"`, `default_backend = "ap"`, 1), want: []string{`4:21: unknown backend "ap" (did you mean "app"?)`}},
 		{name: "unknown route backend", src: strings.Replace(minimal, `default_backend = "app"`, "default_backend = \"app\"\n  route \"r\" {\n    backend = \"nope\"\n  }", 1), want: []string{`6:15: unknown backend "nope"`}},
 		{name: "missing default_backend", src: "frontend \"web\" {\n  bind = [\"127.0.0.1:80\"]\n}\n", want: []string{`1:1: frontend "web": default_backend is required (or at least one route)`}},
-		{name: "missing bind", src: "frontend \"web\" {\n  default_backend = \"app\"\n}\nbackend \"app\" {}\n", want: []string{`1:16: Missing required argument: The argument "bind" is required`}},
+		{name: "missing bind", src: "frontend \"web\" {\n  default_backend = \"app\"\n}\nbackend \"app\" {}\n", want: []string{`1:1: frontend "web": bind is required (or a tls block with its own bind)`}},
 		{name: "empty bind", src: strings.Replace(minimal, `["127.0.0.1:8080"]`, `[]`, 1), want: []string{"3:21: bind: at least one address is required"}},
 		{name: "bind not host:port", src: strings.Replace(minimal, `["127.0.0.1:8080"]`, `["127.0.0.1"]`, 1), want: []string{`3:22: bind: "127.0.0.1" is not host:port`}},
 		{name: "bind host name", src: strings.Replace(minimal, `["127.0.0.1:8080"]`, `["localhost:80"]`, 1), want: []string{`3:22: bind: "localhost:80": host must be an IP address`}},
@@ -206,7 +206,7 @@ vrrp_instance "V" {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Global != defaultGlobal() {
+	if !reflect.DeepEqual(cfg.Global, defaultGlobal()) {
 		t.Errorf("global defaults: %+v", cfg.Global)
 	}
 	f := cfg.Frontend("f")

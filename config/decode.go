@@ -15,6 +15,11 @@ import (
 // pass reports every problem of the file instead of stopping at the first.
 type decoder struct {
 	diags hcl.Diagnostics
+	// TLS settings inherited while decoding (tls.go): global's defaults,
+	// the configuration file's directory, the current backend's tls block.
+	tlsBind, tlsServer TLSDefaults
+	dir                string
+	backendTLS         *ServerTLS
 }
 
 // errorf records a problem at rng.
@@ -22,6 +27,17 @@ func (d *decoder) errorf(rng hcl.Range, format string, args ...any) {
 	r := rng
 	d.diags = append(d.diags, &hcl.Diagnostic{
 		Severity: hcl.DiagError,
+		Summary:  fmt.Sprintf(format, args...),
+		Subject:  &r,
+	})
+}
+
+// warnf records a warning at rng: `lbd -c` prints it and the
+// configuration stays valid.
+func (d *decoder) warnf(rng hcl.Range, format string, args ...any) {
+	r := rng
+	d.diags = append(d.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagWarning,
 		Summary:  fmt.Sprintf(format, args...),
 		Subject:  &r,
 	})

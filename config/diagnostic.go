@@ -14,15 +14,21 @@ type Diagnostic struct {
 	Line    int    `json:"line"`
 	Column  int    `json:"column"`
 	Message string `json:"message"`
+	// Warning marks a problem that leaves the configuration valid.
+	Warning bool `json:"warning,omitempty"`
 }
 
 // String formats the diagnostic as FILE:LINE:COL: message, the form editors
 // and compilers use, so that an operator can jump to it.
 func (d Diagnostic) String() string {
-	if d.Line == 0 {
-		return fmt.Sprintf("%s: %s", d.File, d.Message)
+	msg := d.Message
+	if d.Warning {
+		msg = "warning: " + msg
 	}
-	return fmt.Sprintf("%s:%d:%d: %s", d.File, d.Line, d.Column, d.Message)
+	if d.Line == 0 {
+		return fmt.Sprintf("%s: %s", d.File, msg)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", d.File, d.Line, d.Column, msg)
 }
 
 // Diagnostics is every problem of a file; as an error it prints one per line.
@@ -48,16 +54,25 @@ func (ds Diagnostics) Strings() []string {
 // fromHCL converts HCL's diagnostics, sorted by position so that the output
 // reads top to bottom like the file.
 func fromHCL(filename string, hds hcl.Diagnostics) Diagnostics {
+	return convertHCL(filename, hds, hcl.DiagError)
+}
+
+// warningsFromHCL converts the warnings among hds.
+func warningsFromHCL(filename string, hds hcl.Diagnostics) Diagnostics {
+	return convertHCL(filename, hds, hcl.DiagWarning)
+}
+
+func convertHCL(filename string, hds hcl.Diagnostics, sev hcl.DiagnosticSeverity) Diagnostics {
 	var out Diagnostics
 	for _, hd := range hds {
-		if hd.Severity != hcl.DiagError {
+		if hd.Severity != sev {
 			continue
 		}
 		msg := hd.Summary
 		if hd.Detail != "" {
 			msg += ": " + hd.Detail
 		}
-		d := Diagnostic{File: filename, Message: msg}
+		d := Diagnostic{File: filename, Message: msg, Warning: sev == hcl.DiagWarning}
 		if hd.Subject != nil {
 			if hd.Subject.Filename != "" {
 				d.File = hd.Subject.Filename

@@ -16,13 +16,14 @@ import (
 
 var frontendSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
-		{Name: "bind", Required: true}, {Name: "mode"}, {Name: "maxconn"},
+		{Name: "bind"}, {Name: "mode"}, {Name: "maxconn"},
 		{Name: "default_backend"}, {Name: "forward_for"}, {Name: "trusted_proxies"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "route", LabelNames: []string{"name"}},
 		{Type: "error_file"},
 		{Type: "timeouts"},
+		{Type: "tls"},
 	},
 }
 
@@ -51,6 +52,14 @@ func (d *decoder) decodeFrontend(blk *hcl.Block, def Defaults, dir string) *Fron
 	b.boolean("forward_for", &f.ForwardFor)
 	b.prefixList("trusted_proxies", &f.TrustedProxies, true)
 	d.decodeTimeoutBlocks(c.Blocks, &f.Timeouts, "frontend")
+	for _, sub := range c.Blocks {
+		if sub.Type == "tls" {
+			f.TLS = append(f.TLS, d.decodeBindTLS(sub, f.Mode, dir))
+		}
+	}
+	if !b.has("bind") && len(f.TLS) == 0 {
+		d.errorf(blk.DefRange, "frontend %q: bind is required (or a tls block with its own bind)", f.Name)
+	}
 
 	routes := map[string]*Route{}
 	statuses := map[int]*ErrorFile{}

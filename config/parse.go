@@ -28,12 +28,13 @@ func Parse(filename string, src []byte) (*Config, error) {
 	if diags.HasErrors() {
 		return nil, fromHCL(filename, diags)
 	}
-	d := &decoder{}
+	d := &decoder{dir: filepath.Dir(filename)}
 	cfg := d.decodeFile(filename, file.Body)
 	d.validate(cfg)
 	if d.diags.HasErrors() {
 		return nil, fromHCL(filename, d.diags)
 	}
+	cfg.Warnings = warningsFromHCL(filename, d.diags)
 	return cfg, nil
 }
 
@@ -53,6 +54,7 @@ func (d *decoder) decodeFile(filename string, b hcl.Body) *Config {
 	cfg := &Config{Filename: filename}
 	cfg.Global = defaultGlobal()
 	cfg.Defaults = defaultDefaults()
+	d.tlsBind, d.tlsServer = cfg.Global.SSLDefaultBind, cfg.Global.SSLDefaultServer
 
 	content, diags := b.Content(fileSchema)
 	d.diags = append(d.diags, diags...)
@@ -106,7 +108,9 @@ var globalSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "maxconn"}, {Name: "admin_socket"}, {Name: "log_level"},
 		{Name: "log_format"}, {Name: "grace"},
+		{Name: "tls_ticket_secret"}, {Name: "tls_ticket_rotate"}, {Name: "tls_session_cache"}, {Name: "tls_session_lifetime"},
 	},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "ssl_default_bind"}, {Type: "ssl_default_server"}},
 }
 
 func defaultGlobal() Global {
@@ -116,12 +120,17 @@ func defaultGlobal() Global {
 		LogLevel:    "info",
 		LogFormat:   "json",
 		Grace:       10 * time.Second,
+
+		SSLDefaultBind:   defaultTLSDefaults(),
+		SSLDefaultServer: defaultTLSDefaults(),
+		Tickets:          defaultTickets(),
 	}
 }
 
 func (d *decoder) decodeGlobal(blk *hcl.Block, g *Global) {
 	var rng blockRanges
-	b := d.body(d.content(blk, globalSchema), blk.DefRange, &rng)
+	c := d.content(blk, globalSchema)
+	b := d.body(c, blk.DefRange, &rng)
 	b.integer("maxconn", &g.MaxConn, 1, 10_000_000)
 	b.str("admin_socket", &g.AdminSocket)
 	if b.has("admin_socket") && g.AdminSocket == "" {
@@ -132,6 +141,7 @@ func (d *decoder) decodeGlobal(blk *hcl.Block, g *Global) {
 	b.str("log_format", &g.LogFormat)
 	b.oneOf("log_format", g.LogFormat, "json", "console")
 	b.duration("grace", &g.Grace, 0, 24*time.Hour)
+	d.decodeGlobalTLS(b, c.Blocks, g, d.dir)
 }
 
 var defaultsSchema = &hcl.BodySchema{

@@ -142,6 +142,11 @@ func (d *decoder) bindConflicts(cfg *Config) {
 			}
 			add(fmt.Sprintf("frontend %q", f.Name), rng, b)
 		}
+		for _, t := range f.TLS {
+			for _, b := range t.Bind {
+				add(fmt.Sprintf("frontend %q", f.Name), t.bindRanges[b], b)
+			}
+		}
 	}
 	if cfg.Stats != nil {
 		add("stats", cfg.Stats.rng.at("bind"), cfg.Stats.Bind)

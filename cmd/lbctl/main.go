@@ -30,6 +30,9 @@ Commands:
   reload                              re-read the configuration (as SIGHUP)
   check FILE                          validate a configuration file (as lbd -c -f FILE)
   info                                daemon version, configuration file, uptime
+  cert list                           certificates served: names, issuer, expiry, binds
+  tls tickets                         session ticket keys: source, period, next rotation
+  tls tickets rotate                  start a new ticket secret now
 
 Options:
   --socket PATH   admin socket (default $LBD_SOCKET or /run/lbd/admin.sock)
@@ -180,6 +183,8 @@ func (c *cli) dispatch(w []string) error {
 			return err
 		}
 		return c.info()
+	case "cert", "tls":
+		return c.tlsCommand(w)
 	}
 	return usageError{fmt.Sprintf("unknown command %q", w[0])}
 }
@@ -187,7 +192,8 @@ func (c *cli) dispatch(w []string) error {
 // check validates a file locally: it needs no daemon, so it can run
 // before a config is installed.
 func (c *cli) check(path string) error {
-	if _, err := config.Load(path); err != nil {
+	cfg, err := config.Load(path)
+	if err != nil {
 		var diags config.Diagnostics
 		if errors.As(err, &diags) {
 			// As lbd -c: the diagnostics on stderr, nothing on stdout.
@@ -197,6 +203,9 @@ func (c *cli) check(path string) error {
 			return fmt.Errorf("%s: %d problem(s)", path, len(diags))
 		}
 		return err
+	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(c.errOut, w)
 	}
 	fmt.Fprintln(c.out, "configuration is valid")
 	return nil

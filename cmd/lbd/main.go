@@ -85,6 +85,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return exitConfig
 	}
+	for _, w := range cfg.Warnings {
+		fmt.Fprintln(stderr, w) // FILE:LINE:COL: warning: ... (a certificate close to expiry)
+	}
 	if *check {
 		fmt.Fprintln(stdout, "configuration is valid")
 		return exitOK
