@@ -46,9 +46,7 @@ type poolView struct {
 
 // NewPool returns an empty pool. Checks run once Start is called.
 func NewPool(log zerolog.Logger) *Pool {
-	p := newPool(log, clock.Real{}, func(hc *config.HealthCheck, sc *config.Server) prober {
-		return newNetProber(hc, sc)
-	})
+	p := newPool(log, clock.Real{}, newProber) // tls.go: TLS or plain
 	p.sched.clk = schedClock() // on Linux, batches start in the check loop
 	return p
 }
@@ -192,7 +190,7 @@ func (p *Pool) applyServer(s *Server, kept, pending bool, hc *config.HealthCheck
 	}
 
 	ch := p.checkers[key]
-	if ch != nil && (!sc.Check || !sameCheck(ch.hc, hc) || ch.sc.Address != sc.Address) {
+	if ch != nil && (!sc.Check || !sameCheck(ch.hc, hc) || ch.sc.Address != sc.Address || usesTLS(hc, sc) || usesTLS(ch.hc, ch.sc)) {
 		ch.stop()
 		delete(p.checkers, key)
 		s.chk.Store(nil)

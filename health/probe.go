@@ -188,6 +188,12 @@ func (p *netProber) runBlocking(t *sockTarget, deadline time.Time, track func(io
 		c.Close()
 		return failed(codeL4CON, errCheckStopped.Error())
 	}
+	return p.converse(c, deadline)
+}
+
+// converse runs a check's exchange over an established connection (plain,
+// or TLS for tls.go).
+func (p *netProber) converse(c net.Conn, deadline time.Time) result {
 	x := &p.x
 	x.begin()
 	if err := c.SetDeadline(deadline); err != nil {
