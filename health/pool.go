@@ -46,8 +46,9 @@ type poolView struct {
 
 // NewPool returns an empty pool. Checks run once Start is called.
 func NewPool(log zerolog.Logger) *Pool {
-	p := newPool(log, clock.Real{}, newProber) // tls.go: TLS or plain
-	p.sched.clk = schedClock()                 // on Linux, batches start in the check loop
+	// newProber (tls.go) makes a TLS or a plain prober.
+	p := newPool(log, clock.Real{}, newProber)
+	p.sched.clk = schedClock() // on Linux, batches start in the check loop
 	return p
 }
 
