@@ -4,12 +4,18 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
+
+	"lbd/h1"
 )
 
-// Reply limit of tcp-check (maxAgentReply bounds an agent's).
+// Reply limits: tcp-check's (maxAgentReply bounds an agent's), and the
+// body an http check keeps for expect_body.
 const (
+	bodyKeepLimit = 64 << 10
+
 	// tcpCheckLimit: past this many bytes without the expected string, a
 	// tcp-check fails. The reply is read in steps of at most
 	// tcpCheckStep bytes, so up to limit+step bytes are searched.
@@ -25,8 +31,8 @@ const (
 // a check in its steady state allocates nothing.
 type exchange struct {
 	pr   *netProber
-	resp httpParser // http
-	got  []byte     // tcp-check and agent: the reply so far
+	resp h1.ResponseReader // http
+	got  []byte            // tcp-check and agent: the reply so far
 }
 
 // begin prepares for a new check.
@@ -36,7 +42,7 @@ func (x *exchange) begin() {
 		if x.pr.expectBody != "" {
 			keep = bodyKeepLimit
 		}
-		x.resp.reset(x.pr.noBody, keep, x.pr.wrong)
+		x.resp.Reset(x.pr.noBody, keep, x.pr.wrong)
 	}
 	x.got = x.got[:0]
 }
@@ -57,8 +63,8 @@ func (x *exchange) sent() (result, bool) {
 func (x *exchange) data(b []byte) (result, bool) {
 	switch x.pr.typ {
 	case "http":
-		x.resp.feed(b)
-		if x.resp.done() {
+		x.resp.Feed(b)
+		if x.resp.Done() {
 			return x.httpResult(), true
 		}
 	case "tcp-check":
@@ -83,7 +89,7 @@ func (x *exchange) data(b []byte) (result, bool) {
 func (x *exchange) eof() result {
 	switch x.pr.typ {
 	case "http":
-		x.resp.eof()
+		x.resp.EOF()
 		return x.httpResult()
 	case "tcp-check":
 		if len(x.got) == 0 {
@@ -105,7 +111,7 @@ func (x *exchange) readError(err error) result {
 	switch x.pr.typ {
 	case "http":
 		r := ioFailure(err, true, "")
-		r.status = x.resp.status
+		r.status = x.resp.Status
 		return r
 	case "tcp-check":
 		if isTimeout(err) {
@@ -139,23 +145,21 @@ func (x *exchange) expectStep() int {
 func (x *exchange) httpResult() result {
 	h := &x.resp
 	var r result
-	switch err := h.err; {
+	switch err := h.Err; {
 	case err == nil:
 		r = pass(codeL7OK, "")
-		if x.pr.expectBody != "" && !bytes.Contains(h.body, x.pr.expectBodyB) {
+		if x.pr.expectBody != "" && !bytes.Contains(h.Body, x.pr.expectBodyB) {
 			r = failed(codeL7RSP, "HTTP content check did not match")
 		}
-	case err == errStopped:
-		r = failed(codeL7STS, strconv.Itoa(h.status))
+	case err == h1.ErrStopped:
+		r = failed(codeL7STS, strconv.Itoa(h.Status))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		r = ioFailure(err, true, "")
 	default:
-		var pe protoError
-		if errors.As(err, &pe) {
-			r = failed(codeL7RSP, string(pe))
-		} else {
-			r = ioFailure(err, true, "")
-		}
+		// A response the proxy would refuse too (package h1).
+		r = failed(codeL7RSP, err.Error())
 	}
-	r.status = h.status
+	r.status = h.Status
 	return r
 }
 

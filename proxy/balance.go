@@ -8,12 +8,13 @@ import (
 	"sync/atomic"
 
 	"lbd/config"
+	"lbd/h1"
 )
 
 // pickReq is what a balancer may look at to choose a server.
 type pickReq struct {
 	client  netip.Addr
-	req     *msgHead // nil in tcp mode
+	req     *h1.Head // nil in tcp mode
 	exclude *server  // the server a redispatch moves away from
 }
 

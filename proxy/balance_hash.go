@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"lbd/config"
+	"lbd/h1"
 )
 
 // hashBalancer maps a request key (client address, path, URL parameter or
@@ -189,7 +190,7 @@ func uriKey(r *pickReq) ([]byte, bool) {
 	if r.req == nil {
 		return nil, false
 	}
-	return r.req.b(r.req.path), true
+	return r.req.Bytes(r.req.Path), true
 }
 
 // urlParamKey hashes the value of a query parameter (balance url_param).
@@ -197,7 +198,7 @@ func urlParamKey(r *pickReq, name string) ([]byte, bool) {
 	if r.req == nil {
 		return nil, false
 	}
-	q := r.req.b(r.req.query)
+	q := r.req.Bytes(r.req.Query)
 	for len(q) > 0 {
 		i := indexByte(q, '&')
 		var kv []byte
@@ -218,10 +219,10 @@ func headerKey(r *pickReq, name []byte) ([]byte, bool) {
 	if r.req == nil {
 		return nil, false
 	}
-	for i := range r.req.hdrs {
-		h := &r.req.hdrs[i]
-		if eqFoldBytes(r.req.b(h.name), name) {
-			return r.req.b(h.value), true
+	for i := range r.req.Fields {
+		h := &r.req.Fields[i]
+		if h1.EqFoldBytes(r.req.Bytes(h.Name), name) {
+			return r.req.Bytes(h.Value), true
 		}
 	}
 	return nil, false

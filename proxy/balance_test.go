@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"lbd/config"
+	"lbd/h1"
 	"lbd/health"
 )
 
@@ -242,8 +243,8 @@ func addrReq(i int) *pickReq {
 func TestHashBalancers(t *testing.T) {
 	srvs := []fakeSrv{{"a", 1, false, 0}, {"b", 1, false, 0}, {"c", 1, false, 0}}
 	mk := func(raw string) *pickReq {
-		var m msgHead
-		if e := m.parseRequest([]byte(raw)); e != errNone {
+		var m h1.Head
+		if e := m.ParseRequest([]byte(raw)); e != h1.OK {
 			t.Fatal(e)
 		}
 		return &pickReq{req: &m}
@@ -275,8 +276,8 @@ func TestHashBalancers(t *testing.T) {
 
 func TestHashFallbackWithoutKey(t *testing.T) {
 	f := newFakeBE(t, "url_param", "", "user", fakeSrv{"a", 1, false, 0}, fakeSrv{"b", 1, false, 0})
-	var m msgHead
-	m.parseRequest([]byte("GET /nothing HTTP/1.1\r\nHost: h\r\n\r\n"))
+	var m h1.Head
+	m.ParseRequest([]byte("GET /nothing HTTP/1.1\r\nHost: h\r\n\r\n"))
 	got := f.picks(4, func(int) *pickReq { return &pickReq{req: &m} })
 	if got != "a b a b" {
 		t.Fatalf("no key should round-robin, got %s", got)

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"lbd/config"
+	"lbd/h1"
 )
 
 // Cookie persistence, as HAProxy's "cookie" keyword.
@@ -81,15 +82,15 @@ type ckState struct {
 // names. The returned server is nil when the cookie is absent, expired or
 // names an unknown server; the caller checks that the server still accepts
 // persistent traffic.
-func (r *cookieRule) lookup(req *msgHead, be *backend, now int64) (*server, ckState) {
+func (r *cookieRule) lookup(req *h1.Head, be *backend, now int64) (*server, ckState) {
 	var st ckState
 	var hit *server
-	for i := range req.hdrs {
-		h := &req.hdrs[i]
-		if h.kind != hCookie {
+	for i := range req.Fields {
+		h := &req.Fields[i]
+		if h.Kind != h1.KindCookie {
 			continue
 		}
-		v := req.b(h.value)
+		v := req.Bytes(h.Value)
 		forEachCookie(v, func(name, val []byte) bool {
 			if string(name) != r.name {
 				return true

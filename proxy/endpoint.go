@@ -115,6 +115,22 @@ func (ep *endpoint) fill() (int, error) {
 	return n, err
 }
 
+// fillInPlace is fill that never moves the buffered bytes (errBufferFull
+// when the end of the buffer is reached): what points into them, a parsed
+// head, stays valid.
+func (ep *endpoint) fillInPlace() (int, error) {
+	ep.hold()
+	b := *ep.buf
+	if ep.w == len(b) {
+		return 0, errBufferFull
+	}
+	room := len(b) - ep.w
+	n, err := ep.sys.read(ep.c, b[ep.w:], readTry)
+	ep.w += n
+	ep.busy = n == room
+	return n, err
+}
+
 // fillNoWait is fill that never waits (errWouldBlock when nothing is there).
 func (ep *endpoint) fillNoWait() (int, error) {
 	ep.hold()

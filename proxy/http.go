@@ -5,16 +5,7 @@ import (
 	"time"
 
 	"lbd/config"
-)
-
-// framing is how a message body is delimited (RFC 9112 §6.3).
-type framing uint8
-
-const (
-	fNone    framing = iota // no body
-	fLength                 // Content-Length bytes
-	fChunked                // chunked transfer coding
-	fClose                  // until the server closes (responses only)
+	"lbd/h1"
 )
 
 // idleHandoff is how long a keep-alive connection waits for its next
@@ -41,7 +32,7 @@ func (s *session) serveHTTP() (handedOff bool) {
 			idleFrom = s.lastEnd
 		}
 		if s.cli.buf != nil {
-			s.cli.consume(skipLeadingCRLF(s.cli.data()))
+			s.cli.consume(h1.SkipLeadingCRLF(s.cli.data()))
 		}
 		if s.cli.buffered() == 0 {
 			switch s.waitRequest(fe, first, idleFrom) {
@@ -231,10 +222,10 @@ func (s *session) readRequest(t *txn, first bool) bool {
 	scan := 0
 	for {
 		if scan == 0 {
-			s.cli.consume(skipLeadingCRLF(s.cli.data()))
+			s.cli.consume(h1.SkipLeadingCRLF(s.cli.data()))
 		}
 		if s.cli.buffered() > 0 {
-			end, next := headEnd(s.cli.data(), scan)
+			end, next := h1.HeadEnd(s.cli.data(), scan)
 			if end > 0 {
 				t.headLen = end
 				break
@@ -264,10 +255,10 @@ func (s *session) readRequest(t *txn, first bool) bool {
 	t.tHead = nanotime()
 	raw := s.cli.data()[:t.headLen]
 	t.captureLine(raw)
-	if e := t.req.parseRequest(raw); e != errNone {
+	if e := t.req.ParseRequest(raw); e != h1.OK {
 		var b [64]byte
 		s.e.log.Debug().Bytes("client", s.peer.AppendTo(b[:0])).Str("error", e.String()).Msg("bad request")
-		s.fail(t, e.status(), 'P', 'R')
+		s.fail(t, e.Status(), 'P', 'R')
 		return false
 	}
 	t.bytesIn = int64(t.headLen)
@@ -305,7 +296,7 @@ func (s *session) handleRequest(t *txn) bool {
 	be.st.total.Add(1)
 	defer be.st.cur.Add(-1)
 
-	fr, bodyLen := requestFraming(req)
+	fr, bodyLen := req.RequestFraming()
 	var target *server
 	if be.cookie != nil {
 		target, t.ck = be.cookie.lookup(req, be, t.tHead/1e9)
@@ -329,33 +320,6 @@ func (s *session) handleRequest(t *txn) bool {
 	keep := s.exchange(t, pr, fr, bodyLen)
 	t.srv.release()
 	return keep
-}
-
-// requestFraming returns how the request body is delimited (RFC 9112 §6.3:
-// a request without Content-Length or chunked has no body).
-func requestFraming(req *msgHead) (framing, int64) {
-	switch {
-	case req.chunked:
-		return fChunked, -1
-	case req.contentLength > 0:
-		return fLength, req.contentLength
-	}
-	return fNone, 0
-}
-
-// responseFraming returns how the response body is delimited.
-func responseFraming(req, resp *msgHead) (framing, int64) {
-	switch {
-	case req.isHead, resp.status < 200, resp.status == 204, resp.status == 304:
-		return fNone, 0
-	case resp.chunked:
-		return fChunked, -1
-	case resp.contentLength == 0:
-		return fNone, 0
-	case resp.contentLength > 0:
-		return fLength, resp.contentLength
-	}
-	return fClose, -1
 }
 
 // fail answers the client with an error page and ends the exchange.

@@ -1,10 +1,16 @@
 package proxy
 
+import (
+	"bytes"
+
+	"lbd/h1"
+)
+
 // appendField copies a header field as received (name and value bytes).
-func appendField(out []byte, m *msgHead, h *hdr) []byte {
-	out = append(out, m.raw[h.name.off:h.name.end]...)
+func appendField(out []byte, m *h1.Head, h *h1.Field) []byte {
+	out = append(out, m.Raw[h.Name.Off:h.Name.End]...)
 	out = append(out, ": "...)
-	out = append(out, m.raw[h.value.off:h.value.end]...)
+	out = append(out, m.Raw[h.Value.Off:h.Value.End]...)
 	return append(out, "\r\n"...)
 }
 
@@ -20,9 +26,12 @@ func (s *session) trustedPeer(fe *frontend) bool {
 	return false
 }
 
-// buildRequest writes the head sent to the server: the request line and
-// fields as received, minus hop-by-hop fields (RFC 9110 §7.6.1) and those
-// the proxy owns, plus X-Forwarded-* and the Connection field it needs.
+// buildRequest writes the head sent to the server: the request line, Host
+// (the absolute-form target's authority when there is one, RFC 9112
+// §3.2.2), the fields as received minus hop-by-hop fields (RFC 9110
+// §7.6.1) and those the proxy owns, then the framing the request was read
+// with (never copied: see package h1), X-Forwarded-* and the Connection
+// field the proxy needs.
 func (s *session) buildRequest(t *txn, out []byte) []byte {
 	req := &t.req
 	fe := s.fe
@@ -32,56 +41,66 @@ func (s *session) buildRequest(t *txn, out []byte) []byte {
 	trusted := ff && len(fe.trusted) > 0 && s.trustedPeer(fe)
 	hasProto, hasHost := false, false
 
-	out = append(out, req.raw[:req.target.end]...)
-	if req.minor == 0 {
+	out = append(out, req.Raw[:req.Target.End]...)
+	if req.Minor == 0 {
 		out = append(out, " HTTP/1.0\r\n"...)
 	} else {
 		out = append(out, " HTTP/1.1\r\n"...)
 	}
-	for i := range req.hdrs {
-		h := &req.hdrs[i]
-		if h.drop {
+	if host := req.HostField(); host != nil {
+		out = append(out, "Host: "...)
+		out = append(out, host...)
+		out = append(out, "\r\n"...)
+	}
+	for i := range req.Fields {
+		h := &req.Fields[i]
+		if h.Drop {
 			continue
 		}
-		switch h.kind {
-		case hXForwardedFor:
+		switch h.Kind {
+		case h1.KindXForwardedFor:
 			if ff {
 				continue // merged below
 			}
-		case hXForwardedProto:
+		case h1.KindXForwardedProto:
 			if ff {
 				if !trusted {
 					continue
 				}
 				hasProto = true
 			}
-		case hXForwardedHost:
+		case h1.KindXForwardedHost:
 			if ff {
 				if !trusted {
 					continue
 				}
 				hasHost = true
 			}
-		case hCookie:
+		case h1.KindCookie:
 			if rewriteCookie {
-				out = ck.appendRequestCookie(out, req.b(h.value))
+				out = ck.appendRequestCookie(out, req.Bytes(h.Value))
 				continue
 			}
 		}
 		out = appendField(out, req, h)
 	}
-	if req.connUpgrade && req.upgrade >= 0 && req.minor == 1 {
-		out = appendField(out, req, &req.hdrs[req.upgrade])
+	out = req.AppendRequestFraming(out)
+	if t.wantUpgrade {
+		for i := range req.Fields {
+			if h := &req.Fields[i]; h.Kind == h1.KindUpgrade {
+				out = appendField(out, req, h)
+			}
+		}
 		out = append(out, "Connection: upgrade\r\n"...)
-	} else if req.minor == 0 {
+	} else if req.Minor == 0 {
 		out = append(out, "Connection: keep-alive\r\n"...)
 	}
 	if ff {
 		out = append(out, "X-Forwarded-For: "...)
 		if trusted {
-			for i := range req.hdrs {
-				if h := &req.hdrs[i]; h.kind == hXForwardedFor && h.value.len() > 0 {
-					out = append(out, req.b(h.value)...)
+			for i := range req.Fields {
+				if h := &req.Fields[i]; h.Kind == h1.KindXForwardedFor && h.Value.Len() > 0 {
+					out = append(out, req.Bytes(h.Value)...)
 					out = append(out, ", "...)
 				}
 			}
@@ -92,7 +111,7 @@ func (s *session) buildRequest(t *txn, out []byte) []byte {
 			out = append(out, "X-Forwarded-Proto: http\r\n"...)
 		}
 		if !hasHost {
-			if v := req.hostField(); len(v) > 0 {
+			if v := req.HostField(); len(v) > 0 {
 				out = append(out, "X-Forwarded-Host: "...)
 				out = append(out, v...)
 				out = append(out, "\r\n"...)
@@ -102,56 +121,42 @@ func (s *session) buildRequest(t *txn, out []byte) []byte {
 	return append(out, "\r\n"...)
 }
 
-// hostField is the Host the client asked for, with its port.
-func (m *msgHead) hostField() []byte {
-	if m.authority.end > m.authority.off {
-		return m.b(m.authority)
-	}
-	if m.host >= 0 {
-		return m.b(m.hdrs[m.host].value)
-	}
-	return nil
-}
-
 // buildResponse writes the head sent to the client: status line and
 // fields as the server sent them, minus hop-by-hop fields, with the
-// persistence cookie handled and a Connection field that says what the
-// proxy will do with the client connection.
+// framing the proxy sends the body with (never copied), the persistence
+// cookie handled and a Connection field that says what the proxy will do
+// with the client connection.
 func (s *session) buildResponse(t *txn, out []byte, keep, dechunk, upgrade bool) []byte {
 	resp := &t.resp
 	ck := t.be.cookie
 	out = append(out, "HTTP/1.1 "...)
-	out = append(out, resp.raw[9:resp.reason.end]...)
+	out = append(out, resp.Raw[9:resp.Reason.End]...)
 	out = append(out, "\r\n"...)
 	setOwn := false
-	for i := range resp.hdrs {
-		h := &resp.hdrs[i]
-		if h.drop {
+	for i := range resp.Fields {
+		h := &resp.Fields[i]
+		if h.Drop {
 			continue
 		}
-		switch h.kind {
-		case hTransferEncoding:
-			if dechunk {
+		if h.Kind == h1.KindSetCookie && ck != nil && t.srv != nil {
+			o, keepIt, rewritten := ck.appendServerSetCookie(out, resp.Bytes(h.Value), t.srv)
+			if rewritten {
+				out, setOwn = o, true
 				continue
 			}
-		case hSetCookie:
-			if ck != nil && t.srv != nil {
-				o, keepIt, rewritten := ck.appendServerSetCookie(out, resp.b(h.value), t.srv)
-				if rewritten {
-					out, setOwn = o, true
-					continue
-				}
-				if !keepIt {
-					continue
-				}
+			if !keepIt {
+				continue
 			}
 		}
 		out = appendField(out, resp, h)
 	}
-	if resp.status < 200 {
+	out = resp.AppendResponseFraming(out, t.req.IsHead, dechunk)
+	if resp.Status < 200 {
 		if upgrade {
-			if resp.upgrade >= 0 {
-				out = appendField(out, resp, &resp.hdrs[resp.upgrade])
+			for i := range resp.Fields {
+				if h := &resp.Fields[i]; h.Kind == h1.KindUpgrade {
+					out = appendField(out, resp, h)
+				}
 			}
 			out = append(out, "Connection: upgrade\r\n"...)
 		}
@@ -160,7 +165,7 @@ func (s *session) buildResponse(t *txn, out []byte, keep, dechunk, upgrade bool)
 	switch {
 	case !keep:
 		out = append(out, "Connection: close\r\n"...)
-	case t.req.minor == 0:
+	case t.req.Minor == 0:
 		out = append(out, "Connection: keep-alive\r\n"...)
 	}
 	if ck != nil && t.srv != nil {
@@ -177,4 +182,39 @@ func (s *session) buildResponse(t *txn, out []byte, keep, dechunk, upgrade bool)
 		}
 	}
 	return append(out, "\r\n"...)
+}
+
+// upgradeAgreed reports whether a 101 switches to a protocol the client
+// asked for (RFC 9110 §7.8): every protocol of the response's Upgrade must
+// be one of the request's, which buildRequest kept in t.upgradeReq. A 101
+// without Upgrade, or to another protocol, is refused (502): the tunnel
+// would carry bytes that neither side framed for it.
+func (t *txn) upgradeAgreed() bool {
+	resp := &t.resp
+	seen, ok := false, true
+	for i := range resp.Fields {
+		h := &resp.Fields[i]
+		if h.Kind != h1.KindUpgrade {
+			continue
+		}
+		h1.ForEachToken(resp.Bytes(h.Value), func(p []byte) bool {
+			seen = true
+			if !upgradeListed(t.upgradeReq, p) {
+				ok = false
+			}
+			return ok
+		})
+	}
+	return seen && ok
+}
+
+// upgradeListed reports whether protocol p is one of the comma-separated
+// protocols of list, ignoring case.
+func upgradeListed(list, p []byte) bool {
+	found := false
+	h1.ForEachToken(list, func(q []byte) bool {
+		found = len(q) > 0 && h1.EqFoldBytes(q, p)
+		return !found
+	})
+	return found && len(p) > 0 && !bytes.ContainsAny(p, " \t")
 }

@@ -5,40 +5,29 @@ import (
 	"io"
 	"syscall"
 	"time"
+
+	"lbd/h1"
 )
 
 // exchange sends the request to t.srv and relays the response. It returns
 // whether the client connection may be kept for another request.
-func (s *session) exchange(t *txn, pr *pickReq, fr framing, bodyLen int64) bool {
+func (s *session) exchange(t *txn, pr *pickReq, fr h1.Framing, bodyLen int64) bool {
 	req := &t.req
-	// The body bytes that arrived with the head are sent in the same write.
-	body := s.cli.data()[t.headLen:]
-	var inHand int
-	var cs chunkScanner
-	complete := false
-	switch fr {
-	case fNone:
-		complete = true
-	case fLength:
-		inHand = len(body)
-		if int64(inHand) >= bodyLen {
-			inHand, complete = int(bodyLen), true
-		}
-	case fChunked:
-		n, err := cs.scan(body)
-		if err != nil {
-			s.fail(t, 400, 'P', 'R')
-			return false
-		}
-		inHand, complete = n, cs.done()
+	t.wantUpgrade = req.ConnUpgrade && req.Upgrade >= 0 && req.Minor == 1
+	if t.wantUpgrade {
+		t.upgradeReq = appendUpgradeValues(t.upgradeReq[:0], req)
 	}
 	t.out = getOut()
 	out := s.buildRequest(t, (*t.out)[:0])
-	out = append(out, body[:inHand]...)
+	// The body bytes that arrived with the head are sent in the same write.
+	var cs h1.Chunked
+	out, inHand, complete, ok := s.bodyInHand(t, out, fr, bodyLen, &cs)
 	*t.out = out
-	replay := complete && req.idempotent
-	wantUpgrade := req.connUpgrade && req.upgrade >= 0 && req.minor == 1
-	clientKeep := req.keepAlive()
+	if !ok {
+		return false
+	}
+	replay := complete && req.Idempotent
+	clientKeep := req.KeepAlive()
 	consumed := false
 
 	var u *upConn
@@ -59,7 +48,7 @@ func (s *session) exchange(t *txn, pr *pickReq, fr framing, bodyLen int64) bool 
 			t.bytesIn = int64(t.headLen + inHand) // as received, not as rewritten
 		}
 		if !complete {
-			copier = s.startCopier(t, u, fr, bodyLen-int64(inHand), cs)
+			copier = s.startCopier(t, u, fr, bodyLen-int64(inHand), &cs)
 		}
 		switch s.readResponse(t, u, reused && replay && copier == nil) {
 		case respRetry:
@@ -76,10 +65,91 @@ func (s *session) exchange(t *txn, pr *pickReq, fr framing, bodyLen int64) bool 
 		break
 	}
 	t.tResp = nanotime()
-	if t.resp.status == 101 {
-		return s.upgrade(t, u, wantUpgrade, copier)
+	if t.resp.Status == 101 {
+		return s.upgrade(t, u, copier)
 	}
 	return s.relayResponse(t, u, clientKeep, copier)
+}
+
+// bodyInHand appends to out, after the request head, the body bytes that
+// arrived with it: as they are for a Content-Length body, re-framed for a
+// chunked one (h1.Chunked). It reports how many buffered bytes that took
+// and whether the body is complete. A malformed chunked body is refused
+// here, before any byte reaches a server (400, ok false). So is one whose
+// trailer section is in hand but not yet complete: it is read whole first
+// (while it fits in the buffer), so that bad trailers are refused before
+// anything is forwarded too.
+func (s *session) bodyInHand(t *txn, out []byte, fr h1.Framing, bodyLen int64, cs *h1.Chunked) ([]byte, int, bool, bool) {
+	switch fr {
+	case h1.FramingNone:
+		return out, 0, true, true
+	case h1.FramingLength:
+		body := s.cli.data()[t.headLen:]
+		n := len(body)
+		if int64(n) >= bodyLen {
+			n = int(bodyLen)
+		}
+		return append(out, body[:n]...), n, int64(n) == bodyLen, true
+	}
+	inHand := 0
+	for {
+		body := s.cli.data()[t.headLen+inHand:]
+		o, n, err := cs.Transcode(out, body, false)
+		out = o
+		inHand += n
+		switch {
+		case err != nil:
+			s.badBody(t, err, 'R')
+			return out, inHand, false, false
+		case cs.Done():
+			return out, inHand, true, true
+		case n == len(body):
+			return out, inHand, false, true // the rest streams
+		}
+		// An incomplete trailer section: read on, without moving the head
+		// the request spans point into.
+		s.cli.armRead(nanotime(), s.fe.t.Client)
+		if _, err := s.cli.fillInPlace(); err != nil {
+			if errors.Is(err, errBufferFull) {
+				return out, inHand, false, true // does not fit: it streams
+			}
+			s.clientReadFailed(t, err, 'R')
+			return out, inHand, false, false
+		}
+	}
+}
+
+// badBody refuses a malformed chunked request body (400).
+func (s *session) badBody(t *txn, err error, phase byte) {
+	var b [64]byte
+	s.e.log.Debug().Bytes("client", s.peer.AppendTo(b[:0])).Err(err).Msg("bad request body")
+	s.fail(t, 400, 'P', phase)
+}
+
+// clientReadFailed ends a request whose client stopped sending: 408 on a
+// timeout, else the client left (no response can reach it).
+func (s *session) clientReadFailed(t *txn, err error, phase byte) {
+	if isTimeout(err) {
+		s.fail(t, 408, 'c', phase)
+		return
+	}
+	t.setTerm('C', phase)
+	t.status = 400
+	s.linger = true
+}
+
+// appendUpgradeValues appends the protocols of the request's Upgrade
+// fields, comma-separated.
+func appendUpgradeValues(b []byte, req *h1.Head) []byte {
+	for i := range req.Fields {
+		if h := &req.Fields[i]; h.Kind == h1.KindUpgrade {
+			if len(b) > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, req.Bytes(h.Value)...)
+		}
+	}
+	return b
 }
 
 // connect writes out (the request head and the body bytes at hand) to the
@@ -273,12 +343,12 @@ func (s *session) readResponse(t *txn, u *upConn, canRetry bool) respOutcome {
 	for {
 		got, err := s.readResponseHead(t, u)
 		if err == nil {
-			st := t.resp.status
+			st := t.resp.Status
 			if st >= 200 || st == 101 {
 				return respOK
 			}
 			interim = true
-			if t.req.minor == 1 {
+			if t.req.Minor == 1 {
 				o := s.buildResponse(t, (*t.out)[:0], true, false, false)
 				*t.out = o
 				if err := s.cli.write(o, nanotime(), s.fe.t.Client); err != nil {
@@ -287,7 +357,7 @@ func (s *session) readResponse(t *txn, u *upConn, canRetry bool) respOutcome {
 				}
 				t.bytesOut += int64(len(o))
 			}
-			u.ep.consume(t.resp.end())
+			u.ep.consume(t.resp.Len())
 			continue
 		}
 		if got == 0 && canRetry && !interim && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET)) {
@@ -298,7 +368,7 @@ func (s *session) readResponse(t *txn, u *upConn, canRetry bool) respOutcome {
 			return respFail
 		}
 		srv := t.srv
-		var pe parseErr
+		var pe h1.Err
 		switch {
 		case errors.As(err, &pe) || errors.Is(err, errBufferFull):
 			srv.hs.Counters.RespErrors.Add(1)
@@ -331,9 +401,9 @@ func (s *session) readResponseHead(t *txn, u *upConn) (got int, err error) {
 	now := t.tC1
 	for {
 		if u.ep.buffered() > 0 {
-			end, next := headEnd(u.ep.data(), scan)
+			end, next := h1.HeadEnd(u.ep.data(), scan)
 			if end > 0 {
-				if e := t.resp.parseResponse(u.ep.data()[:end]); e != errNone {
+				if e := t.resp.ParseResponse(u.ep.data()[:end]); e != h1.OK {
 					return got, e
 				}
 				return got, nil
@@ -356,8 +426,3 @@ func (s *session) readResponseHead(t *txn, u *upConn) (got int, err error) {
 		}
 	}
 }
-
-func (e parseErr) Error() string { return e.String() }
-
-// end is the length of the parsed head.
-func (m *msgHead) end() int { return len(m.raw) }

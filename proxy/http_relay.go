@@ -4,55 +4,62 @@ import (
 	"errors"
 	"io"
 	"time"
+
+	"lbd/h1"
 )
 
 // relayResponse sends the response head and body to the client and
 // decides the fate of both connections.
 func (s *session) relayResponse(t *txn, u *upConn, clientKeep bool, copier *upload) bool {
 	resp := &t.resp
-	fr, remain := responseFraming(&t.req, resp)
-	dechunk := fr == fChunked && t.req.minor == 0
+	fr, remain := resp.ResponseFraming(t.req.IsHead)
+	dechunk := fr == h1.FramingChunked && t.req.Minor == 0
 	// An upload that is over may not have said so yet: give it a moment
 	// before deciding that the connection cannot be kept.
 	uploading := copier != nil && !copier.wait(uploadSettle)
-	keep := clientKeep && fr != fClose && !dechunk && !uploading && !s.draining()
+	keep := clientKeep && fr != h1.FramingClose && !dechunk && !uploading && !s.draining()
 	out := s.buildResponse(t, (*t.out)[:0], keep, dechunk, false)
-	u.ep.consume(resp.end())
+	u.ep.consume(resp.Len())
 
 	// Body bytes that came with the head go out in the same write.
-	var cs chunkScanner
-	complete := fr == fNone
-	if !complete && !dechunk && u.ep.buffered() > 0 {
+	var cs h1.Chunked
+	complete := fr == h1.FramingNone
+	short := false
+	if !complete && u.ep.buffered() > 0 {
 		data := u.ep.data()
 		var k int
 		switch fr {
-		case fLength:
+		case h1.FramingLength:
 			k = len(data)
 			if int64(k) >= remain {
 				k, complete = int(remain), true
 			}
 			remain -= int64(k)
-		case fChunked:
-			n, err := cs.scan(data)
+			out = append(out, data[:k]...)
+		case h1.FramingChunked:
+			var err error
+			out, k, err = cs.Transcode(out, data, dechunk)
 			if err != nil {
-				t.srv.hs.Counters.RespErrors.Add(1)
+				s.badResponseBody(t, err)
 				s.fail(t, 502, 'P', 'H')
 				u.close()
+				s.upc.Store(nil)
 				s.stopCopier(t, copier, true)
 				return false
 			}
-			k, complete = n, cs.done()
-		case fClose:
+			complete = cs.Done()
+			short = !complete && k < len(data)
+		case h1.FramingClose:
 			k = len(data)
+			out = append(out, data...)
 		}
-		out = append(out, data[:k]...)
 		u.ep.consume(k)
 	}
 	*t.out = out
-	t.status = resp.status
-	t.srv.hs.Counters.CountStatus(resp.status)
+	t.status = resp.Status
+	t.srv.hs.Counters.CountStatus(resp.Status)
 	if t.be.observe == observeL7 {
-		t.srv.hs.ObserveHTTPStatus(resp.status)
+		t.srv.hs.ObserveHTTPStatus(resp.Status)
 	}
 	if err := s.cli.write(out, t.tResp, s.fe.t.Client); err != nil {
 		s.clientWriteFailed(t, err)
@@ -62,9 +69,9 @@ func (s *session) relayResponse(t *txn, u *upConn, clientKeep bool, copier *uplo
 		return false
 	}
 	t.bytesOut += int64(len(out))
-	ok := complete || s.forwardBody(t, u, fr, remain, &cs, dechunk)
+	ok := complete || s.forwardBody(t, u, fr, remain, &cs, dechunk, short)
 	t.tEnd = nanotime()
-	serverOK := ok && resp.keepAlive() && !resp.ambiguous && fr != fClose && u.ep.buffered() == 0
+	serverOK := ok && resp.KeepAlive() && !resp.Ambiguous && fr != h1.FramingClose && u.ep.buffered() == 0
 	if copier != nil {
 		if !copier.done() {
 			serverOK = false
@@ -87,6 +94,12 @@ func (s *session) relayResponse(t *txn, u *upConn, clientKeep bool, copier *uplo
 	return ok && keep
 }
 
+// badResponseBody counts and logs a server's malformed chunked body.
+func (s *session) badResponseBody(t *txn, err error) {
+	t.srv.hs.Counters.RespErrors.Add(1)
+	s.e.log.Debug().Str("backend", t.be.name).Str("server", t.srv.name).Err(err).Msg("bad response body")
+}
+
 func (s *session) clientWriteFailed(t *txn, err error) {
 	if isTimeout(err) {
 		t.setTerm('c', 'D')
@@ -95,14 +108,17 @@ func (s *session) clientWriteFailed(t *txn, err error) {
 	}
 }
 
-// forwardBody streams the rest of a response body to the client.
-func (s *session) forwardBody(t *txn, u *upConn, fr framing, remain int64, cs *chunkScanner, dechunk bool) bool {
+// forwardBody streams the rest of a response body to the client: as it
+// comes for a Content-Length or close-delimited body, re-framed (or
+// de-chunked) for a chunked one. short is set when the buffered bytes end
+// in an incomplete trailer section, which needs more before it can go.
+func (s *session) forwardBody(t *txn, u *upConn, fr h1.Framing, remain int64, cs *h1.Chunked, dechunk, short bool) bool {
 	fe, be := s.fe, t.be
 	for {
-		if u.ep.buffered() == 0 {
+		if u.ep.buffered() == 0 || short {
 			u.ep.armRead(nanotime(), be.t.Server)
 			if _, err := u.ep.fill(); err != nil {
-				if fr == fClose && errors.Is(err, io.EOF) {
+				if fr == h1.FramingClose && errors.Is(err, io.EOF) {
 					return true
 				}
 				if isTimeout(err) {
@@ -118,33 +134,26 @@ func (s *session) forwardBody(t *txn, u *upConn, fr framing, remain int64, cs *c
 		var w []byte
 		done := false
 		switch fr {
-		case fLength:
+		case h1.FramingLength:
 			k = len(data)
 			if int64(k) >= remain {
 				k, done = int(remain), true
 			}
 			remain -= int64(k)
 			w = data[:k]
-		case fClose:
+		case h1.FramingClose:
 			k, w = len(data), data
-		case fChunked:
+		case h1.FramingChunked:
 			var err error
-			if dechunk {
-				var isData bool
-				k, isData, err = cs.step(data)
-				if isData {
-					w = data[:k]
-				}
-			} else {
-				k, err = cs.scan(data)
-				w = data[:k]
-			}
+			w, k, err = cs.Transcode((*t.out)[:0], data, dechunk)
+			*t.out = w[:0]
 			if err != nil {
-				t.srv.hs.Counters.RespErrors.Add(1)
+				s.badResponseBody(t, err)
 				t.setTerm('P', 'D')
 				return false
 			}
-			done = cs.done()
+			done = cs.Done()
+			short = !done && k < len(data)
 		}
 		if len(w) > 0 {
 			if err := s.cli.write(w, nanotime(), fe.t.Client); err != nil {
@@ -162,12 +171,12 @@ func (s *session) forwardBody(t *txn, u *upConn, fr framing, remain int64, cs *c
 
 // upgrade completes a protocol switch (WebSocket): the 101 goes to the
 // client and the connection becomes a tunnel with timeouts.tunnel.
-func (s *session) upgrade(t *txn, u *upConn, wanted bool, copier *upload) bool {
+func (s *session) upgrade(t *txn, u *upConn, copier *upload) bool {
 	defer func() {
 		u.close()
 		s.upc.Store(nil)
 	}()
-	if !wanted {
+	if !t.wantUpgrade || !t.upgradeAgreed() {
 		t.srv.hs.Counters.RespErrors.Add(1)
 		s.fail(t, 502, 'P', 'H')
 		s.stopCopier(t, copier, true)
@@ -180,7 +189,7 @@ func (s *session) upgrade(t *txn, u *upConn, wanted bool, copier *upload) bool {
 		}
 	}
 	out := s.buildResponse(t, (*t.out)[:0], false, false, true)
-	u.ep.consume(t.resp.end())
+	u.ep.consume(t.resp.Len())
 	out = append(out, u.ep.data()...)
 	u.ep.consume(u.ep.buffered())
 	*t.out = out
@@ -259,11 +268,12 @@ func (up *upload) wait(d time.Duration) bool {
 
 // startCopier streams the rest of a request body to the server while the
 // response is awaited, so that 100-continue and early responses work.
-func (s *session) startCopier(t *txn, u *upConn, fr framing, remain int64, cs chunkScanner) *upload {
+func (s *session) startCopier(t *txn, u *upConn, fr h1.Framing, remain int64, cs *h1.Chunked) *upload {
 	up := &upload{ch: make(chan bodyResult, 1)}
 	fe, be := s.fe, t.be
+	chunks := *cs
 	go func() {
-		r := s.copyBody(u, fr, remain, &cs, fe.t.Client, be.t.Server)
+		r := s.copyBody(u, fr, remain, &chunks, fe.t.Client, be.t.Server)
 		if r.err != nil && r.who != 'S' && r.who != 's' {
 			// Wake the response reader: the request cannot complete.
 			u.ep.c.Close()
@@ -273,42 +283,61 @@ func (s *session) startCopier(t *txn, u *upConn, fr framing, remain int64, cs ch
 	return up
 }
 
-func (s *session) copyBody(u *upConn, fr framing, remain int64, cs *chunkScanner, cto, sto time.Duration) bodyResult {
+// copyBody streams a request body: as it comes for a Content-Length body,
+// re-framed for a chunked one (h1.Chunked), whose trailer section goes
+// only once it is complete and valid.
+func (s *session) copyBody(u *upConn, fr h1.Framing, remain int64, cs *h1.Chunked, cto, sto time.Duration) bodyResult {
 	var r bodyResult
+	var scratch *[]byte
+	if fr == h1.FramingChunked {
+		scratch = getOut()
+		defer putOut(scratch)
+	}
+	short := false
 	for {
-		if s.cli.buffered() == 0 {
+		if s.cli.buffered() == 0 || short {
 			s.cli.armRead(nanotime(), cto)
 			if _, err := s.cli.fill(); err != nil {
 				r.err, r.who = err, 'C'
-				if isTimeout(err) {
+				switch {
+				case isTimeout(err):
 					r.who = 'c'
+				case errors.Is(err, errBufferFull):
+					r.who = 'P'
 				}
 				return r
 			}
 		}
 		data := s.cli.data()
 		var k int
+		var w []byte
 		done := false
-		if fr == fLength {
+		if fr == h1.FramingLength {
 			k = len(data)
 			if int64(k) >= remain {
 				k, done = int(remain), true
 			}
 			remain -= int64(k)
+			w = data[:k]
 		} else {
-			n, err := cs.scan(data)
+			var err error
+			w, k, err = cs.Transcode((*scratch)[:0], data, false)
+			*scratch = w[:0]
 			if err != nil {
 				r.err, r.who = err, 'P'
 				return r
 			}
-			k, done = n, cs.done()
+			done = cs.Done()
+			short = !done && k < len(data)
 		}
-		if err := u.ep.write(data[:k], nanotime(), sto); err != nil {
-			r.err, r.who = err, 'S'
-			if isTimeout(err) {
-				r.who = 's'
+		if len(w) > 0 {
+			if err := u.ep.write(w, nanotime(), sto); err != nil {
+				r.err, r.who = err, 'S'
+				if isTimeout(err) {
+					r.who = 's'
+				}
+				return r
 			}
-			return r
 		}
 		s.cli.consume(k)
 		r.n += int64(k)

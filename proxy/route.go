@@ -1,5 +1,7 @@
 package proxy
 
+import "lbd/h1"
+
 import "bytes"
 
 // route is a content-switching rule: Host is one of hosts (when any) and
@@ -15,7 +17,7 @@ func (r *route) match(host, path []byte) bool {
 	if len(r.hosts) > 0 {
 		ok := false
 		for _, h := range r.hosts {
-			if eqFoldBytes(host, h) {
+			if h1.EqFoldBytes(host, h) {
 				ok = true
 				break
 			}
@@ -37,10 +39,10 @@ func (r *route) match(host, path []byte) bool {
 
 // selectBackend applies the routes in order, then default_backend. nil
 // means nothing matched and there is no default: 503.
-func (f *frontend) selectBackend(req *msgHead) *backend {
+func (f *frontend) selectBackend(req *h1.Head) *backend {
 	if len(f.routes) > 0 {
-		host := req.hostValue()
-		path := req.b(req.path)
+		host := req.HostValue()
+		path := req.Bytes(req.Path)
 		for i := range f.routes {
 			if f.routes[i].match(host, path) {
 				return f.routes[i].be

@@ -1,14 +1,24 @@
 package proxy
 
-import "sync"
+import (
+	"sync"
+
+	"lbd/h1"
+)
 
 // txn is one HTTP request and its response. It is pooled: the header
 // arrays of the two heads and the copy of the request line are reused, so a
 // request costs no allocation.
 type txn struct {
-	req, resp msgHead
+	req, resp h1.Head
 	reqLine   []byte // copy for the access log
 	out       *[]byte
+
+	// wantUpgrade: the request asks to switch protocols (RFC 9110 §7.8),
+	// to one of upgradeReq (its Upgrade values, kept apart from the client
+	// buffer, which a body upload may overwrite before the 101 comes).
+	wantUpgrade bool
+	upgradeReq  []byte
 
 	pr  pickReq
 	be  *backend
@@ -52,9 +62,10 @@ func putTxn(t *txn) {
 	if t.out != nil {
 		putOut(t.out)
 	}
-	req, resp, line := t.req, t.resp, t.reqLine[:0]
-	req.raw, resp.raw = nil, nil
-	*t = txn{req: req, resp: resp, reqLine: line}
+	req, resp, line, upg := t.req, t.resp, t.reqLine[:0], t.upgradeReq[:0]
+	req.Clear()
+	resp.Clear()
+	*t = txn{req: req, resp: resp, reqLine: line, upgradeReq: upg}
 	txnPool.Put(t)
 }
 
