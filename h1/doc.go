@@ -21,7 +21,7 @@
 //  2. Never copy framing: the framing lbd used to read a message is the
 //     framing it writes. The parser marks every Content-Length,
 //     Transfer-Encoding and Host field as not forwarded (Field.Drop), and the
-//     forwarder writes them again from what was parsed (AppendFraming,
+//     forwarder writes them again from what was parsed (Append*Framing,
 //     Head.HostField). Chunked bodies are re-framed as they stream
 //     (Chunked): chunk sizes are written in hexadecimal without leading
 //     zeros, extensions or whitespace, and trailer fields are validated as

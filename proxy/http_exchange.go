@@ -247,12 +247,15 @@ func (s *session) upstream(t *txn, srv *server, maxAge time.Duration, fresh bool
 	now := t.tC0
 	if u := s.up; u != nil {
 		s.up = nil
-		if !fresh && u.srv == srv && u.addr == srv.address() {
-			return u, true, nil
-		}
-		if fresh && u.srv == srv {
+		switch {
+		case !fresh && u.srv == srv && u.addr == srv.address():
+			if !u.ep.sys.stale(u.ep.c) {
+				return u, true, nil
+			}
+			u.close() // see getIdle
+		case fresh && u.srv == srv:
 			u.close()
-		} else {
+		default:
 			u.srv.putIdle(u, now)
 		}
 	}

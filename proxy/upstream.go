@@ -12,8 +12,11 @@ import (
 // idle the connection returns to its server's idle list, where any session
 // may take it.
 //
-// A connection the server closed while idle is only discovered when it is
-// used. Idempotent requests are then retried on a fresh connection; for
+// Before a kept connection is reused, a non-blocking peek looks for the
+// server's close or bytes nobody asked for (sys.stale), and the connection
+// is dropped if it finds either. A close still in flight is only
+// discovered when the connection is used. Idempotent requests are then
+// retried on a fresh connection; for
 // the others (a POST cannot be replayed), only connections idle for less
 // than safeReuseAge are reused, well under the keep-alive timeout of common
 // servers (5s for Node.js and Apache httpd).
@@ -21,7 +24,6 @@ const (
 	upstreamIdleMax = 10 * time.Second // idle connections older than this are closed
 	safeReuseAge    = 2 * time.Second  // max idle age for a request that cannot be replayed
 	maxIdlePerSrv   = 1024             // idle connections kept per server
-	checkIdleAfter  = time.Second      // idle longer: look for a close or stray bytes before reuse
 )
 
 // upConn is one connection to a server.
@@ -56,9 +58,13 @@ func (s *server) getIdle(now int64, maxAge time.Duration) *upConn {
 		s.idle[n-1] = nil
 		s.idle = s.idle[:n-1]
 		s.idleMu.Unlock()
-		if now-u.idleAt > int64(checkIdleAfter) && u.ep.sys.stale(u.ep.c) {
-			// The server closed it, or said something (a 408) nobody
-			// asked for: never send a request there.
+		if u.ep.sys.stale(u.ep.c) {
+			// The server closed it, or said something nobody asked for
+			// (a 408, or a second response meant to answer the next
+			// request: response queue poisoning): never send a request
+			// there. One non-blocking peek per reuse; a server that
+			// sends its stray bytes after this look and before the next
+			// response is a race no proxy can tell from a response.
 			u.close()
 			s.idleMu.Lock()
 			continue
