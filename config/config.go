@@ -46,6 +46,9 @@ type Config struct {
 	// Warnings are problems that do not make the file invalid (a
 	// certificate close to its expiry): `lbd -c` prints them.
 	Warnings Diagnostics
+
+	// BGP is nil when the file has no bgp block.
+	BGP *BGP
 }
 
 // Global holds process-wide settings.

@@ -47,6 +47,7 @@ var fileSchema = &hcl.BodySchema{
 		{Type: "stats"},
 		{Type: "vrrp_script", LabelNames: []string{"name"}},
 		{Type: "vrrp_instance", LabelNames: []string{"name"}},
+		{Type: "bgp"},
 	},
 }
 
@@ -64,7 +65,7 @@ func (d *decoder) decodeFile(filename string, b hcl.Body) *Config {
 	seen := map[string]hcl.Range{}
 	for _, blk := range content.Blocks {
 		switch blk.Type {
-		case "global", "defaults", "stats":
+		case "global", "defaults", "stats", "bgp":
 			if prev, dup := seen[blk.Type]; dup {
 				d.errorf(blk.DefRange, "duplicate %s block; the first one is at line %d", blk.Type, prev.Start.Line)
 				continue
@@ -93,6 +94,10 @@ func (d *decoder) decodeFile(filename string, b hcl.Body) *Config {
 			cfg.VRRPScripts = append(cfg.VRRPScripts, d.decodeVRRPScript(blk))
 		case "vrrp_instance":
 			cfg.VRRPInstances = append(cfg.VRRPInstances, d.decodeVRRPInstance(blk))
+		case "bgp":
+			if seen["bgp"] == blk.DefRange {
+				cfg.BGP = d.decodeBGP(blk)
+			}
 		}
 	}
 	return cfg

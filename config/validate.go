@@ -16,6 +16,7 @@ func (d *decoder) validate(cfg *Config) {
 	d.references(cfg)
 	d.bindConflicts(cfg)
 	d.vrrpConflicts(cfg)
+	d.bgpConflicts(cfg)
 }
 
 func (d *decoder) uniqueNames(cfg *Config) {
