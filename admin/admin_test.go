@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"lbd/bgp"
 	"lbd/health"
 	"lbd/vrrp"
 )
@@ -22,6 +23,8 @@ import (
 type fakeController struct {
 	state, weight string
 	reloadErr     error
+	noBGP         bool
+	bgpActions    []string
 }
 
 type diagErr []string
@@ -60,6 +63,21 @@ func (f *fakeController) ReleaseVIP(name string) error {
 	return nil
 }
 func (f *fakeController) ReclaimVIP(name string) error { return f.ReleaseVIP(name) }
+func (f *fakeController) BGPStatus() (bgp.Status, error) {
+	if f.noBGP {
+		return bgp.Status{}, nil
+	}
+	return bgp.Status{Configured: true, ASN: 64512, Neighbors: []bgp.NeighborStatus{{Address: "192.0.2.1", State: "ESTABLISHED"}}}, nil
+}
+func (f *fakeController) BGPDrain() error   { return f.bgpAction("drain") }
+func (f *fakeController) BGPUndrain() error { return f.bgpAction("undrain") }
+func (f *fakeController) bgpAction(what string) error {
+	if f.noBGP {
+		return fmt.Errorf("%w: %w", ErrNotFound, bgp.ErrNotConfigured)
+	}
+	f.bgpActions = append(f.bgpActions, what)
+	return nil
+}
 func (f *fakeController) Reload() (*ReloadResult, error) {
 	if f.reloadErr != nil {
 		return nil, f.reloadErr
@@ -111,6 +129,11 @@ func TestAPI(t *testing.T) {
 		{"wrong method", "GET", "/v1/reload", nil, http.StatusMethodNotAllowed},
 		{"unknown endpoint", "GET", "/v2/x", nil, http.StatusNotFound},
 		{"reload", "POST", "/v1/reload", nil, 0},
+		{"bgp status", "GET", "/v1/bgp", nil, 0},
+		{"bgp drain", "POST", "/v1/bgp/drain", nil, 0},
+		{"bgp undrain", "POST", "/v1/bgp/undrain", nil, 0},
+		{"bgp drain by GET", "GET", "/v1/bgp/drain", nil, http.StatusMethodNotAllowed},
+		{"bgp unknown action", "POST", "/v1/bgp/pause", nil, http.StatusNotFound},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -134,6 +157,29 @@ func TestAPI(t *testing.T) {
 	}
 	if ctl.state != "web/a=drain" || ctl.weight != "web/a=5" {
 		t.Errorf("controller saw state %q weight %q", ctl.state, ctl.weight)
+	}
+	if strings.Join(ctl.bgpActions, ",") != "drain,undrain" {
+		t.Errorf("controller saw bgp actions %v", ctl.bgpActions)
+	}
+}
+
+// TestBGPEndpoints: the status is the speaker's JSON; without a bgp block
+// the status says so and drain is a 404 that says why.
+func TestBGPEndpoints(t *testing.T) {
+	c := startAPI(t, &fakeController{})
+	var st bgp.Status
+	if err := c.Get("/v1/bgp", &st, nil); err != nil || !st.Configured || st.ASN != 64512 || st.Neighbors[0].State != "ESTABLISHED" {
+		t.Fatalf("%+v %v", st, err)
+	}
+	c = startAPI(t, &fakeController{noBGP: true})
+	var raw []byte
+	if err := c.Get("/v1/bgp", nil, &raw); err != nil || !strings.Contains(string(raw), `"configured": false`) {
+		t.Fatalf("%s %v", raw, err)
+	}
+	err := c.Post("/v1/bgp/drain", nil, nil, nil)
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Status != http.StatusNotFound || !strings.Contains(ae.Message, "no bgp block is configured") {
+		t.Fatalf("drain without bgp: %v", err)
 	}
 }
 

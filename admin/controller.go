@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"lbd/bgp"
 	"lbd/health"
 	"lbd/vrrp"
 )
@@ -23,6 +24,13 @@ type Controller interface {
 	VIPStatus() ([]vrrp.InstanceStatus, error)
 	ReleaseVIP(name string) error
 	ReclaimVIP(name string) error
+	// BGPStatus returns the BGP speaker (Configured false without a bgp
+	// block).
+	BGPStatus() (bgp.Status, error)
+	// BGPDrain withdraws every route while the node keeps serving,
+	// BGPUndrain announces again; ErrNotFound without a bgp block.
+	BGPDrain() error
+	BGPUndrain() error
 	// Reload re-reads the configuration file. A refused file returns an
 	// error that unwraps to a value with Strings() []string (the
 	// diagnostics); the running configuration is then unchanged.

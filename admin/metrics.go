@@ -3,6 +3,8 @@ package admin
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"lbd/bgp"
 )
 
 // metricsCollector exposes a Snapshot as Prometheus metrics, read at scrape
@@ -79,7 +81,19 @@ var (
 	vrRecv      = desc("vrrp_adverts_received_total", "Valid advertisements received.", viLabels...)
 	vrInvalid   = desc("vrrp_invalid_packets_total", "Packets dropped, by reason.", "instance", "reason")
 	vrLastTrans = desc("vrrp_last_transition_timestamp_seconds", "Unix time of the last transition.", viLabels...)
+
+	bgNbState   = desc("bgp_neighbor_state", "BGP session state (1 for the current one).", "neighbor", "state")
+	bgNbUp      = desc("bgp_neighbor_up", "1 while the BGP session is ESTABLISHED.", "neighbor")
+	bgNbRoutes  = desc("bgp_neighbor_routes_announced", "Routes advertised to the neighbour.", "neighbor")
+	bgNbTrans   = desc("bgp_neighbor_transitions_total", "BGP session state changes.", "neighbor")
+	bgRoutes    = desc("bgp_routes_announced", "VIPs announced now.")
+	bgDrained   = desc("bgp_drained", "1 while drained (lbctl bgp drain).")
+	bgAnnUp     = desc("bgp_announce_up", "1 while the announce group is announced.", "announce")
+	bgAnnTrans  = desc("bgp_announce_transitions_total", "Times the announce group was announced or withdrawn.", "announce")
+	bgAnnChange = desc("bgp_announce_last_change_timestamp_seconds", "Unix time the group was last announced or withdrawn.", "announce")
 )
+
+var bgpStates = []string{"IDLE", "CONNECT", "ACTIVE", "OPENSENT", "OPENCONFIRM", "ESTABLISHED"}
 
 var serverStates = []string{"UP", "DOWN", "MAINT", "DRAIN"}
 var vrrpStates = []string{"INIT", "BACKUP", "MASTER", "FAULT"}
@@ -104,6 +118,29 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, v := range snap.VRRP {
 		m.vrrp(v)
+	}
+	if snap.BGP.Configured {
+		m.bgp(snap.BGP)
+	}
+}
+
+func (m emitter) bgp(st bgp.Status) {
+	m.gauge(bgRoutes, float64(st.RoutesAnnounced))
+	m.gauge(bgDrained, b2f(st.Drained))
+	for _, n := range st.Neighbors {
+		for _, s := range bgpStates {
+			m.gauge(bgNbState, b2f(s == n.State), n.Address, s)
+		}
+		m.gauge(bgNbUp, b2f(n.State == "ESTABLISHED"), n.Address)
+		m.gauge(bgNbRoutes, float64(n.RoutesAnnounced), n.Address)
+		m.counter(bgNbTrans, n.Transitions, n.Address)
+	}
+	for _, a := range st.Announces {
+		m.gauge(bgAnnUp, b2f(a.Announced), a.Name)
+		m.counter(bgAnnTrans, a.Transitions, a.Name)
+		if !a.Since.IsZero() {
+			m.gauge(bgAnnChange, float64(a.Since.UnixNano())/1e9, a.Name)
+		}
 	}
 }
 

@@ -99,6 +99,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/vips/{name}/reclaim", s.vipReclaim)
 	mux.HandleFunc("POST /v1/reload", s.reload)
 	s.tlsRoutes(mux)
+	mux.HandleFunc("GET /v1/bgp", s.bgpStatus)
+	mux.HandleFunc("POST /v1/bgp/drain", s.bgpDrain)
+	mux.HandleFunc("POST /v1/bgp/undrain", s.bgpUndrain)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !cleanPath(r.URL.EscapedPath()) {
 			// The mux would redirect to the cleaned path (an HTML 307):
@@ -265,4 +268,30 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) bgpStatus(w http.ResponseWriter, r *http.Request) {
+	st, err := s.ctl.BGPStatus()
+	if err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) bgpDrain(w http.ResponseWriter, r *http.Request) {
+	s.bgpAction(w, "drain", s.ctl.BGPDrain)
+}
+
+func (s *Server) bgpUndrain(w http.ResponseWriter, r *http.Request) {
+	s.bgpAction(w, "undrain", s.ctl.BGPUndrain)
+}
+
+func (s *Server) bgpAction(w http.ResponseWriter, what string, fn func() error) {
+	if err := fn(); err != nil {
+		writeError(w, statusOf(err), err)
+		return
+	}
+	s.log.Info().Str("action", what).Msg("BGP action by admin API")
+	writeJSON(w, http.StatusOK, map[string]string{"result": "ok"})
 }

@@ -2,6 +2,8 @@ package admin
 
 import (
 	"time"
+
+	"lbd/bgp"
 )
 
 // StatsSource gives the stats page a consistent snapshot of every proxy,
@@ -19,6 +21,8 @@ type Snapshot struct {
 	Frontends []FrontendStats
 	Backends  []BackendStats
 	VRRP      []VRRPStats
+	// BGP is the BGP speaker (Configured false without a bgp block).
+	BGP bgp.Status
 }
 
 // FrontendStats are one frontend's counters (HAProxy's FRONTEND row).

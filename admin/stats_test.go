@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"lbd/bgp"
 	"lbd/config"
 )
 
@@ -34,6 +35,11 @@ func testSnapshot() Snapshot {
 		}}},
 		VRRP: []VRRPStats{{Name: "VI_1", Interface: "eth0", State: "MASTER", VRID: 51, Priority: 150, EffectivePriority: 150,
 			VIPs: []string{"192.0.2.100/24"}, InvalidPackets: map[string]uint64{"auth": 2}}},
+		BGP: bgp.Status{Configured: true, ASN: 64512, RoutesAnnounced: 1,
+			Neighbors: []bgp.NeighborStatus{{Address: "192.0.2.1", State: "ESTABLISHED", RoutesAnnounced: 1, Transitions: 5},
+				{Address: "192.0.2.2", State: "ACTIVE", Transitions: 2}},
+			Announces: []bgp.AnnounceStatus{{Name: "web", Announced: true, Transitions: 1, Since: now},
+				{Name: "api", Announced: false, Transitions: 2}}},
 	}
 }
 
@@ -79,7 +85,11 @@ func TestStatsPage(t *testing.T) {
 		{"csv", "/stats;csv", "admin", "pw", 200, []string{"# pxname,svname,qcur,qmax,scur,smax,slim,stot,", "web,FRONTEND,", "app,a,", "app,BACKEND,"}},
 		{"metrics", "/metrics", "admin", "pw", 200, []string{`lbd_server_up{backend="app",server="a"} 1`, `lbd_server_up{backend="app",server="b"} 0`,
 			`lbd_frontend_http_responses_total{code="5xx",frontend="web"} 100`, `lbd_vrrp_state{instance="VI_1",state="MASTER"} 1`,
-			`lbd_vrrp_invalid_packets_total{instance="VI_1",reason="auth"} 2`, `lbd_server_status{backend="app",server="c",state="MAINT"} 1`}},
+			`lbd_vrrp_invalid_packets_total{instance="VI_1",reason="auth"} 2`, `lbd_server_status{backend="app",server="c",state="MAINT"} 1`,
+			`lbd_bgp_neighbor_state{neighbor="192.0.2.1",state="ESTABLISHED"} 1`, `lbd_bgp_neighbor_state{neighbor="192.0.2.2",state="ESTABLISHED"} 0`,
+			`lbd_bgp_neighbor_up{neighbor="192.0.2.2"} 0`, `lbd_bgp_neighbor_routes_announced{neighbor="192.0.2.1"} 1`,
+			`lbd_bgp_neighbor_transitions_total{neighbor="192.0.2.1"} 5`, "lbd_bgp_routes_announced 1", "lbd_bgp_drained 0",
+			`lbd_bgp_announce_up{announce="api"} 0`, `lbd_bgp_announce_transitions_total{announce="api"} 2`}},
 		{"elsewhere", "/other", "admin", "pw", 404, nil},
 	}
 	for _, tc := range cases {

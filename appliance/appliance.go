@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"lbd/admin"
+	"lbd/bgp"
 	"lbd/config"
 	"lbd/health"
 	"lbd/proxy"
@@ -35,6 +36,7 @@ type Appliance struct {
 	speaker *vrrp.Speaker
 	// sessions makes TLS sessions resumable across reloads (tls.go).
 	sessions *tlsconf.Sessions
+	bgp      *bgp.Speaker
 
 	// mu serializes Start, Reload and Stop: one configuration is applied
 	// at a time, and status reads never see a half-applied one.
@@ -64,11 +66,15 @@ func New(log zerolog.Logger, path, version string) *Appliance {
 		pool:    pool,
 		proxy:   proxy.New(log, pool),
 		speaker: vrrp.New(log.With().Str("component", "vrrp").Logger(), pool), // the pool is the speaker's BackendTracker
+		bgp:     bgp.New(log, pool),                                           // and the BGP speaker's Tracker
 	}
 	a.sessions = tlsconf.NewSessions()
 	// A master handing its VIPs over asks the proxy for the moment no
 	// client has a request in progress on them.
 	a.speaker.SetQuiescer(a.proxy)
+	// A draining BGP node asks it to close keep-alive connections to its
+	// VIPs, so that their clients reconnect through the routers.
+	a.bgp.SetQuiescer(a.proxy)
 	a.stats = admin.NewStatsServer(log.With().Str("component", "stats").Logger(), a)
 	return a
 }
@@ -94,7 +100,7 @@ func (a *Appliance) Start(cfg *config.Config) error {
 	a.logWarnings(cfg)
 	a.pool.Start()
 	a.log.Info().Str("config", a.path).Int("frontends", len(cfg.Frontends)).
-		Int("backends", len(cfg.Backends)).Int("vrrp_instances", len(cfg.VRRPInstances)).
+		Int("backends", len(cfg.Backends)).Int("vrrp_instances", len(cfg.VRRPInstances)).Bool("bgp", cfg.BGP != nil).
 		Msg("configuration applied")
 	return nil
 }
@@ -112,6 +118,8 @@ func (a *Appliance) apply(cfg, old *config.Config) error {
 	// their trackers) are in place, or the rollback is done.
 	a.speaker.Hold()
 	defer a.speaker.Resume()
+	a.bgp.Hold()
+	defer a.bgp.Resume()
 	runtime := a.pool.SaveRuntime()
 	if err := a.pool.Apply(cfg); err != nil {
 		return fmt.Errorf("servers: %w", err)
@@ -136,6 +144,27 @@ func (a *Appliance) apply(cfg, old *config.Config) error {
 			cancel()
 		}
 		return fmt.Errorf("vrrp: %w", err)
+	}
+	if err := a.bgp.Apply(cfg); err != nil {
+		a.rollback(old, runtime, true)
+		if old != nil {
+			if err := a.speaker.Apply(old); err != nil {
+				a.log.Error().Err(err).Msg("rollback: vrrp")
+			}
+			if err := a.bgp.Apply(old); err != nil {
+				a.log.Error().Err(err).Msg("rollback: bgp")
+			}
+			if err := a.stats.Apply(old.Stats); err != nil {
+				a.log.Error().Err(err).Msg("rollback: stats")
+			}
+		} else {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = a.speaker.Shutdown(ctx)
+			a.stats.Close(ctx)
+			cancel()
+			a.bgp.Close()
+		}
+		return err // already says "bgp: ..."
 	}
 	a.configureSessions(cfg)
 	return nil
@@ -212,12 +241,21 @@ func (a *Appliance) ReloadFile() error {
 func (a *Appliance) Stop(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	// The speaker first: masters hand their VIPs over while the frontends
-	// still serve. Then the proxy stops accepting and live connections get
-	// the rest of ctx (global.grace) to finish; health checks stop last.
+	// The speakers first: masters hand their VIPs over, BGP routes are
+	// withdrawn and the node serves for bgp.grace while routers move the
+	// flows, all while the frontends still serve (both at once). Then the
+	// proxy stops accepting and live connections get the rest of ctx
+	// (global.grace) to finish; the BGP addresses go, health checks stop
+	// last.
+	berrc := make(chan error, 1)
+	go func() { berrc <- a.bgp.Shutdown(ctx) }()
 	verr := a.speaker.Shutdown(ctx)
 	if verr != nil {
 		a.log.Error().Err(verr).Msg("vrrp shutdown")
+	}
+	if berr := <-berrc; berr != nil {
+		a.log.Error().Err(berr).Msg("bgp shutdown")
+		verr = errors.Join(verr, berr)
 	}
 	grace := time.Duration(0)
 	if a.cfg != nil {
@@ -227,16 +265,21 @@ func (a *Appliance) Stop(ctx context.Context) error {
 	defer cancel()
 	perr := a.proxy.Shutdown(pctx)
 	a.stats.Close(pctx)
+	a.bgp.Close()
 	a.pool.Close()
 	return errors.Join(verr, perr)
 }
 
-// Grace returns the running configuration's drain time.
+// Grace returns the running configuration's drain time: global.grace,
+// plus bgp.grace (served after the routes are withdrawn) with a bgp block.
 func (a *Appliance) Grace() time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.cfg == nil {
 		return 0
+	}
+	if a.cfg.BGP != nil {
+		return a.cfg.Global.Grace + a.cfg.BGP.Grace
 	}
 	return a.cfg.Global.Grace
 }

@@ -59,6 +59,7 @@ func (a *Appliance) Stats() admin.Snapshot {
 			AdvertsReceived: v.Counters.AdvertsReceived, InvalidPackets: v.Counters.Invalid,
 		})
 	}
+	snap.BGP = a.bgp.Status()
 	return snap
 }
 

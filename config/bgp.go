@@ -27,7 +27,7 @@ type BGP struct {
 	// ListenPort is the TCP port lbd accepts BGP sessions on; 0 means
 	// lbd only connects out. Default 179.
 	ListenPort int
-	// HoldTime is proposed in OPEN (whole seconds, 0 or 3..65535): a
+	// HoldTime is proposed in OPEN (whole seconds, 3..65535): a
 	// neighbour silent for that long is down, and so are our routes on
 	// its side. The session uses the smaller of both sides' values.
 	// Default 9s.
@@ -142,10 +142,10 @@ func (d *decoder) decodeBGP(blk *hcl.Block) *BGP {
 		d.errorf(g.rng.at("router_id"), "router_id: %s is not a non-zero IPv4 address (BGP identifiers are 32 bits)", g.RouterID)
 	}
 	b.integer("listen_port", &g.ListenPort, 0, 65535)
-	b.duration("hold_time", &g.HoldTime, 0, 65535*time.Second)
+	b.duration("hold_time", &g.HoldTime, 0, 65535*time.Second) // below 3s: checkBGPTimers says why
 	// A third of the hold time in whole seconds, as FRR and GoBGP derive it.
 	g.Keepalive = (g.HoldTime / 3).Truncate(time.Second)
-	if g.HoldTime >= 3*time.Second && g.Keepalive == 0 {
+	if g.Keepalive == 0 {
 		g.Keepalive = time.Second
 	}
 	b.duration("keepalive", &g.Keepalive, 0, 21845*time.Second)
@@ -200,27 +200,26 @@ func (d *decoder) decodeBGP(blk *hcl.Block) *BGP {
 	return g
 }
 
-// checkBGPTimers applies RFC 4271's rules: the hold time is 0 or at least
-// 3 seconds (section 4.2), in whole seconds like the keepalive, which is
-// below the hold time (a third of it is recommended, section 10).
+// checkBGPTimers applies RFC 4271's rules: the hold time is at least 3
+// seconds (section 4.2; its 0, no keepalives at all, is not offered: a
+// dead node would keep its routes), in whole seconds like the keepalive,
+// which is below the hold time (a third of it is recommended, section 10).
 func (d *decoder) checkBGPTimers(g *BGP) {
 	if g.HoldTime%time.Second != 0 {
 		d.errorf(g.rng.at("hold_time"), "hold_time: BGP carries whole seconds, %s is not", g.HoldTime)
 		return
 	}
-	if g.HoldTime > 0 && g.HoldTime < 3*time.Second {
-		d.errorf(g.rng.at("hold_time"), "hold_time: %s is below 3s; RFC 4271 allows 0 or at least 3 seconds", g.HoldTime)
+	if g.HoldTime < 3*time.Second {
+		d.errorf(g.rng.at("hold_time"), "hold_time: %s is below 3s (RFC 4271's minimum; lbd does not offer 0, which would keep a dead node's routes)", g.HoldTime)
 		return
 	}
 	if g.Keepalive%time.Second != 0 {
 		d.errorf(g.rng.at("keepalive"), "keepalive: BGP carries whole seconds, %s is not", g.Keepalive)
 	}
 	switch {
-	case g.HoldTime == 0 && g.Keepalive != 0:
-		d.errorf(g.rng.at("keepalive"), "keepalive: must be 0s with hold_time 0s (no keepalives)")
-	case g.HoldTime > 0 && g.Keepalive == 0:
-		d.errorf(g.rng.at("keepalive"), "keepalive: must be at least 1s with a hold_time")
-	case g.HoldTime > 0 && g.Keepalive >= g.HoldTime:
+	case g.Keepalive == 0:
+		d.errorf(g.rng.at("keepalive"), "keepalive: must be at least 1s")
+	case g.Keepalive >= g.HoldTime:
 		d.errorf(g.rng.at("keepalive"), "keepalive: %s must be below hold_time %s (a third of it is usual)", g.Keepalive, g.HoldTime)
 	}
 }

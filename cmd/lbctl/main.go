@@ -24,6 +24,9 @@ Commands:
   vip status                          VRRP instances: state, priorities, VIPs, master
   vip release NAME                    planned failover: hand the VIP to the peer
   vip reclaim NAME                    undo a release
+  bgp status                          BGP neighbours, sessions, routes announced, drained or not
+  bgp drain                           withdraw every route; the node keeps serving
+  bgp undrain                         announce again
   backend status [NAME]               servers: state, weight, connections, queue, last check
   server state BACKEND/SERVER ready|drain|maint
   server weight BACKEND/SERVER N      runtime weight 0..256
@@ -154,6 +157,8 @@ func (c *cli) dispatch(w []string) error {
 			return c.vipAction(w[1], w[2])
 		}
 		return usageError{fmt.Sprintf("unknown vip command %q", w[1])}
+	case "bgp":
+		return c.bgpCmd(w)
 	case "backend":
 		if len(w) < 2 || w[1] != "status" || len(w) > 3 {
 			return usageError{"usage: lbctl backend status [NAME]"}

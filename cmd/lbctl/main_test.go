@@ -41,6 +41,10 @@ func TestUsageAndLocalCommands(t *testing.T) {
 		{"no daemon", append(nosock, "vip", "status"), 1, "lbd is not running: no admin socket at"},
 		{"socket path is a file", []string{"--socket", good, "vip", "status"}, 1, good + " is not a socket"},
 		{"no daemon json after command", append([]string{"backend", "status", "--json"}, nosock...), 1, "lbd is not running"},
+		{"bgp without a command", []string{"bgp"}, 2, "usage: lbctl bgp status|drain|undrain"},
+		{"bgp unknown command", []string{"bgp", "pause"}, 2, `unknown bgp command "pause"`},
+		{"bgp drain with a name", []string{"bgp", "drain", "web"}, 2, "usage: lbctl bgp status|drain|undrain"},
+		{"bgp no daemon", append(nosock, "bgp", "drain"), 1, "lbd is not running"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
