@@ -17,26 +17,31 @@ type netlinkHost struct{}
 
 func newAddrHost() addrHost { return netlinkHost{} }
 
-func (netlinkHost) prepare(ifname string) (bool, error) {
+func (h netlinkHost) prepare(ifname string) (string, bool, error) {
 	l, err := netlink.LinkByName(ifname)
 	var nf netlink.LinkNotFoundError
 	if errors.As(err, &nf) {
 		l = &netlink.Dummy{LinkAttrs: netlink.LinkAttrs{Name: ifname}}
-		if err := netlink.LinkAdd(l); err != nil && !errors.Is(err, unix.EEXIST) {
-			return false, fmt.Errorf("bgp: creating dummy interface %s: %w", ifname, err)
+		err := netlink.LinkAdd(l)
+		if errors.Is(err, unix.EOPNOTSUPP) && ifname != "lo" {
+			// A kernel built without dummy interfaces (CONFIG_DUMMY).
+			return h.prepare("lo")
+		}
+		if err != nil && !errors.Is(err, unix.EEXIST) {
+			return "", false, fmt.Errorf("bgp: creating dummy interface %s: %w", ifname, err)
 		}
 		if l, err = netlink.LinkByName(ifname); err != nil {
-			return false, fmt.Errorf("bgp: interface %s: %w", ifname, err)
+			return "", false, fmt.Errorf("bgp: interface %s: %w", ifname, err)
 		}
 	} else if err != nil {
-		return false, fmt.Errorf("bgp: interface %s: %w", ifname, err)
+		return "", false, fmt.Errorf("bgp: interface %s: %w", ifname, err)
 	}
 	if l.Attrs().Flags&net.FlagUp == 0 {
 		if err := netlink.LinkSetUp(l); err != nil {
-			return false, fmt.Errorf("bgp: setting %s up: %w", ifname, err)
+			return "", false, fmt.Errorf("bgp: setting %s up: %w", ifname, err)
 		}
 	}
-	return l.Type() == "dummy", nil
+	return ifname, l.Type() == "dummy", nil
 }
 
 func (netlinkHost) addrs(ifname string) ([]netip.Addr, error) {

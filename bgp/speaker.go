@@ -51,7 +51,8 @@ type Speaker struct {
 	quiet       Quiescer
 	cfg         *config.BGP // nil while no bgp block runs
 	rt          router
-	owned       bool                  // the interface is lbd's own (dummy)
+	iface       string                // the interface the addresses are on
+	owned       bool                  // iface is lbd's own (dummy)
 	addrsOn     map[netip.Addr]string // addresses lbd added -> interface
 	routes      map[netip.Addr]string // announced now -> communities key
 	groups      map[string]*groupState
@@ -183,11 +184,18 @@ func (s *Speaker) Apply(cfg *config.Config) error {
 		}
 		return nil
 	}
-	owned, err := s.host.prepare(g.Interface)
+	used, owned, err := s.host.prepare(g.Interface)
 	if err != nil {
 		return err
 	}
-	if err := s.applyAddrs(g, owned); err != nil {
+	if used != g.Interface {
+		if s.iface != used {
+			s.log.Warn().Str("interface", g.Interface).Str("used", used).
+				Msg("this kernel has no dummy interfaces: the VIPs go on lo, where lbd removes only its own addresses")
+		}
+	}
+	s.iface = used
+	if err := s.applyAddrs(g, used, owned); err != nil {
 		return err
 	}
 	if s.rt == nil || globalChanged(s.cfg, g) {
@@ -240,7 +248,7 @@ func globalChanged(old, g *config.BGP) bool {
 
 // applyAddrs puts the announced addresses on the interface and takes
 // away the ones no announce block lists any more (withdrawn first).
-func (s *Speaker) applyAddrs(g *config.BGP, owned bool) error {
+func (s *Speaker) applyAddrs(g *config.BGP, ifname string, owned bool) error {
 	want := map[netip.Addr]bool{}
 	for _, a := range g.Announces {
 		for _, ad := range a.Addresses {
@@ -254,13 +262,13 @@ func (s *Speaker) applyAddrs(g *config.BGP, owned bool) error {
 	}
 	for _, a := range g.Announces {
 		for _, ad := range a.Addresses {
-			if err := s.host.add(g.Interface, ad); err != nil {
+			if err := s.host.add(ifname, ad); err != nil {
 				return err
 			}
 		}
 	}
 	for ad, ifname := range s.addrsOn {
-		if want[ad] && ifname == g.Interface {
+		if want[ad] && ifname == ifname {
 			continue
 		}
 		if err := s.host.del(ifname, ad); err != nil {
@@ -269,20 +277,20 @@ func (s *Speaker) applyAddrs(g *config.BGP, owned bool) error {
 		delete(s.addrsOn, ad)
 	}
 	for ad := range want {
-		s.addrsOn[ad] = g.Interface
+		s.addrsOn[ad] = ifname
 	}
 	s.owned = owned
 	if owned {
 		// The interface is lbd's: what else is on it was left by an
 		// earlier run (a crash, or a file changed while lbd was down).
-		have, err := s.host.addrs(g.Interface)
+		have, err := s.host.addrs(ifname)
 		if err != nil {
 			return err
 		}
 		for _, ad := range have {
 			if !want[ad] {
-				s.log.Warn().Str("address", ad.String()).Str("interface", g.Interface).Msg("removing an address no announce block lists (left by an earlier run)")
-				if err := s.host.del(g.Interface, ad); err != nil {
+				s.log.Warn().Str("address", ad.String()).Str("interface", ifname).Msg("removing an address no announce block lists (left by an earlier run)")
+				if err := s.host.del(ifname, ad); err != nil {
 					s.log.Error().Err(err).Str("address", ad.String()).Msg("removing a stale address")
 				}
 			}

@@ -102,13 +102,13 @@ type fakeHost struct {
 	dummy bool
 }
 
-func (h *fakeHost) prepare(ifname string) (bool, error) {
+func (h *fakeHost) prepare(ifname string) (string, bool, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.m[ifname] == nil {
 		h.m[ifname] = map[netip.Addr]bool{}
 	}
-	return h.dummy, nil
+	return ifname, h.dummy, nil
 }
 func (h *fakeHost) addrs(ifname string) ([]netip.Addr, error) {
 	h.mu.Lock()

@@ -78,7 +78,7 @@ func (s *Speaker) Status() Status {
 		s.mu.Unlock()
 		return st
 	}
-	st.ASN, st.RouterID, st.Interface = cfg.ASN, cfg.RouterID.String(), cfg.Interface
+	st.ASN, st.RouterID, st.Interface = cfg.ASN, cfg.RouterID.String(), s.iface
 	for _, a := range cfg.Announces {
 		as := AnnounceStatus{Name: a.Name, Trackers: []TrackerStatus{}}
 		for _, ad := range a.Addresses {

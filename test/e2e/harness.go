@@ -388,6 +388,17 @@ func (l *Lab) start(host string, args ...string) (*Proc, error) {
 	if err != nil {
 		return nil, err
 	}
+	p, err := startInNetns(ns, host, args...)
+	if err != nil {
+		return nil, err
+	}
+	l.procs = append(l.procs, p)
+	return p, nil
+}
+
+// startInNetns runs args in the background inside namespace ns; the
+// Proc is named host:program.
+func startInNetns(ns, host string, args ...string) (*Proc, error) {
 	buf := &syncbuf.Buffer{}
 	cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...)
 	cmd.Stdout, cmd.Stderr = buf, buf
@@ -406,7 +417,6 @@ func (l *Lab) start(host string, args ...string) (*Proc, error) {
 		p.err = cmd.Wait()
 		close(p.done)
 	}()
-	l.procs = append(l.procs, p)
 	return p, nil
 }
 

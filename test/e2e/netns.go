@@ -29,6 +29,11 @@ func (l *Lab) InNetns(host string, fn func() error) error {
 	if err != nil {
 		return err
 	}
+	return inNetns(ns, fn)
+}
+
+// inNetns is InNetns by namespace name, for labs with their own hosts.
+func inNetns(ns string, fn func() error) error {
 	target, err := openNetns(ns)
 	if err != nil {
 		return err
