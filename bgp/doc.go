@@ -34,12 +34,17 @@
 // Drain (and stop) withdraws every route first, then keeps serving for
 // grace while the routers move new flows to the other nodes. Routers hash
 // flows statelessly (ECMP), so a connection open on this node when the
-// route goes is sent to another node afterwards, which resets it; during
-// grace the proxy therefore closes keep-alive connections to the VIPs once
-// idle (busy ones after their response), so that their clients reconnect
-// (to the other nodes) between requests instead of in the middle of one.
+// route goes is sent to another node afterwards, which resets it. For the
+// first half of grace nothing else changes (closing a keep-alive
+// connection before the routers converged would only have its client
+// reconnect here); in the second half the proxy closes the keep-alive
+// connections to the VIPs still open once idle (busy ones after their
+// response), so that their clients reconnect, to the other nodes, between
+// two requests. A request sent meanwhile on such a connection reaches
+// another node and is reset: clients retry an idempotent request on a
+// reused connection (browsers, Go's HTTP client).
 // On stop the BGP sessions are closed after grace (a CEASE NOTIFICATION,
-// RFC 4486 administrative shutdown), then the proxy stops as usual
+// RFC 4486 "peer de-configured"), then the proxy stops as usual
 // (global.grace), then the addresses are removed.
 //
 // # The addresses

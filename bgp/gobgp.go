@@ -153,8 +153,8 @@ func (r *gobgpRouter) stop() {
 	}
 	cancel()
 	// StopBgp deletes every neighbour, each with a CEASE NOTIFICATION
-	// (administrative shutdown): the routers drop our routes at once
-	// rather than after the hold time.
+	// (RFC 4486 subcode 3, peer de-configured): the routers drop our
+	// routes at once rather than after the hold time.
 	s.Stop()
 }
 

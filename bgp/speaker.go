@@ -486,7 +486,7 @@ func (s *Speaker) Drain() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Grace)
 	s.drainCancel = cancel
-	go s.quiesce(ctx, s.quiet, s.allAddrs())
+	go s.quiesce(ctx, s.cfg.Grace, s.quiet, s.allAddrs())
 	return nil
 }
 
@@ -519,12 +519,25 @@ func (s *Speaker) allAddrs() []netip.Addr {
 	return out
 }
 
-// quiesce closes keep-alive connections to addrs until ctx ends: each
-// WaitQuiet closes idle ones, and busy ones after their response.
-func (s *Speaker) quiesce(ctx context.Context, q Quiescer, addrs []netip.Addr) {
+// quiesce runs the grace after a withdraw, until ctx ends (after grace).
+// For the first half the node serves as before, while the routers move
+// the flows: a keep-alive connection closed then would have its client
+// reconnect to this node, and lose that new connection when the route
+// goes. In the second half each WaitQuiet closes the keep-alive
+// connections still open to addrs once idle (busy ones after their
+// response), so that their clients reconnect, through the router, to the
+// other nodes; the requests they send meanwhile reach another node
+// already, which resets them, and clients retry an idempotent request
+// sent on a reused connection.
+func (s *Speaker) quiesce(ctx context.Context, grace time.Duration, q Quiescer, addrs []netip.Addr) {
 	if q == nil || len(addrs) == 0 {
 		<-ctx.Done()
 		return
+	}
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(grace / 2):
 	}
 	for ctx.Err() == nil {
 		if err := q.WaitQuiet(ctx, addrs); err != nil {
@@ -560,7 +573,7 @@ func (s *Speaker) Shutdown(ctx context.Context) error {
 	if wasAnnounced && grace > 0 {
 		s.log.Info().Dur("grace", grace).Msg("stop: routes withdrawn; serving while the routers move the flows away")
 		qctx, cancel := context.WithTimeout(ctx, grace)
-		s.quiesce(qctx, q, addrs)
+		s.quiesce(qctx, grace, q, addrs)
 		cancel()
 	}
 	s.mu.Lock()

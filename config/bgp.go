@@ -43,8 +43,9 @@ type BGP struct {
 	Interface string
 	// Grace is how long, on stop and on `lbctl bgp drain`, lbd keeps
 	// serving after it withdrew its routes, while routers move new flows
-	// to the other nodes; keep-alive connections to the VIPs are closed
-	// meanwhile, once idle. On stop the proxy's global.grace follows.
+	// to the other nodes; in its second half keep-alive connections to
+	// the VIPs are closed once idle. On stop the proxy's global.grace
+	// follows.
 	// Default 5s.
 	Grace time.Duration
 	// Neighbors are the routers, in configuration order.

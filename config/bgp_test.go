@@ -35,6 +35,48 @@ const bgpOK = `bgp {
 }
 `
 
+// checkBGPInvariants is what FuzzParse requires of an accepted bgp block:
+// what the speaker relies on without checking again.
+func checkBGPInvariants(t *testing.T, cfg *Config) {
+	g := cfg.BGP
+	if g == nil {
+		return
+	}
+	if g.ASN == 0 || !g.RouterID.Is4() || g.HoldTime < 3*time.Second || g.HoldTime%time.Second != 0 ||
+		g.Keepalive < time.Second || g.Keepalive >= g.HoldTime || g.Keepalive%time.Second != 0 ||
+		len(g.Neighbors) == 0 || len(g.Announces) == 0 || ifaceNameProblem(g.Interface) != "" {
+		t.Fatalf("bgp accepted out of range: %+v", g)
+	}
+	for _, n := range g.Neighbors {
+		if n.RemoteAS == 0 || !n.Address.IsValid() || n.Port < 1 || len(n.Password) > 80 {
+			t.Fatalf("neighbor accepted out of range: %+v", n)
+		}
+	}
+	vrrp := map[netip.Addr]bool{}
+	for _, vi := range cfg.VRRPInstances {
+		for _, p := range vi.VirtualIPAddresses {
+			vrrp[p.Addr()] = true
+		}
+	}
+	seen := map[netip.Addr]bool{}
+	for _, a := range g.Announces {
+		if len(a.Addresses) == 0 {
+			t.Fatalf("announce %q without addresses", a.Name)
+		}
+		for _, ad := range a.Addresses {
+			if seen[ad] || vrrp[ad] || !ad.IsValid() || ad.Is4In6() {
+				t.Fatalf("announce %q: address %s twice, also VRRP's, or invalid", a.Name, ad)
+			}
+			seen[ad] = true
+		}
+		for _, tb := range a.TrackBackends {
+			if cfg.Backend(tb.Backend) == nil || tb.MinUp < 1 {
+				t.Fatalf("announce %q: track_backend %+v", a.Name, tb)
+			}
+		}
+	}
+}
+
 func TestBGPDefaults(t *testing.T) {
 	cfg, err := Parse("x.hcl", []byte(bgpBase+bgpOK))
 	if err != nil {

@@ -38,6 +38,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("instance %q accepted out of range: %+v", vi.Name, vi)
 			}
 		}
+		checkBGPInvariants(t, cfg)
 	})
 }
 
