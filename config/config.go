@@ -376,8 +376,11 @@ type VRRPInstance struct {
 	// Priority is 1..255; 255 means this node owns the addresses.
 	// Default 100.
 	Priority int
-	// AdvertInt is the advertisement interval, whole seconds (VRRPv2).
-	// Default 1s.
+	// Version is the VRRP version: 2 (RFC 3768, IPv4 only) or 3 (RFC 5798,
+	// IPv4 or IPv6). Default 2.
+	Version int
+	// AdvertInt is the advertisement interval: whole seconds up to 255s
+	// with version 2, 10ms steps up to 40.95s with version 3. Default 1s.
 	AdvertInt time.Duration
 	// Preempt lets a higher-priority backup take over from a lower master.
 	// Default true.
@@ -385,15 +388,28 @@ type VRRPInstance struct {
 	// PreemptDelay delays preemption after start-up. Default 0s.
 	PreemptDelay time.Duration
 	// AuthPass enables simple password authentication (auth type PASS); at
-	// most 8 bytes. Default "" (no authentication).
+	// most 8 bytes; version 2 only. Default "" (no authentication).
 	AuthPass string
-	// VirtualIPAddresses are the VIPs, as CIDRs, in advert order. Required.
+	// VirtualIPAddresses are the VIPs, as CIDRs, in advert order, all of
+	// one family: IPv4, or IPv6 with version 3. Required.
 	VirtualIPAddresses []netip.Prefix
 	// UnicastSrc is the source address of unicast adverts; zero when unset.
 	UnicastSrc netip.Addr
 	// UnicastPeers, when set, receive the adverts by unicast instead of
-	// multicast to 224.0.0.18.
+	// multicast to 224.0.0.18 (ff02::12 for IPv6).
 	UnicastPeers []netip.Addr
+	// VMACInterface, when set (use_vmac), is the macvlan interface the
+	// VIPs live on, with the virtual router MAC 00:00:5e:00:01:VRID
+	// (00:00:5e:00:02:VRID for IPv6), created on Interface. Default ""
+	// (no virtual MAC); use_vmac = true names it "vrrp.VRID".
+	VMACInterface string
+	// VMACXmitBase sends the adverts from Interface (its own MAC) instead
+	// of the macvlan. Default false.
+	VMACXmitBase bool
+	// The GARP settings schedule the announcements of the VIPs: gratuitous
+	// ARP for IPv4, unsolicited neighbour advertisements for IPv6 (as
+	// keepalived's garp_master_* do for both).
+	//
 	// GARPMasterDelay is the delay before the second burst of gratuitous
 	// ARPs after becoming master. Default 5s.
 	GARPMasterDelay time.Duration
@@ -418,6 +434,12 @@ type VRRPInstance struct {
 	Notify       string
 
 	rng blockRanges
+}
+
+// IPv6 reports whether the instance carries IPv6 addresses (a version 3
+// instance whose VIPs are IPv6).
+func (vi *VRRPInstance) IPv6() bool {
+	return len(vi.VirtualIPAddresses) > 0 && vi.VirtualIPAddresses[0].Addr().Is6()
 }
 
 // TrackBackend lowers an instance's priority (or puts it in FAULT) while a

@@ -169,14 +169,18 @@ func overlaps(a, b netip.Addr) bool {
 // vrrpConflicts refuses two instances that would fight over one virtual
 // router or one address.
 func (d *decoder) vrrpConflicts(cfg *Config) {
+	// IPv4 and IPv6 virtual routers are separate even with one VRID
+	// (RFC 5798 section 5.2.3).
 	type key struct {
 		ifname string
 		vrid   int
+		v6     bool
 	}
 	routers := map[key]*VRRPInstance{}
 	vips := map[netip.Addr]*VRRPInstance{}
+	vmacs := map[string]*VRRPInstance{}
 	for _, vi := range cfg.VRRPInstances {
-		k := key{vi.Interface, vi.VirtualRouterID}
+		k := key{vi.Interface, vi.VirtualRouterID, vi.IPv6()}
 		if prev, dup := routers[k]; dup {
 			d.errorf(vi.rng.at("virtual_router_id"), "virtual_router_id %d on %s is already used by vrrp_instance %q", vi.VirtualRouterID, vi.Interface, prev.Name)
 		} else {
@@ -188,20 +192,18 @@ func (d *decoder) vrrpConflicts(cfg *Config) {
 			}
 			vips[p.Addr()] = vi
 		}
+		if n := vi.VMACInterface; n != "" {
+			if prev, dup := vmacs[n]; dup {
+				d.errorf(vi.rng.at("use_vmac"), "use_vmac: %s is already the macvlan of vrrp_instance %q", n, prev.Name)
+			}
+			vmacs[n] = vi
+		}
 		for _, p := range vi.UnicastPeers {
 			if p == vi.UnicastSrc {
 				d.errorf(vi.rng.at("unicast_peers"), "unicast_peers: %s is this node's unicast_src", p)
 			}
 		}
 	}
-}
-
-func parseAddr4(s string) (netip.Addr, error) {
-	a, err := netip.ParseAddr(s)
-	if err != nil || !a.Is4() {
-		return netip.Addr{}, fmt.Errorf("%q is not an IPv4 address", s)
-	}
-	return a, nil
 }
 
 func containsAny(s, chars string) bool { return strings.ContainsAny(s, chars) }

@@ -1,9 +1,13 @@
 package config
 
 import (
+	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
 )
 
 var vrrpScriptSchema = &hcl.BodySchema{
@@ -53,7 +57,8 @@ var vrrpInstanceSchema = &hcl.BodySchema{
 		{Name: "virtual_router_id", Required: true}, {Name: "priority"},
 		{Name: "advert_int"}, {Name: "preempt"}, {Name: "preempt_delay"},
 		{Name: "auth_pass"}, {Name: "virtual_ipaddress", Required: true},
-		{Name: "unicast_src"}, {Name: "unicast_peers"},
+		{Name: "unicast_src"}, {Name: "unicast_peers"}, {Name: "version"},
+		{Name: "use_vmac"}, {Name: "vmac_xmit_base"},
 		{Name: "garp_master_delay"}, {Name: "garp_master_repeat"}, {Name: "garp_master_refresh"},
 		{Name: "track_script"}, {Name: "track_interface"},
 		{Name: "notify_master"}, {Name: "notify_backup"}, {Name: "notify_fault"}, {Name: "notify"},
@@ -68,6 +73,7 @@ func (d *decoder) decodeVRRPInstance(blk *hcl.Block) *VRRPInstance {
 		Name:             blk.Labels[0],
 		State:            "BACKUP",
 		Priority:         100,
+		Version:          2,
 		AdvertInt:        time.Second,
 		Preempt:          true,
 		GARPMasterDelay:  5 * time.Second,
@@ -84,31 +90,20 @@ func (d *decoder) decodeVRRPInstance(blk *hcl.Block) *VRRPInstance {
 	b.oneOf("state", vi.State, "MASTER", "BACKUP")
 	b.integer("virtual_router_id", &vi.VirtualRouterID, 1, 255)
 	b.integer("priority", &vi.Priority, 1, 255)
-	b.duration("advert_int", &vi.AdvertInt, time.Second, 255*time.Second)
-	if vi.AdvertInt%time.Second != 0 {
-		d.errorf(vi.rng.at("advert_int"), "advert_int: VRRPv2 adverts are sent in whole seconds, %s is not", vi.AdvertInt)
-	}
+	b.integer("version", &vi.Version, 2, 3)
+	d.decodeAdvertInt(b, vi)
 	b.boolean("preempt", &vi.Preempt)
 	b.duration("preempt_delay", &vi.PreemptDelay, 0, 1000*time.Second)
 	b.str("auth_pass", &vi.AuthPass)
-	if len(vi.AuthPass) > 8 {
+	switch {
+	case vi.AuthPass != "" && vi.Version == 3:
+		d.errorf(vi.rng.at("auth_pass"), "auth_pass: VRRPv3 has no authentication (RFC 5798 removed it); remove auth_pass, or use version = 2")
+	case len(vi.AuthPass) > 8:
 		d.errorf(vi.rng.at("auth_pass"), "auth_pass: %d bytes is too long; VRRPv2 simple authentication carries at most 8", len(vi.AuthPass))
 	}
 	d.decodeVIPs(b, vi)
-	b.addr("unicast_src", &vi.UnicastSrc)
-	if vi.UnicastSrc.IsValid() && !vi.UnicastSrc.Is4() {
-		d.errorf(vi.rng.at("unicast_src"), "unicast_src: %s is not IPv4", vi.UnicastSrc)
-	}
-	var peers []string
-	b.strList("unicast_peers", &peers)
-	for i, p := range peers {
-		a, err := parseAddr4(p)
-		if err != nil {
-			d.errorf(b.elemRange("unicast_peers", i), "unicast_peers: %v", err)
-			continue
-		}
-		vi.UnicastPeers = append(vi.UnicastPeers, a)
-	}
+	d.decodeUnicast(b, vi)
+	d.decodeVMAC(b, vi)
 	b.duration("garp_master_delay", &vi.GARPMasterDelay, 0, time.Hour)
 	b.integer("garp_master_repeat", &vi.GARPMasterRepeat, 1, 255)
 	b.duration("garp_master_refresh", &vi.GARPMasterRefresh, 0, 24*time.Hour)
@@ -139,25 +134,105 @@ func (d *decoder) decodeVRRPInstance(blk *hcl.Block) *VRRPInstance {
 	return vi
 }
 
-// decodeVIPs reads virtual_ipaddress: IPv4 CIDRs, at least one, at most
-// 255 (the advert's count is one byte), none twice.
+// decodeAdvertInt reads advert_int in the version's unit: whole seconds
+// up to 255 for VRRPv2 (RFC 3768 section 5.3.7), centiseconds up to 4095
+// for VRRPv3 (RFC 5798 section 5.2.7).
+func (d *decoder) decodeAdvertInt(b body, vi *VRRPInstance) {
+	if vi.Version == 3 {
+		b.duration("advert_int", &vi.AdvertInt, 10*time.Millisecond, 4095*10*time.Millisecond)
+		if vi.AdvertInt%(10*time.Millisecond) != 0 {
+			d.errorf(vi.rng.at("advert_int"), "advert_int: VRRPv3 adverts are sent in 10ms steps, %s is not", vi.AdvertInt)
+		}
+		return
+	}
+	b.duration("advert_int", &vi.AdvertInt, time.Second, 255*time.Second)
+	if vi.AdvertInt%time.Second != 0 {
+		d.errorf(vi.rng.at("advert_int"), "advert_int: VRRPv2 adverts are sent in whole seconds, %s is not (version = 3 allows 10ms steps)", vi.AdvertInt)
+	}
+}
+
+// decodeVIPs reads virtual_ipaddress: CIDRs of one family, at least one,
+// at most 255 (the advert's count is one byte), none twice. IPv6 needs
+// VRRPv3, and one instance carries one family (RFC 5798 section 5.2.9:
+// IPv4 and IPv6 are separate virtual routers).
 func (d *decoder) decodeVIPs(b body, vi *VRRPInstance) {
 	b.prefixList("virtual_ipaddress", &vi.VirtualIPAddresses, false)
+	rng := vi.rng.at("virtual_ipaddress")
 	if b.has("virtual_ipaddress") && vi.VirtualIPAddresses != nil && len(vi.VirtualIPAddresses) == 0 {
-		d.errorf(vi.rng.at("virtual_ipaddress"), "virtual_ipaddress: at least one address is required")
+		d.errorf(rng, "virtual_ipaddress: at least one address is required")
 	}
 	if len(vi.VirtualIPAddresses) > 255 {
-		d.errorf(vi.rng.at("virtual_ipaddress"), "virtual_ipaddress: at most 255 addresses fit in an advert")
+		d.errorf(rng, "virtual_ipaddress: at most 255 addresses fit in an advert")
 	}
-	seen := map[string]bool{}
-	for _, p := range vi.VirtualIPAddresses {
-		if !p.Addr().Is4() {
-			d.errorf(vi.rng.at("virtual_ipaddress"), "virtual_ipaddress: %s is not IPv4; VRRPv2 carries IPv4 addresses only", p)
+	seen := map[netip.Addr]bool{}
+	for i, p := range vi.VirtualIPAddresses {
+		at := b.elemRange("virtual_ipaddress", i)
+		a := p.Addr()
+		switch {
+		case a.Is4In6() || a.Zone() != "":
+			d.errorf(at, "virtual_ipaddress: %s: an IPv4-mapped address or a zone is not a VIP", p)
+		case a.Is6() && vi.Version == 2:
+			d.errorf(at, "virtual_ipaddress: %s is IPv6; VRRPv2 carries IPv4 addresses only: set version = 3", p)
+		case i > 0 && a.Is6() != vi.VirtualIPAddresses[0].Addr().Is6():
+			d.errorf(at, "virtual_ipaddress: %s and %s are of different families; IPv4 and IPv6 need one vrrp_instance each", vi.VirtualIPAddresses[0], p)
+		case a.IsMulticast() || a.IsUnspecified():
+			d.errorf(at, "virtual_ipaddress: %s is not a unicast address", p)
 		}
-		if seen[p.Addr().String()] {
-			d.errorf(vi.rng.at("virtual_ipaddress"), "virtual_ipaddress: %s is listed twice", p.Addr())
+		if seen[a] {
+			d.errorf(at, "virtual_ipaddress: %s is listed twice", a)
 		}
-		seen[p.Addr().String()] = true
+		seen[a] = true
+	}
+}
+
+// decodeUnicast reads unicast_src and unicast_peers, of the VIPs' family.
+func (d *decoder) decodeUnicast(b body, vi *VRRPInstance) {
+	v6 := vi.IPv6()
+	family := map[bool]string{false: "IPv4", true: "IPv6"}[v6]
+	b.addr("unicast_src", &vi.UnicastSrc)
+	if vi.UnicastSrc.IsValid() && vi.UnicastSrc.Is6() != v6 {
+		d.errorf(vi.rng.at("unicast_src"), "unicast_src: %s is not %s, the family of virtual_ipaddress", vi.UnicastSrc, family)
+	}
+	var peers []string
+	b.strList("unicast_peers", &peers)
+	for i, p := range peers {
+		a, err := netip.ParseAddr(p)
+		switch {
+		case err != nil || a.Zone() != "" || a.Is4In6():
+			d.errorf(b.elemRange("unicast_peers", i), "unicast_peers: %q is not an %s address", p, family)
+			continue
+		case a.Is6() != v6:
+			d.errorf(b.elemRange("unicast_peers", i), "unicast_peers: %s is not %s, the family of virtual_ipaddress", a, family)
+			continue
+		}
+		vi.UnicastPeers = append(vi.UnicastPeers, a)
+	}
+}
+
+// decodeVMAC reads use_vmac (true, or the macvlan's name, as keepalived's
+// use_vmac [NAME]) and vmac_xmit_base.
+func (d *decoder) decodeVMAC(b body, vi *VRRPInstance) {
+	if v, rng, ok := b.value("use_vmac"); ok {
+		switch {
+		case v.Type() == cty.Bool && v.True():
+			vi.VMACInterface = fmt.Sprintf("vrrp.%d", vi.VirtualRouterID)
+		case v.Type() == cty.Bool:
+		case v.Type() == cty.String:
+			vi.VMACInterface = v.AsString()
+			if n := vi.VMACInterface; n == "" || len(n) > 15 || n == "." || n == ".." || strings.ContainsAny(n, "/: \t\n") {
+				d.errorf(rng, "use_vmac: %q is not an interface name (1 to 15 characters, no \"/\", \":\" or blanks)", n)
+				vi.VMACInterface = ""
+			}
+		default:
+			d.errorf(rng, "use_vmac: true, false or an interface name is required, got %s", typeName(v.Type()))
+		}
+		if vi.VMACInterface != "" && vi.VMACInterface == vi.Interface {
+			d.errorf(rng, "use_vmac: the macvlan needs a name of its own, not %q (the interface it sits on)", vi.Interface)
+		}
+	}
+	b.boolean("vmac_xmit_base", &vi.VMACXmitBase)
+	if vi.VMACXmitBase && vi.VMACInterface == "" {
+		d.errorf(vi.rng.at("vmac_xmit_base"), "vmac_xmit_base: only means something with use_vmac")
 	}
 }
 

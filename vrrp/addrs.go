@@ -10,7 +10,8 @@ import (
 
 // refreshPrimary picks the source address of our adverts: unicast_src when
 // set, else the interface's first primary IPv4 address that is not one of
-// our VIPs (keepalived uses the interface's primary address too).
+// our VIPs (keepalived uses the interface's primary address too), or for
+// IPv6 its link-local address (RFC 5798 section 5.1.2.1).
 func (in *instance) refreshPrimary() {
 	if in.cfg.UnicastSrc.IsValid() {
 		in.primary = in.cfg.UnicastSrc
@@ -24,6 +25,9 @@ func (in *instance) refreshPrimary() {
 	var first, primary netip.Addr
 	for _, a := range addrs {
 		if in.isVIP(a.prefix.Addr()) {
+			continue
+		}
+		if in.cfg.IPv6() && !a.prefix.Addr().IsLinkLocalUnicast() {
 			continue
 		}
 		if !first.IsValid() {
@@ -104,6 +108,16 @@ func (in *instance) ifindex() int {
 		return 0
 	}
 	return in.io.ifindex()
+}
+
+// vipIfindex is the index of the interface the VIPs are on.
+func (in *instance) vipIfindex() int {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.io == nil {
+		return 0
+	}
+	return in.io.vipIfindex()
 }
 
 // setIO swaps the instance's sockets (interface re-created).

@@ -52,7 +52,7 @@ func (in *instance) refresh(why string) {
 	}
 	ev := evaluate(in.cfg.Priority, in.trackers)
 	if !in.primary.IsValid() && ev.fault == "" {
-		ev.fault = "no IPv4 address on " + in.cfg.Interface
+		ev.fault = "no " + in.noSourceWhat()
 	}
 	if in.effPrio != 0 && ev.priority != in.effPrio {
 		in.log.Info().Int("from", in.effPrio).Int("to", ev.priority).Str("why", why).Msg("effective priority changed")
@@ -84,6 +84,7 @@ func (in *instance) refresh(why string) {
 // owner becomes master at once, anyone else backup. A released owner stays
 // backup.
 func (in *instance) initialize(reason string) {
+	in.masterAdvInt = in.advertInt()
 	if in.cfg.Priority == PriorityOwner && in.standing != released {
 		in.becomeMaster(reason+": address owner (priority 255)", afterSilence)
 		return
@@ -155,6 +156,7 @@ func (in *instance) onMasterDown() {
 // when it has nothing in flight.
 func (in *instance) becomeMaster(reason string, kind takeoverKind) {
 	in.disarm(&in.down.timerSlot)
+	in.masterAdvInt = in.advertInt()
 	if kind == fromLiveMaster {
 		in.addVIPs()
 		in.sendAdvert(in.effPrio)
@@ -209,23 +211,23 @@ func (in *instance) enterFault(reason string) {
 
 // onAdvert handles a valid advert.
 func (in *instance) onAdvert(src netip.Addr, a *Advert) {
-	prio := int(a.Priority)
 	if in.handingOver() {
-		in.departureAdvert(src, prio)
+		in.departureAdvert(src, int(a.Priority))
 		return
 	}
 	switch in.state {
 	case StateBackup:
-		in.backupAdvert(src, prio)
+		in.backupAdvert(src, a)
 	case StateMaster:
-		in.masterAdvert(src, prio)
+		in.masterAdvert(src, a)
 	}
 	// INIT and FAULT take no part (RFC 3768 section 6.4.1).
 }
 
-// backupAdvert is RFC 3768 section 6.4.2, "If an ADVERTISEMENT is
-// received", with keepalived's preempt_delay.
-func (in *instance) backupAdvert(src netip.Addr, prio int) {
+// backupAdvert is RFC 3768 section 6.4.2 / RFC 5798 section 6.4.2, "If
+// an ADVERTISEMENT is received", with keepalived's preempt_delay.
+func (in *instance) backupAdvert(src netip.Addr, a *Advert) {
+	prio := int(a.Priority)
 	if prio == PriorityStop {
 		// "If the Priority in the ADVERTISEMENT is zero, then: Set the
 		// Master_Down_Timer to Skew_Time."
@@ -236,7 +238,10 @@ func (in *instance) backupAdvert(src netip.Addr, prio int) {
 	if !in.preempts() || !lower || in.delayPreempt() {
 		// "If Preempt_Mode is False, or if the Priority in the
 		// ADVERTISEMENT is greater than or equal to the local Priority,
-		// then: Reset the Master_Down_Timer to Master_Down_Interval."
+		// then: [Set Master_Adver_Interval to Adver Interval contained in
+		// the ADVERTISEMENT, Recompute the Master_Down_Interval,] Reset
+		// the Master_Down_Timer to Master_Down_Interval."
+		in.learnInterval(a)
 		if src != in.master {
 			in.log.Info().Str("master", src.String()).Int("master_priority", prio).Msg("master seen")
 		}
@@ -275,9 +280,10 @@ func (in *instance) delayPreempt() bool {
 	return in.preemptSince.IsZero() || in.clk.Now().Before(in.preemptSince.Add(in.cfg.PreemptDelay))
 }
 
-// masterAdvert is RFC 3768 section 6.4.3, "If an ADVERTISEMENT is
-// received".
-func (in *instance) masterAdvert(src netip.Addr, prio int) {
+// masterAdvert is RFC 3768 section 6.4.3 / RFC 5798 section 6.4.3, "If
+// an ADVERTISEMENT is received".
+func (in *instance) masterAdvert(src netip.Addr, a *Advert) {
+	prio := int(a.Priority)
 	if prio == PriorityStop {
 		// "If the Priority in the ADVERTISEMENT is zero, then: Send an
 		// ADVERTISEMENT, Reset the Adver_Timer."
@@ -297,6 +303,7 @@ func (in *instance) masterAdvert(src netip.Addr, prio int) {
 			why = fmt.Sprintf("equal-priority advert from higher address %s (priority %d)", src, prio)
 		}
 		in.master, in.masterPrio = src, prio
+		in.learnInterval(a)
 		in.toBackup(why, src)
 		return
 	}

@@ -266,8 +266,8 @@ func TestReloadUnicastInPlace(t *testing.T) {
 	transitions := a.in.ctr.transitions
 	a.in.reconfigure(mod(func(c *config.VRRPInstance) { c.UnicastPeers = []netip.Addr{netip.MustParseAddr("192.0.2.3")} }), nil)
 	s.advance(5 * time.Second)
-	if !slices.Equal(a.io.peers, []netip.Addr{netip.MustParseAddr("192.0.2.3")}) {
-		t.Errorf("adverts go to %v after the reload", a.io.peers)
+	if got := a.io.dsts[len(a.io.dsts)-1]; got != netip.MustParseAddr("192.0.2.3") {
+		t.Errorf("adverts go to %v after the reload", got)
 	}
 	if a.state() != StateMaster || a.in.ctr.transitions != transitions || !a.io.holds(vip) {
 		t.Errorf("new peers changed the state: %s, %d transitions (was %d)", a.state(), a.in.ctr.transitions, transitions)
@@ -298,8 +298,8 @@ func TestMasterAnswersLowerPriorityAtOnce(t *testing.T) {
 	s.advance(10 * time.Second)
 	sent, garps := len(a.io.sent), a.io.garps
 	// A rogue lower-priority master appears (e.g. after a split brain).
-	msg := (&Advert{VRID: 51, Priority: 90, AdvertInt: 1, Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.100")}})
-	b, _ := msg.Marshal()
+	msg := (&Advert{Version: 2, VRID: 51, Priority: 90, AdvertInt: 1, Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.100")}})
+	b, _ := msg.Marshal(ph4)
 	a.in.onPacket(rxPacket{Src: netip.MustParseAddr("192.0.2.9"), Dst: MulticastGroup, TTL: 255, Payload: b})
 	if len(a.io.sent) != sent+1 || a.lastSent() != 150 {
 		t.Errorf("a did not answer the lower-priority master with an advert at once")
@@ -318,7 +318,7 @@ func TestMasterHearingPriorityZeroAnswers(t *testing.T) {
 	a.start()
 	s.advance(10 * time.Second)
 	sent := len(a.io.sent)
-	msg, _ := (&Advert{VRID: 51, Priority: 0, AdvertInt: 1, Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.100")}}).Marshal()
+	msg, _ := (&Advert{Version: 2, VRID: 51, Priority: 0, AdvertInt: 1, Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.100")}}).Marshal(ph4)
 	a.in.onPacket(rxPacket{Src: netip.MustParseAddr("192.0.2.9"), Dst: MulticastGroup, TTL: 255, Payload: msg})
 	if len(a.io.sent) != sent+1 {
 		t.Error("a master hearing priority 0 did not send an advert at once (RFC 3768 6.4.3)")
@@ -695,11 +695,11 @@ func TestInvalidPacketsAreCountedAndIgnored(t *testing.T) {
 	if a.state() != StateMaster {
 		t.Fatal("not master")
 	}
-	good := Advert{VRID: 51, Priority: 200, AdvertInt: 1, AuthType: AuthPass, AuthData: authData("secret"),
+	good := Advert{Version: 2, VRID: 51, Priority: 200, AdvertInt: 1, AuthType: AuthPass, AuthData: authData("secret"),
 		Addrs: []netip.Addr{netip.MustParseAddr("192.0.2.100")}}
 	from := netip.MustParseAddr("192.0.2.9")
 	send := func(a2 Advert, ttl int, dst netip.Addr) {
-		b, _ := a2.Marshal()
+		b, _ := a2.Marshal(ph4)
 		a.in.onPacket(rxPacket{Src: from, Dst: dst, TTL: ttl, Payload: b})
 	}
 	bad := good

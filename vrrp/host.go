@@ -37,36 +37,55 @@ type addrEvent struct {
 }
 
 // instanceIO is what one virtual router does to the network. All calls
-// come with the instance lock held, one at a time.
+// come with the instance lock held, one at a time. An instance is of one
+// family: the codec builds its adverts, the announcer below moves its
+// clients (gratuitous ARP for IPv4, unsolicited neighbour advertisements
+// for IPv6); nothing else differs.
 type instanceIO interface {
+	// ifindex is the index of the interface the adverts are received on;
+	// vipIfindex the one the VIPs are on (the macvlan with use_vmac).
 	ifindex() int
-	// sendAdvert sends one VRRP message from src to 224.0.0.18, or to
-	// every unicast peer (RFC 3768 section 5.2).
-	sendAdvert(src netip.Addr, msg []byte) error
-	// setPeers changes the unicast peers sendAdvert sends to (a reload);
-	// called, like sendAdvert, with the instance lock held.
-	setPeers(peers []netip.Addr)
+	vipIfindex() int
+	// sendAdvert sends one VRRP message from src to dst: the group
+	// (224.0.0.18, ff02::12) or a unicast peer (RFC 3768 section 5.2,
+	// RFC 5798 section 5.1).
+	sendAdvert(src, dst netip.Addr, msg []byte) error
 	// addVIPs and delVIPs are idempotent: an address already present
-	// (absent) is not an error.
+	// (absent) is not an error. IPv6 VIPs skip duplicate address
+	// detection (usable at once).
 	addVIPs(vips []netip.Prefix) error
 	delVIPs(vips []netip.Prefix) error
-	// garp sends one gratuitous ARP per address, as keepalived does.
-	garp(vips []netip.Prefix) error
-	// garpAs sends the same gratuitous ARPs announcing the addresses at
-	// mac, another node's: a leaving master points the clients at its
-	// successor. The frames still come from our own address.
-	garpAs(mac net.HardwareAddr, vips []netip.Prefix) error
+
+	// The announcer.
+	//
+	// announce tells the segment the VIPs are at our MAC: one gratuitous
+	// ARP (IPv4) or unsolicited neighbour advertisement (IPv6) per
+	// address, as keepalived sends them.
+	announce(vips []netip.Prefix) error
+	// announceAs sends the same announcements for mac, another node's:
+	// a leaving master points the clients at its successor. The frames
+	// still come from our own MAC.
+	announceAs(mac net.HardwareAddr, vips []netip.Prefix) error
 	// neighbor returns addr's link-layer address from the kernel's
 	// neighbour table, or nil when it has none; with resolve, a missing
-	// entry is resolved in the background (ARP) for a later call.
+	// entry is resolved in the background for a later call.
 	neighbor(addr netip.Addr, resolve bool) (net.HardwareAddr, error)
-	// probe broadcasts one ARP request per address, from src: whoever
-	// holds one of them answers. Answers to an earlier probe are dropped.
+	// watchClaims makes the announcer keep, until the next call, the
+	// frames in which a node announces or answers for one of vips
+	// (nil: none).
+	watchClaims(vips []netip.Prefix) error
+	// probe asks who holds each address (ARP request, neighbour
+	// solicitation) from src; whoever holds one answers. Claims kept
+	// before are dropped.
 	probe(src netip.Addr, vips []netip.Prefix) error
-	// probeAnswered reports whether another node answered the last probe
-	// for one of vips by now, reading what has arrived without waiting.
-	probeAnswered(vips []netip.Prefix) (bool, error)
-	// addrs lists the interface's IPv4 addresses, primaries first.
+	// claimed reports whether another node (a MAC not ours) announced or
+	// answered for one of the watched addresses since the last probe or
+	// claimed, reading what has arrived without waiting.
+	claimed() (bool, error)
+
+	// addrs lists the interface's addresses of the instance's family,
+	// primaries first (IPv4), link-local first (IPv6); tentative IPv6
+	// addresses (duplicate address detection running) are left out.
 	addrs() ([]ifAddr, error)
 	close() error
 }

@@ -3,25 +3,19 @@
 package vrrp
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
-	"github.com/mdlayher/arp"
-	"github.com/mdlayher/ethernet"
-	"github.com/mdlayher/packet"
 	"github.com/rs/zerolog"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
-	"golang.org/x/net/bpf"
-	"golang.org/x/net/ipv4"
 	"golang.org/x/sys/unix"
 
 	"lbd/config"
@@ -107,27 +101,43 @@ func (h *linuxHost) link(name string) (linkInfo, bool, error) {
 	return toLinkInfo(l), true, nil
 }
 
-// linuxIO is one virtual router's sockets: a raw IPv4 socket for protocol
-// 112 and, on Ethernet, a packet socket for gratuitous ARP.
+// linuxIO is one virtual router's sockets and links: the VRRP sockets
+// (vrrpsock_linux.go), the announcer (arp_linux.go or nd_linux.go) and,
+// with use_vmac, the macvlan the VIPs live on (vmac_linux.go).
 type linuxIO struct {
-	h       *linuxHost
-	log     zerolog.Logger
-	link    netlink.Link
-	ifi     *net.Interface
-	rc      *ipv4.RawConn
-	arp     *packet.Conn // nil when the interface has no Ethernet address
-	peers   []netip.Addr
-	closing chan struct{}
-	done    chan struct{}
-	once    sync.Once
-	arpBuf  []byte
+	h    *linuxHost
+	log  zerolog.Logger
+	v6   bool
+	link netlink.Link   // the instance's interface
+	ifi  *net.Interface // the same
+	// vipLink is where the VIPs go: the macvlan with use_vmac, else link;
+	// mac is the MAC they live at. ours are every MAC of this node that
+	// may announce them.
+	vipLink netlink.Link
+	mac     net.HardwareAddr
+	ours    []net.HardwareAddr
+	vmac    *vmac // nil without use_vmac
+
+	sock *vrrpSocket
+	ann  announcer // nil when the interface has no Ethernet address
+	once sync.Once
 }
 
-// open creates the sockets of a virtual router, as RFC 3768 section 5.2
-// and keepalived want them: raw IPv4 protocol 112 with our own header
-// (TTL 255, TOS 0xc0), bound to the interface, member of 224.0.0.18 on that
-// interface only, multicast loopback off so we never hear ourselves, and a
-// socket filter that only lets our VRID through.
+// announcer is the family-specific half of instanceIO: ARP or IPv6
+// neighbour discovery on a packet socket of the interface.
+type announcer interface {
+	// announce sends one announcement per address: sender (link-layer
+	// address) mac, from our own MAC src.
+	announce(src, mac net.HardwareAddr, vips []netip.Prefix) error
+	watch(vips []netip.Prefix) error
+	probe(src netip.Addr, mac net.HardwareAddr, vips []netip.Prefix) error
+	claimed(ours []net.HardwareAddr) (bool, error)
+	close() error
+}
+
+// open creates the sockets of a virtual router, as RFC 3768 / RFC 5798
+// section 5.1 and keepalived want them (vrrpsock_linux.go), its announcer,
+// and with use_vmac its macvlan.
 func (h *linuxHost) open(cfg *config.VRRPInstance, rx func(rxPacket)) (instanceIO, error) {
 	l, err := h.nl.LinkByName(cfg.Interface)
 	if err != nil {
@@ -137,184 +147,74 @@ func (h *linuxHost) open(cfg *config.VRRPInstance, rx func(rxPacket)) (instanceI
 	io := &linuxIO{
 		h:       h,
 		log:     h.log.With().Str("instance", cfg.Name).Str("interface", a.Name).Logger(),
+		v6:      cfg.IPv6(),
 		link:    l,
 		ifi:     &net.Interface{Index: a.Index, Name: a.Name, MTU: a.MTU, HardwareAddr: a.HardwareAddr},
-		peers:   cfg.UnicastPeers,
-		closing: make(chan struct{}),
-		done:    make(chan struct{}),
+		vipLink: l,
+		mac:     a.HardwareAddr,
+		ours:    []net.HardwareAddr{a.HardwareAddr},
 	}
-	multicast := len(cfg.UnicastPeers) == 0
-	err = h.inNS(func() error {
-		rc, err := openVRRPSocket(io.ifi, multicast, uint8(cfg.VirtualRouterID))
+	fail := func(err error) (instanceIO, error) {
+		io.close()
+		return nil, err
+	}
+	txIfi := io.ifi
+	if cfg.VMACInterface != "" {
+		vm, err := h.openVMAC(cfg, l)
 		if err != nil {
+			return fail(err)
+		}
+		io.vmac, io.vipLink, io.mac = vm, vm.link, vm.mac
+		io.ours = append(io.ours, vm.mac)
+		if !cfg.VMACXmitBase {
+			txIfi = vm.ifi
+		}
+	}
+	err = h.inNS(func() error {
+		var err error
+		if io.sock, err = openVRRPSocket(cfg, io.ifi, txIfi); err != nil {
 			return err
 		}
-		io.rc = rc
-		if len(a.HardwareAddr) == 6 {
-			// Bound to ARP's EtherType, with a filter that keeps every
-			// frame out of the receive queue, except ARP replies while
-			// probing (probe, probeAnswered).
-			pc, err := packet.Listen(io.ifi, packet.Raw, int(ethernet.EtherTypeARP), &packet.Config{Filter: dropAllFilter})
-			if err != nil {
-				rc.Close()
-				return fmt.Errorf("vrrp: ARP socket on %s: %w", a.Name, err)
-			}
-			io.arp = pc
+		if len(a.HardwareAddr) != 6 {
+			return nil
 		}
-		return nil
+		if io.v6 {
+			io.ann, err = openND(io.ifi)
+		} else {
+			io.ann, err = openARP(io.ifi)
+		}
+		return err
 	})
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
-	go io.readLoop(rx)
+	io.sock.start(io.log, rx)
 	return io, nil
-}
-
-var (
-	// dropAllFilter keeps every frame out of the ARP socket's queue.
-	dropAllFilter = mustAssemble([]bpf.Instruction{bpf.RetConstant{Val: 0}})
-	// arpReplyFilter keeps ARP replies (operation 2, at offset 20 of the
-	// Ethernet frame).
-	arpReplyFilter = mustAssemble([]bpf.Instruction{
-		bpf.LoadAbsolute{Off: 20, Size: 2},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(arp.OperationReply), SkipFalse: 1},
-		bpf.RetConstant{Val: 0xffff},
-		bpf.RetConstant{Val: 0},
-	})
-)
-
-func mustAssemble(prog []bpf.Instruction) []bpf.RawInstruction {
-	raw, err := bpf.Assemble(prog)
-	if err != nil {
-		panic(fmt.Sprintf("vrrp: assembling a socket filter: %v", err))
-	}
-	return raw
-}
-
-func openVRRPSocket(ifi *net.Interface, multicast bool, vrid uint8) (*ipv4.RawConn, error) {
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		err := c.Control(func(fd uintptr) {
-			serr = unix.SetsockoptString(int(fd), unix.SOL_SOCKET, unix.SO_BINDTODEVICE, ifi.Name)
-			if serr == nil {
-				// Only the groups this socket joined, not every group
-				// joined on the host.
-				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_MULTICAST_ALL, 0)
-			}
-		})
-		return errors.Join(err, serr)
-	}}
-	pc, err := lc.ListenPacket(context.Background(), fmt.Sprintf("ip4:%d", IPProtocol), "0.0.0.0")
-	if err != nil {
-		return nil, fmt.Errorf("vrrp: raw socket on %s (needs CAP_NET_RAW): %w", ifi.Name, err)
-	}
-	rc, err := ipv4.NewRawConn(pc)
-	if err != nil {
-		pc.Close()
-		return nil, err
-	}
-	fail := func(what string, err error) (*ipv4.RawConn, error) {
-		rc.Close()
-		return nil, fmt.Errorf("vrrp: %s on %s: %w", what, ifi.Name, err)
-	}
-	if err := rc.SetMulticastLoopback(false); err != nil {
-		return fail("multicast loopback", err)
-	}
-	if err := rc.SetMulticastInterface(ifi); err != nil {
-		return fail("multicast interface", err)
-	}
-	if multicast {
-		if err := rc.JoinGroup(ifi, &net.IPAddr{IP: net.IP(MulticastGroup.AsSlice())}); err != nil {
-			return fail("joining 224.0.0.18", err)
-		}
-	}
-	// The filter sees the IP header: X = header length, then the VRID
-	// is the second byte of the VRRP message.
-	prog, err := bpf.Assemble([]bpf.Instruction{
-		bpf.LoadMemShift{Off: 0},
-		bpf.LoadIndirect{Off: 1, Size: 1},
-		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(vrid), SkipFalse: 1},
-		bpf.RetConstant{Val: 0xffff},
-		bpf.RetConstant{Val: 0},
-	})
-	if err != nil {
-		return fail("assembling the VRID filter", err)
-	}
-	if err := rc.SetBPF(prog); err != nil {
-		return fail("VRID filter", err)
-	}
-	return rc, nil
 }
 
 func (io *linuxIO) ifindex() int { return io.ifi.Index }
 
-func (io *linuxIO) setPeers(peers []netip.Addr) { io.peers = peers }
+func (io *linuxIO) vipIfindex() int { return io.vipLink.Attrs().Index }
 
-func (io *linuxIO) readLoop(rx func(rxPacket)) {
-	defer close(io.done)
-	buf := make([]byte, 4096)
-	var lastErr time.Time
-	for {
-		hdr, payload, _, err := io.rc.ReadFrom(buf)
-		if err != nil {
-			select {
-			case <-io.closing:
-				return
-			default:
-			}
-			if time.Since(lastErr) > 10*time.Second {
-				io.log.Warn().Err(err).Msg("reading VRRP socket")
-				lastErr = time.Now()
-			}
-			time.Sleep(10 * time.Millisecond)
-			continue
-		}
-		// Ethernet padding beyond the IP total length is not ours.
-		if n := hdr.TotalLen - hdr.Len; n >= 0 && n < len(payload) {
-			payload = payload[:n]
-		}
-		src, _ := netip.AddrFromSlice(hdr.Src.To4())
-		dst, _ := netip.AddrFromSlice(hdr.Dst.To4())
-		rx(rxPacket{Src: src, Dst: dst, TTL: hdr.TTL, Payload: payload})
-	}
-}
-
-// sendAdvert writes our own IP header: TTL 255 (RFC 3768 section 5.2.3),
-// TOS 0xc0 and protocol 112 as keepalived; the kernel fills the ID and the
-// header checksum.
-func (io *linuxIO) sendAdvert(src netip.Addr, msg []byte) error {
-	h := &ipv4.Header{
-		Version:  4,
-		Len:      ipv4.HeaderLen,
-		TOS:      TOS,
-		TotalLen: ipv4.HeaderLen + len(msg),
-		TTL:      TTL,
-		Protocol: IPProtocol,
-		Src:      net.IP(src.AsSlice()),
-	}
-	if len(io.peers) == 0 {
-		h.Dst = net.IP(MulticastGroup.AsSlice())
-		return io.rc.WriteTo(h, msg, nil)
-	}
-	var errs []error
-	for _, p := range io.peers {
-		h.Dst = net.IP(p.AsSlice())
-		if err := io.rc.WriteTo(h, msg, nil); err != nil {
-			errs = append(errs, fmt.Errorf("to %s: %w", p, err))
-		}
-	}
-	return errors.Join(errs...)
+func (io *linuxIO) sendAdvert(src, dst netip.Addr, msg []byte) error {
+	return io.sock.send(src, dst, msg)
 }
 
 func nlAddr(p netip.Prefix) *netlink.Addr {
-	return &netlink.Addr{IPNet: &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), 32)}}
+	a := &netlink.Addr{IPNet: &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen())}}
+	if p.Addr().Is6() {
+		// Usable at once: no duplicate address detection (the adverts
+		// decide who holds a VIP), as keepalived adds them.
+		a.Flags = unix.IFA_F_NODAD
+	}
+	return a
 }
 
 func (io *linuxIO) addVIPs(vips []netip.Prefix) error {
 	var errs []error
 	for _, p := range vips {
-		if err := io.h.nl.AddrAdd(io.link, nlAddr(p)); err != nil && !errors.Is(err, unix.EEXIST) {
-			errs = append(errs, fmt.Errorf("adding %s to %s (needs CAP_NET_ADMIN): %w", p, io.ifi.Name, err))
+		if err := io.h.nl.AddrAdd(io.vipLink, nlAddr(p)); err != nil && !errors.Is(err, unix.EEXIST) {
+			errs = append(errs, fmt.Errorf("adding %s to %s (needs CAP_NET_ADMIN): %w", p, io.vipLink.Attrs().Name, err))
 		}
 	}
 	return errors.Join(errs...)
@@ -323,39 +223,103 @@ func (io *linuxIO) addVIPs(vips []netip.Prefix) error {
 func (io *linuxIO) delVIPs(vips []netip.Prefix) error {
 	var errs []error
 	for _, p := range vips {
-		if err := io.h.nl.AddrDel(io.link, nlAddr(p)); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.ENODEV) {
-			errs = append(errs, fmt.Errorf("removing %s from %s: %w", p, io.ifi.Name, err))
+		if err := io.h.nl.AddrDel(io.vipLink, nlAddr(p)); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.ENODEV) {
+			errs = append(errs, fmt.Errorf("removing %s from %s: %w", p, io.vipLink.Attrs().Name, err))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-func (io *linuxIO) addrs() ([]ifAddr, error) {
-	list, err := io.h.nl.AddrList(io.link, netlink.FAMILY_V4)
-	if err != nil {
-		return nil, err
+func (io *linuxIO) family() int {
+	if io.v6 {
+		return netlink.FAMILY_V6
 	}
-	out := make([]ifAddr, 0, len(list))
-	for _, a := range list {
-		ip, ok := netip.AddrFromSlice(a.IP.To4())
-		if !ok {
-			continue
+	return netlink.FAMILY_V4
+}
+
+// addrs lists the instance's interface's addresses, then the macvlan's.
+func (io *linuxIO) addrs() ([]ifAddr, error) {
+	var out []ifAddr
+	links := []netlink.Link{io.link}
+	if io.vipLink != io.link {
+		links = append(links, io.vipLink)
+	}
+	for _, l := range links {
+		list, err := io.h.nl.AddrList(l, io.family())
+		if err != nil {
+			return nil, err
 		}
-		ones, _ := a.Mask.Size()
-		out = append(out, ifAddr{prefix: netip.PrefixFrom(ip, ones), secondary: a.Flags&unix.IFA_F_SECONDARY != 0})
+		for _, a := range list {
+			ip, ok := netip.AddrFromSlice(a.IP)
+			if !ok || a.Flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) != 0 {
+				continue
+			}
+			ip = ip.Unmap()
+			ones, _ := a.Mask.Size()
+			out = append(out, ifAddr{prefix: netip.PrefixFrom(ip, ones), secondary: a.Flags&unix.IFA_F_SECONDARY != 0})
+		}
+	}
+	if io.v6 {
+		slices.SortStableFunc(out, func(a, b ifAddr) int {
+			la, lb := a.prefix.Addr().IsLinkLocalUnicast(), b.prefix.Addr().IsLinkLocalUnicast()
+			switch {
+			case la && !lb:
+				return -1
+			case lb && !la:
+				return 1
+			}
+			return 0
+		})
 	}
 	return out, nil
 }
 
+func (io *linuxIO) announce(vips []netip.Prefix) error { return io.announceAs(io.mac, vips) }
+
+// announceAs sends the announcements with mac as the link-layer address
+// of the VIPs. The Ethernet source stays ours: a frame from another
+// node's MAC would make the switches learn that MAC on our port.
+func (io *linuxIO) announceAs(mac net.HardwareAddr, vips []netip.Prefix) error {
+	if io.ann == nil {
+		return nil
+	}
+	return io.ann.announce(io.mac, mac, vips)
+}
+
+func (io *linuxIO) watchClaims(vips []netip.Prefix) error {
+	if io.ann == nil {
+		return nil
+	}
+	return io.ann.watch(vips)
+}
+
+func (io *linuxIO) probe(src netip.Addr, vips []netip.Prefix) error {
+	if io.ann == nil {
+		return nil
+	}
+	return io.ann.probe(src, io.mac, vips)
+}
+
+func (io *linuxIO) claimed() (bool, error) {
+	if io.ann == nil {
+		return false, nil
+	}
+	return io.ann.claimed(io.ours)
+}
+
+// close closes the sockets and deletes the macvlan.
 func (io *linuxIO) close() error {
 	var err error
 	io.once.Do(func() {
-		close(io.closing)
-		err = io.rc.Close()
-		if io.arp != nil {
-			err = errors.Join(err, io.arp.Close())
+		if io.sock != nil {
+			err = io.sock.close()
 		}
-		<-io.done
+		if io.ann != nil {
+			err = errors.Join(err, io.ann.close())
+		}
+		if io.vmac != nil {
+			err = errors.Join(err, io.h.closeVMAC(io.vmac))
+		}
 	})
 	return err
 }
@@ -452,12 +416,44 @@ func (h *linuxHost) pump(stop chan struct{}, lch chan netlink.LinkUpdate, ach ch
 			if !ok {
 				return true
 			}
-			ip, ok4 := netip.AddrFromSlice(u.LinkAddress.IP.To4())
-			if !ok4 {
+			ip, ok := netip.AddrFromSlice(u.LinkAddress.IP)
+			if !ok {
 				continue
 			}
+			ip = ip.Unmap()
 			ones, _ := u.LinkAddress.Mask.Size()
 			onAddr(addrEvent{ifindex: u.LinkIndex, addr: netip.PrefixFrom(ip, ones), added: u.NewAddr})
 		}
 	}
+}
+
+// neighbor reads addr's entry in the kernel's neighbour table. Without
+// one (or with one still resolving), resolve asks the kernel to resolve
+// it now: RTM_NEWNEIGH with NTF_USE, what `ip neigh replace ADDR dev DEV
+// use` sends, which resolves it as outgoing traffic would (ARP, or a
+// neighbour solicitation).
+func (io *linuxIO) neighbor(addr netip.Addr, resolve bool) (net.HardwareAddr, error) {
+	list, err := io.h.nl.NeighList(io.ifi.Index, io.family())
+	if err != nil {
+		return nil, fmt.Errorf("neighbour table of %s: %w", io.ifi.Name, err)
+	}
+	const usable = netlink.NUD_REACHABLE | netlink.NUD_STALE | netlink.NUD_DELAY | netlink.NUD_PROBE | netlink.NUD_PERMANENT
+	for _, n := range list {
+		if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap() == addr && n.State&usable != 0 && len(n.HardwareAddr) == 6 {
+			return n.HardwareAddr, nil
+		}
+	}
+	if !resolve {
+		return nil, nil
+	}
+	err = io.h.nl.NeighSet(&netlink.Neigh{
+		LinkIndex: io.ifi.Index,
+		Family:    io.family(),
+		IP:        net.IP(addr.AsSlice()),
+		Flags:     netlink.NTF_USE,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("resolving %s on %s: %w", addr, io.ifi.Name, err)
+	}
+	return nil, nil
 }

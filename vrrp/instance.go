@@ -1,6 +1,7 @@
 package vrrp
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -85,8 +86,9 @@ type instance struct {
 	reason       string    // why the last transition happened
 	since        time.Time // when
 	effPrio      int
-	primary      netip.Addr // source address of our adverts
-	master       netip.Addr // current master as last seen; ours when MASTER
+	primary      netip.Addr    // source address of our adverts
+	masterAdvInt time.Duration // Master_Adver_Interval (RFC 5798 section 6.1): ours, or learned from the master (VRRPv3)
+	master       netip.Addr    // current master as last seen; ours when MASTER
 	masterPrio   int
 	adver        timerSlot // Adver_Timer (MASTER)
 	down         downTimer // Master_Down_Timer (BACKUP)
@@ -165,6 +167,7 @@ func newInstance(cfg *config.VRRPInstance, scripts []*config.VRRPScript, log zer
 	}
 	in.ctr.invalid = map[Reason]uint64{}
 	in.setConfig(cfg, scripts)
+	in.masterAdvInt = cfg.AdvertInt
 	return in
 }
 
@@ -178,8 +181,10 @@ func (in *instance) setConfig(cfg *config.VRRPInstance, scripts []*config.VRRPSc
 	}
 	slices.SortFunc(vips, netip.Addr.Compare)
 	in.pol = rxPolicy{
+		version:   uint8(cfg.Version),
+		ipv6:      cfg.IPv6(),
 		vrid:      uint8(cfg.VirtualRouterID),
-		advertInt: uint8(cfg.AdvertInt / time.Second),
+		advertInt: advertUnits(cfg),
 		vips:      vips,
 		unicast:   len(cfg.UnicastPeers) > 0,
 		peers:     cfg.UnicastPeers,
@@ -223,19 +228,43 @@ func (in *instance) setConfig(cfg *config.VRRPInstance, scripts []*config.VRRPSc
 	in.trackers = ts
 }
 
+// advertUnits is the configured interval in the version's unit: seconds
+// (VRRPv2), centiseconds (VRRPv3).
+func advertUnits(cfg *config.VRRPInstance) uint16 {
+	if cfg.Version == Version3 {
+		return uint16(cfg.AdvertInt / (10 * time.Millisecond))
+	}
+	return uint16(cfg.AdvertInt / time.Second)
+}
+
 // advertInt is the configured advertisement interval.
 func (in *instance) advertInt() time.Duration { return in.cfg.AdvertInt }
 
-// skew is Skew_Time = (256 - Priority) / 256 seconds (RFC 3768 section
-// 6.1), with the effective priority as keepalived computes it.
+// skew is Skew_Time, with the effective priority as keepalived computes
+// it: (256 - Priority) / 256 seconds with VRRPv2 (RFC 3768 section 6.1),
+// ((256 - Priority) * Master_Adver_Interval) / 256 with VRRPv3 (RFC 5798
+// section 6.1).
 func (in *instance) skew() time.Duration {
+	if in.cfg.Version == Version3 {
+		return time.Duration(256-in.effPrio) * in.masterAdvInt / 256
+	}
 	return time.Duration(256-in.effPrio) * time.Second / 256
 }
 
-// masterDownInterval is Master_Down_Interval = 3 * Advertisement_Interval
-// + Skew_Time (RFC 3768 section 6.1).
+// masterDownInterval is Master_Down_Interval = 3 * Master_Adver_Interval
+// + Skew_Time (RFC 3768 and RFC 5798 section 6.1; with VRRPv2 the
+// master's interval is ours, adverts with another are dropped).
 func (in *instance) masterDownInterval() time.Duration {
-	return 3*in.advertInt() + in.skew()
+	return 3*in.masterAdvInt + in.skew()
+}
+
+// learnInterval is "Set Master_Adver_Interval to Adver Interval contained
+// in the ADVERTISEMENT" (RFC 5798 sections 6.4.2 and 6.4.3).
+func (in *instance) learnInterval(a *Advert) {
+	if d := a.Interval(); in.cfg.Version == Version3 && d != in.masterAdvInt {
+		in.log.Info().Dur("from", in.masterAdvInt).Dur("to", d).Msg("master advertisement interval learned from the master's adverts")
+		in.masterAdvInt = d
+	}
 }
 
 // preempts is Preempt_Mode (RFC 3768 section 6.1). The address owner
@@ -248,9 +277,11 @@ func (in *instance) preempts() bool {
 	return in.cfg.Preempt || in.cfg.Priority == PriorityOwner || in.cfg.State == "MASTER"
 }
 
-// encode builds our advert with the given priority (RFC 3768 section 5.1).
-func (in *instance) encode(prio int) []byte {
+// encode builds our advert with the given priority, for an IP packet
+// from src to dst (RFC 3768 section 5.1, RFC 5798 section 5.1).
+func (in *instance) encode(prio int, src, dst netip.Addr) []byte {
 	a := Advert{
+		Version:   uint8(in.cfg.Version),
 		VRID:      uint8(in.cfg.VirtualRouterID),
 		Priority:  uint8(prio),
 		AuthType:  in.pol.authType,
@@ -261,23 +292,39 @@ func (in *instance) encode(prio int) []byte {
 	for i, p := range in.cfg.VirtualIPAddresses {
 		a.Addrs[i] = p.Addr() // config order, as keepalived
 	}
-	b, err := a.Marshal()
+	b, err := a.Marshal(Pseudo{Src: src, Dst: dst})
 	if err != nil {
-		// The config package guarantees IPv4 and at most 255 addresses.
+		// The config package guarantees one family, at most 255
+		// addresses and an interval that fits; the primary address is
+		// of the instance's family.
 		panic(fmt.Sprintf("vrrp: encoding our own advert: %v", err))
 	}
 	return b
+}
+
+// destinations are where adverts go: the group, or each unicast peer.
+func (in *instance) destinations() []netip.Addr {
+	if len(in.cfg.UnicastPeers) > 0 {
+		return in.cfg.UnicastPeers
+	}
+	return []netip.Addr{Group(in.cfg.IPv6())}
 }
 
 func (in *instance) sendAdvert(prio int) {
 	if !in.primary.IsValid() {
 		in.ctr.sendErrors++
 		if in.every("send-noaddr") {
-			in.log.Warn().Msg("cannot send advert: no IPv4 source address")
+			in.log.Warn().Msg("cannot send advert: no " + in.noSourceWhat())
 		}
 		return
 	}
-	if err := in.io.sendAdvert(in.primary, in.encode(prio)); err != nil {
+	var errs []error
+	for _, dst := range in.destinations() {
+		if err := in.io.sendAdvert(in.primary, dst, in.encode(prio, in.primary, dst)); err != nil {
+			errs = append(errs, fmt.Errorf("to %s: %w", dst, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
 		in.ctr.sendErrors++
 		if in.every("send") {
 			in.log.Warn().Err(err).Msg("sending advert failed")
@@ -348,7 +395,10 @@ func (in *instance) status() InstanceStatus {
 		Priority:             in.cfg.Priority,
 		EffectivePriority:    in.effPrio,
 		VRID:                 in.cfg.VirtualRouterID,
+		Version:              in.cfg.Version,
 		AdvertInt:            in.cfg.AdvertInt.String(),
+		MasterAdvertInt:      in.masterAdvInt.String(),
+		VMAC:                 in.cfg.VMACInterface,
 		Preempt:              in.preempts(),
 		Released:             in.standing == released,
 		HandingOver:          in.handingOver(),
@@ -404,4 +454,12 @@ func addrString(a netip.Addr) string {
 		return ""
 	}
 	return a.String()
+}
+
+// noSourceWhat names the address an instance without a source lacks.
+func (in *instance) noSourceWhat() string {
+	if in.cfg.IPv6() && !in.cfg.UnicastSrc.IsValid() {
+		return "IPv6 link-local address on " + in.cfg.Interface
+	}
+	return family(in.cfg.IPv6()) + " address on " + in.cfg.Interface
 }

@@ -4,6 +4,7 @@ package vrrp
 
 import (
 	"context"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -22,9 +23,14 @@ func requireKeepalived(t *testing.T) string {
 // keepalived is keepalived on n, in VI_1 with the lab speakers' VRID,
 // password and VIP; Start runs it.
 func (n *labNode) keepalived(bin string, prio int) *keepalived.Peer {
+	return n.keepalivedWith(bin, keepalived.Instance{Interface: "eth0", VRID: 51, Priority: prio, AdvertInt: time.Second,
+		AuthPass: "s3cret", VIPs: []string{labVIP.String() + "/24"}})
+}
+
+// keepalivedWith is keepalived on n with the given instances.
+func (n *labNode) keepalivedWith(bin string, in ...keepalived.Instance) *keepalived.Peer {
 	return keepalived.New(n.lab.t, keepalived.Options{Bin: bin, Netns: n.ns, Name: n.name, Dir: n.lab.t.TempDir(),
-		Config: keepalived.Config{RouterID: n.ns, Interface: "eth0", VRID: 51, Priority: prio, AdvertInt: 1,
-			AuthPass: "s3cret", VIPs: []string{labVIP.String() + "/24"}}})
+		Config: keepalived.Config{RouterID: n.ns, Instances: in}})
 }
 
 func noInvalid(t *testing.T, s *Speaker) {
@@ -161,4 +167,97 @@ func TestKeepalivedMasterOfLbd(t *testing.T) {
 	}
 	noInvalid(t, sb)
 	k.CheckNoComplaints()
+}
+
+// keepalivedV3 is keepalived's VRRPv3 instance matching v3(ipv6): VRID
+// 51, advert_int 0.1, the lab VIP of the family.
+func keepalivedV3(ipv6 bool, prio int) keepalived.Instance {
+	vip := labVIP.String() + "/24"
+	if ipv6 {
+		vip = labPrefix6.String()
+	}
+	return keepalived.Instance{Interface: "eth0", VRID: 51, Priority: prio, Version: 3, AdvertInt: 100 * time.Millisecond, VIPs: []string{vip}}
+}
+
+// TestKeepalivedV3 pairs lbd with keepalived 2.2 speaking VRRPv3 with
+// 100ms adverts (vrrp_version 3, advert_int 0.1), over IPv4 and IPv6, in
+// both roles: each takes over from the other on a stop and a crash, and
+// neither has anything to complain about.
+func TestKeepalivedV3(t *testing.T) {
+	bin := requireKeepalived(t)
+	families(t, func(t *testing.T, ipv6 bool, vip netip.Addr) {
+		bound := mdi3(100*time.Millisecond, 100) + 500*time.Millisecond
+		t.Run("lbd master", func(t *testing.T) {
+			l := newLab(t)
+			na, nb := l.node("a", 1), l.node("b", 2)
+			k := nb.keepalivedWith(bin, keepalivedV3(ipv6, 100))
+			k.Start()
+			k.WaitLog("(VI_1) Entering MASTER STATE", 1, 10*time.Second)
+			sa := na.speaker(nil)
+			if err := sa.Apply(labConfig(150, v3(ipv6))); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, 10*time.Second, "lbd MASTER, keepalived without the VIP", func() bool {
+				return stateOf(sa, "VI_1") == "MASTER" && na.hasAddr(vip) && !nb.hasAddr(vip)
+			})
+			k.WaitLog("(VI_1) Entering BACKUP STATE", 2, 5*time.Second) // init, then preempted
+			time.Sleep(time.Second)
+			noInvalid(t, sa)
+
+			wb := nb.watchAddr(vip)
+			t0 := time.Now()
+			crash(sa)
+			k.WaitLog("(VI_1) Entering MASTER STATE", 2, 5*time.Second)
+			added, _ := wb.first(true, t0)
+			t.Logf("FIGURE VRRPv3 crash of lbd, keepalived takes the VIP after %s (bound %s)", added.Sub(t0).Round(time.Millisecond), bound)
+			if d := added.Sub(t0); added.IsZero() || d > bound {
+				t.Errorf("keepalived took the VIP %s after the crash", d)
+			}
+			k.CheckNoComplaints()
+		})
+		t.Run("keepalived master", func(t *testing.T) {
+			l := newLab(t)
+			na, nb := l.node("a", 1), l.node("b", 2)
+			k := na.keepalivedWith(bin, keepalivedV3(ipv6, 150))
+			sb := nb.speaker(nil)
+			if err := sb.Apply(labConfig(100, v3(ipv6))); err != nil {
+				t.Fatal(err)
+			}
+			k.Start()
+			waitFor(t, 10*time.Second, "keepalived MASTER, lbd BACKUP", func() bool {
+				st := sb.Status()[0]
+				return na.hasAddr(vip) && !nb.hasAddr(vip) && st.State == "BACKUP" && st.MasterPriority == 150 && st.MasterAdvertInt == "100ms"
+			})
+			if m := netip.MustParseAddr(sb.Status()[0].Master); ipv6 != m.IsLinkLocalUnicast() {
+				t.Errorf("lbd sees keepalived at %s", m)
+			}
+			time.Sleep(time.Second)
+
+			// keepalived stops: lbd takes over after Skew_Time.
+			wb := nb.watchAddr(vip)
+			t0 := time.Now()
+			k.Stop()
+			waitFor(t, 5*time.Second, "lbd MASTER after keepalived stopped", func() bool { return stateOf(sb, "VI_1") == "MASTER" && nb.hasAddr(vip) })
+			added, _ := wb.first(true, t0)
+			t.Logf("FIGURE VRRPv3 keepalived stopped: lbd has the VIP %s after SIGTERM", added.Sub(t0).Round(time.Millisecond))
+
+			// keepalived returns, preempts, and crashes.
+			k.Start()
+			waitFor(t, 10*time.Second, "keepalived MASTER again", func() bool {
+				return stateOf(sb, "VI_1") == "BACKUP" && na.hasAddr(vip) && !nb.hasAddr(vip)
+			})
+			time.Sleep(time.Second)
+			wb = nb.watchAddr(vip)
+			t0 = time.Now()
+			k.Kill()
+			waitFor(t, 5*time.Second, "lbd MASTER after keepalived crashed", func() bool { return stateOf(sb, "VI_1") == "MASTER" })
+			added, _ = wb.first(true, t0)
+			t.Logf("FIGURE VRRPv3 crash of keepalived, lbd takes the VIP after %s (bound %s)", added.Sub(t0).Round(time.Millisecond), bound)
+			if d := added.Sub(t0); added.IsZero() || d > bound {
+				t.Errorf("lbd took the VIP %s after the crash", d)
+			}
+			noInvalid(t, sb)
+			k.CheckNoComplaints()
+		})
+	})
 }

@@ -38,9 +38,11 @@ func requireRoot(t *testing.T) {
 	t.Skip("needs root to build network namespaces")
 }
 
-// lab is a segment 192.0.2.0/24: a bridge in its own namespace and one
-// namespace per node, each with eth0 = 192.0.2.<n>/24 plugged into the
-// bridge. Names carry a per-run prefix; everything is removed at cleanup.
+// lab is a segment 192.0.2.0/24 and 2001:db8::/64: a bridge in its own
+// namespace and one namespace per node, each with eth0 = 192.0.2.<n>/24,
+// 2001:db8::<n>/64 and a link-local address plugged into the bridge (IPv6
+// without duplicate address detection, so that addresses are usable at
+// once). Names carry a per-run prefix; everything is removed at cleanup.
 type lab struct {
 	t      *testing.T
 	prefix string
@@ -52,7 +54,8 @@ type labNode struct {
 	lab  *lab
 	name string
 	ns   string
-	addr netip.Addr
+	addr netip.Addr // 192.0.2.<n>
+	ip6  netip.Addr // 2001:db8::<n>
 	h    netns.NsHandle
 	nl   *netlink.Handle
 	port string // its veth on the bridge
@@ -83,13 +86,20 @@ func (l *lab) ip(args ...string) string {
 // node adds a namespace with eth0 = 192.0.2.<host>/24.
 func (l *lab) node(name string, host int) *labNode {
 	n := &labNode{lab: l, name: name, ns: l.prefix + "-" + name,
-		addr: netip.AddrFrom4([4]byte{192, 0, 2, byte(host)}), port: fmt.Sprintf("p%d", host)}
+		addr: netip.AddrFrom4([4]byte{192, 0, 2, byte(host)}), port: fmt.Sprintf("p%d", host),
+		ip6: netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 15: byte(host)})}
 	l.ip("netns", "add", n.ns)
 	l.nodes = append(l.nodes, n)
+	for _, k := range []string{"all", "default"} {
+		if out, err := exec.Command("ip", "netns", "exec", n.ns, "sysctl", "-qw", "net.ipv6.conf."+k+".accept_dad=0").CombinedOutput(); err != nil {
+			l.t.Fatalf("sysctl: %v\n%s", err, out)
+		}
+	}
 	l.ip("-n", l.br, "link", "add", n.port, "type", "veth", "peer", "name", "eth0", "netns", n.ns)
 	l.ip("-n", l.br, "link", "set", n.port, "master", "br0", "up")
 	l.ip("-n", n.ns, "link", "set", "lo", "up")
 	l.ip("-n", n.ns, "addr", "add", n.addr.String()+"/24", "dev", "eth0")
+	l.ip("-n", n.ns, "addr", "add", n.ip6.String()+"/64", "dev", "eth0", "nodad")
 	l.ip("-n", n.ns, "link", "set", "eth0", "up")
 	h, err := netns.GetFromName(n.ns)
 	if err != nil {
@@ -114,12 +124,15 @@ func (l *lab) cleanup() {
 }
 
 // hasAddr reports whether the node's eth0 carries a.
-func (n *labNode) hasAddr(a netip.Addr) bool {
-	link, err := n.nl.LinkByName("eth0")
+func (n *labNode) hasAddr(a netip.Addr) bool { return n.hasAddrOn("eth0", a) }
+
+// hasAddrOn reports whether the node's interface dev carries a.
+func (n *labNode) hasAddrOn(dev string, a netip.Addr) bool {
+	link, err := n.nl.LinkByName(dev)
 	if err != nil {
 		return false
 	}
-	list, err := n.nl.AddrList(link, netlink.FAMILY_V4)
+	list, err := n.nl.AddrList(link, netlink.FAMILY_ALL)
 	if err != nil {
 		return false
 	}

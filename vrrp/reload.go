@@ -20,7 +20,6 @@ func (in *instance) reconfigure(cfg *config.VRRPInstance, scripts []*config.VRRP
 	}
 	old := in.cfg
 	in.setConfig(cfg, scripts)
-	in.io.setPeers(cfg.UnicastPeers)
 	if in.holdsVIPs() {
 		var add, del []netip.Prefix
 		for _, p := range cfg.VirtualIPAddresses {
@@ -43,9 +42,12 @@ func (in *instance) reconfigure(cfg *config.VRRPInstance, scripts []*config.VRRP
 				in.vipsOK = false
 				in.log.Error().Err(err).Msg("adding VIPs new in the config failed")
 			} else {
-				_ = in.io.garp(add)
+				_ = in.io.announce(add)
 			}
 		}
+	}
+	if in.holdsVIPs() && !slices.Equal(old.VirtualIPAddresses, cfg.VirtualIPAddresses) {
+		in.watchClaims()
 	}
 	in.refreshPrimary()
 	oldPrio := in.effPrio

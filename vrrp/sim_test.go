@@ -71,7 +71,8 @@ type fakeIO struct {
 	addErr   error
 	vipSince time.Time    // when the VIPs were last added
 	vipGone  time.Time    // when they were last removed
-	peers    []netip.Addr // unicast peers set by a reload (the simulated segment delivers to all)
+	dsts     []netip.Addr // where each advert went (the simulated segment delivers to all)
+	watched  []netip.Prefix
 }
 
 type garpAs struct {
@@ -93,8 +94,8 @@ func (s *sim) add(name, addr string, prio int, mod func(*config.VRRPInstance), s
 		mod(cfg)
 	}
 	n := &node{sim: s, name: name, addr: netip.MustParseAddr(addr)}
-	a4 := n.addr.As4()
-	n.mac = net.HardwareAddr{0x02, 0, a4[0], a4[1], a4[2], a4[3]}
+	a16 := n.addr.As16()
+	n.mac = net.HardwareAddr{0x02, 0, a16[12], a16[13], a16[14], a16[15]}
 	n.io = &fakeIO{n: n, vips: map[netip.Prefix]bool{}}
 	n.src = newFakeSource()
 	n.src.links[cfg.Interface] = true
@@ -136,6 +137,7 @@ func testInstanceConfig(prio int) *config.VRRPInstance {
 		Name:               "VI_1",
 		Interface:          "eth0",
 		State:              "BACKUP",
+		Version:            2,
 		VirtualRouterID:    51,
 		Priority:           prio,
 		AdvertInt:          time.Second,
@@ -184,14 +186,15 @@ func (s *sim) elapsed() time.Duration { return s.clk.Now().Sub(s.start) }
 
 func (io *fakeIO) ifindex() int { return 2 }
 
-func (io *fakeIO) setPeers(peers []netip.Addr) { io.peers = peers }
+func (io *fakeIO) vipIfindex() int { return 2 }
 
-func (io *fakeIO) sendAdvert(src netip.Addr, msg []byte) error {
+func (io *fakeIO) sendAdvert(src, dst netip.Addr, msg []byte) error {
 	n := io.n
 	if n.down {
 		return nil
 	}
-	a, err := ParseAdvert(msg)
+	io.dsts = append(io.dsts, dst)
+	a, err := ParseAdvert(msg, Pseudo{Src: src, Dst: dst})
 	if err != nil {
 		n.sim.t.Fatalf("%s sent an undecodable advert: %v", n.name, err)
 	}
@@ -199,7 +202,7 @@ func (io *fakeIO) sendAdvert(src netip.Addr, msg []byte) error {
 		n.sim.t.Fatalf("%s sent from %s, want %s", n.name, src, n.addr)
 	}
 	io.sent = append(io.sent, sentAdvert{at: n.sim.clk.Now(), prio: int(a.Priority)})
-	f := frame{from: n, pkt: rxPacket{Src: src, Dst: MulticastGroup, TTL: TTL, Payload: msg}}
+	f := frame{from: n, pkt: rxPacket{SrcMAC: n.mac, Src: src, Dst: dst, TTL: TTL, Payload: msg}}
 	if n.sim.latency > 0 {
 		n.sim.clk.AfterFunc(n.sim.latency, func() {
 			n.sim.queue = append(n.sim.queue, f)
@@ -229,13 +232,13 @@ func (io *fakeIO) delVIPs(vips []netip.Prefix) error {
 	return nil
 }
 
-func (io *fakeIO) garp(vips []netip.Prefix) error {
+func (io *fakeIO) announce(vips []netip.Prefix) error {
 	io.garps += len(vips)
 	io.garpAt = append(io.garpAt, io.n.sim.clk.Now())
 	return nil
 }
 
-func (io *fakeIO) garpAs(mac net.HardwareAddr, vips []netip.Prefix) error {
+func (io *fakeIO) announceAs(mac net.HardwareAddr, vips []netip.Prefix) error {
 	io.garpsAs = append(io.garpsAs, garpAs{at: io.n.sim.clk.Now(), mac: mac.String()})
 	return nil
 }
@@ -274,10 +277,15 @@ func (io *fakeIO) probe(src netip.Addr, vips []netip.Prefix) error {
 	return nil
 }
 
-func (io *fakeIO) probeAnswered(vips []netip.Prefix) (bool, error) { return io.held, nil }
+func (io *fakeIO) claimed() (bool, error) { return io.held, nil }
+
+func (io *fakeIO) watchClaims(vips []netip.Prefix) error {
+	io.watched = vips
+	return nil
+}
 
 func (io *fakeIO) addrs() ([]ifAddr, error) {
-	out := []ifAddr{{prefix: netip.PrefixFrom(io.n.addr, 24)}}
+	out := []ifAddr{{prefix: netip.PrefixFrom(io.n.addr, map[bool]int{false: 24, true: 64}[io.n.addr.Is6()])}}
 	for p := range io.vips {
 		out = append(out, ifAddr{prefix: p, secondary: true})
 	}
@@ -452,3 +460,6 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 	t.Fatalf("timed out after %s waiting for %s", within, what)
 	return time.Time{}
 }
+
+// ph4 is the pseudo-header of the test adverts that other nodes send.
+var ph4 = Pseudo{Src: netip.MustParseAddr("192.0.2.9"), Dst: MulticastGroup}

@@ -171,7 +171,7 @@ func (s *Speaker) Apply(cfg *config.Config) error {
 			list = append(list, p.old)
 		default:
 			if p.old != nil {
-				s.stopRunning(p.old, "restarted: interface, VRID or multicast/unicast mode changed")
+				s.stopRunning(p.old, "restarted: interface, VRID, address family, multicast/unicast mode or use_vmac changed")
 			}
 			list = append(list, p.new)
 		}
@@ -238,12 +238,14 @@ func (s *Speaker) warnConfig(vi *config.VRRPInstance, cfg *config.Config) {
 }
 
 // sameIdentity reports whether a reload can change an instance in place:
-// the same virtual router on the same interface, and the same transport
-// (the socket joins the multicast group or not). New unicast peers or a
-// new unicast_src apply in place.
+// the same virtual router (VRID and family) on the same interface, the
+// same transport (the socket joins the multicast group or not) and the
+// same macvlan. New unicast peers or a new unicast_src apply in place, and
+// so does a new version (the codec follows the config).
 func sameIdentity(a, b *config.VRRPInstance) bool {
-	return a.Interface == b.Interface && a.VirtualRouterID == b.VirtualRouterID &&
-		(len(a.UnicastPeers) > 0) == (len(b.UnicastPeers) > 0)
+	return a.Interface == b.Interface && a.VirtualRouterID == b.VirtualRouterID && a.IPv6() == b.IPv6() &&
+		(len(a.UnicastPeers) > 0) == (len(b.UnicastPeers) > 0) &&
+		a.VMACInterface == b.VMACInterface && a.VMACXmitBase == b.VMACXmitBase
 }
 
 func (s *Speaker) find(name string) *running {
@@ -437,7 +439,7 @@ func (s *Speaker) onAddr(ev addrEvent) {
 		switch {
 		case ev.ifindex == -1:
 			r.in.resync()
-		case r.in.ifindex() == ev.ifindex:
+		case r.in.ifindex() == ev.ifindex || r.in.vipIfindex() == ev.ifindex:
 			r.in.onAddrEvent(ev)
 		}
 	}

@@ -364,6 +364,66 @@ func TestLabWireFormat(t *testing.T) {
 	}
 }
 
+// TestLabWireFormatV3 checks our VRRPv3 packets and announcements as
+// tcpdump decodes them on the bridge, for IPv4 and IPv6.
+func TestLabWireFormatV3(t *testing.T) {
+	if _, err := exec.LookPath("tcpdump"); err != nil {
+		t.Skip("tcpdump is not installed")
+	}
+	families(t, func(t *testing.T, ipv6 bool, vip netip.Addr) {
+		l := newLab(t)
+		na := l.node("a", 1)
+		var out syncbuf.Buffer
+		cmd := exec.Command("ip", "netns", "exec", l.br, "tcpdump", "-l", "-n", "-vv", "-e", "-i", "br0", "ip proto 112 or ip6 proto 112 or arp or icmp6")
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+		waitFor(t, 5*time.Second, "tcpdump listening", func() bool { return strings.Contains(out.String(), "listening on") })
+		sa := na.speaker(nil)
+		if err := sa.Apply(labConfig(150, v3(ipv6))); err != nil {
+			t.Fatal(err)
+		}
+		announce := "who-has 192.0.2.100"
+		if ipv6 {
+			announce = "neighbor advertisement, length 32, tgt is 2001:db8::100"
+		}
+		waitFor(t, 10*time.Second, "adverts and announcements on the wire", func() bool {
+			s := out.String()
+			return strings.Count(s, "VRRPv3, Advertisement") >= 2 && strings.Count(s, announce) >= 5
+		})
+		src := sa.Status()[0].SourceAddress
+		s := out.String()
+		want := []string{
+			"> 01:00:5e:00:00:12, ethertype IPv4",
+			"(tos 0xc0, ttl 255, ",
+			"proto VRRP (112), length 32)",
+			"192.0.2.1 > 224.0.0.18: VRRPv3, Advertisement, vrid 51, prio 150, intvl 10cs, length 12, addrs: 192.0.2.100",
+			"> ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806)",
+			"Request who-has 192.0.2.100 (ff:ff:ff:ff:ff:ff) tell 192.0.2.100",
+		}
+		if ipv6 {
+			want = []string{
+				"> 33:33:00:00:00:12, ethertype IPv6",
+				"(class 0xc0, ", // then a flow label: the kernel's, as keepalived's have one
+				"hlim 255, next-header VRRP (112) payload length: 24) " + src + " > ff02::12: VRRPv3, Advertisement, vrid 51, prio 150, intvl 10cs, length 24, addrs: 2001:db8::100",
+				"> 33:33:00:00:00:01, ethertype IPv6",
+				"hlim 255, next-header ICMPv6 (58) payload length: 32) 2001:db8::100 > ff02::1: [icmp6 sum ok] ICMP6, neighbor advertisement, length 32, tgt is 2001:db8::100, Flags [override]",
+				"destination link-address option (2), length 8 (1): " + na.mac(t).String(),
+			}
+		}
+		for _, w := range want {
+			if !strings.Contains(s, w) {
+				t.Errorf("capture lacks %q", w)
+			}
+		}
+		if t.Failed() {
+			t.Logf("capture:\n%s", s)
+		}
+	})
+}
+
 // TestLabInterfaceRecreated deletes a's interface and creates it again
 // (new index): a goes to FAULT, reopens its sockets on the new interface
 // and becomes master again.

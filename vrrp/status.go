@@ -24,8 +24,16 @@ type InstanceStatus struct {
 	// adverts and its tie-breaker.
 	SourceAddress string `json:"source_address"`
 	Mode          string `json:"mode"` // multicast or unicast
-	AdvertInt     string `json:"advert_int"`
-	Preempt       bool   `json:"preempt"`
+	// Version is the VRRP version, 2 or 3.
+	Version   int    `json:"version"`
+	AdvertInt string `json:"advert_int"`
+	// MasterAdvertInt is Master_Adver_Interval: with VRRPv3 a backup
+	// learns the master's interval from its adverts (RFC 5798 section
+	// 6.4.2) and times the master down interval with it.
+	MasterAdvertInt string `json:"master_advert_int"`
+	// VMAC is the macvlan the VIPs are on (use_vmac), "" without.
+	VMAC    string `json:"vmac,omitempty"`
+	Preempt bool   `json:"preempt"`
 	// Released is set by lbctl vip release until lbctl vip reclaim.
 	Released bool `json:"released"`
 	// HandingOver is true while a master that sent priority 0 keeps its

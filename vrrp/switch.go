@@ -143,8 +143,8 @@ func (in *instance) switchNow(lv *vipsLeaving, how string) {
 		return
 	}
 	for range max(in.cfg.GARPMasterRepeat, 1) {
-		if err := in.io.garpAs(mac, in.cfg.VirtualIPAddresses); err != nil {
-			in.log.Warn().Err(err).Msg("gratuitous ARP for the new master failed")
+		if err := in.io.announceAs(mac, in.cfg.VirtualIPAddresses); err != nil {
+			in.log.Warn().Err(err).Msg("announcing the VIPs at the new master's MAC failed")
 			break
 		}
 	}

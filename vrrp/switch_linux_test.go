@@ -75,13 +75,16 @@ func TestLabSwitchWire(t *testing.T) {
 	// replies reach the socket too, b's to the resolution above: only
 	// those for the VIPs count.)
 	vips := []netip.Prefix{netip.MustParsePrefix("192.0.2.100/24")}
+	if err := io.watchClaims(vips); err != nil {
+		t.Fatal(err)
+	}
 	probe := func() bool {
 		t.Helper()
 		if err := io.probe(na.addr, vips); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(100 * time.Millisecond)
-		held, err := io.probeAnswered(vips)
+		held, err := io.claimed()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -95,7 +98,7 @@ func TestLabSwitchWire(t *testing.T) {
 		t.Fatal("b holding the VIP did not answer the probe")
 	}
 	// Answers are read once: a new probe starts afresh.
-	if held, err := io.probeAnswered(vips); held || err != nil {
+	if held, err := io.claimed(); held || err != nil {
 		t.Errorf("answers read twice: %v %v", held, err)
 	}
 	l.ip("-n", nb.ns, "addr", "del", "192.0.2.100/24", "dev", "eth0")
@@ -109,7 +112,7 @@ func TestLabSwitchWire(t *testing.T) {
 	l.ip("-n", nc.ns, "neigh", "replace", "192.0.2.100", "dev", "eth0", "use")
 	waitFor(t, 5*time.Second, "the client to resolve the VIP", func() bool { return nc.neighMAC(labVIP) == bMAC.String() })
 	other := net.HardwareAddr{0x02, 0, 0, 0, 0, 0x99}
-	if err := io.garpAs(other, vips); err != nil {
+	if err := io.announceAs(other, vips); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "the client to follow the gratuitous ARP", func() bool { return nc.neighMAC(labVIP) == other.String() })

@@ -3,6 +3,7 @@ package vrrp
 import (
 	"crypto/subtle"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 )
@@ -12,17 +13,18 @@ import (
 // "reason" field of the rate-limited log line.
 type Reason string
 
-// The receive checks of RFC 3768 section 7.1, plus the ones keepalived adds.
+// The receive checks of RFC 3768 and RFC 5798 section 7.1, plus the ones
+// keepalived adds.
 const (
-	ReasonTTL         Reason = "ttl"             // IP TTL is not 255 (multicast only, as keepalived)
-	ReasonVersion     Reason = "version"         // not VRRP version 2
+	ReasonTTL         Reason = "ttl"             // IP TTL (IPv6 hop limit) is not 255 (multicast only, as keepalived)
+	ReasonVersion     Reason = "version"         // not this instance's VRRP version
 	ReasonLength      Reason = "length"          // incomplete, or longer than its address count says
 	ReasonChecksum    Reason = "checksum"        // checksum does not verify
 	ReasonType        Reason = "type"            // not an advertisement (section 5.3.2)
 	ReasonVRID        Reason = "vrid"            // another virtual router (normally filtered by the socket)
 	ReasonAuthType    Reason = "auth_type"       // authentication type differs from ours
 	ReasonAuthPass    Reason = "auth_pass"       // wrong password
-	ReasonAdvertInt   Reason = "advert_interval" // advertisement interval differs from ours
+	ReasonAdvertInt   Reason = "advert_interval" // advertisement interval differs from ours (VRRPv2)
 	ReasonAddrList    Reason = "address_list"    // VIP count or set differs, sender not the owner
 	ReasonDestination Reason = "destination"     // multicast received in unicast mode or the reverse
 	ReasonUnknownPeer Reason = "unknown_peer"    // unicast source is not in unicast_peers
@@ -36,44 +38,57 @@ var Reasons = []Reason{
 	ReasonAddrList, ReasonDestination, ReasonUnknownPeer,
 }
 
-// rxPacket is a received IPv4 packet carrying VRRP, as the socket layer
-// hands it over: the IP header fields that matter and the VRRP message.
+// rxPacket is a received IP packet carrying VRRP, as the socket layer
+// hands it over: the link-layer source, the IP header fields that matter
+// and the VRRP message.
 type rxPacket struct {
+	SrcMAC   net.HardwareAddr // nil when the link has none
 	Src, Dst netip.Addr
-	TTL      int
+	TTL      int // IPv4 TTL or IPv6 hop limit
 	Payload  []byte
 }
 
 // rxPolicy is what a virtual router accepts, derived from its config.
 type rxPolicy struct {
+	version   uint8
+	ipv6      bool
 	vrid      uint8
 	authType  uint8
 	authData  [authLen]byte
-	advertInt uint8
+	advertInt uint16       // VRRPv2: must match
 	vips      []netip.Addr // sorted, for set comparison
 	unicast   bool
 	peers     []netip.Addr
 	self      netip.Addr // our primary address, zero when unknown
 }
 
-// check runs the receive validation of RFC 3768 section 7.1 on pkt and
-// returns the advert, or the reason it must be discarded. A discarded
-// packet never reaches the state machine.
+// check runs the receive validation of RFC 3768 / RFC 5798 section 7.1
+// on pkt and returns the advert, or the reason it must be discarded. A
+// discarded packet never reaches the state machine.
 func (p *rxPolicy) check(pkt rxPacket) (*Advert, *ParseError) {
 	if p.self.IsValid() && pkt.Src == p.self {
 		return nil, &ParseError{ReasonOwnAddress, "source is this node's primary address"}
 	}
-	// "MUST verify that the IP TTL is 255." keepalived skips the check for
-	// unicast peers, which may be routed; so do we.
+	// "MUST verify that the IP TTL is 255" (the IPv6 hop limit for
+	// VRRPv3). keepalived skips the check for unicast peers, which may be
+	// routed; so do we.
 	if !p.unicast && pkt.TTL != TTL {
 		return nil, &ParseError{ReasonTTL, fmt.Sprintf("TTL %d, want %d", pkt.TTL, TTL)}
 	}
 	// "MUST verify the VRRP version", "MUST verify that the received
 	// packet contains the complete VRRP packet", "MUST verify the VRRP
 	// checksum".
-	a, err := ParseAdvert(pkt.Payload)
+	if pkt.Src.Is6() != p.ipv6 || pkt.Dst.Is6() != p.ipv6 {
+		return nil, &ParseError{ReasonDestination, fmt.Sprintf("an %s packet for an %s virtual router", family(pkt.Src.Is6()), family(p.ipv6))}
+	}
+	a, err := ParseAdvert(pkt.Payload, Pseudo{Src: pkt.Src, Dst: pkt.Dst})
 	if err != nil {
 		return nil, err.(*ParseError)
+	}
+	// A VRRPv2 and a VRRPv3 router on one VRID do not work together:
+	// refused and logged, as keepalived does ("wrong version").
+	if a.Version != p.version {
+		return nil, &ParseError{ReasonVersion, fmt.Sprintf("wrong version: received %d, expect %d (version = %d on the other router?)", a.Version, p.version, a.Version)}
 	}
 	// Section 5.3.2: "A packet with unknown type MUST be discarded."
 	if a.Type != TypeAdvertisement {
@@ -83,17 +98,12 @@ func (p *rxPolicy) check(pkt rxPacket) (*Advert, *ParseError) {
 	if a.VRID != p.vrid {
 		return nil, &ParseError{ReasonVRID, fmt.Sprintf("VRID %d, want %d", a.VRID, p.vrid)}
 	}
-	// "MUST perform authentication specified by Auth Type."
-	if a.AuthType != p.authType {
-		return nil, &ParseError{ReasonAuthType, fmt.Sprintf("auth type %d, want %d", a.AuthType, p.authType)}
-	}
-	if p.authType == AuthPass && subtle.ConstantTimeCompare(a.AuthData[:], p.authData[:]) != 1 {
-		return nil, &ParseError{ReasonAuthPass, "password does not match"}
-	}
-	// "MUST verify that the Adver Interval in the packet is the same as
-	// the locally configured for this virtual router."
-	if a.AdvertInt != p.advertInt {
-		return nil, &ParseError{ReasonAdvertInt, fmt.Sprintf("advert interval %ds, ours %ds", a.AdvertInt, p.advertInt)}
+	// VRRPv3 has no authentication and no interval to compare: a backup
+	// learns the master's (RFC 5798 section 6.4.2).
+	if a.Version == Version2 {
+		if perr := p.checkV2(a); perr != nil {
+			return nil, perr
+		}
 	}
 	// "MUST verify that the Count IP Addrs and the list of IP Addresses
 	// matches the IP_Addresses configured for the VRID. If the packet was
@@ -102,7 +112,7 @@ func (p *rxPolicy) check(pkt rxPacket) (*Advert, *ParseError) {
 	if a.Priority != PriorityOwner && !sameAddrSet(a.Addrs, p.vips) {
 		return nil, &ParseError{ReasonAddrList, fmt.Sprintf("addresses %v, ours %v", a.Addrs, p.vips)}
 	}
-	// keepalived's check: multicast mode takes only 224.0.0.18, unicast
+	// keepalived's check: multicast mode takes only the group, unicast
 	// mode only unicast, from a configured peer.
 	if p.unicast {
 		if pkt.Dst.IsMulticast() {
@@ -111,10 +121,27 @@ func (p *rxPolicy) check(pkt rxPacket) (*Advert, *ParseError) {
 		if !slices.Contains(p.peers, pkt.Src) {
 			return nil, &ParseError{ReasonUnknownPeer, fmt.Sprintf("%s is not in unicast_peers", pkt.Src)}
 		}
-	} else if pkt.Dst != MulticastGroup {
-		return nil, &ParseError{ReasonDestination, fmt.Sprintf("sent to %s, want %s", pkt.Dst, MulticastGroup)}
+	} else if g := Group(p.ipv6); pkt.Dst != g {
+		return nil, &ParseError{ReasonDestination, fmt.Sprintf("sent to %s, want %s", pkt.Dst, g)}
 	}
 	return a, nil
+}
+
+// checkV2 is what RFC 3768 section 7.1 checks beyond RFC 5798.
+func (p *rxPolicy) checkV2(a *Advert) *ParseError {
+	// "MUST perform authentication specified by Auth Type."
+	if a.AuthType != p.authType {
+		return &ParseError{ReasonAuthType, fmt.Sprintf("auth type %d, want %d", a.AuthType, p.authType)}
+	}
+	if p.authType == AuthPass && subtle.ConstantTimeCompare(a.AuthData[:], p.authData[:]) != 1 {
+		return &ParseError{ReasonAuthPass, "password does not match"}
+	}
+	// "MUST verify that the Adver Interval in the packet is the same as
+	// the locally configured for this virtual router."
+	if a.AdvertInt != p.advertInt {
+		return &ParseError{ReasonAdvertInt, fmt.Sprintf("advert interval %ds, ours %ds", a.AdvertInt, p.advertInt)}
+	}
+	return nil
 }
 
 // sameAddrSet compares an advert's addresses with our sorted VIPs as sets:
@@ -126,4 +153,11 @@ func sameAddrSet(got, sortedWant []netip.Addr) bool {
 	g := slices.Clone(got)
 	slices.SortFunc(g, netip.Addr.Compare)
 	return slices.Equal(g, sortedWant)
+}
+
+func family(ipv6 bool) string {
+	if ipv6 {
+		return "IPv6"
+	}
+	return "IPv4"
 }

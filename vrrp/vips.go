@@ -56,13 +56,31 @@ func (in *instance) holdsVIPs() bool {
 }
 
 // setVIPs ends the current phase (its timer, a leaving's quiet wait) and
-// enters p.
+// enters p. While the VIPs are ours, the announcer watches for other
+// nodes announcing them.
 func (in *instance) setVIPs(p vipPhase) {
 	in.disarm(&in.vipTimer)
 	if lv, ok := in.vips.(*vipsLeaving); ok {
 		lv.cancel()
 	}
+	_, wasAbsent := in.vips.(vipsAbsent)
+	_, absent := p.(vipsAbsent)
 	in.vips = p
+	if wasAbsent != absent {
+		in.watchClaims()
+	}
+}
+
+// watchClaims points the announcer's watch at the VIPs while they are
+// ours (or at nothing).
+func (in *instance) watchClaims() {
+	var vips []netip.Prefix
+	if in.holdsVIPs() {
+		vips = in.cfg.VirtualIPAddresses
+	}
+	if err := in.io.watchClaims(vips); err != nil && in.every("watch") {
+		in.log.Warn().Err(err).Msg("watching for other nodes announcing the VIPs failed")
+	}
 }
 
 // addVIPs puts the VIPs on the interface; the phase is entered by the
@@ -127,9 +145,9 @@ func (in *instance) scheduleRefresh(a *vipsAnnounced) {
 // burst announces every VIP n times at our own MAC.
 func (in *instance) burst(n int) {
 	for range n {
-		if err := in.io.garp(in.cfg.VirtualIPAddresses); err != nil {
+		if err := in.io.announce(in.cfg.VirtualIPAddresses); err != nil {
 			if in.every("garp") {
-				in.log.Warn().Err(err).Msg("gratuitous ARP failed")
+				in.log.Warn().Err(err).Msg("announcing the VIPs failed")
 			}
 			return
 		}
@@ -157,7 +175,7 @@ func (in *instance) probeRound(c *vipsClaimed) {
 		return
 	}
 	in.arm(&in.vipTimer, holderProbeEvery, func() {
-		held, err := in.io.probeAnswered(in.cfg.VirtualIPAddresses)
+		held, err := in.io.claimed()
 		waited := in.clk.Now().Sub(c.since)
 		switch {
 		case err != nil:
@@ -186,7 +204,7 @@ func (in *instance) restoreVIPs(missing []netip.Prefix, why string) {
 		return
 	}
 	for range max(in.cfg.GARPMasterRepeat, 1) {
-		_ = in.io.garp(missing)
+		_ = in.io.announce(missing)
 	}
 }
 

@@ -623,8 +623,8 @@ func startKeepalived(t *testing.T, l *vrrpLab, node string, prio int) *keepalive
 	t.Helper()
 	k := keepalived.New(t, keepalived.Options{Bin: keepalived.Require(t), Netns: l.NS(node), Name: node,
 		Dir: filepath.Join(l.Dir(), "keepalived-"+node),
-		Config: keepalived.Config{RouterID: node, Interface: "eth0", VRID: 51, Priority: prio, AdvertInt: 1,
-			AuthPass: "lbdlab", VIPs: []string{VIP + "/24"}}})
+		Config: keepalived.Config{RouterID: node, Instances: []keepalived.Instance{{Interface: "eth0", VRID: 51, Priority: prio,
+			AdvertInt: time.Second, AuthPass: "lbdlab", VIPs: []string{VIP + "/24"}}}}})
 	k.Start()
 	return k
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -31,58 +32,125 @@ func Require(t testing.TB) string {
 	return p
 }
 
-// Config is keepalived's one vrrp_instance, VI_1, which starts in BACKUP
-// state (as the labs' lbd instances do) with simple password
-// authentication.
+// Config is a keepalived.conf with VRRP instances only.
 type Config struct {
-	RouterID  string
+	RouterID   string
+	Instances  []Instance
+	SyncGroups []SyncGroup
+}
+
+// Instance is one vrrp_instance; it starts in BACKUP state (as the labs'
+// lbd instances do).
+type Instance struct {
+	Name      string // default VI_1
 	Interface string // e.g. eth0
 	VRID      int
 	Priority  int
-	AdvertInt int // seconds
-	AuthPass  string
-	VIPs      []string // address/prefix length, as keepalived adds it: "192.0.2.100/24"
+	Version   int           // 2 (default) or 3
+	AdvertInt time.Duration // whole seconds with version 2, 10ms steps with 3
+	AuthPass  string        // version 2: auth_type PASS; "" = none
+	VIPs      []string      // address/prefix length, as keepalived adds it: "192.0.2.100/24"
+	// UseVMAC is "use_vmac NAME" ("" = no virtual MAC); VMACXmitBase adds
+	// vmac_xmit_base.
+	UseVMAC      string
+	VMACXmitBase bool
+	// Extra lines go into the instance block as they are (notify
+	// scripts, garp settings, nopreempt, ...).
+	Extra []string
+}
+
+// SyncGroup is a vrrp_sync_group of instances, with its own extra lines
+// (notify scripts).
+type SyncGroup struct {
+	Name      string
+	Instances []string
+	Extra     []string
+}
+
+// seconds renders d as keepalived reads advert_int: "1", "0.1".
+func seconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
 }
 
 // Render is c as keepalived.conf.
 func (c Config) Render() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `global_defs {
-  router_id %s
-}
-vrrp_instance VI_1 {
-  state BACKUP
-  interface %s
-  virtual_router_id %d
-  priority %d
-  advert_int %d
-  authentication {
-    auth_type PASS
-    auth_pass %s
-  }
-  virtual_ipaddress {
-`, c.RouterID, c.Interface, c.VRID, c.Priority, c.AdvertInt, c.AuthPass)
-	for _, p := range c.VIPs {
-		fmt.Fprintf(&b, "    %s\n", p)
+	fmt.Fprintf(&b, "global_defs {\n  router_id %s\n}\n", c.RouterID)
+	for _, in := range c.Instances {
+		name := in.Name
+		if name == "" {
+			name = "VI_1"
+		}
+		version := in.Version
+		if version == 0 {
+			version = 2
+		}
+		fmt.Fprintf(&b, "vrrp_instance %s {\n  state BACKUP\n  interface %s\n  virtual_router_id %d\n  priority %d\n  version %d\n  advert_int %s\n",
+			name, in.Interface, in.VRID, in.Priority, version, seconds(in.AdvertInt))
+		if in.AuthPass != "" {
+			fmt.Fprintf(&b, "  authentication {\n    auth_type PASS\n    auth_pass %s\n  }\n", in.AuthPass)
+		}
+		if in.UseVMAC != "" {
+			fmt.Fprintf(&b, "  use_vmac %s\n", in.UseVMAC)
+			if in.VMACXmitBase {
+				b.WriteString("  vmac_xmit_base\n")
+			}
+		}
+		for _, l := range in.Extra {
+			fmt.Fprintf(&b, "  %s\n", l)
+		}
+		b.WriteString("  virtual_ipaddress {\n")
+		for _, p := range in.VIPs {
+			fmt.Fprintf(&b, "    %s\n", p)
+		}
+		b.WriteString("  }\n}\n")
 	}
-	b.WriteString("  }\n}\n")
+	for _, g := range c.SyncGroups {
+		fmt.Fprintf(&b, "vrrp_sync_group %s {\n  group {\n", g.Name)
+		for _, n := range g.Instances {
+			fmt.Fprintf(&b, "    %s\n", n)
+		}
+		b.WriteString("  }\n")
+		for _, l := range g.Extra {
+			fmt.Fprintf(&b, "  %s\n", l)
+		}
+		b.WriteString("}\n")
+	}
 	return b.String()
 }
 
 func (c Config) validate() error {
+	if c.RouterID == "" || len(c.Instances) == 0 {
+		return fmt.Errorf("keepalived config %+v: router_id and an instance are required", c)
+	}
+	for _, in := range c.Instances {
+		if err := in.validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (in Instance) validate() error {
 	switch {
-	case c.RouterID == "" || c.Interface == "" || c.AuthPass == "":
-		return fmt.Errorf("keepalived config %+v: router_id, interface and auth_pass are required", c)
-	case c.VRID < 1 || c.VRID > 255:
-		return fmt.Errorf("keepalived config: virtual_router_id %d is not 1-255", c.VRID)
-	case c.Priority < 1 || c.Priority > 255:
-		return fmt.Errorf("keepalived config: priority %d is not 1-255", c.Priority)
-	case c.AdvertInt < 1:
-		return fmt.Errorf("keepalived config: advert_int %d is not a positive number of seconds", c.AdvertInt)
-	case len(c.VIPs) == 0:
+	case in.Interface == "":
+		return fmt.Errorf("keepalived config %+v: interface is required", in)
+	case in.VRID < 1 || in.VRID > 255:
+		return fmt.Errorf("keepalived config: virtual_router_id %d is not 1-255", in.VRID)
+	case in.Priority < 1 || in.Priority > 255:
+		return fmt.Errorf("keepalived config: priority %d is not 1-255", in.Priority)
+	case in.Version != 0 && in.Version != 2 && in.Version != 3:
+		return fmt.Errorf("keepalived config: version %d is not 2 or 3", in.Version)
+	case in.Version == 3 && (in.AdvertInt < 10*time.Millisecond || in.AdvertInt%(10*time.Millisecond) != 0):
+		return fmt.Errorf("keepalived config: advert_int %s is not a multiple of 10ms", in.AdvertInt)
+	case in.Version != 3 && (in.AdvertInt < time.Second || in.AdvertInt%time.Second != 0):
+		return fmt.Errorf("keepalived config: advert_int %s is not whole seconds (VRRPv2)", in.AdvertInt)
+	case in.Version == 3 && in.AuthPass != "":
+		return fmt.Errorf("keepalived config: VRRPv3 has no authentication")
+	case len(in.VIPs) == 0:
 		return fmt.Errorf("keepalived config: no virtual_ipaddress")
 	}
-	for _, v := range c.VIPs {
+	for _, v := range in.VIPs {
 		if _, err := netip.ParsePrefix(v); err != nil {
 			return fmt.Errorf("keepalived config: virtual_ipaddress: %w", err)
 		}
