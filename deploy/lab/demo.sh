@@ -5,8 +5,9 @@
 # starts two web backends and lbd on two nodes, shows traffic through each
 # node, the backends' health and the VRRP state, then (when this build of lbd
 # speaks VRRP) crashes the master, brings it back, and hands the VIP over on
-# purpose, measuring what a client polling every 20 ms went through. It ends
-# by itself and removes the lab on every exit, Ctrl-C included.
+# purpose, measuring what a client polling every 20 ms went through, then
+# measures a keepalived pair with the same VRRPv3 settings the same way. It
+# ends by itself and removes the lab on every exit, Ctrl-C included.
 #
 # Options: --no-build (use the binaries already in LAB_BIN, default REPO/bin).
 # Environment: LAB_PREFIX (default lbddemo), LAB_BIN, LAB_RUNDIR (see lab.sh).
@@ -145,10 +146,10 @@ requests() {
 	fi
 }
 
-# probe_start NAME: the client starts polling the VIP every 20 ms.
+# probe_start NAME [URL]: the client starts polling the VIP every 20 ms.
 probe_start() {
 	# Started directly (not through a function) so that $! is the probe.
-	ip netns exec "$CLIENT" "$BIN/lab-probe" -url "http://$VIP/" -interval 20ms -timeout 250ms >"$RUNDIR/$1.out" 2>&1 &
+	ip netns exec "$CLIENT" "$BIN/lab-probe" -url "${2:-http://$VIP/}" -interval 20ms -timeout 250ms >"$RUNDIR/$1.out" 2>&1 &
 	PROBE_PID=$!
 	sleep 1
 }
@@ -257,6 +258,8 @@ tour_vip() {
 
 tour_crash() {
 	step "Crash: kill -9 the master (lb1) while the client polls the VIP every 20 ms"
+	say "VRRPv3 with an advert every 100 ms (version = 3, advert_int = \"100ms\"): lb2 takes"
+	say "over when lb1's adverts stop for 3 x 100 ms + skew (0.36 s)"
 	probe_start crash
 	say "kill -9 lbd on lb1 (pid $(cat "$RUNDIR/lb1.pid"))"
 	"$LAB" stop lb1 KILL
@@ -272,6 +275,7 @@ tour_crash() {
 	sleep 2
 	probe_stop crash || return 0
 	say "the client went ${GAP} without service: $FAILS of $REQS requests failed; answers came from $SERVERS"
+	LBD_GAP=$GAP
 	if [[ $FAILS -lt $REQS ]] && state_is lb2 MASTER; then
 		pass "failover after a crash: longest gap $GAP, $FAILS failed requests"
 	else
@@ -327,11 +331,86 @@ tour_release() {
 	fi
 }
 
+# keepalived_start NODE PRIO: keepalived with the lab's VRRPv3 instance, in
+# its own session (kill -9 of its group is a crash of both its processes).
+keepalived_start() {
+	local node=$1 prio=$2 dir=$RUNDIR/keepalived-$1
+	mkdir -p "$dir"
+	cat >"$dir/keepalived.conf" <<EOF
+global_defs {
+  router_id $node
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority $prio
+  version 3
+  advert_int 0.1
+  virtual_ipaddress {
+    $VIP/24
+  }
+}
+EOF
+	setsid ip netns exec "$LAB_PREFIX-$node" keepalived -n -l -D -P -G -f "$dir/keepalived.conf" \
+		-p "$dir/keepalived.pid" -r "$dir/vrrp.pid" >"$RUNDIR/keepalived-$node.log" 2>&1 &
+	echo $! >"$dir/session.pid"
+	disown
+}
+
+# web_on NODE: the lab web server on NODE's port 80, standing in for
+# HAProxy next to keepalived, in its own session.
+web_on() {
+	setsid ip netns exec "$LAB_PREFIX-$1" "$BIN/lab-webserver" -name "$1" -http "0.0.0.0:80" >"$RUNDIR/web-$1.log" 2>&1 &
+	echo $! >"$RUNDIR/web-$1.pid"
+	disown
+}
+
+holds_vip() { ip -n "$LAB_PREFIX-$1" -4 -o addr show dev eth0 | grep -q " $VIP/"; }
+holds_none() { ! holds_vip lb1 && ! holds_vip lb2; }
+
+tour_keepalived() {
+	step "For comparison: keepalived with the same VRRPv3 settings, kill -9 of its master"
+	if ! command -v keepalived >/dev/null; then
+		skip "keepalived is not installed"
+		return 0
+	fi
+	"$LAB" stop lb1 TERM 2>/dev/null || true
+	"$LAB" stop lb2 TERM 2>/dev/null || true
+	wait_for 10 holds_none || true
+	sleep 1
+	say "lbd stopped on both nodes; keepalived 2.2 (vrrp_version 3, advert_int 0.1, priorities"
+	say "150 and 100) on lb1 and lb2, each with a web server on :80 standing in for HAProxy"
+	web_on lb1
+	web_on lb2
+	keepalived_start lb2 100
+	keepalived_start lb1 150
+	if ! wait_for 10 holds_vip lb1; then
+		fail "keepalived on lb1 did not take the VIP"
+		return 0
+	fi
+	sleep 1
+	probe_start keepalived
+	say "kill -9 keepalived and the web server on lb1"
+	kill -KILL -- "-$(cat "$RUNDIR/keepalived-lb1/session.pid")" "-$(cat "$RUNDIR/web-lb1.pid")" 2>/dev/null || true
+	if wait_for 10 holds_vip lb2; then
+		say "keepalived on lb2 took over"
+	else
+		fail "keepalived on lb2 did not take the VIP within 10s"
+	fi
+	sleep 2
+	probe_stop keepalived || return 0
+	say "the client went ${GAP} without service with keepalived ($FAILS of $REQS requests failed),"
+	say "${LBD_GAP:-?} with lbd: the same protocol timers, side by side"
+	pass "keepalived VRRPv3 failover measured: longest gap $GAP (lbd: ${LBD_GAP:-?})"
+}
+
 if [[ $VRRP == 1 ]]; then
 	tour_vip
 	tour_crash
 	tour_return
 	tour_release
+	tour_keepalived
 else
 	step "Through the VIP, crash of the master, preemption, planned failover"
 	skip "VRRP not available in this build: nothing holds the VIP $VIP"

@@ -218,6 +218,12 @@ func (p *Peer) Start() {
 		p.runs = append(p.runs, p.out.String())
 	}
 	p.out = &syncbuf.Buffer{}
+	// A killed run leaves its pid files, and its VRRP child may linger as
+	// a zombie nobody has reaped yet: keepalived would take it for a
+	// running daemon and refuse to start.
+	for _, f := range []string{"keepalived.pid", "vrrp.pid"} {
+		os.Remove(filepath.Join(p.o.Dir, f))
+	}
 	cmd := exec.Command("ip", "netns", "exec", p.o.Netns, p.o.Bin, "-n", "-l", "-D", "-P", "-G",
 		"-f", filepath.Join(p.o.Dir, "keepalived.conf"),
 		"-p", filepath.Join(p.o.Dir, "keepalived.pid"),
