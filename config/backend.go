@@ -182,7 +182,7 @@ func (d *decoder) decodeHealthCheck(blk *hcl.Block, hc *HealthCheck) {
 	if strings.ContainsAny(hc.Host, " \r\n\t/") {
 		d.errorf(hc.rng.at("host"), "host: %q is not a host name", hc.Host)
 	}
-	b.intList("expect_status", &hc.ExpectStatus, 100, 599)
+	b.statusList("expect_status", &hc.ExpectStatus)
 	if hc.Type == "http" && len(hc.ExpectStatus) == 0 {
 		d.errorf(hc.rng.at("expect_status"), "expect_status: at least one status is required")
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/big"
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -226,24 +228,56 @@ func (b body) strList(name string, dst *[]string) {
 	*dst = out
 }
 
-func (b body) intList(name string, dst *[]int, lo, hi int) {
+// statusList reads HTTP statuses: numbers, or strings "NNN-MMM" for a
+// range (HAProxy's "http-check expect status 200-399"), expanded in
+// order.
+func (b body) statusList(name string, dst *[]int) {
 	elems, _, ok := b.list(name)
 	if !ok {
 		return
 	}
-	out := make([]int, 0, len(elems))
+	out := []int{}
 	for i, e := range elems {
-		n, ok := b.d.toInt(fmt.Sprintf("%s[%d]", name, i), e, b.elemRange(name, i))
+		rng := b.elemRange(name, i)
+		if !e.IsNull() && e.Type() == cty.String {
+			lo, hi, ok := parseStatusRange(e.AsString())
+			if !ok {
+				b.d.errorf(rng, "%s[%d]: %q is not a status or a range \"NNN-MMM\" within 100..599", name, i, e.AsString())
+				return
+			}
+			for s := lo; s <= hi; s++ {
+				out = append(out, s)
+			}
+			continue
+		}
+		n, ok := b.d.toInt(fmt.Sprintf("%s[%d]", name, i), e, rng)
 		if !ok {
 			return
 		}
-		if n < lo || n > hi {
-			b.d.errorf(b.elemRange(name, i), "%s[%d]: %d is out of range %d..%d", name, i, n, lo, hi)
+		if n < 100 || n > 599 {
+			b.d.errorf(rng, "%s[%d]: %d is out of range 100..599", name, i, n)
 			return
 		}
 		out = append(out, n)
 	}
 	*dst = out
+}
+
+// parseStatusRange reads "NNN-MMM" (or "NNN") within 100..599.
+func parseStatusRange(s string) (int, int, bool) {
+	a, z, isRange := strings.Cut(s, "-")
+	lo, err := strconv.Atoi(a)
+	if err != nil || lo < 100 || lo > 599 {
+		return 0, 0, false
+	}
+	if !isRange {
+		return lo, lo, true
+	}
+	hi, err := strconv.Atoi(z)
+	if err != nil || hi < lo || hi > 599 {
+		return 0, 0, false
+	}
+	return lo, hi, true
 }
 
 // prefixList reads CIDRs. With hostOK a bare address is taken as a single

@@ -270,7 +270,7 @@ func (d *decoder) decodeStats(blk *hcl.Block) *Stats {
 		st.Bind = ap.String()
 	}
 	b.str("uri", &st.URI)
-	if len(st.URI) < 2 || st.URI[0] != '/' || containsAny(st.URI, " ;?#") {
+	if len(st.URI) < 1 || st.URI[0] != '/' || containsAny(st.URI, " ;?#") || st.URI == "/metrics" {
 		d.errorf(st.rng.at("uri"), "uri: %q must be a path such as \"/stats\"", st.URI)
 	}
 	b.duration("refresh", &st.Refresh, time.Second, 24*time.Hour)
