@@ -73,6 +73,12 @@ type Global struct {
 	SSLDefaultServer TLSDefaults
 	// Tickets are the session resumption settings (tls_ticket_secret...).
 	Tickets Tickets
+	// LogTag is the program name of syslog lines (HAProxy's log-tag).
+	// Default "lbd".
+	LogTag string
+	// Logs are the log targets (HAProxy's global "log" lines), in file
+	// order. Without any, access logs go to stderr with the process logs.
+	Logs []*LogTarget
 }
 
 // Defaults is the block every frontend and backend inherits from.

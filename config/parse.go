@@ -112,10 +112,10 @@ func (d *decoder) content(blk *hcl.Block, schema *hcl.BodySchema) *hcl.BodyConte
 var globalSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "maxconn"}, {Name: "admin_socket"}, {Name: "log_level"},
-		{Name: "log_format"}, {Name: "grace"},
+		{Name: "log_format"}, {Name: "grace"}, {Name: "log_tag"},
 		{Name: "tls_ticket_secret"}, {Name: "tls_ticket_rotate"}, {Name: "tls_session_cache"}, {Name: "tls_session_lifetime"},
 	},
-	Blocks: []hcl.BlockHeaderSchema{{Type: "ssl_default_bind"}, {Type: "ssl_default_server"}},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "ssl_default_bind"}, {Type: "ssl_default_server"}, {Type: "log", LabelNames: []string{"target"}}},
 }
 
 func defaultGlobal() Global {
@@ -125,6 +125,7 @@ func defaultGlobal() Global {
 		LogLevel:    "info",
 		LogFormat:   "json",
 		Grace:       10 * time.Second,
+		LogTag:      "lbd",
 
 		SSLDefaultBind:   defaultTLSDefaults(),
 		SSLDefaultServer: defaultTLSDefaults(),
@@ -147,6 +148,30 @@ func (d *decoder) decodeGlobal(blk *hcl.Block, g *Global) {
 	b.oneOf("log_format", g.LogFormat, "json", "console")
 	b.duration("grace", &g.Grace, 0, 24*time.Hour)
 	d.decodeGlobalTLS(b, c.Blocks, g, d.dir)
+	b.str("log_tag", &g.LogTag)
+	if b.has("log_tag") && !isLogTag(g.LogTag) {
+		d.errorf(rng.at("log_tag"), "log_tag: %q must be 1..32 printable characters without blanks, \":\" or \"[\"", g.LogTag)
+	}
+	for _, lb := range c.Blocks {
+		if lb.Type == "log" {
+			g.Logs = append(g.Logs, d.decodeLogTarget(lb))
+		}
+	}
+}
+
+// isLogTag reports whether s can be a syslog tag (RFC 3164 section 4.1.3:
+// alphanumerics, at most 32; RFC 5424 APP-NAME: printable ASCII, at most
+// 48): printable ASCII without blanks and the characters that end a tag.
+func isLogTag(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f || s[i] == ':' || s[i] == '[' || s[i] == ']' {
+			return false
+		}
+	}
+	return true
 }
 
 var defaultsSchema = &hcl.BodySchema{
