@@ -91,6 +91,8 @@ var (
 	bgAnnUp     = desc("bgp_announce_up", "1 while the announce group is announced.", "announce")
 	bgAnnTrans  = desc("bgp_announce_transitions_total", "Times the announce group was announced or withdrawn.", "announce")
 	bgAnnChange = desc("bgp_announce_last_change_timestamp_seconds", "Unix time the group was last announced or withdrawn.", "announce")
+	logSent     = desc("log_lines_total", "Log lines written to a log target.", "target")
+	logDropped  = desc("log_dropped_total", "Log lines dropped: the target's queue was full (slow receiver) or the target was unreachable.", "target")
 )
 
 var bgpStates = []string{"IDLE", "CONNECT", "ACTIVE", "OPENSENT", "OPENCONFIRM", "ESTABLISHED"}
@@ -118,6 +120,10 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, v := range snap.VRRP {
 		m.vrrp(v)
+	}
+	for _, l := range snap.Logs {
+		m.counter(logSent, l.Sent, l.Target)
+		m.counter(logDropped, l.Dropped, l.Target)
 	}
 	if snap.BGP.Configured {
 		m.bgp(snap.BGP)

@@ -22,7 +22,15 @@ type Snapshot struct {
 	Backends  []BackendStats
 	VRRP      []VRRPStats
 	// BGP is the BGP speaker (Configured false without a bgp block).
-	BGP bgp.Status
+	BGP  bgp.Status
+	Logs []LogStats
+}
+
+// LogStats are one log target's counters.
+type LogStats struct {
+	Target  string // the log block's label
+	Sent    uint64 // lines written to the target
+	Dropped uint64 // lines lost: queue full (slow receiver) or target unreachable
 }
 
 // FrontendStats are one frontend's counters (HAProxy's FRONTEND row).

@@ -40,6 +40,7 @@ func testSnapshot() Snapshot {
 				{Address: "192.0.2.2", State: "ACTIVE", Transitions: 2}},
 			Announces: []bgp.AnnounceStatus{{Name: "web", Announced: true, Transitions: 1, Since: now},
 				{Name: "api", Announced: false, Transitions: 2}}},
+		Logs: []LogStats{{Target: "/dev/log", Sent: 90, Dropped: 10}},
 	}
 }
 
@@ -89,7 +90,8 @@ func TestStatsPage(t *testing.T) {
 			`lbd_bgp_neighbor_state{neighbor="192.0.2.1",state="ESTABLISHED"} 1`, `lbd_bgp_neighbor_state{neighbor="192.0.2.2",state="ESTABLISHED"} 0`,
 			`lbd_bgp_neighbor_up{neighbor="192.0.2.2"} 0`, `lbd_bgp_neighbor_routes_announced{neighbor="192.0.2.1"} 1`,
 			`lbd_bgp_neighbor_transitions_total{neighbor="192.0.2.1"} 5`, "lbd_bgp_routes_announced 1", "lbd_bgp_drained 0",
-			`lbd_bgp_announce_up{announce="api"} 0`, `lbd_bgp_announce_transitions_total{announce="api"} 2`}},
+			`lbd_bgp_announce_up{announce="api"} 0`, `lbd_bgp_announce_transitions_total{announce="api"} 2`,
+			`lbd_log_lines_total{target="/dev/log"} 90`, `lbd_log_dropped_total{target="/dev/log"} 10`}},
 		{"elsewhere", "/other", "admin", "pw", 404, nil},
 	}
 	for _, tc := range cases {

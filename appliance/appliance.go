@@ -18,6 +18,7 @@ import (
 	"lbd/bgp"
 	"lbd/config"
 	"lbd/health"
+	"lbd/logsink"
 	"lbd/proxy"
 	"lbd/tlsconf"
 	"lbd/vrrp"
@@ -32,6 +33,7 @@ type Appliance struct {
 
 	pool    *health.Pool
 	proxy   *proxy.Engine
+	sinks   *logsink.Set // the log targets, for the metrics; nil without
 	stats   *admin.StatsServer
 	speaker *vrrp.Speaker
 	// sessions makes TLS sessions resumable across reloads (tls.go).
@@ -77,6 +79,14 @@ func New(log zerolog.Logger, path, version string) *Appliance {
 	a.bgp.SetQuiescer(a.proxy)
 	a.stats = admin.NewStatsServer(log.With().Str("component", "stats").Logger(), a)
 	return a
+}
+
+// UseLogSinks gives the appliance the process's log targets, whose
+// counters (lines sent and dropped) it reports with the other statistics.
+func (a *Appliance) UseLogSinks(s *logsink.Set) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.sinks = s
 }
 
 // OnReload sets what runs after a reload has applied cfg (replacing old),

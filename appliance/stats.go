@@ -50,6 +50,11 @@ func (a *Appliance) Stats() admin.Snapshot {
 		}
 		snap.Backends = append(snap.Backends, bs)
 	}
+	if a.sinks != nil {
+		for _, l := range a.sinks.Stats() {
+			snap.Logs = append(snap.Logs, admin.LogStats{Target: l.Target, Sent: l.Sent, Dropped: l.Dropped})
+		}
+	}
 	for _, v := range a.speaker.Status() {
 		snap.VRRP = append(snap.VRRP, admin.VRRPStats{
 			Name: v.Name, Interface: v.Interface, State: v.State, VRID: v.VRID,

@@ -31,6 +31,7 @@ import (
 	"lbd/admin"
 	"lbd/appliance"
 	"lbd/config"
+	"lbd/logsink"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -95,8 +96,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *socket != "" {
 		cfg.Global.AdminSocket = *socket
 	}
-	log := newLogger(cfg.Global, stderr)
-	return serve(log, *file, cfg, *socket != "")
+	sinks := logsink.NewSet()
+	sinks.Apply(cfg.Global)
+	defer sinks.Close()
+	log := newLogger(cfg.Global, stderr, sinks)
+	return serve(log, sinks, *file, cfg, *socket != "")
 }
 
 // set reports whether the flag was given on the command line.
@@ -110,15 +114,16 @@ func set(fs *flag.FlagSet, name string) bool {
 // switches to the console writer when stderr is a terminal, so that a
 // person running lbd by hand reads lines, and journald gets JSON. The
 // level is zerolog's global one, so that a reload can change it for every
-// component's logger at once.
-func newLogger(g config.Global, w io.Writer) zerolog.Logger {
+// component's logger at once. The lines also go to the syslog targets of
+// global's log blocks (sinks), each at its own levels.
+func newLogger(g config.Global, w io.Writer, sinks *logsink.Set) zerolog.Logger {
 	zerolog.TimeFieldFormat = time.RFC3339Nano
 	out := w
 	if f, ok := w.(*os.File); g.LogFormat == "console" || ok && isatty.IsTerminal(f.Fd()) {
 		out = zerolog.ConsoleWriter{Out: w, TimeFormat: "15:04:05.000"}
 	}
 	setLogLevel(g.LogLevel)
-	return zerolog.New(out).With().Timestamp().Logger()
+	return zerolog.New(zerolog.MultiLevelWriter(out, sinks)).With().Timestamp().Logger()
 }
 
 // setLogLevel applies log_level (validated by config: an unknown name
@@ -132,11 +137,13 @@ func setLogLevel(name string) {
 }
 
 // applyGlobal is what a reload changes in the process itself: the log
-// level now; the log format and the admin socket are fixed at start (the
-// socket is what lbctl talks to), so a change is reported, not ignored.
-func applyGlobal(log zerolog.Logger, socketFlag bool) func(old, cfg *config.Config) {
+// level and the log targets now; the log format and the admin socket are
+// fixed at start (the socket is what lbctl talks to), so a change is
+// reported, not ignored.
+func applyGlobal(log zerolog.Logger, sinks *logsink.Set, socketFlag bool) func(old, cfg *config.Config) {
 	return func(old, cfg *config.Config) {
 		setLogLevel(cfg.Global.LogLevel)
+		sinks.Apply(cfg.Global)
 		if old.Global.LogFormat != cfg.Global.LogFormat {
 			log.Warn().Str("log_format", cfg.Global.LogFormat).Msg("log_format changes at the next restart; reload keeps the running one")
 		}
@@ -172,9 +179,10 @@ func waitForStop(log zerolog.Logger, app *appliance.Appliance, sigs <-chan os.Si
 	}
 }
 
-func serve(log zerolog.Logger, path string, cfg *config.Config, socketFlag bool) int {
+func serve(log zerolog.Logger, sinks *logsink.Set, path string, cfg *config.Config, socketFlag bool) int {
 	app := appliance.New(log, path, version)
-	app.OnReload(applyGlobal(log, socketFlag))
+	app.OnReload(applyGlobal(log, sinks, socketFlag))
+	app.UseLogSinks(sinks)
 	if err := app.Start(cfg); err != nil {
 		log.Error().Err(err).Msg("cannot start")
 		return exitRuntime

@@ -212,3 +212,67 @@ func TestDaemonLifecycle(t *testing.T) {
 		t.Error("a changed log_format was not reported")
 	}
 }
+
+// TestLogTargets runs the daemon with a syslog target on a UDP socket the
+// test reads: its own log lines arrive framed as RFC 3164 with lbd's tag,
+// and a reload that removes the target stops them.
+func TestLogTargets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the daemon")
+	}
+	lbd, lbctl := buildTools(t)
+	recv, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer recv.Close()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "lbd.hcl")
+	sock := filepath.Join(dir, "admin.sock")
+	cfg := strings.Replace(testConfig, "127.0.0.1:18930", "127.0.0.1:18932", 1)
+	withLog := strings.Replace(cfg, "global {", "global {\n  log_tag = \"lbdtest\"\n  log \"udp@"+recv.LocalAddr().String()+"\" {\n    facility = \"local3\"\n  }", 1)
+	os.WriteFile(cfgPath, []byte(withLog), 0o644)
+	daemon := exec.Command(lbd, "-f", cfgPath, "--socket", sock)
+	var logs bytes.Buffer
+	daemon.Stderr = &logs
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		daemon.Process.Kill()
+		daemon.Wait()
+		if t.Failed() {
+			t.Logf("lbd log:\n%s", logs.String())
+		}
+	})
+	recv.SetReadDeadline(time.Now().Add(10 * time.Second))
+	buf := make([]byte, 4096)
+	started := false
+	for !started {
+		n, _, err := recv.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("no \"lbd started\" line on the log target: %v", err)
+		}
+		line := string(buf[:n])
+		// local3.info = 19*8+6 = 158
+		if !strings.HasPrefix(line, "<158>") || !strings.Contains(line, " lbdtest[") || !strings.HasSuffix(line, "\n") {
+			t.Fatalf("not an RFC 3164 line at local3.info from lbdtest: %q", line)
+		}
+		started = strings.Contains(line, `"message":"lbd started"`)
+	}
+	// A reload without the target: nothing more arrives.
+	os.WriteFile(cfgPath, []byte(cfg), 0o644)
+	if out, err := exec.Command(lbctl, "--socket", sock, "reload").CombinedOutput(); err != nil {
+		t.Fatalf("reload: %v %s", err, out)
+	}
+	for {
+		recv.SetReadDeadline(time.Now().Add(time.Second))
+		n, _, err := recv.ReadFrom(buf)
+		if err != nil {
+			break // silent for a second: the target is gone
+		}
+		if strings.Contains(string(buf[:n]), "reload: configuration applied") {
+			t.Fatalf("a line after the reload that removed the target: %q", buf[:n])
+		}
+	}
+}
