@@ -32,6 +32,9 @@ Commands:
   server weight BACKEND/SERVER N      runtime weight 0..256
   reload                              re-read the configuration (as SIGHUP)
   check FILE                          validate a configuration file (as lbd -c -f FILE)
+  import [--haproxy FILE] [--keepalived FILE] [-o FILE]
+                                      convert haproxy.cfg / keepalived.conf to lbd's HCL
+                                      (lbctl import -h for the details)
   info                                daemon version, configuration file, uptime
   cert list                           certificates served: names, issuer, expiry, binds
   tls tickets                         session ticket keys: source, period, next rotation
@@ -67,6 +70,9 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "import" {
+		return runImport(args[1:], stdout, stderr) // its own options; no daemon
+	}
 	c := &cli{socket: os.Getenv("LBD_SOCKET"), out: stdout, errOut: stderr}
 	if c.socket == "" {
 		c.socket = "/run/lbd/admin.sock"

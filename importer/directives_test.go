@@ -1,0 +1,294 @@
+package importer
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// hapTemplate is the haproxy.cfg a directive row is put into: the row's
+// line goes where its section's marker is.
+const hapTemplate = `global
+	@global
+defaults
+	mode http
+	log global
+	timeout connect 5s
+	timeout client 30s
+	timeout server 30s
+	@defaults
+frontend fe
+	bind 192.0.2.10:80
+	default_backend be
+	@frontend
+backend be
+	@backend
+	server s1 192.0.2.21:80 check
+`
+
+// kaTemplate is the keepalived.conf a directive row is put into.
+const kaTemplate = `vrrp_script chk {
+	script "/usr/bin/true"
+	@script
+}
+vrrp_instance VI_1 {
+	interface eth0
+	virtual_router_id 51
+	virtual_ipaddress {
+		192.0.2.100/24
+	}
+	track_script {
+		chk
+	}
+	@instance
+}
+@top
+`
+
+var blanks = regexp.MustCompile(`[ \t]+`)
+
+// TestDirectives converts one directive at a time: what it becomes in
+// the HCL (want, blanks collapsed), or the note it gets. Every directive
+// the importer converts, ignores or refuses has a row here: a new row of
+// a conversion table comes with a row of this test.
+func TestDirectives(t *testing.T) {
+	const none = Kind(-1)
+	for _, tc := range []struct {
+		at   string // template marker: global, defaults, frontend, backend, script, instance, top
+		line string
+		want []string // substrings of the HCL
+		kind Kind     // the note expected, none for a clean conversion
+		note string   // substring of the note's reason
+	}{
+		// global
+		{"global", "maxconn 4096", []string{"maxconn = 4096"}, none, ""},
+		{"global", "maxconn many", nil, NotConverted, "not a whole number"},
+		{"global", "hard-stop-after 30s", []string{`grace = "30s"`}, none, ""},
+		{"global", "log 127.0.0.1:514 local0", []string{`log "127.0.0.1:514" {`, `facility = "local0"`, `level = "debug"`, `log_tag = "haproxy"`}, none, ""},
+		{"global", "log /dev/log len 2048 format rfc5424 local2 info notice", []string{`log "/dev/log" {`, `len = 2048`, `format = "rfc5424"`, `facility = "local2"`, `level = "info"`, `min_level = "notice"`}, none, ""},
+		{"global", "log stderr format raw daemon", []string{`log "stderr" {`, `format = "raw"`}, none, ""},
+		{"global", "log ring@buf local0", nil, NotConverted, "udp@, unix@"},
+		{"global", "log 127.0.0.1 local9", nil, NotConverted, "unknown facility"},
+		{"global", "log 127.0.0.1 sample 1:2 local0", nil, NotConverted, "sample"},
+		{"global", "log-tag web", []string{`log_tag = "web"`}, none, ""},
+		{"global", "daemon", nil, Ignored, "systemd"},
+		{"global", "chroot /var/lib/haproxy", nil, Ignored, "confines"},
+		{"global", "user haproxy", nil, Ignored, "user lbd"},
+		{"global", "stats socket /run/haproxy/admin.sock mode 660 level admin", nil, Ignored, "lbctl"},
+		{"global", "tune.bufsize 32768", nil, Ignored, "buffers"},
+		{"global", "ssl-default-bind-options no-sslv3", nil, Ignored, "TLS"},
+		{"global", "lua-load /etc/haproxy/x.lua", nil, NotConverted, "Lua"},
+		{"global", "nonsense-keyword 1", nil, NotConverted, "unknown to the importer"},
+		{"global", `setenv X "${HOME}"`, nil, NotConverted, "environment variable"},
+
+		// modes and timeouts
+		{"frontend", "mode tcp", []string{`mode = "http"`}, Replaced, "upgrades"}, // a tcp frontend with an http backend
+		{"backend", "mode tcp", []string{`mode = "tcp"`}, NotConverted, "cannot use a tcp backend"},
+		{"frontend", "timeout client 5s", []string{"timeouts {", `client = "5s"`, `http_request = "5s"`}, none, ""},
+		{"frontend", "timeout http-request 4s", []string{`http_request = "4s"`}, none, ""},
+		{"frontend", "timeout http-keep-alive 2s", []string{`http_keep_alive = "2s"`}, none, ""},
+		{"backend", "timeout connect 1500", []string{`connect = "1500ms"`, `queue = "1500ms"`}, none, ""},
+		{"backend", "timeout queue 2m", []string{`queue = "2m"`}, none, ""},
+		{"backend", "timeout tunnel 1h", []string{`tunnel = "1h"`}, none, ""},
+		{"backend", "timeout server 1x", nil, NotConverted, "unknown unit"},
+		{"frontend", "timeout tarpit 5s", nil, NotConverted, "tarpit"},
+		{"backend", "timeout client 5s", nil, Ignored, "does not use"},
+
+		// frontends
+		{"frontend", "bind :8080", []string{`bind = ["192.0.2.10:80", "*:8080"]`}, none, ""},
+		{"frontend", "bind [2001:db8::1]:80", []string{`"[2001:db8::1]:80"`}, none, ""},
+		{"frontend", "bind ipv4@192.0.2.11:80,192.0.2.12:80", []string{`"192.0.2.11:80", "192.0.2.12:80"`}, none, ""},
+		{"frontend", "bind :8081 name clear", []string{`"*:8081"`}, Ignored, "names listeners"},
+		{"frontend", "bind :443 ssl crt /etc/ssl/x.pem", nil, NotConverted, "TLS"},
+		{"frontend", "bind :8000-8010", nil, NotConverted, "port range"},
+		{"frontend", "bind /run/x.sock", nil, NotConverted, "unix"},
+		{"frontend", "bind :80 accept-proxy", nil, NotConverted, "PROXY"},
+		{"frontend", "maxconn 3000", []string{"maxconn = 3000"}, none, ""},
+		{"frontend", "option forwardfor", []string{"forward_for = true"}, none, ""},
+		{"frontend", "option forwardfor except 127.0.0.0/8", nil, NotConverted, "except"},
+		{"frontend", "errorfile 503 /etc/haproxy/errors/503.http", []string{"error_file {", "status = 503", `path = "/etc/haproxy/errors/503.http"`}, none, ""},
+		{"frontend", "errorfile 403 /etc/haproxy/errors/403.http", nil, NotConverted, "never answers 403"},
+		{"frontend", "acl api path_beg /api/\n\tuse_backend be if api", []string{`route "api" {`, `path_prefix = ["/api/"]`, `backend = "be"`}, none, ""},
+		{"frontend", "acl h hdr(host) -i API.example.com\n\tuse_backend be if h", []string{`host = ["api.example.com"]`}, none, ""},
+		{"frontend", "acl h hdr(host) -i a.example.com\n\tacl p path_beg /x\n\tuse_backend be if h p", []string{`host = ["a.example.com"]`, `path_prefix = ["/x"]`}, none, ""},
+		{"frontend", "acl a path_beg /a\n\tacl b path_beg /b\n\tuse_backend be if a || b", []string{`route "be" {`, `route "be_2" {`}, none, ""},
+		{"frontend", "use_backend be if { path_beg /img /css }", []string{`path_prefix = ["/img", "/css"]`}, none, ""},
+		{"frontend", "use_backend be", []string{`route "be" {`}, none, ""},
+		{"frontend", "acl a path_beg /a\n\tuse_backend be if !a", nil, NotConverted, "negated"},
+		{"frontend", "acl a path_beg /a\n\tuse_backend be unless a", nil, NotConverted, "unless"},
+		{"frontend", "use_backend be if { hdr_beg(host) -i img }", nil, NotConverted, "hdr_beg(host)"},
+		{"frontend", "use_backend be if { path_beg -i /Img }", nil, NotConverted, "byte for byte"},
+		{"frontend", "use_backend be if undefined_acl", nil, NotConverted, "not defined"},
+		{"frontend", "use_backend %[req.hdr(host),lower]", nil, NotConverted, "dynamic"},
+		{"frontend", "option httplog", nil, NotConverted, "not served yet"},
+		{"frontend", "option tcplog", nil, NotConverted, "not served yet"},
+		{"frontend", `log-format "%ci:%cp %ST %{+Q}r"`, nil, NotConverted, "not served yet"},
+		{"frontend", "log 127.0.0.1 local0", nil, NotConverted, "own targets"},
+		{"frontend", "no log", nil, NotConverted, "access log off"},
+		{"frontend", "capture request header Host len 64", nil, NotConverted, "capture headers"},
+		{"frontend", "capture response header Content-Type len 20", nil, NotConverted, "capture headers"},
+		{"frontend", "capture cookie JSESSIONID len 32", nil, NotConverted, "Cookie header"},
+		{"frontend", "option dontlognull", nil, Ignored, "sent nothing"},
+		{"frontend", "option httpclose", nil, NotConverted, "keeps client and server connections alive"},
+		{"frontend", "option http-keep-alive", nil, Ignored, "keep-alive"},
+		{"frontend", "http-request deny if { src 10.0.0.0/8 }", nil, NotConverted, "http-request rules"},
+		{"frontend", "tcp-request connection reject if { src 10.0.0.0/8 }", nil, NotConverted, "tcp-request rules"},
+		{"frontend", "monitor-uri /health", nil, NotConverted, "monitor URI"},
+		{"frontend", "compression algo gzip", nil, NotConverted, "compress"},
+		{"frontend", "stats uri /stats", nil, NotConverted, "listener of its own"},
+		{"frontend", "description public site", nil, Ignored, "description"},
+
+		// backends
+		{"backend", "balance leastconn", []string{`balance = "leastconn"`}, none, ""},
+		{"backend", "balance static-rr", []string{`balance = "static-rr"`}, none, ""},
+		{"backend", "balance first", []string{`balance = "first"`}, none, ""},
+		{"backend", "balance source", []string{`balance = "source"`}, none, ""},
+		{"backend", "balance uri", []string{`balance = "uri"`}, none, ""},
+		{"backend", "balance uri whole", []string{`balance = "uri"`}, NotConverted, "whole"},
+		{"backend", "balance url_param userid", []string{`balance = "url_param"`, `hash_key = "userid"`}, none, ""},
+		{"backend", "balance hdr(User-Agent)", []string{`balance = "hdr"`, `hash_key = "User-Agent"`}, none, ""},
+		{"backend", "balance random", []string{`balance = "random"`}, none, ""},
+		{"backend", "balance random(3)", []string{`balance = "random"`}, NotConverted, "draws 2"},
+		{"backend", "balance rdp-cookie", nil, NotConverted, "rdp-cookie"},
+		{"backend", "hash-type consistent", []string{`hash_type = "consistent"`}, none, ""},
+		{"backend", "hash-type consistent djb2", []string{`hash_type = "consistent"`}, NotConverted, "hash function"},
+		{"backend", "retries 5", []string{"retries = 5"}, none, ""},
+		{"backend", "option redispatch", nil, Ignored, "always"},
+		{"backend", "no option redispatch", nil, NotConverted, "always"},
+		{"backend", "option allbackups", nil, Ignored, "every usable backup"},
+		{"backend", "cookie SERVERID insert indirect nocache", []string{`cookie "SERVERID" {`, `mode = "insert"`, "indirect = true", "nocache = true", "httponly = false", `maxidle = "0s"`, `maxlife = "0s"`}, NotConverted, "no cookie value"},
+		{"backend", "cookie JSESSIONID prefix nocache", []string{`cookie "JSESSIONID" {`, `mode = "prefix"`}, NotConverted, "no cookie value"},
+		{"backend", "cookie SRV insert httponly secure maxidle 30m maxlife 8h", []string{"httponly = true", "secure = true", `maxidle = "30m"`, `maxlife = "8h"`}, NotConverted, "no cookie value"},
+		{"backend", "cookie SRV", nil, NotConverted, "passive persistence"},
+		{"backend", "cookie SRV insert postonly", nil, NotConverted, "postonly"},
+		{"backend", "option httpchk", []string{`type = "http"`, `method = "OPTIONS"`, `expect_status = ["200-399"]`}, none, ""},
+		{"backend", "option httpchk /health", []string{`path = "/health"`, `method = "OPTIONS"`}, none, ""},
+		{"backend", "option httpchk GET /health HTTP/1.1", []string{`method = "GET"`, `path = "/health"`}, none, ""},
+		{"backend", `option httpchk GET /health HTTP/1.1\r\nHost:\ www.example.com`, []string{`host = "www.example.com"`}, none, ""},
+		{"backend", "option httpchk OPTIONS * HTTP/1.1", nil, NotConverted, "starting with"},
+		{"backend", "option httpchk\n\thttp-check expect status 200,204", []string{"expect_status = [200, 204]"}, none, ""},
+		{"backend", "option httpchk\n\thttp-check expect status 200-299", []string{`expect_status = ["200-299"]`}, none, ""},
+		{"backend", "option httpchk\n\thttp-check expect string ok", []string{`expect_body = "ok"`, `expect_status = ["100-599"]`}, none, ""},
+		{"backend", "option httpchk\n\thttp-check expect ! status 500", nil, NotConverted, "invert"},
+		{"backend", "option httpchk\n\thttp-check expect rstring ^ok", nil, NotConverted, "rstring"},
+		{"backend", "option httpchk\n\thttp-check send meth HEAD uri /ping hdr Host svc.example.com", []string{`method = "HEAD"`, `path = "/ping"`, `host = "svc.example.com"`}, none, ""},
+		{"backend", "option tcp-check\n\ttcp-check send PING\\r\\n\n\ttcp-check expect string +PONG", []string{`type = "tcp-check"`, `send = "PING\r\n"`, `expect = "+PONG"`}, none, ""},
+		{"backend", "option tcp-check\n\ttcp-check send-binary 50494e470d0a\n\ttcp-check expect binary 2b504f4e47", []string{`send = "PING\r\n"`, `expect = "+PONG"`}, none, ""},
+		{"backend", "option tcp-check\n\ttcp-check connect port 6379\n\ttcp-check expect string +PONG", []string{"port = 6379"}, none, ""},
+		{"backend", "option tcp-check\n\ttcp-check send A\n\ttcp-check send B", nil, NotConverted, "sends once"},
+		{"backend", "option redis-check", []string{`send = "PING\r\n"`, `expect = "+PONG"`}, none, ""},
+		{"backend", "option mysql-check user haproxy", nil, NotConverted, "MySQL"},
+		{"backend", "timeout check 2s", []string{`timeout = "2s"`}, none, ""},
+		{"backend", "default-server inter 3s fall 5 rise 4", []string{`interval = "3s"`, `fast_interval = "3s"`, `down_interval = "3s"`, "fall = 5", "rise = 4"}, none, ""},
+		{"backend", "default-server fastinter 500ms downinter 10s", []string{`fast_interval = "500ms"`, `down_interval = "10s"`}, none, ""},
+		{"backend", "server s2 192.0.2.22:80 weight 10 maxconn 100 backup slowstart 30s check", []string{"weight = 10", "maxconn = 100", "backup = true", `slowstart = "30s"`}, none, ""},
+		{"backend", "server s2 192.0.2.22:80", []string{"check = false"}, none, ""},
+		{"backend", "server s2 web2.example.com:8080 check", []string{`address = "web2.example.com:8080"`}, none, ""},
+		{"backend", "server s2 192.0.2.22 check", nil, NotConverted, "has no port"},
+		{"backend", "server s2 192.0.2.22:80 check disabled", nil, NotConverted, "maint"},
+		{"backend", "server s2 192.0.2.22:80 check ssl verify none", nil, NotConverted, "TLS"},
+		{"backend", "server s2 192.0.2.22:80 check send-proxy", nil, NotConverted, "PROXY"},
+		{"backend", "server s2 192.0.2.22:80 check inter 5s", nil, NotConverted, "differ from the first"},
+		{"backend", "server s2 192.0.2.22:80 check port 8080", nil, NotConverted, "differ from the first"},
+		{"backend", "default-server port 8080", []string{"port = 8080"}, none, ""},
+		{"backend", "default-server agent-check agent-port 9999 agent-inter 3s", nil, NotConverted, "agent check replaces"},
+		{"backend", "default-server observe layer7 error-limit 5 on-error mark-down", []string{`observe = "layer7"`, "error_limit = 5"}, none, ""},
+		{"backend", "default-server observe layer4", []string{`observe = "layer4"`}, NotConverted, "fail-check"},
+		{"backend", "http-reuse safe", nil, Ignored, "reuses"},
+		{"backend", "http-reuse never", nil, NotConverted, "cannot be turned off"},
+		{"backend", "stick-table type ip size 1m", nil, NotConverted, "stick tables"},
+		{"backend", "fullconn 1000", nil, NotConverted, "dynamic maxconn"},
+		{"backend", "maxconn 100", nil, Ignored, "does not use"},
+
+		// keepalived: scripts
+		{"script", "interval 3", []string{`interval = "3s"`}, none, ""},
+		{"script", "interval 0.5", []string{`interval = "500ms"`}, none, ""},
+		{"script", "timeout 4", []string{`timeout = "4s"`}, none, ""},
+		{"script", "weight -20", []string{"weight = -20"}, none, ""},
+		{"script", "weight 20 reverse", nil, NotConverted, "reverse"},
+		{"script", "rise 3", []string{"rise = 3"}, none, ""},
+		{"script", "fall 4", []string{"fall = 4"}, none, ""},
+		{"script", "user nobody", nil, NotConverted, "own user"},
+		{"script", "init_fail", nil, NotConverted, "first result"},
+		// keepalived: instances
+		{"instance", "state MASTER", []string{`state = "MASTER"`}, none, ""},
+		{"instance", "state LEADER", nil, NotConverted, "MASTER or BACKUP"},
+		{"instance", "priority 150", []string{"priority = 150"}, none, ""},
+		{"instance", "priority 300", nil, NotConverted, "out of range"},
+		{"instance", "advert_int 2", []string{`advert_int = "2s"`}, none, ""},
+		{"instance", "advert_int 0.5", []string{`advert_int = "1s"`}, NotConverted, "whole second"},
+		{"instance", "nopreempt", []string{"preempt = false"}, none, ""},
+		{"instance", "preempt_delay 30", []string{`preempt_delay = "30s"`}, none, ""},
+		{"instance", "authentication {\n\t\tauth_type PASS\n\t\tauth_pass s3cret\n\t}", []string{`auth_pass = "s3cret"`}, none, ""},
+		{"instance", "authentication {\n\t\tauth_type PASS\n\t\tauth_pass longerthan8\n\t}", []string{`auth_pass = "longerth"`}, Replaced, "first 8"},
+		{"instance", "authentication {\n\t\tauth_type AH\n\t\tauth_pass x\n\t}", nil, NotConverted, "AH"},
+		{"instance", "unicast_src_ip 192.0.2.11\n\tunicast_peer {\n\t\t192.0.2.12\n\t}", []string{`unicast_src = "192.0.2.11"`, `unicast_peers = ["192.0.2.12"]`}, none, ""},
+		{"instance", "track_interface {\n\t\teth1\n\t}", []string{`track_interface = ["eth1"]`}, none, ""},
+		{"instance", "track_interface {\n\t\teth1 weight 10\n\t}", nil, NotConverted, "interface weights"},
+		{"instance", "notify_master \"/usr/local/bin/notify.sh master\"", []string{`notify_master = "/usr/local/bin/notify.sh master"`}, none, ""},
+		{"instance", "notify /usr/local/bin/notify.sh", []string{`notify = "/usr/local/bin/notify.sh"`}, none, ""},
+		{"instance", "notify_stop /x", nil, NotConverted, "stops"},
+		{"instance", "garp_master_delay 10", []string{`garp_master_delay = "10s"`}, none, ""},
+		{"instance", "garp_master_repeat 3", []string{"garp_master_repeat = 3"}, none, ""},
+		{"instance", "garp_master_refresh 60", []string{`garp_master_refresh = "1m"`}, none, ""},
+		{"instance", "smtp_alert", nil, NotConverted, "mail"},
+		{"instance", "use_vmac", nil, NotConverted, "VMAC"},
+		{"instance", "version 3", nil, NotConverted, "VRRPv2"},
+		{"instance", "native_ipv6", nil, NotConverted, "IPv6"},
+		{"instance", "virtual_routes {\n\t\t192.0.2.0/24 via 192.0.2.1\n\t}", nil, NotConverted, "routes"},
+		// keepalived: top level
+		{"top", "global_defs {\n\trouter_id lb1\n}", nil, Ignored, "name"},
+		{"top", "global_defs {\n\tvrrp_garp_master_delay 8\n}", []string{`garp_master_delay = "8s"`}, none, ""},
+		{"top", "global_defs {\n\tvrrp_version 3\n}", nil, NotConverted, "VRRPv2"},
+		{"top", "global_defs {\n\tscript_user root\n}", nil, NotConverted, "own user"},
+		{"top", "vrrp_sync_group G1 {\n\tgroup {\n\t\tVI_1\n\t}\n}", nil, NotConverted, "sync groups"},
+		{"top", "virtual_server 192.0.2.100 80 {\n\tlb_algo rr\n}", nil, NotConverted, "LVS"},
+		{"top", "static_routes {\n\t192.0.2.0/24 via 192.0.2.1\n}", nil, NotConverted, "routes"},
+	} {
+		name := tc.at + ": " + strings.SplitN(tc.line, "\n", 2)[0]
+		t.Run(name, func(t *testing.T) {
+			var opts Options
+			switch tc.at {
+			case "script", "instance", "top":
+				src := strings.NewReplacer("@script", "", "@instance", "", "@top", "").Replace(
+					strings.Replace(kaTemplate, "@"+tc.at, tc.line, 1))
+				opts.Keepalived = &Source{Name: "keepalived.conf", Data: []byte(src)}
+			default:
+				src := strings.NewReplacer("@global", "", "@defaults", "", "@frontend", "", "@backend", "").Replace(
+					strings.Replace(hapTemplate, "@"+tc.at, tc.line, 1))
+				opts.HAProxy = &Source{Name: "haproxy.cfg", Data: []byte(src)}
+			}
+			r, err := Convert(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := blanks.ReplaceAllString(string(r.HCL), " ")
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("want %q in the output:\n%s", w, r.HCL)
+				}
+			}
+			var notes []Note
+			for _, n := range r.Notes {
+				// the templates' own lines are clean; only the row's notes count
+				notes = append(notes, n)
+			}
+			if tc.kind == none {
+				if len(notes) > 0 {
+					t.Errorf("want no note, got:\n%s", notesText(notes))
+				}
+			} else {
+				found := false
+				for _, n := range notes {
+					if n.Kind == tc.kind && strings.Contains(n.Reason, tc.note) {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("want a %q note containing %q, got:\n%s", tc.kind, tc.note, notesText(notes))
+				}
+			}
+			validate(t, "directive", r.HCL)
+		})
+	}
+}

@@ -1,0 +1,160 @@
+package importer
+
+import (
+	"net"
+	"strconv"
+	"strings"
+
+	"lbd/config"
+)
+
+// bindOption is one row of the bind line's option table: how many
+// arguments it takes and what becomes of it.
+type bindOption struct {
+	args   int
+	ignore string
+	reject string
+	conv   func(c *hctx, arg string)
+}
+
+// bindOptions converts the options of "bind ADDR [options]". A TLS
+// listener, PROXY protocol or HTTP/2 adds its rows here.
+var bindOptions = map[string]bindOption{
+	"name":                 {args: 1, ignore: "lbd names listeners by their address"},
+	"id":                   {args: 1, ignore: "lbd names listeners by their address"},
+	"process":              {args: 1, ignore: "lbd is one process"},
+	"thread":               {args: 1, ignore: "lbd spreads connections over every core"},
+	"nice":                 {args: 1, ignore: "lbd has no per-listener priorities"},
+	"defer-accept":         {ignore: "a socket tuning lbd does not need"},
+	"v4v6":                 {ignore: "an address \"::\" listens on IPv4 and IPv6 in lbd"},
+	"expose-fd":            {args: 1, ignore: "lbd keeps its sockets across reloads itself"},
+	"backlog":              {args: 1, ignore: "lbd sizes its accept queue itself"},
+	"v6only":               {reject: "lbd has no IPv6-only listeners"},
+	"transparent":          {reject: "lbd has no transparent proxying"},
+	"interface":            {args: 1, reject: "lbd binds addresses, not interfaces"},
+	"namespace":            {args: 1, reject: "lbd binds in its own network namespace"},
+	"maxconn":              {args: 1, reject: "lbd limits connections per frontend (frontend maxconn), not per bind line"},
+	"mss":                  {args: 1, reject: "not configurable in lbd"},
+	"tfo":                  {reject: "lbd does not enable TCP Fast Open"},
+	"tcp-ut":               {args: 1, reject: "not configurable in lbd"},
+	"accept-proxy":         {reject: "lbd does not read the PROXY protocol yet"},
+	"accept-netscaler-cip": {args: 1, reject: "lbd does not read NetScaler client IP headers"},
+	"ssl":                  {reject: "lbd has no TLS listeners yet"},
+	"crt":                  {args: 1, reject: "lbd has no TLS listeners yet"},
+	"crt-list":             {args: 1, reject: "lbd has no TLS listeners yet"},
+	"ca-file":              {args: 1, reject: "lbd has no TLS listeners yet"},
+	"verify":               {args: 1, reject: "lbd has no TLS listeners yet"},
+	"alpn":                 {args: 1, reject: "lbd has no TLS listeners (nor HTTP/2) yet"},
+	"npn":                  {args: 1, reject: "lbd has no TLS listeners yet"},
+	"ciphers":              {args: 1, reject: "lbd has no TLS listeners yet"},
+	"ciphersuites":         {args: 1, reject: "lbd has no TLS listeners yet"},
+	"curves":               {args: 1, reject: "lbd has no TLS listeners yet"},
+	"ssl-min-ver":          {args: 1, reject: "lbd has no TLS listeners yet"},
+	"ssl-max-ver":          {args: 1, reject: "lbd has no TLS listeners yet"},
+	"strict-sni":           {reject: "lbd has no TLS listeners yet"},
+	"no-sslv3":             {reject: "lbd has no TLS listeners yet"},
+	"no-tlsv10":            {reject: "lbd has no TLS listeners yet"},
+	"no-tlsv11":            {reject: "lbd has no TLS listeners yet"},
+	"no-tls-tickets":       {reject: "lbd has no TLS listeners yet"},
+	"proto":                {args: 1, reject: "lbd speaks HTTP/1.1 only yet"},
+	"quic-cc-algo":         {args: 1, reject: "lbd has no QUIC"},
+	"level":                {args: 1, reject: "lbd binds no stats sockets on frontends"},
+	"mode":                 {args: 1, reject: "lbd binds no unix sockets for traffic"},
+	"user":                 {args: 1, reject: "lbd binds no unix sockets for traffic"},
+	"group":                {args: 1, reject: "lbd binds no unix sockets for traffic"},
+	"uid":                  {args: 1, reject: "lbd binds no unix sockets for traffic"},
+	"gid":                  {args: 1, reject: "lbd binds no unix sockets for traffic"},
+}
+
+func convBind(c *hctx) {
+	if c.p.fe == nil {
+		return
+	}
+	if len(c.args) == 0 {
+		c.notConverted("expects an address")
+		return
+	}
+	opts := c.args[1:]
+	for i := 0; i < len(opts); i++ {
+		o, ok := bindOptions[opts[i]]
+		if !ok {
+			c.notConverted("bind option %q is unknown to the importer", opts[i])
+			return
+		}
+		arg := ""
+		if o.args > 0 {
+			if i+1 >= len(opts) {
+				c.notConverted("bind option %q expects a value", opts[i])
+				return
+			}
+			arg = opts[i+1]
+			i++
+		}
+		switch {
+		case o.reject != "":
+			c.notConverted("bind option %q: %s", opts[i-o.args], o.reject)
+			return
+		case o.ignore != "":
+			c.ignored("bind option %q: %s", opts[i-o.args], o.ignore)
+		case o.conv != nil:
+			o.conv(c, arg)
+		}
+	}
+	convBindAddrs(c, c.args[0])
+}
+
+// convBindAddrs adds "ADDR[,ADDR...]" to the frontend's bind list.
+func convBindAddrs(c *hctx, list string) {
+	fe := c.p.fe
+	var binds []string
+	if a := fe.get("bind"); a != nil {
+		binds = append(binds, a.val.(strListV)...)
+	}
+	for _, a := range strings.Split(list, ",") {
+		b, err := bindAddr(a)
+		if err != "" {
+			c.notConverted("%s", err)
+			continue
+		}
+		binds = append(binds, b)
+	}
+	if len(binds) > 0 {
+		fe.set("bind", strListV(binds), c.at(), "")
+	}
+}
+
+// bindAddr turns one HAProxy listening address into lbd's "host:port";
+// err says why it cannot.
+func bindAddr(a string) (string, string) {
+	if fam, rest, ok := strings.Cut(a, "@"); ok {
+		switch fam {
+		case "ipv4", "ipv6", "tcp", "tcp4", "tcp6":
+			a = rest
+		default:
+			return "", "address family " + fam + "@ is not supported by lbd (tcp listeners only)"
+		}
+	}
+	if strings.HasPrefix(a, "/") {
+		return "", "lbd binds no unix sockets for traffic"
+	}
+	i := strings.LastIndexByte(a, ':')
+	if i < 0 {
+		return "", "address " + strconv.Quote(a) + " has no port"
+	}
+	host, port := a[:i], a[i+1:]
+	if strings.Contains(port, "-") {
+		return "", "port range " + port + " is not supported by lbd (one port per address)"
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	out := net.JoinHostPort(host, port)
+	if host == "" || host == "*" {
+		out = "*:" + port
+	}
+	if host == "::" {
+		out = "[::]:" + port
+	}
+	if _, err := config.ParseBind(out); err != nil {
+		return "", err.Error()
+	}
+	return out, ""
+}
