@@ -46,7 +46,6 @@ const importHAProxyCfg = `global
 defaults
     mode http
     log global
-    option httplog
     timeout connect 1s
     timeout client 10s
     timeout server 10s
