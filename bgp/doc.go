@@ -8,9 +8,13 @@
 // The BGP speaker is GoBGP (github.com/osrg/gobgp/v4) used as a library:
 // lbd never encodes a BGP message itself. GoBGP v4 rather than v3: it logs
 // through log/slog (bridged to zerolog here) instead of logrus, and it
-// carries a BFD implementation (RFC 5880) should faster failure detection
-// than the hold time be wanted. The whole dependency stays behind the
-// router interface of this package (gobgp.go).
+// carries a single-hop BFD implementation (RFC 5880, 5881), which a
+// neighbour's bfd = true uses to have a lost node noticed in about a
+// second instead of the hold time. GoBGP's BFD resets the BGP session
+// when its BFD packets go unanswered, also before the BFD session ever
+// came up: bfd must be on for the neighbour on both sides. The whole
+// dependency stays behind the router interface of this package
+// (gobgp.go).
 //
 // # What is announced, and when
 //

@@ -43,6 +43,7 @@ type peerInfo struct {
 	advertised  uint64
 	sent, recv  uint64 // messages
 	lastError   string
+	bfd         string // BFD session state, "" without BFD
 }
 
 // connectRetry is how long GoBGP waits between two attempts to reach a
@@ -177,6 +178,10 @@ func (r *gobgpRouter) addPeer(n *config.BGPNeighbor, g *config.BGP) error {
 			HoldTime:          uint64(g.HoldTime / time.Second),
 			KeepaliveInterval: uint64(g.Keepalive / time.Second),
 			ConnectRetry:      connectRetry,
+			// After a reset (a BFD failure, a NOTIFICATION) GoBGP waits
+			// this long before it tries again: its 30s default kept a
+			// node back on the network out of the rotation for 30s.
+			IdleHoldTimeAfterReset: connectRetry,
 		}},
 		Transport: &api.Transport{
 			RemotePort:  uint32(n.Port),
@@ -189,6 +194,11 @@ func (r *gobgpRouter) addPeer(n *config.BGPNeighbor, g *config.BGP) error {
 	}
 	if n.EBGPMultihop > 0 {
 		p.EbgpMultihop = &api.EbgpMultihop{Enabled: true, MultihopTtl: uint32(n.EBGPMultihop)}
+	}
+	if n.BFD {
+		us := uint32(n.BFDInterval / time.Microsecond)
+		p.Bfd = &api.BfdPeerConfig{Enabled: true, DesiredMinimumTxInterval: us, RequiredMinimumReceive: us,
+			DetectionMultiplier: uint32(n.BFDMultiplier)}
 	}
 	if err := s.AddPeer(context.Background(), &api.AddPeerRequest{Peer: p}); err != nil {
 		return fmt.Errorf("bgp: neighbor %s: %w", n.Address, err)
@@ -290,6 +300,9 @@ func (r *gobgpRouter) peers() []peerInfo {
 			}
 			if st.SessionState != api.PeerState_SESSION_STATE_ESTABLISHED && st.DisconnectReason != api.PeerState_DISCONNECT_REASON_UNSPECIFIED {
 				pi.lastError = disconnectText(st.DisconnectReason, st.DisconnectMessage)
+			}
+			if p.Bfd != nil && p.Bfd.Enabled && st.BfdState != nil {
+				pi.bfd = strings.TrimPrefix(st.BfdState.SessionState.String(), "BFD_SESSION_STATE_")
 			}
 		}
 		if t := p.Timers; t != nil && t.State != nil {

@@ -239,7 +239,8 @@ func (s *Speaker) Apply(cfg *config.Config) error {
 // sameNeighbor: a and b would open the same session.
 func sameNeighbor(a, b *config.BGPNeighbor) bool {
 	return a.Address == b.Address && a.RemoteAS == b.RemoteAS && a.Port == b.Port && a.LocalAddress == b.LocalAddress &&
-		a.Password == b.Password && a.EBGPMultihop == b.EBGPMultihop && a.Passive == b.Passive
+		a.Password == b.Password && a.EBGPMultihop == b.EBGPMultihop && a.Passive == b.Passive &&
+		a.BFD == b.BFD && a.BFDInterval == b.BFDInterval && a.BFDMultiplier == b.BFDMultiplier
 }
 
 func globalChanged(old, g *config.BGP) bool {

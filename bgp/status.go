@@ -45,6 +45,9 @@ type NeighborStatus struct {
 	MessagesReceived uint64 `json:"messages_received"`
 	// LastError is why the session last went down, "" if it never did.
 	LastError string `json:"last_error,omitempty"`
+	// BFD is the BFD session's state (UP, DOWN, INIT, ADMIN_DOWN), ""
+	// without bfd.
+	BFD string `json:"bfd,omitempty"`
 }
 
 // AnnounceStatus is one announce group.
@@ -115,7 +118,7 @@ func (s *Speaker) Status() Status {
 				ns.State = p.state
 			}
 			ns.EstablishedSince, ns.HoldTime, ns.RoutesAnnounced = p.established, p.holdTime, p.advertised
-			ns.MessagesSent, ns.MessagesReceived = p.sent, p.recv
+			ns.MessagesSent, ns.MessagesReceived, ns.BFD = p.sent, p.recv, p.bfd
 			if p.lastError != "" {
 				ns.LastError = p.lastError
 			}

@@ -77,6 +77,15 @@ type BGPNeighbor struct {
 	EBGPMultihop int
 	// Passive waits for the neighbour to connect. Default false.
 	Passive bool
+	// BFD runs a single-hop BFD session (RFC 5880, 5881) with the
+	// neighbour: a node cut off is noticed after BFDInterval x
+	// BFDMultiplier instead of the hold time. Default false.
+	BFD bool
+	// BFDInterval is the transmit and receive interval. Default 300ms.
+	BFDInterval time.Duration
+	// BFDMultiplier is how many intervals without a packet bring the
+	// session down. Default 3.
+	BFDMultiplier int
 
 	rng blockRanges
 }
@@ -121,6 +130,7 @@ var bgpNeighborSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "remote_as", Required: true}, {Name: "port"}, {Name: "local_address"},
 		{Name: "password"}, {Name: "ebgp_multihop"}, {Name: "passive"},
+		{Name: "bfd"}, {Name: "bfd_interval"}, {Name: "bfd_multiplier"},
 	},
 }
 
@@ -232,7 +242,7 @@ func (d *decoder) decodeBGPNeighbor(blk *hcl.Block, g *BGP) *BGPNeighbor {
 		d.content(blk, bgpNeighborSchema) // still report what is wrong inside
 		return nil
 	}
-	n := &BGPNeighbor{Address: a.Unmap(), Port: 179}
+	n := &BGPNeighbor{Address: a.Unmap(), Port: 179, BFDInterval: 300 * time.Millisecond, BFDMultiplier: 3}
 	b := d.body(d.content(blk, bgpNeighborSchema), blk.DefRange, &n.rng)
 	b.asn("remote_as", &n.RemoteAS)
 	b.integer("port", &n.Port, 1, 65535)
@@ -251,6 +261,17 @@ func (d *decoder) decodeBGPNeighbor(blk *hcl.Block, g *BGP) *BGPNeighbor {
 	b.boolean("passive", &n.Passive)
 	if n.Passive && g.ListenPort == 0 {
 		d.errorf(n.rng.at("passive"), "passive: with listen_port = 0 lbd neither connects to nor accepts neighbor %s", n.Address)
+	}
+	b.boolean("bfd", &n.BFD)
+	b.duration("bfd_interval", &n.BFDInterval, 10*time.Millisecond, 60*time.Second)
+	b.integer("bfd_multiplier", &n.BFDMultiplier, 1, 255)
+	for _, name := range []string{"bfd_interval", "bfd_multiplier"} {
+		if b.has(name) && !n.BFD {
+			d.errorf(n.rng.at(name), "%s: only used with bfd = true", name)
+		}
+	}
+	if n.BFD && n.EBGPMultihop > 0 {
+		d.errorf(n.rng.at("bfd"), "bfd: lbd runs single-hop BFD (RFC 5881), and neighbor %s is multihop", n.Address)
 	}
 	return n
 }

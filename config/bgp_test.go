@@ -91,7 +91,8 @@ func TestBGPDefaults(t *testing.T) {
 		t.Errorf("defaults: %+v", g)
 	}
 	n := g.Neighbors[0]
-	if n.Address != netip.MustParseAddr("192.0.2.1") || n.RemoteAS != 64513 || n.Port != 179 || n.EBGPMultihop != 0 || n.Passive || n.Password != "" {
+	if n.Address != netip.MustParseAddr("192.0.2.1") || n.RemoteAS != 64513 || n.Port != 179 || n.EBGPMultihop != 0 || n.Passive || n.Password != "" ||
+		n.BFD || n.BFDInterval != 300*time.Millisecond || n.BFDMultiplier != 3 {
 		t.Errorf("neighbor defaults: %+v", n)
 	}
 	a := g.Announces[0]
@@ -198,6 +199,10 @@ func TestBGPDiagnostics(t *testing.T) {
 		{"password too long", rep("remote_as = 64513", "remote_as = 64513\n    password = \""+strings.Repeat("x", 81)+"\""), []string{"16:16: password: 81 bytes is too long"}},
 		{"multihop on ibgp", rep("remote_as = 64513", "remote_as = 64512\n    ebgp_multihop = 2"), []string{"16:21: ebgp_multihop: neighbor 192.0.2.1 is iBGP"}},
 		{"passive without listening", strings.Replace(rep("asn", "listen_port = 0\n  asn"), "remote_as = 64513", "remote_as = 64513\n    passive = true", 1), []string{"17:15: passive: with listen_port = 0 lbd neither connects to nor accepts neighbor 192.0.2.1"}},
+		{"bfd", rep("remote_as = 64513", "remote_as = 64513\n    bfd = true\n    bfd_interval = \"100ms\"\n    bfd_multiplier = 5"), nil},
+		{"bfd_interval without bfd", rep("remote_as = 64513", "remote_as = 64513\n    bfd_interval = \"100ms\""), []string{"16:20: bfd_interval: only used with bfd = true"}},
+		{"bfd_interval too short", rep("remote_as = 64513", "remote_as = 64513\n    bfd = true\n    bfd_interval = \"1ms\""), []string{"17:20: bfd_interval: 1ms is out of range 10ms..1m0s"}},
+		{"bfd multihop", rep("remote_as = 64513", "remote_as = 64513\n    ebgp_multihop = 2\n    bfd = true"), []string{"17:11: bfd: lbd runs single-hop BFD"}},
 		{"port out of range", rep("remote_as = 64513", "remote_as = 64513\n    port = 0"), []string{"16:12: port: 0 is out of range 1..65535"}},
 		{"address with a prefix", rep(`["198.51.100.200"]`, `["198.51.100.0/24"]`), []string{`18:18: addresses: "198.51.100.0/24": a VIP is announced as a host route; write 198.51.100.0 (/32)`}},
 		{"address junk", rep(`["198.51.100.200"]`, `["vip"]`), []string{`18:18: addresses: "vip" is not an IP address`}},

@@ -69,7 +69,11 @@ func (c *cli) bgpStatus() error {
 		if lastErr == "" {
 			lastErr = "-"
 		}
-		t.row(n.Address, fmt.Sprint(n.RemoteAS), n.State, up, hold, fmt.Sprint(n.RoutesAnnounced), fmt.Sprint(n.Transitions), lastErr)
+		state := n.State
+		if n.BFD != "" {
+			state += " (bfd " + n.BFD + ")"
+		}
+		t.row(n.Address, fmt.Sprint(n.RemoteAS), state, up, hold, fmt.Sprint(n.RoutesAnnounced), fmt.Sprint(n.Transitions), lastErr)
 	}
 	if err := t.flush(); err != nil {
 		return err

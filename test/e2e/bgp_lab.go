@@ -55,13 +55,20 @@ var bgpAddr6 = map[string]string{"lb1": "2001:db8:1::11", "lb2": "2001:db8:1::12
 type BGPLab struct {
 	t      *testing.T
 	Prefix string
+	// BFD runs bfdd on the router and bfd = true on the nodes.
+	BFD    bool
 	dir    string // lbd configs and sockets
 	frrDir string // FRR's sockets and pid files, owned by user frr
+
+	bgpd *Proc // FRR's bgpd, for its log
 
 	mu     sync.Mutex
 	procs  []*Proc
 	closed bool
 }
+
+// RouterLog is what FRR's bgpd logged so far.
+func (l *BGPLab) RouterLog() string { return l.bgpd.Output() }
 
 // BGPNode is lbd in one of lb1..lb3.
 type BGPNode struct {
@@ -78,12 +85,13 @@ var (
 	bgpSweep sync.Once
 )
 
-// NewBGPLab builds the topology and starts FRR (zebra, bgpd) in the
-// router; cleanup removes everything, also when the test fails.
-func NewBGPLab(t *testing.T) *BGPLab {
+// NewBGPLab builds the topology and starts FRR (zebra, bgpd, and bfdd
+// with bfd) in the router; cleanup removes everything, also when the test
+// fails.
+func NewBGPLab(t *testing.T, bfd bool) *BGPLab {
 	t.Helper()
 	requireRoot(t)
-	for _, p := range []string{"/usr/lib/frr/zebra", "/usr/lib/frr/bgpd", "vtysh"} {
+	for _, p := range []string{"/usr/lib/frr/zebra", "/usr/lib/frr/bgpd", "/usr/lib/frr/bfdd", "vtysh"} {
 		if _, err := exec.LookPath(p); err != nil {
 			if os.Getenv("CI") == "true" {
 				t.Fatalf("the BGP lab needs FRR (%s): .ci/run installs Debian's frr", p)
@@ -102,7 +110,7 @@ func NewBGPLab(t *testing.T) *BGPLab {
 	bgpN++
 	n := bgpN
 	bgpSeq.Unlock()
-	l := &BGPLab{t: t, Prefix: fmt.Sprintf("e2e%db%d", os.Getpid(), n)}
+	l := &BGPLab{t: t, Prefix: fmt.Sprintf("e2e%db%d", os.Getpid(), n), BFD: bfd}
 	if l.dir, err = os.MkdirTemp("", fmt.Sprintf("lbd-e2e-e2e%d-bgp%d-", os.Getpid(), n)); err != nil {
 		t.Fatal(err)
 	}
@@ -208,8 +216,24 @@ func (l *BGPLab) build() error {
 }
 
 // frrConfig is the router side: dynamic neighbours from the LB segment
-// (any node that connects from it, AS 64512), multipath over them.
-const frrConfig = `frr defaults datacenter
+// (any node that connects from it, AS 64512), multipath over them. With
+// bfd, the nodes are listed instead (FRR 8.4 starts no BFD session for a
+// dynamic neighbour) and each gets a BFD session (300ms x 3, FRR's
+// defaults).
+func frrConfig(bfd bool) string {
+	c := frrBase
+	if bfd {
+		var nb strings.Builder
+		nb.WriteString(" neighbor LB bfd\n neighbor LB6 bfd\n")
+		for _, n := range []string{"lb1", "lb2", "lb3"} {
+			fmt.Fprintf(&nb, " neighbor %s peer-group LB\n neighbor %s peer-group LB6\n", bgpAddr[n], bgpAddr6[n])
+		}
+		c = strings.Replace(c, " bgp listen range 192.0.2.0/25 peer-group LB\n bgp listen range 2001:db8:1::/64 peer-group LB6\n", nb.String(), 1)
+	}
+	return c
+}
+
+const frrBase = `frr defaults datacenter
 hostname router
 log stdout informational
 !
@@ -237,7 +261,7 @@ router bgp 64513
 
 func (l *BGPLab) startFRR(uid, gid int) {
 	l.t.Helper()
-	for name, body := range map[string]string{"zebra.conf": "hostname router\n", "bgpd.conf": frrConfig} {
+	for name, body := range map[string]string{"zebra.conf": "hostname router\n", "bgpd.conf": frrConfig(l.BFD), "bfdd.conf": "hostname router\n"} {
 		p := filepath.Join(l.frrDir, name)
 		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
 			l.t.Fatal(err)
@@ -255,6 +279,16 @@ func (l *BGPLab) startFRR(uid, gid int) {
 	}) || zebra.Exited() {
 		l.t.Fatalf("zebra did not start:\n%s", zebra.Output())
 	}
+	if l.BFD {
+		bfdd := l.start("router", append([]string{"/usr/lib/frr/bfdd", "-f", filepath.Join(l.frrDir, "bfdd.conf"),
+			"-i", filepath.Join(l.frrDir, "bfdd.pid"), "--bfdctl", filepath.Join(l.frrDir, "bfdd.sock")}, common...)...)
+		if !Poll(10*time.Second, func() bool {
+			_, err := os.Stat(filepath.Join(l.frrDir, "bfdd.vty"))
+			return err == nil || bfdd.Exited()
+		}) || bfdd.Exited() {
+			l.t.Fatalf("bfdd did not start:\n%s", bfdd.Output())
+		}
+	}
 	bgpd := l.start("router", append([]string{"/usr/lib/frr/bgpd", "-f", filepath.Join(l.frrDir, "bgpd.conf"),
 		"-i", filepath.Join(l.frrDir, "bgpd.pid")}, common...)...)
 	if !Poll(10*time.Second, func() bool {
@@ -263,6 +297,7 @@ func (l *BGPLab) startFRR(uid, gid int) {
 	}) || bgpd.Exited() {
 		l.t.Fatalf("bgpd did not start:\n%s", bgpd.Output())
 	}
+	l.bgpd = bgpd
 }
 
 // Vtysh runs one vtysh command against the lab's FRR.
@@ -341,8 +376,13 @@ func (l *BGPLab) dial(from, addr string) (net.Conn, error) {
 }
 
 // BGPNodeConfig is lbd's file on node lb1..lb3: the VIPs on a frontend,
-// two web servers checked over HTTP, and the bgp block.
-func BGPNodeConfig(node string) string {
+// two web servers checked over HTTP, and the bgp block (with bfd, a BFD
+// session with each neighbour, as FRR's defaults: 300ms x 3).
+func BGPNodeConfig(node string, bfd bool) string {
+	nb := ""
+	if bfd {
+		nb = "\n    bfd       = true"
+	}
 	return fmt.Sprintf(`global {
   grace     = "5s"
   log_level = "info"
@@ -372,10 +412,10 @@ bgp {
   keepalive = "1s"
   grace     = "2s"
   neighbor "192.0.2.1" {
-    remote_as = 64513
+    remote_as = 64513%[4]s
   }
   neighbor "2001:db8:1::1" {
-    remote_as = 64513
+    remote_as = 64513%[4]s
   }
   announce "web" {
     addresses = ["%[1]s", "%[2]s"]
@@ -384,7 +424,7 @@ bgp {
     }
   }
 }
-`, bgpVIP4, bgpVIP6, bgpAddr[node])
+`, bgpVIP4, bgpVIP6, bgpAddr[node], nb)
 }
 
 // StartNode runs lbd on node with BGPNodeConfig and waits for its admin
@@ -392,7 +432,7 @@ bgp {
 func (l *BGPLab) StartNode(node string) *BGPNode {
 	l.t.Helper()
 	d := &BGPNode{Node: node, Config: filepath.Join(l.dir, node+".hcl"), Socket: filepath.Join(l.dir, node+".sock"), lab: l}
-	if err := os.WriteFile(d.Config, []byte(BGPNodeConfig(node)), 0o644); err != nil {
+	if err := os.WriteFile(d.Config, []byte(BGPNodeConfig(node, l.BFD)), 0o644); err != nil {
 		l.t.Fatal(err)
 	}
 	d.start()
@@ -440,6 +480,7 @@ type BGPStatusJSON struct {
 		State           string `json:"state"`
 		RoutesAnnounced int    `json:"routes_announced"`
 		HoldTime        int    `json:"hold_time"`
+		BFD             string `json:"bfd"`
 	} `json:"neighbors"`
 	Announces []struct {
 		Name      string `json:"name"`
@@ -763,14 +804,14 @@ func sweepStaleBGP() {
 		if pid, _ := strconv.Atoi(m[1]); pid == os.Getpid() || testBinaryAlive(pid) {
 			continue
 		}
-		for _, f := range []string{"bgpd.pid", "zebra.pid"} {
+		for _, f := range []string{"bgpd.pid", "zebra.pid", "bfdd.pid"} {
 			b, err := os.ReadFile(filepath.Join(d, f))
 			if err != nil {
 				continue
 			}
 			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
-			if c := strings.TrimSpace(string(comm)); pid > 1 && (c == "bgpd" || c == "zebra") {
+			if c := strings.TrimSpace(string(comm)); pid > 1 && (c == "bgpd" || c == "zebra" || c == "bfdd") {
 				_ = syscall.Kill(pid, syscall.SIGKILL)
 			}
 		}

@@ -16,9 +16,9 @@ import (
 
 // startBGPLab builds the lab, starts the webs and the three nodes, and
 // waits until the router sends each VIP to all three.
-func startBGPLab(t *testing.T) (*BGPLab, map[string]*BGPNode) {
+func startBGPLab(t *testing.T, bfd bool) (*BGPLab, map[string]*BGPNode) {
 	t.Helper()
-	l := NewBGPLab(t)
+	l := NewBGPLab(t, bfd)
 	l.StartWebs()
 	nodes := map[string]*BGPNode{}
 	for _, n := range []string{"lb1", "lb2", "lb3"} {
@@ -27,15 +27,19 @@ func startBGPLab(t *testing.T) (*BGPLab, map[string]*BGPNode) {
 	for _, vip := range []string{bgpVIP4, bgpVIP6} {
 		d := l.WaitNexthops(vip, 30*time.Second, "lb1", "lb2", "lb3")
 		t.Logf("router has 3 paths to %s %v after the nodes' admin sockets answered", vip, d.Round(time.Millisecond))
+		if d > 5*time.Second {
+			t.Logf("slow start; the router's log:\n%s\nlb1's:\n%s", tail(l.RouterLog(), 8<<10), tail(nodes["lb1"].Output(), 8<<10))
+		}
 	}
 	return l, nodes
 }
 
 // TestBGPSpreadDrainStop: flows spread over the three nodes; a drained
-// node, and then a stopped one, leave without a failed request.
+// node, and then a stopped one, leave without a failed request; a node
+// cut off the network stops getting flows after the hold time.
 func TestBGPSpreadDrainStop(t *testing.T) {
 	t.Parallel()
-	l, nodes := startBGPLab(t)
+	l, nodes := startBGPLab(t, false)
 
 	t.Run("status", func(t *testing.T) {
 		Eventually(t, 10*time.Second, nodes["lb1"].Established, "lb1's two sessions established")
@@ -164,14 +168,61 @@ func TestBGPSpreadDrainStop(t *testing.T) {
 		nodes["lb3"].Restart()
 		l.WaitNexthops(bgpVIP4, 30*time.Second, "lb1", "lb2", "lb3")
 	})
+
+	t.Run("node cut off: hold time", func(t *testing.T) {
+		m := l.Client(false, 500*time.Millisecond).StartMeter(bgpVIP4, 20*time.Millisecond)
+		time.Sleep(time.Second)
+		start := time.Now()
+		// The switch port of lb3 goes down: no FIN, no NOTIFICATION, the
+		// router only notices when the hold time (3s) runs out.
+		l.MustExec("sw", "ip", "link", "set", "lb3", "down")
+		l.WaitNexthops(bgpVIP4, 15*time.Second, "lb1", "lb2")
+		moved := time.Since(start)
+		t.Logf("lb3 cut off -> router's route without lb3: %v (hold time 3s)", moved.Round(time.Millisecond))
+		if moved < 2*time.Second {
+			t.Errorf("the route moved after %v, before the hold time: was lb3 really cut off?", moved)
+		}
+		time.Sleep(2 * time.Second)
+		res := m.Stop()
+		t.Logf("%v", res)
+		if res.Failed == 0 {
+			t.Errorf("no request failed while lb3 was unreachable and still routed: the test does not test")
+		}
+		if !res.LastFail.IsZero() && res.LastFail.After(start.Add(moved+time.Second)) {
+			t.Errorf("a request failed %v after the cut, the route had moved after %v", res.LastFail.Sub(start), moved)
+		}
+		counts, errs := l.Client(false, 2*time.Second).Spread(bgpVIP4, 60)
+		if len(errs) > 0 || counts["lb3"] > 0 {
+			t.Errorf("after the route moved: counts %v, %d failed", counts, len(errs))
+		}
+		l.MustExec("sw", "ip", "link", "set", "lb3", "up")
+		start = time.Now()
+		l.WaitNexthops(bgpVIP4, 30*time.Second, "lb1", "lb2", "lb3")
+		t.Logf("lb3 back on the network -> route with lb3 again: %v (connect retry 5s)", time.Since(start).Round(time.Millisecond))
+	})
 }
 
-// TestBGPFailures: a node whose backends are all down withdraws its route;
-// a node whose lbd is killed, and a node cut off the network, stop getting
-// flows (at once and after the hold time); new flows never go to them.
-func TestBGPFailures(t *testing.T) {
+// TestBGPFailuresBFD, in a lab with BFD between the router and the
+// nodes: a node whose backends are all down withdraws its route; a node
+// whose lbd is killed, and a node cut off the network, stop getting flows
+// (at once, and after BFD's detection time); new flows never go to them.
+func TestBGPFailuresBFD(t *testing.T) {
 	t.Parallel()
-	l, nodes := startBGPLab(t)
+	l, nodes := startBGPLab(t, true)
+	Eventually(t, 15*time.Second, func() bool {
+		st, err := nodes["lb1"].Status()
+		return err == nil && len(st.Neighbors) == 2 && st.Neighbors[0].BFD == "UP" && st.Neighbors[1].BFD == "UP"
+	}, "lb1's BFD sessions up %s", Lazy(func() string {
+		var b strings.Builder
+		for _, c := range []string{"show bfd peers", "show zebra client summary", "show running-config", "show bgp neighbors 192.0.2.11"} {
+			o, _ := l.Vtysh(c)
+			b.WriteString("### " + c + "\n" + o)
+		}
+		return b.String()
+	}))
+	if out, err := l.Vtysh("show bfd peers brief"); err != nil || strings.Count(out, "up") < 6 {
+		t.Errorf("router's BFD peers (want 6 up):\n%s %v", out, err)
+	}
 
 	t.Run("backends down withdraws the route", func(t *testing.T) {
 		// lb2 loses its way to both web servers (the others keep it).
@@ -221,18 +272,18 @@ func TestBGPFailures(t *testing.T) {
 		l.WaitNexthops(bgpVIP4, 30*time.Second, "lb1", "lb2", "lb3")
 	})
 
-	t.Run("node cut off: hold time", func(t *testing.T) {
+	t.Run("node cut off: BFD", func(t *testing.T) {
 		m := l.Client(false, 500*time.Millisecond).StartMeter(bgpVIP4, 20*time.Millisecond)
 		time.Sleep(time.Second)
 		start := time.Now()
-		// The switch port of lb3 goes down: no FIN, no NOTIFICATION, the
-		// router only notices when the hold time (3s) runs out.
+		// The switch port of lb3 goes down: no FIN, no NOTIFICATION; BFD
+		// (300ms x 3) notices before the hold time (3s) would.
 		l.MustExec("sw", "ip", "link", "set", "lb3", "down")
 		l.WaitNexthops(bgpVIP4, 15*time.Second, "lb1", "lb2")
 		moved := time.Since(start)
-		t.Logf("lb3 cut off -> router's route without lb3: %v (hold time 3s)", moved.Round(time.Millisecond))
-		if moved < 2*time.Second {
-			t.Errorf("the route moved after %v, before the hold time: was lb3 really cut off?", moved)
+		t.Logf("lb3 cut off -> router's route without lb3: %v (BFD 300ms x 3; hold time 3s)", moved.Round(time.Millisecond))
+		if moved >= 2500*time.Millisecond {
+			t.Errorf("the route moved after %v: the hold time, not BFD, took it", moved)
 		}
 		time.Sleep(2 * time.Second)
 		res := m.Stop()
