@@ -480,6 +480,7 @@ type BGPStatusJSON struct {
 		State           string `json:"state"`
 		RoutesAnnounced int    `json:"routes_announced"`
 		HoldTime        int    `json:"hold_time"`
+		Transitions     int    `json:"transitions"`
 		BFD             string `json:"bfd"`
 	} `json:"neighbors"`
 	Announces []struct {

@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"syscall"
@@ -167,6 +168,35 @@ func TestBGPSpreadDrainStop(t *testing.T) {
 		}
 		nodes["lb3"].Restart()
 		l.WaitNexthops(bgpVIP4, 30*time.Second, "lb1", "lb2", "lb3")
+	})
+
+	t.Run("reload keeps the sessions", func(t *testing.T) {
+		before, err := nodes["lb1"].Status()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := strings.Replace(BGPNodeConfig("lb1", false), `    addresses = [`, `    communities = ["64512:100"]
+    addresses = [`, 1)
+		if err := os.WriteFile(nodes["lb1"].Config, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := nodes["lb1"].Ctl("reload"); err != nil {
+			t.Fatalf("reload: %s %v", out, err)
+		}
+		Eventually(t, 10*time.Second, func() bool {
+			out, _ := l.Vtysh("show ip bgp " + bgpVIP4 + "/32")
+			return strings.Contains(out, "Community: 64512:100")
+		}, "the router to see lb1's route with its new community")
+		after, err := nodes["lb1"].Status()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, n := range after.Neighbors {
+			if n.State != "ESTABLISHED" || n.Transitions != before.Neighbors[i].Transitions {
+				t.Errorf("neighbor %s: %s, %d transitions (was %d): the reload reset the session", n.Address, n.State, n.Transitions, before.Neighbors[i].Transitions)
+			}
+		}
+		l.WaitNexthops(bgpVIP4, 5*time.Second, "lb1", "lb2", "lb3")
 	})
 
 	t.Run("node cut off: hold time", func(t *testing.T) {
