@@ -38,7 +38,7 @@ const noServer = "<NOSRV>"
 // logStart opens an access-log event with the fields both kinds of line
 // begin with (who, through which frontend, to which backend and server);
 // nil when access logging is off.
-func (s *session) logStart(t *txn) *zerolog.Event {
+func (s *exchange) logStart(t *txn) *zerolog.Event {
 	ev := s.e.access.Info()
 	if ev == nil {
 		return nil
@@ -60,7 +60,7 @@ func (s *session) logStart(t *txn) *zerolog.Event {
 // logCounters adds what both kinds of line carry after their timers:
 // HAProxy's byte counts, termination state, connection counts and queue
 // positions.
-func (s *session) logCounters(ev *zerolog.Event, t *txn) *zerolog.Event {
+func (s *exchange) logCounters(ev *zerolog.Event, t *txn) *zerolog.Event {
 	var beconn, srvconn int64
 	if t.be != nil {
 		beconn = t.be.st.cur.Load()
@@ -80,7 +80,7 @@ func (s *session) logCounters(ev *zerolog.Event, t *txn) *zerolog.Event {
 		Int64("backend_queue", t.beQueue)
 }
 
-func (s *session) logHTTP(t *txn) {
+func (s *exchange) logHTTP(t *txn) {
 	ev := s.logStart(t)
 	if ev == nil {
 		return
@@ -108,7 +108,7 @@ func (s *session) logHTTP(t *txn) {
 	s.logCounters(ev, t).Bytes("request", t.reqLine).Msg("")
 }
 
-func (s *session) logTCP(t *txn) {
+func (s *exchange) logTCP(t *txn) {
 	ev := s.logStart(t)
 	if ev == nil {
 		return

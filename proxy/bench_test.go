@@ -75,11 +75,13 @@ func TestAccessLogNoAlloc(t *testing.T) {
 	defer e.Shutdown(t.Context())
 	st := &frontendState{name: "web", lim: newLimiter(0)}
 	s := &session{e: e, fe: &frontend{name: "web", st: st}, fst: st, peer: netip.MustParseAddrPort("192.0.2.1:5555")}
+	s.x.session = s
 	tx := getTxn()
 	tx.reqLine = append(tx.reqLine, "GET / HTTP/1.1"...)
 	tx.status = 200
 	tx.tIdle, tx.tFirst, tx.tHead, tx.tEnd = 1, 2, 3, 4
-	allocs := testing.AllocsPerRun(100, func() { s.logHTTP(tx) })
+	x := s.begin(s.fe)
+	allocs := testing.AllocsPerRun(100, func() { x.logHTTP(tx) })
 	if allocs != 0 {
 		t.Fatalf("%v allocations per access line", allocs)
 	}

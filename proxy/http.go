@@ -44,22 +44,23 @@ func (s *session) serveHTTP() (handedOff bool) {
 				}
 				return true
 			case waitTimeout:
-				s.requestTimeout(idleFrom)
+				s.begin(fe).requestTimeout(idleFrom)
 				return false
 			}
 		}
+		x := s.begin(fe)
 		t := getTxn()
 		t.tIdle = idleFrom
 		keep := false
-		if s.readRequest(t, first) {
-			keep = s.handleRequest(t)
+		if x.readRequest(t, first) {
+			keep = x.handleRequest(t)
 		}
 		if t.tEnd == 0 {
 			t.tEnd = nanotime()
 		}
 		if !t.silent {
-			s.account(t)
-			s.logHTTP(t)
+			x.account(t)
+			x.logHTTP(t)
 		}
 		s.lastEnd = t.tEnd
 		putTxn(t)
@@ -70,10 +71,10 @@ func (s *session) serveHTTP() (handedOff bool) {
 		if s.cli.buffered() == 0 {
 			s.cli.releaseIfEmpty()
 			// The client goes idle: its server connection is free for others.
-			if s.up != nil {
-				s.up.srv.putIdle(s.up, s.lastEnd)
-				s.up = nil
-				s.upc.Store(nil)
+			if x.up != nil {
+				x.up.srv.putIdle(x.up, s.lastEnd)
+				x.up = nil
+				x.upc.Store(nil)
 			}
 		}
 	}
@@ -81,7 +82,7 @@ func (s *session) serveHTTP() (handedOff bool) {
 
 // account adds a finished request to the frontend, backend and server
 // counters.
-func (s *session) account(t *txn) {
+func (s *exchange) account(t *txn) {
 	s.fst.count(t.status, t.bytesIn, t.bytesOut)
 	if t.be != nil {
 		t.be.st.count(t.status, t.bytesIn, t.bytesOut)
@@ -99,7 +100,7 @@ func (s *session) account(t *txn) {
 
 // requestTimeout answers 408 to a connection whose first request never
 // came.
-func (s *session) requestTimeout(idleFrom int64) {
+func (s *exchange) requestTimeout(idleFrom int64) {
 	t := getTxn()
 	t.tIdle, t.tFirst = idleFrom, nanotime()
 	s.fail(t, 408, 'c', 'R')
@@ -125,7 +126,7 @@ func (s *session) resume() {
 			return
 		}
 	case waitTimeout:
-		s.requestTimeout(idleFrom)
+		s.begin(s.fe).requestTimeout(idleFrom)
 	}
 	s.end()
 }
@@ -211,7 +212,7 @@ func (s *session) waitRequest(fe *frontend, first bool, idleFrom int64) waitOutc
 // readRequest reads the rest of a request head whose first bytes are
 // buffered and parses it. On failure it has answered the client (400,
 // 408, 414, 431...) or found the connection closed, and returns false.
-func (s *session) readRequest(t *txn, first bool) bool {
+func (s *exchange) readRequest(t *txn, first bool) bool {
 	fe := s.fe
 	headDeadline := s.accepted + int64(fe.t.HTTPRequest)
 	t.tFirst = nanotime()
@@ -282,7 +283,7 @@ func (t *txn) captureLine(raw []byte) {
 
 // handleRequest forwards one parsed request and its response. It returns
 // whether the client connection may carry another request.
-func (s *session) handleRequest(t *txn) bool {
+func (s *exchange) handleRequest(t *txn) bool {
 	fe := s.fe
 	req := &t.req
 	fe.st.reqs.Add(1)
@@ -323,7 +324,7 @@ func (s *session) handleRequest(t *txn) bool {
 }
 
 // fail answers the client with an error page and ends the exchange.
-func (s *session) fail(t *txn, status int, who, phase byte) {
+func (s *exchange) fail(t *txn, status int, who, phase byte) {
 	t.status = status
 	s.linger = true
 	t.setTerm(who, phase)

@@ -32,7 +32,7 @@ func (s *session) trustedPeer(fe *frontend) bool {
 // §7.6.1) and those the proxy owns, then the framing the request was read
 // with (never copied: see package h1), X-Forwarded-* and the Connection
 // field the proxy needs.
-func (s *session) buildRequest(t *txn, out []byte) []byte {
+func (s *exchange) buildRequest(t *txn, out []byte) []byte {
 	req := &t.req
 	fe := s.fe
 	ck := t.be.cookie
@@ -126,7 +126,7 @@ func (s *session) buildRequest(t *txn, out []byte) []byte {
 // framing the proxy sends the body with (never copied), the persistence
 // cookie handled and a Connection field that says what the proxy will do
 // with the client connection.
-func (s *session) buildResponse(t *txn, out []byte, keep, dechunk, upgrade bool) []byte {
+func (s *exchange) buildResponse(t *txn, out []byte, keep, dechunk, upgrade bool) []byte {
 	resp := &t.resp
 	ck := t.be.cookie
 	out = append(out, "HTTP/1.1 "...)

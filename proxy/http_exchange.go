@@ -11,7 +11,7 @@ import (
 
 // exchange sends the request to t.srv and relays the response. It returns
 // whether the client connection may be kept for another request.
-func (s *session) exchange(t *txn, pr *pickReq, fr h1.Framing, bodyLen int64) bool {
+func (s *exchange) exchange(t *txn, pr *pickReq, fr h1.Framing, bodyLen int64) bool {
 	req := &t.req
 	t.wantUpgrade = req.ConnUpgrade && req.Upgrade >= 0 && req.Minor == 1
 	if t.wantUpgrade {
@@ -79,7 +79,7 @@ func (s *session) exchange(t *txn, pr *pickReq, fr h1.Framing, bodyLen int64) bo
 // trailer section is in hand but not yet complete: it is read whole first
 // (while it fits in the buffer), so that bad trailers are refused before
 // anything is forwarded too.
-func (s *session) bodyInHand(t *txn, out []byte, fr h1.Framing, bodyLen int64, cs *h1.Chunked) ([]byte, int, bool, bool) {
+func (s *exchange) bodyInHand(t *txn, out []byte, fr h1.Framing, bodyLen int64, cs *h1.Chunked) ([]byte, int, bool, bool) {
 	switch fr {
 	case h1.FramingNone:
 		return out, 0, true, true
@@ -120,7 +120,7 @@ func (s *session) bodyInHand(t *txn, out []byte, fr h1.Framing, bodyLen int64, c
 }
 
 // badBody refuses a malformed chunked request body (400).
-func (s *session) badBody(t *txn, err error, phase byte) {
+func (s *exchange) badBody(t *txn, err error, phase byte) {
 	var b [64]byte
 	s.e.log.Debug().Bytes("client", s.peer.AppendTo(b[:0])).Err(err).Msg("bad request body")
 	s.fail(t, 400, 'P', phase)
@@ -128,7 +128,7 @@ func (s *session) badBody(t *txn, err error, phase byte) {
 
 // clientReadFailed ends a request whose client stopped sending: 408 on a
 // timeout, else the client left (no response can reach it).
-func (s *session) clientReadFailed(t *txn, err error, phase byte) {
+func (s *exchange) clientReadFailed(t *txn, err error, phase byte) {
 	if isTimeout(err) {
 		s.fail(t, 408, 'c', phase)
 		return
@@ -157,7 +157,7 @@ func appendUpgradeValues(b []byte, req *h1.Head) []byte {
 // retried after a short pause (HAProxy's turn-around: min(connect, 1s)),
 // and the last retry goes to another server (redispatch). When everything
 // fails the client gets 503 and connect returns nil.
-func (s *session) connect(t *txn, pr *pickReq, out []byte, replay, fresh bool) (*upConn, bool) {
+func (s *exchange) connect(t *txn, pr *pickReq, out []byte, replay, fresh bool) (*upConn, bool) {
 	be := t.be
 	maxAge := safeReuseAge
 	if replay {
@@ -207,7 +207,7 @@ func (s *session) connect(t *txn, pr *pickReq, out []byte, replay, fresh bool) (
 // connect timeout, 'S' refused or reset) after retries failed attempts,
 // or the caller tries again: the same server after a pause, or, at the
 // last retry, another one (redispatch).
-func (s *session) afterConnectError(t *txn, pr *pickReq, err error, attempts *int) (who byte, done bool) {
+func (s *exchange) afterConnectError(t *txn, pr *pickReq, err error, attempts *int) (who byte, done bool) {
 	if s.killed.Load() {
 		return 'K', true
 	}
@@ -243,7 +243,7 @@ func turnAround(connect time.Duration) {
 
 // upstream returns a connection to srv: the session's own, an idle one no
 // older than maxAge, or a new one.
-func (s *session) upstream(t *txn, srv *server, maxAge time.Duration, fresh bool) (*upConn, bool, error) {
+func (s *exchange) upstream(t *txn, srv *server, maxAge time.Duration, fresh bool) (*upConn, bool, error) {
 	now := t.tC0
 	if u := s.up; u != nil {
 		s.up = nil
@@ -269,7 +269,7 @@ func (s *session) upstream(t *txn, srv *server, maxAge time.Duration, fresh bool
 }
 
 // redispatch moves the request to another server for its last retry.
-func (s *session) redispatch(t *txn, pr *pickReq) bool {
+func (s *exchange) redispatch(t *txn, pr *pickReq) bool {
 	old := t.srv
 	pr.exclude = old
 	srv, _ := t.be.bal.pick(pr)
@@ -285,7 +285,7 @@ func (s *session) redispatch(t *txn, pr *pickReq) bool {
 }
 
 // assign finds a server with a free slot, queueing when all are busy.
-func (s *session) assign(t *txn, be *backend, target *server, pr *pickReq) (*server, queueResult) {
+func (s *exchange) assign(t *txn, be *backend, target *server, pr *pickReq) (*server, queueResult) {
 	for round := 0; round < 8; round++ {
 		if target != nil {
 			if target.hs.Counters.Queued.Load() == 0 && target.tryAcquire(t.tHead) {
@@ -317,7 +317,7 @@ func (s *session) assign(t *txn, be *backend, target *server, pr *pickReq) (*ser
 	return nil, queueNoServer
 }
 
-func (s *session) queue(t *txn, be *backend, srv *server, pr *pickReq) (*server, queueResult) {
+func (s *exchange) queue(t *txn, be *backend, srv *server, pr *pickReq) (*server, queueResult) {
 	if t.tQ0 == 0 {
 		t.tQ0 = nanotime()
 	}
@@ -340,7 +340,7 @@ const (
 
 // readResponse reads the server's final response head (or 101), relaying
 // interim 1xx responses to HTTP/1.1 clients (100 Continue, 103).
-func (s *session) readResponse(t *txn, u *upConn, canRetry bool) respOutcome {
+func (s *exchange) readResponse(t *txn, u *upConn, canRetry bool) respOutcome {
 	be := t.be
 	interim := false
 	for {
@@ -397,7 +397,7 @@ func (s *session) readResponse(t *txn, u *upConn, canRetry bool) respOutcome {
 
 // readResponseHead reads one response head into t.resp. got counts the
 // bytes received, to tell a dead kept connection (nothing at all) apart.
-func (s *session) readResponseHead(t *txn, u *upConn) (got int, err error) {
+func (s *exchange) readResponseHead(t *txn, u *upConn) (got int, err error) {
 	u.ep.hold()
 	got = u.ep.buffered()
 	scan := 0

@@ -10,7 +10,7 @@ import (
 
 // relayResponse sends the response head and body to the client and
 // decides the fate of both connections.
-func (s *session) relayResponse(t *txn, u *upConn, clientKeep bool, copier *upload) bool {
+func (s *exchange) relayResponse(t *txn, u *upConn, clientKeep bool, copier *upload) bool {
 	resp := &t.resp
 	fr, remain := resp.ResponseFraming(t.req.IsHead)
 	dechunk := fr == h1.FramingChunked && t.req.Minor == 0
@@ -95,12 +95,12 @@ func (s *session) relayResponse(t *txn, u *upConn, clientKeep bool, copier *uplo
 }
 
 // badResponseBody counts and logs a server's malformed chunked body.
-func (s *session) badResponseBody(t *txn, err error) {
+func (s *exchange) badResponseBody(t *txn, err error) {
 	t.srv.hs.Counters.RespErrors.Add(1)
 	s.e.log.Debug().Str("backend", t.be.name).Str("server", t.srv.name).Err(err).Msg("bad response body")
 }
 
-func (s *session) clientWriteFailed(t *txn, err error) {
+func (s *exchange) clientWriteFailed(t *txn, err error) {
 	if isTimeout(err) {
 		t.setTerm('c', 'D')
 	} else {
@@ -112,7 +112,7 @@ func (s *session) clientWriteFailed(t *txn, err error) {
 // comes for a Content-Length or close-delimited body, re-framed (or
 // de-chunked) for a chunked one. short is set when the buffered bytes end
 // in an incomplete trailer section, which needs more before it can go.
-func (s *session) forwardBody(t *txn, u *upConn, fr h1.Framing, remain int64, cs *h1.Chunked, dechunk, short bool) bool {
+func (s *exchange) forwardBody(t *txn, u *upConn, fr h1.Framing, remain int64, cs *h1.Chunked, dechunk, short bool) bool {
 	fe, be := s.fe, t.be
 	for {
 		if u.ep.buffered() == 0 || short {
@@ -171,7 +171,7 @@ func (s *session) forwardBody(t *txn, u *upConn, fr h1.Framing, remain int64, cs
 
 // upgrade completes a protocol switch (WebSocket): the 101 goes to the
 // client and the connection becomes a tunnel with timeouts.tunnel.
-func (s *session) upgrade(t *txn, u *upConn, copier *upload) bool {
+func (s *exchange) upgrade(t *txn, u *upConn, copier *upload) bool {
 	defer func() {
 		u.close()
 		s.upc.Store(nil)
@@ -268,7 +268,7 @@ func (up *upload) wait(d time.Duration) bool {
 
 // startCopier streams the rest of a request body to the server while the
 // response is awaited, so that 100-continue and early responses work.
-func (s *session) startCopier(t *txn, u *upConn, fr h1.Framing, remain int64, cs *h1.Chunked) *upload {
+func (s *exchange) startCopier(t *txn, u *upConn, fr h1.Framing, remain int64, cs *h1.Chunked) *upload {
 	up := &upload{ch: make(chan bodyResult, 1)}
 	fe, be := s.fe, t.be
 	chunks := *cs
@@ -286,7 +286,7 @@ func (s *session) startCopier(t *txn, u *upConn, fr h1.Framing, remain int64, cs
 // copyBody streams a request body: as it comes for a Content-Length body,
 // re-framed for a chunked one (h1.Chunked), whose trailer section goes
 // only once it is complete and valid.
-func (s *session) copyBody(u *upConn, fr h1.Framing, remain int64, cs *h1.Chunked, cto, sto time.Duration) bodyResult {
+func (s *exchange) copyBody(u *upConn, fr h1.Framing, remain int64, cs *h1.Chunked, cto, sto time.Duration) bodyResult {
 	var r bodyResult
 	var scratch *[]byte
 	if fr == h1.FramingChunked {
@@ -349,7 +349,7 @@ func (s *session) copyBody(u *upConn, fr h1.Framing, remain int64, cs *h1.Chunke
 
 // stopCopier waits for the upload to end, interrupting it when abort is
 // set (the server connection is then already closed by the caller).
-func (s *session) stopCopier(t *txn, up *upload, abort bool) bodyResult {
+func (s *exchange) stopCopier(t *txn, up *upload, abort bool) bodyResult {
 	if up == nil {
 		return bodyResult{}
 	}

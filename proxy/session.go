@@ -24,8 +24,7 @@ type session struct {
 	peer     netip.AddrPort
 	accepted int64
 
-	up  *upConn                     // server connection kept between requests
-	upc atomic.Pointer[net.TCPConn] // the server connection in use, for kill
+	x exchange // the request in progress (HTTP/1, tcp)
 
 	state     atomic.Int32
 	kmu       sync.Mutex
@@ -55,6 +54,7 @@ const (
 func (e *Engine) startSession(l *listener, fe *frontend, lim *limiter, c *net.TCPConn) {
 	s := &session{e: e, ln: l, fe: fe, lim: lim, fst: fe.st, cli: endpoint{c: c}, accepted: nanotime()}
 	s.cli.sys.init(c)
+	s.x.session, s.x.cli = s, &s.cli
 	if ap, ok := netip.AddrFromSlice(c.RemoteAddr().(*net.TCPAddr).IP); ok {
 		s.peer = netip.AddrPortFrom(ap.Unmap(), uint16(c.RemoteAddr().(*net.TCPAddr).Port))
 	}
@@ -69,7 +69,7 @@ func (e *Engine) startSession(l *listener, fe *frontend, lim *limiter, c *net.TC
 
 func (s *session) run() {
 	if s.fe.mode == config.ModeTCP {
-		s.serveTCP()
+		s.begin(s.fe).serveTCP()
 	} else if s.serveHTTP() {
 		return // a new goroutine carries on
 	}
@@ -77,13 +77,13 @@ func (s *session) run() {
 }
 
 func (s *session) end() {
-	if s.up != nil {
+	if u := s.x.up; u != nil {
 		if s.killed.Load() {
-			s.up.close()
+			u.close()
 		} else {
-			s.up.srv.putIdle(s.up, nanotime())
+			u.srv.putIdle(u, nanotime())
 		}
-		s.up = nil
+		s.x.up = nil
 	}
 	s.cli.release()
 	if s.linger && !s.killed.Load() {
@@ -186,7 +186,7 @@ func (s *session) kill() {
 		go s.end()
 	}
 	s.cli.c.Close()
-	if c := s.upc.Load(); c != nil {
+	if c := s.x.upc.Load(); c != nil {
 		c.Close()
 	}
 }

@@ -3,7 +3,7 @@ package proxy
 // serveTCP proxies one tcp-mode connection: pick a server (queueing for a
 // slot like http requests), connect with retries and redispatch, then copy
 // bytes both ways until both sides are done.
-func (s *session) serveTCP() {
+func (s *exchange) serveTCP() {
 	t := getTxn()
 	defer putTxn(t)
 	t.tIdle = s.accepted
@@ -57,7 +57,7 @@ func (s *session) serveTCP() {
 
 // connectTCP connects to t.srv with the retry and redispatch rules of
 // connect.
-func (s *session) connectTCP(t *txn, pr *pickReq) *upConn {
+func (s *exchange) connectTCP(t *txn, pr *pickReq) *upConn {
 	be := t.be
 	t.tC0 = nanotime()
 	attempts := 0
