@@ -12,7 +12,7 @@ import (
 
 // The page follows HAProxy's layout (one table per frontend and backend,
 // the same column groups and state colours) so that its users read it at a
-// glance, plus a VRRP table.
+// glance, plus a VRRP table and a BGP table.
 var statsPage = template.Must(template.New("stats").Funcs(template.FuncMap{
 	"age":   ageText,
 	"dur":   func(d time.Duration) string { return d.Truncate(time.Second).String() },
@@ -101,6 +101,19 @@ tr.nolb td{background:#e0e0e0}
 {{end}}
 </table>
 {{end}}
+{{if .Snap.BGP.Configured}}{{with .Snap.BGP}}
+<h2>BGP: AS {{.ASN}}, router id {{.RouterID}}, {{.RoutesAnnounced}} route(s) announced{{if .Drained}}, DRAINED{{end}}{{if .Stopping}}, stopping{{end}}</h2>
+<table>
+<tr><th>Neighbor</th><th>Remote AS</th><th>State</th><th>Established</th><th>Hold</th><th>Routes</th><th>Transitions</th><th>BFD</th><th>Last error</th></tr>
+{{range .Neighbors}}
+<tr class="{{if eq .State "ESTABLISHED"}}up{{else}}down{{end}}"><td class="name">{{.Address}}</td><td>{{.RemoteAS}}</td><td>{{.State}}</td><td>{{if eq .State "ESTABLISHED"}}{{age $now .EstablishedSince}}{{end}}</td><td>{{.HoldTime}}s</td><td>{{.RoutesAnnounced}}</td><td>{{.Transitions}}</td><td>{{.BFD}}</td><td>{{.LastError}}</td></tr>
+{{end}}
+<tr><th>Announce</th><th colspan="2">Addresses</th><th>State</th><th>Since</th><th colspan="4">Reason</th></tr>
+{{range .Announces}}
+<tr class="{{if .Announced}}up{{else}}nolb{{end}}"><td class="name">{{.Name}}</td><td colspan="2">{{join .Addresses ", "}}</td><td>{{if .Announced}}ANNOUNCED{{else}}WITHDRAWN{{end}}</td><td>{{age $now .Since}}</td><td colspan="4">{{.Reason}}</td></tr>
+{{end}}
+</table>
+{{end}}{{end}}
 </body></html>
 `))
 
