@@ -32,6 +32,7 @@ import (
 	"lbd/appliance"
 	"lbd/config"
 	"lbd/logsink"
+	"lbd/vrrp"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -54,8 +55,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	check := fs.Bool("c", false, "check the configuration file and exit")
 	socket := fs.String("socket", "", "admin socket `path` (overrides global.admin_socket)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	cleanup := fs.Bool("cleanup", false, "remove the VIPs a stopped lbd left on this node's interfaces and exit (the unit's ExecStopPost)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: lbd [-c] -f FILE [--socket PATH] | --version\n")
+		fmt.Fprintf(stderr, "usage: lbd [-c | --cleanup] -f FILE [--socket PATH] | --version\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -93,6 +95,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "configuration is valid")
 		return exitOK
 	}
+	if *cleanup {
+		return removeLeftovers(cfg, stdout, stderr)
+	}
 	if *socket != "" {
 		cfg.Global.AdminSocket = *socket
 	}
@@ -101,6 +106,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer sinks.Close()
 	log := newLogger(cfg.Global, stderr, sinks)
 	return serve(log, sinks, *file, cfg, *socket != "")
+}
+
+// removeLeftovers is lbd --cleanup: what lbd removes when it stops, done
+// for a process that could not (kill -9, a crash, the watchdog), by
+// systemd after the process is gone.
+func removeLeftovers(cfg *config.Config, stdout, stderr io.Writer) int {
+	removed, err := vrrp.RemoveLeftovers(cfg)
+	for _, p := range removed {
+		fmt.Fprintf(stdout, "lbd: removed VIP %s left by a stopped lbd\n", p)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "lbd: cleanup: %v\n", err)
+		return exitRuntime
+	}
+	return exitOK
 }
 
 // set reports whether the flag was given on the command line.

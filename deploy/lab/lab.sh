@@ -18,6 +18,10 @@
 #   LAB_BIN      where lbd, lbctl, lab-webserver are (default REPO/bin)
 #   LAB_RUNDIR   configs, pid files, logs, admin sockets (default /run/lbd-lab/PREFIX)
 #   LAB_NONLOCAL_BIND=1  also set net.ipv4.ip_nonlocal_bind=1 on the lb nodes
+#   LAB_SYSTEMD=1  lb1 and lb2 are each a real systemd (PID 1 in its own PID,
+#                mount and network namespaces, deploy/lab/systemd-ns): install
+#                lbd there with deploy/install.sh and drive it with systemctl
+#                (start-lbd does not apply); the e2e tests of the unit use it
 #
 # Topology (192.0.2.0/24, TEST-NET-1, only; no default route anywhere):
 #
@@ -75,8 +79,22 @@ nsysctl() {
 	ip netns exec "$1" sh -c '[ ! -e "$1" ] || echo "$2" > "$1"' _ "$f" "$3"
 }
 
+SYSTEMD_NS=$HERE/systemd-ns
+
+# is_systemd_node NS: NS is lb1's or lb2's and the lab runs them under systemd.
+is_systemd_node() {
+	[[ ${LAB_SYSTEMD:-0} == 1 && ($1 == "$(nsname lb1)" || $1 == "$(nsname lb2)") ]]
+}
+
 mkns() {
-	ip netns add "$1"
+	if is_systemd_node "$1"; then
+		# systemd boots as PID 1 with its own network namespace, bound as
+		# an ip netns name like the other hosts.
+		"$SYSTEMD_NS" start "$1" >/dev/null || die "systemd did not boot in $1"
+		"$SYSTEMD_NS" netns "$1"
+	else
+		ip netns add "$1"
+	fi
 	ip -n "$1" link set lo up
 	# IPv4 only: no link-local IPv6 chatter (RS, MLD, DAD) on the segment.
 	nsysctl "$1" net.ipv6.conf.all.disable_ipv6 1
@@ -192,6 +210,12 @@ stop_lab_procs() {
 # safe to run on nothing, on a half-built lab, and twice.
 cleanup() {
 	local ns l
+	# A systemd node goes with its PID 1 (whatever LAB_SYSTEMD says now).
+	for ns in "$(nsname lb1)" "$(nsname lb2)"; do
+		if [[ -e /run/systemd-ns/$ns.pid ]]; then
+			"$SYSTEMD_NS" stop "$ns" 2>/dev/null || true
+		fi
+	done
 	stop_lab_procs
 	for ns in "${ALLNS[@]}"; do
 		if ns_exists "$ns"; then

@@ -186,7 +186,8 @@ func Bin(t testing.TB, name string) string {
 type Lab struct {
 	t      *testing.T
 	Prefix string
-	dir    string // configs, admin sockets, fail files: short path for sockets
+	dir    string   // configs, admin sockets, fail files: short path for sockets
+	env    []string // extra lab.sh environment (LAB_SYSTEMD=1)
 
 	mu     sync.Mutex
 	procs  []*Proc
@@ -204,6 +205,18 @@ var (
 // Without root the test is skipped, under CI=true it fails.
 func NewLab(t *testing.T) *Lab {
 	t.Helper()
+	l, out, err := newLab(t, nil)
+	if err != nil {
+		t.Fatalf("lab up: %v\n%s", err, out)
+	}
+	return l
+}
+
+// newLab is NewLab with extra lab.sh environment; it returns lab.sh up's
+// failure instead of failing the test (the lab is torn down at cleanup
+// either way).
+func newLab(t *testing.T, env []string) (*Lab, string, error) {
+	t.Helper()
 	requireRoot(t)
 	if _, err := exec.LookPath("ip"); err != nil {
 		t.Fatal("e2e needs iproute2 (ip)")
@@ -214,27 +227,25 @@ func NewLab(t *testing.T) *Lab {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &Lab{t: t, Prefix: prefix, dir: dir}
+	l := &Lab{t: t, Prefix: prefix, dir: dir, env: env}
 	liveMu.Lock()
 	liveLabs[l] = true
 	liveMu.Unlock()
 	t.Cleanup(l.Close)
-	if out, err := l.script("up"); err != nil {
-		t.Fatalf("lab up: %v\n%s", err, out)
-	}
-	return l
+	out, err := l.script("up")
+	return l, out, err
 }
 
 // script runs deploy/lab/lab.sh with this lab's prefix.
 func (l *Lab) script(args ...string) (string, error) {
-	return runLabScript(l.Prefix, filepath.Join(l.dir, "run"), args...)
+	return runLabScript(l.Prefix, filepath.Join(l.dir, "run"), l.env, args...)
 }
 
-func runLabScript(prefix, rundir string, args ...string) (string, error) {
+func runLabScript(prefix, rundir string, env []string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", append([]string{filepath.Join(repoRoot, "deploy/lab/lab.sh")}, args...)...)
-	cmd.Env = append(os.Environ(), "LAB_PREFIX="+prefix, "LAB_RUNDIR="+rundir)
+	cmd.Env = append(append(os.Environ(), "LAB_PREFIX="+prefix, "LAB_RUNDIR="+rundir), env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -597,7 +608,7 @@ func sweepStale() {
 		if err != nil {
 			continue
 		}
-		if out, err := runLabScript(m[1], rundir, "down"); err != nil {
+		if out, err := runLabScript(m[1], rundir, nil, "down"); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: removing stale lab %s: %v\n%s", m[1], err, out)
 		}
 		os.RemoveAll(rundir)
@@ -655,7 +666,7 @@ func closeLabsOnSignal() (stop func()) {
 				for _, p := range procs {
 					_ = p.Signal(syscall.SIGKILL)
 				}
-				runLabScript(l.Prefix, filepath.Join(l.dir, "run"), "down")
+				runLabScript(l.Prefix, filepath.Join(l.dir, "run"), l.env, "down")
 				os.RemoveAll(l.dir)
 			}
 			os.RemoveAll(binDir)

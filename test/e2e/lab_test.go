@@ -201,7 +201,7 @@ func TestLabScript(t *testing.T) {
 	prefix := fmt.Sprintf("e2e%dn%d", syscall.Getpid(), labSeq.Add(1))
 	rundir := filepath.Join(t.TempDir(), "run")
 	run := func(args ...string) (string, int) {
-		out, err := runLabScript(prefix, rundir, args...)
+		out, err := runLabScript(prefix, rundir, nil, args...)
 		if ee, ok := err.(*exec.ExitError); ok {
 			return out, ee.ExitCode()
 		} else if err != nil {
@@ -236,7 +236,7 @@ func TestLabScript(t *testing.T) {
 			t.Fatalf("lab.sh %v: exit %d, want %d; output lacks %q:\n%s", st.args, code, st.wantCode, st.wantOut, out)
 		}
 	}
-	if out, _ := runLabScript("bad-prefix!", rundir, "status"); !strings.Contains(out, "LAB_PREFIX") {
+	if out, _ := runLabScript("bad-prefix!", rundir, nil, "status"); !strings.Contains(out, "LAB_PREFIX") {
 		t.Errorf("a bad prefix is not refused: %q", out)
 	}
 
