@@ -19,11 +19,15 @@ import (
 // their connections. systemd runs it after lbd stops, however it stopped
 // (`lbd --cleanup` in ExecStopPost), so the VIP leaves with the process,
 // not with its restart; keepalived leaves them until it starts again.
-// An instance's interface that does not exist is skipped.
+// An instance's interface that does not exist is skipped, and so is an
+// address owner's (priority 255): its VIPs are the node's own addresses.
 func RemoveLeftovers(cfg *config.Config) ([]netip.Prefix, error) {
 	var removed []netip.Prefix
 	var errs []error
 	for _, ic := range cfg.VRRPInstances {
+		if ic.Priority == 255 {
+			continue
+		}
 		link, err := netlink.LinkByName(ic.Interface)
 		if err != nil {
 			var nf netlink.LinkNotFoundError
