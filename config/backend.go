@@ -247,6 +247,7 @@ var serverSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "address", Required: true}, {Name: "weight"}, {Name: "maxconn"},
 		{Name: "backup"}, {Name: "cookie"}, {Name: "slowstart"}, {Name: "check"},
+		{Name: "send_proxy"}, {Name: "check_send_proxy"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "tls"}},
 }
@@ -284,6 +285,7 @@ func (d *decoder) decodeServer(blk *hcl.Block) *Server {
 	}
 	b.duration("slowstart", &s.SlowStart, 0, 24*time.Hour)
 	b.boolean("check", &s.Check)
+	d.decodeServerProxy(b, s)
 	return s
 }
 

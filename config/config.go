@@ -145,6 +145,9 @@ type Frontend struct {
 	Timeouts Timeouts
 	// TLS blocks: addresses that terminate TLS, each with its settings.
 	TLS []*BindTLS
+	// AcceptProxy reads a PROXY protocol header from the listed
+	// networks; nil: no header is expected.
+	AcceptProxy *AcceptProxy
 
 	rng        blockRanges
 	bindRanges map[string]hcl.Range // normalized bind -> where it is written
@@ -319,6 +322,14 @@ type Server struct {
 	// TLS is the server's effective TLS (its backend's tls block with its
 	// own over it); nil: plain TCP.
 	TLS *ServerTLS
+	// SendProxy is the PROXY protocol version sent to the server before
+	// each connection's first byte: "" (none), "v1" or "v2" (HAProxy's
+	// send-proxy and send-proxy-v2). Default "".
+	SendProxy string
+	// CheckSendProxy: nil follows HAProxy (checks send the header when
+	// the traffic does and the check uses the server's port); see
+	// Server.CheckProxyVersion.
+	CheckSendProxy *bool
 
 	rng blockRanges
 }

@@ -24,6 +24,7 @@ var frontendSchema = &hcl.BodySchema{
 		{Type: "error_file"},
 		{Type: "timeouts"},
 		{Type: "tls"},
+		{Type: "accept_proxy"},
 	},
 }
 
@@ -52,6 +53,9 @@ func (d *decoder) decodeFrontend(blk *hcl.Block, def Defaults, dir string) *Fron
 	b.boolean("forward_for", &f.ForwardFor)
 	b.prefixList("trusted_proxies", &f.TrustedProxies, true)
 	d.decodeTimeoutBlocks(c.Blocks, &f.Timeouts, "frontend")
+	if ab := d.single(c.Blocks, "accept_proxy"); ab != nil {
+		f.AcceptProxy = d.decodeAcceptProxy(ab)
+	}
 	for _, sub := range c.Blocks {
 		if sub.Type == "tls" {
 			f.TLS = append(f.TLS, d.decodeBindTLS(sub, f.Mode, dir))

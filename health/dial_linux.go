@@ -157,3 +157,25 @@ func netInterfaceIndex(zone string) (int, error) {
 	}
 	return ifi.Index, nil
 }
+
+// rawLocalAddr is a socket's local address (getsockname), without
+// allocating: the source of a v1 PROXY header a check sends.
+func rawLocalAddr(fd int) netip.AddrPort {
+	var sa unix.RawSockaddrAny
+	l := uint32(unix.SizeofSockaddrAny)
+	_, _, e := unix.RawSyscall(unix.SYS_GETSOCKNAME, uintptr(fd), uintptr(unsafe.Pointer(&sa)), uintptr(unsafe.Pointer(&l)))
+	if e != 0 {
+		return netip.AddrPort{}
+	}
+	switch sa.Addr.Family {
+	case unix.AF_INET:
+		s := (*unix.RawSockaddrInet4)(unsafe.Pointer(&sa))
+		p := (*[2]byte)(unsafe.Pointer(&s.Port))
+		return netip.AddrPortFrom(netip.AddrFrom4(s.Addr), uint16(p[0])<<8|uint16(p[1]))
+	case unix.AF_INET6:
+		s := (*unix.RawSockaddrInet6)(unsafe.Pointer(&sa))
+		p := (*[2]byte)(unsafe.Pointer(&s.Port))
+		return netip.AddrPortFrom(netip.AddrFrom16(s.Addr).Unmap(), uint16(p[0])<<8|uint16(p[1]))
+	}
+	return netip.AddrPort{}
+}

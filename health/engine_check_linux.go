@@ -28,11 +28,12 @@ func (e *engine) begin(o *op) {
 	}
 	o.fd = fd
 	e.track(o)
+	o.out = o.pr.proxyOut(rawLocalAddr(fd), o.t.ap)
 	switch errno {
 	case 0:
 		o.up = true
 	case unix.EINPROGRESS:
-		if len(o.pr.send) == 0 {
+		if len(o.out) == 0 {
 			// Nothing to write that would tell whether the connect
 			// is over: the sweep asks the socket (on loopback it is
 			// over already).
@@ -74,8 +75,8 @@ func (e *engine) connected(o *op) {
 // answer, if one is expected.
 func (e *engine) send(o *op) {
 	p := o.pr
-	for o.sent < len(p.send) {
-		n, errno := rawSend(o.fd, p.send[o.sent:])
+	for o.sent < len(o.out) {
+		n, errno := rawSend(o.fd, o.out[o.sent:])
 		switch errno {
 		case 0:
 			o.sent += n

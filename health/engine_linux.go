@@ -104,7 +104,8 @@ type op struct {
 	up     bool    // the connection is known established
 	unread bool    // the answer is still in the socket (peeked)
 	events uint32  // registered epoll events; 0 when not registered
-	sent   int     // bytes of pr.send written
+	sent   int     // bytes of out written
+	out    []byte  // what the check writes: pr.send, after a PROXY header if any
 	hidx   int     // index in engine.timers; -1 when not there
 
 	// Under engine.mu.

@@ -54,6 +54,8 @@ type netProber struct {
 	badAddr string                     // why the address cannot be used
 	timeout time.Duration
 	send    []byte // http request, tcp-check send or agent send
+	proxyV  int    // PROXY protocol version checks send first, 0 none (proxyproto.go)
+	out     []byte // the PROXY header and send, for one check
 
 	expect       string // tcp-check
 	expectB      []byte
@@ -89,6 +91,7 @@ func newNetProber(hc *config.HealthCheck, sc *config.Server) *netProber {
 	}
 	p.wrong = p.wrongStatus
 	p.x.pr = p
+	p.proxyV = sc.CheckProxyVersion(hc)
 	if err != nil {
 		p.badAddr = err.Error()
 	} else if ap, err := netip.ParseAddrPort(net.JoinHostPort(host, port)); err == nil {
@@ -188,19 +191,24 @@ func (p *netProber) runBlocking(t *sockTarget, deadline time.Time, track func(io
 		c.Close()
 		return failed(codeL4CON, errCheckStopped.Error())
 	}
-	return p.converse(c, deadline)
+	return p.converse(c, deadline, true)
 }
 
 // converse runs a check's exchange over an established connection (plain,
-// or TLS for tls.go).
-func (p *netProber) converse(c net.Conn, deadline time.Time) result {
+// or TLS for tls.go, which sent the PROXY header before the handshake:
+// withProxy false).
+func (p *netProber) converse(c net.Conn, deadline time.Time, withProxy bool) result {
 	x := &p.x
 	x.begin()
 	if err := c.SetDeadline(deadline); err != nil {
 		return failed(codeSOCKERR, errText(err))
 	}
-	if len(p.send) > 0 {
-		if _, err := c.Write(p.send); err != nil {
+	out := p.send
+	if withProxy {
+		out = p.connProxyOut(c)
+	}
+	if len(out) > 0 {
+		if _, err := c.Write(out); err != nil {
 			return x.sendError(err)
 		}
 	}

@@ -105,6 +105,14 @@ func (p *tlsProber) run(ctx context.Context, track func(io.Closer) bool) result 
 		return failed(codeL4CON, errCheckStopped.Error())
 	}
 	c.SetDeadline(deadline)
+	if p.proxyV != 0 {
+		// The PROXY header comes before the TLS handshake.
+		out := p.connProxyOut(c)
+		if _, err := c.Write(out[:len(out)-len(p.send)]); err != nil {
+			c.Close()
+			return p.x.sendError(err)
+		}
+	}
 	tc, err := p.cl.Handshake(c, p.sni)
 	if err != nil {
 		c.Close()
@@ -117,5 +125,5 @@ func (p *tlsProber) run(ctx context.Context, track func(io.Closer) bool) result 
 	if p.typ == "tls" {
 		return pass(codeL6OK, "")
 	}
-	return p.converse(tc, deadline)
+	return p.converse(tc, deadline, false)
 }

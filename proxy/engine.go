@@ -55,12 +55,15 @@ type Engine struct {
 	backends  []*backend
 	stopped   bool
 
-	parker   *parker // idle keep-alive connections without a goroutine
-	global   *limiter
-	actconn  atomic.Int64 // client connections open, for logs
-	stopping atomic.Bool
-	ctx      context.Context // cancelled when connections are killed
-	cancel   context.CancelFunc
+	parker  *parker // idle keep-alive connections without a goroutine
+	global  *limiter
+	actconn atomic.Int64 // client connections open, for logs
+	// proxyRefused counts connections closed for their PROXY protocol
+	// header (proxyproto.go).
+	proxyRefused atomic.Uint64
+	stopping     atomic.Bool
+	ctx          context.Context // cancelled when connections are killed
+	cancel       context.CancelFunc
 
 	sessMu       sync.Mutex
 	sessions     map[*session]struct{}
@@ -96,6 +99,9 @@ type frontend struct {
 	forwardFor bool
 	trusted    []netip.Prefix
 	maxconn    int
+	// acceptProxy: connections start with a PROXY protocol header
+	// (proxyproto.go); nil: none is read.
+	acceptProxy *config.AcceptProxy
 }
 
 // New returns an engine serving nothing until Apply.
@@ -273,14 +279,17 @@ func (e *Engine) buildBackend(bc *config.Backend, servers map[*health.Server]*se
 			s = newServer(hs, st)
 		}
 		ck := sc.Cookie
+		pp := proxyVersion(sc.SendProxy)
 		if s.addr.Load() == nil {
 			s.addr.Store(&addr) // new: not visible to traffic yet
 			s.cookie.Store(&ck)
+			s.sendProxy.Store(pp)
 		} else {
 			// Running: changed only if the whole configuration applies.
 			commit.add(func() {
 				s.addr.Store(&addr)
 				s.cookie.Store(&ck)
+				s.sendProxy.Store(pp)
 			})
 		}
 		servers[hs] = s
@@ -335,6 +344,8 @@ func (e *Engine) buildFrontend(fc *config.Frontend, backends map[string]*backend
 		t:          fc.Timeouts,
 		forwardFor: fc.ForwardFor,
 		trusted:    fc.TrustedProxies,
+
+		acceptProxy: fc.AcceptProxy,
 	}
 	if fc.DefaultBackend != "" {
 		fe.defaultBE = backends[fc.DefaultBackend]

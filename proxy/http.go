@@ -70,8 +70,9 @@ func (s *session) serveHTTP() (handedOff bool) {
 		}
 		if s.cli.buffered() == 0 {
 			s.cli.releaseIfEmpty()
-			// The client goes idle: its server connection is free for others.
-			if x.up != nil {
+			// The client goes idle: its server connection is free for
+			// others, unless it speaks for this client (send_proxy).
+			if x.up != nil && !x.up.private {
 				x.up.srv.putIdle(x.up, s.lastEnd)
 				x.up = nil
 				x.upc.Store(nil)

@@ -174,7 +174,12 @@ func (s *exchange) connect(t *txn, pr *pickReq, out []byte, replay, fresh bool) 
 		u, reused, err := s.upstream(t, t.srv, maxAge, fresh)
 		if err == nil {
 			s.upc.Store(u.ep.c)
-			err = u.ep.write(out, t.tC0, be.t.Server)
+			if !reused {
+				err = s.sendProxyHeader(u, t.tC0, be.t.Server)
+			}
+			if err == nil {
+				err = u.ep.write(out, t.tC0, be.t.Server)
+			}
 			if err == nil {
 				if !reused && be.observe != observeNone {
 					t.srv.hs.ObserveL4(true, "")

@@ -19,6 +19,9 @@ type server struct {
 
 	addr   atomic.Pointer[string] // resolved "ip:port" dialled
 	cookie atomic.Pointer[string] // value naming it in the persistence cookie
+	// sendProxy is the PROXY protocol version sent on new connections,
+	// 0 for none (proxyproto.go).
+	sendProxy atomic.Int32
 
 	// q holds requests bound to this server (persistence, hashing) that
 	// wait for a slot; guarded by st.mu.

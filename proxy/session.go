@@ -37,6 +37,11 @@ type session struct {
 	parkFD       int32 // descriptor while parked
 	parkDeadline int64 // keep-alive deadline while parked
 
+	// PROXY protocol (proxyproto.go): viaProxy when peer came from a
+	// header; dstAddr is the address the client reached, once known.
+	viaProxy bool
+	dstAddr  netip.AddrPort
+
 	// A VRRP handover of the address the client reached (quiesce.go).
 	tun     atomic.Pointer[tunnelState] // while tunneling, for its activity
 	leaving atomic.Bool                 // close once idle
@@ -68,6 +73,10 @@ func (e *Engine) startSession(l *listener, fe *frontend, lim *limiter, c *net.TC
 }
 
 func (s *session) run() {
+	if !s.readProxyHeader() { // proxyproto.go
+		s.end()
+		return
+	}
 	if s.fe.mode == config.ModeTCP {
 		s.begin(s.fe).serveTCP()
 	} else if s.serveHTTP() {

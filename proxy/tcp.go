@@ -64,6 +64,15 @@ func (s *exchange) connectTCP(t *txn, pr *pickReq) *upConn {
 	for {
 		u, err := t.srv.dial(s.e.ctx, be.t.Connect)
 		if err == nil {
+			err = s.sendProxyHeader(u, nanotime(), be.t.Server)
+			if err == nil {
+				err = s.flushClient(&u.ep, be.t.Server)
+			}
+			if err != nil {
+				u.close()
+			}
+		}
+		if err == nil {
 			s.upc.Store(u.ep.c)
 			if be.observe != observeNone {
 				t.srv.hs.ObserveL4(true, "")

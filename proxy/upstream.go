@@ -33,6 +33,9 @@ type upConn struct {
 	addr   string
 	idleAt int64 // unix nanoseconds when it became idle
 	uses   int   // requests sent on it
+	// private: it carries one client's PROXY protocol header and is
+	// never pooled for other sessions (proxyproto.go).
+	private bool
 }
 
 // getIdle takes the most recently used idle connection younger than maxAge.
@@ -78,7 +81,7 @@ func (s *server) getIdle(now int64, maxAge time.Duration) *upConn {
 // putIdle parks a reusable connection.
 func (s *server) putIdle(u *upConn, now int64) {
 	u.ep.release()
-	if u.addr != s.address() {
+	if u.addr != s.address() || u.private {
 		u.ep.c.Close()
 		return
 	}
