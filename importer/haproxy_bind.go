@@ -2,6 +2,7 @@ package importer
 
 import (
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -37,7 +38,7 @@ var bindOptions = map[string]bindOption{
 	"mss":                  {args: 1, reject: "not configurable in lbd"},
 	"tfo":                  {reject: "lbd does not enable TCP Fast Open"},
 	"tcp-ut":               {args: 1, reject: "not configurable in lbd"},
-	"accept-proxy":         {reject: "lbd does not read the PROXY protocol yet"},
+	"accept-proxy":         {conv: convAcceptProxy},
 	"accept-netscaler-cip": {args: 1, reject: "lbd does not read NetScaler client IP headers"},
 	"ssl":                  {reject: "lbd has no TLS listeners yet"},
 	"crt":                  {args: 1, reject: "lbd has no TLS listeners yet"},
@@ -157,4 +158,21 @@ func bindAddr(a string) (string, string) {
 		return "", err.Error()
 	}
 	return out, ""
+}
+
+// convAcceptProxy: HAProxy's accept-proxy reads the header from anyone
+// on that bind; lbd reads it from the networks its accept_proxy lists
+// (and closes connections from elsewhere), so the conversion lists every
+// address, which is HAProxy's behaviour, and says to narrow it. lbd's is
+// per frontend, HAProxy's per bind line.
+func convAcceptProxy(c *hctx, _ string) {
+	fe := c.p.fe
+	ap := fe.child("accept_proxy", c.at(), true)
+	ap.set("from", strListV{"0.0.0.0/0", "::/0"}, c.at(), "HAProxy's accept-proxy trusts every source: list only your proxies' networks")
+	for _, l := range c.p.sec.lines {
+		if len(l.words) > 0 && l.words[0] == "bind" && !slices.Contains(l.words, "accept-proxy") {
+			c.notConverted("lbd reads the PROXY protocol on every bind of the frontend, HAProxy on this bind line only (line %d has none)", l.line)
+			return
+		}
+	}
 }

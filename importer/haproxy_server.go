@@ -17,7 +17,8 @@ type srvOpts struct {
 	inter, fastinter, downinter setting[time.Duration]
 	slowstart, agentInter       setting[time.Duration]
 	cookie, observe, onError    setting[string]
-	agentSend                   setting[string]
+	agentSend, sendProxy        setting[string]
+	checkSendProxy              setting[bool]
 }
 
 // merge returns o with every option set in over replacing it.
@@ -41,6 +42,8 @@ func (o srvOpts) merge(over srvOpts) srvOpts {
 	mergeSet(&o.observe, over.observe)
 	mergeSet(&o.onError, over.onError)
 	mergeSet(&o.agentSend, over.agentSend)
+	mergeSet(&o.sendProxy, over.sendProxy)
+	mergeSet(&o.checkSendProxy, over.checkSendProxy)
 	return o
 }
 
@@ -94,6 +97,10 @@ func timeOpt(f func(*srvOpts) *setting[time.Duration]) func(*srvOpts, *hctx, str
 		f(o).put(d, c.l, c.fromDef)
 		return true
 	}
+}
+
+func constOpt(f func(*srvOpts) *setting[string], v string) func(*srvOpts, *hctx, string) bool {
+	return func(o *srvOpts, c *hctx, _ string) bool { f(o).put(v, c.l, c.fromDef); return true }
 }
 
 func strOpt(f func(*srvOpts) *setting[string]) func(*srvOpts, *hctx, string) bool {
@@ -152,12 +159,14 @@ var serverOptions = map[string]srvOption{
 	"tcp-ut":               {args: 1, reject: "not configurable in lbd"},
 	"non-stick":            {reject: "lbd has no stick tables yet"},
 	"socks4":               {args: 1, reject: "lbd does not connect through SOCKS"},
-	"send-proxy":           {reject: "lbd does not send the PROXY protocol yet"},
-	"send-proxy-v2":        {reject: "lbd does not send the PROXY protocol yet"},
-	"send-proxy-v2-ssl":    {reject: "lbd does not send the PROXY protocol yet"},
-	"send-proxy-v2-ssl-cn": {reject: "lbd does not send the PROXY protocol yet"},
-	"proxy-v2-options":     {args: 1, reject: "lbd does not send the PROXY protocol yet"},
-	"check-send-proxy":     {reject: "lbd does not send the PROXY protocol yet"},
+	"send-proxy":           {conv: constOpt(func(o *srvOpts) *setting[string] { return &o.sendProxy }, "v1")},
+	"send-proxy-v2":        {conv: constOpt(func(o *srvOpts) *setting[string] { return &o.sendProxy }, "v2")},
+	"no-send-proxy":        {conv: constOpt(func(o *srvOpts) *setting[string] { return &o.sendProxy }, "")},
+	"no-send-proxy-v2":     {conv: constOpt(func(o *srvOpts) *setting[string] { return &o.sendProxy }, "")},
+	"send-proxy-v2-ssl":    {reject: "lbd sends no SSL TLVs in its PROXY v2 header (send-proxy-v2 is converted)"},
+	"send-proxy-v2-ssl-cn": {reject: "lbd sends no SSL TLVs in its PROXY v2 header (send-proxy-v2 is converted)"},
+	"proxy-v2-options":     {args: 1, reject: "lbd sends no TLVs in its PROXY v2 header"},
+	"check-send-proxy":     {conv: boolOpt(func(o *srvOpts) *setting[bool] { return &o.checkSendProxy }, true)},
 	"ssl":                  {reject: "lbd does not speak TLS to servers yet"},
 	"no-ssl":               {ignore: "lbd speaks plain TCP to servers"},
 	"check-ssl":            {reject: "lbd does not speak TLS to servers yet"},
@@ -290,6 +299,12 @@ func (hc *hapConv) finishServers(p *proxy) {
 		}
 		if o.slowstart.set {
 			sb.set("slowstart", durV(o.slowstart.v), o.slowstart.pos(), "")
+		}
+		if o.sendProxy.set && o.sendProxy.v != "" {
+			sb.set("send_proxy", strV(o.sendProxy.v), o.sendProxy.pos(), "")
+		}
+		if o.checkSendProxy.set && o.checkSendProxy.v {
+			sb.set("check_send_proxy", boolV(true), o.checkSendProxy.pos(), "")
 		}
 		if o.check.v || o.agent.v {
 			checked = append(checked, s)
