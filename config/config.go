@@ -79,6 +79,8 @@ type Global struct {
 	// Logs are the log targets (HAProxy's global "log" lines), in file
 	// order. Without any, access logs go to stderr with the process logs.
 	Logs []*LogTarget
+	// H2 is HTTP/2's tuning (the h2 block; h2.go).
+	H2 H2
 }
 
 // Defaults is the block every frontend and backend inherits from.
@@ -148,6 +150,18 @@ type Frontend struct {
 	// AcceptProxy reads a PROXY protocol header from the listed
 	// networks; nil: no header is expected.
 	AcceptProxy *AcceptProxy
+	// H2C serves HTTP/2 with prior knowledge (RFC 9113 §3.3) on the plain
+	// binds of an http frontend, besides HTTP/1.1: a connection that
+	// starts with the HTTP/2 preface is HTTP/2 (HAProxy's "proto h2" on a
+	// bind, without refusing HTTP/1.1). The h2c Upgrade dance is not
+	// supported, as in HAProxy. Default false.
+	H2C bool
+	// Proto "h2" makes every connection of an http frontend HTTP/2:
+	// prior knowledge on plain binds (no HTTP/1.1 there: a client that
+	// does not start with the preface is closed), and whatever ALPN said
+	// on TLS binds (HAProxy's "proto h2" on a bind). Default "": HTTP/1.1,
+	// with HTTP/2 by ALPN on TLS binds and by h2c on plain ones.
+	Proto string
 
 	rng        blockRanges
 	bindRanges map[string]hcl.Range // normalized bind -> where it is written

@@ -17,7 +17,7 @@ import (
 var frontendSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "bind"}, {Name: "mode"}, {Name: "maxconn"},
-		{Name: "default_backend"}, {Name: "forward_for"}, {Name: "trusted_proxies"},
+		{Name: "default_backend"}, {Name: "forward_for"}, {Name: "trusted_proxies"}, {Name: "h2c"}, {Name: "proto"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "route", LabelNames: []string{"name"}},
@@ -52,6 +52,9 @@ func (d *decoder) decodeFrontend(blk *hcl.Block, def Defaults, dir string) *Fron
 	b.str("default_backend", &f.DefaultBackend)
 	b.boolean("forward_for", &f.ForwardFor)
 	b.prefixList("trusted_proxies", &f.TrustedProxies, true)
+	b.boolean("h2c", &f.H2C)
+	b.str("proto", &f.Proto)
+	b.oneOf("proto", f.Proto, "", "h2")
 	d.decodeTimeoutBlocks(c.Blocks, &f.Timeouts, "frontend")
 	if ab := d.single(c.Blocks, "accept_proxy"); ab != nil {
 		f.AcceptProxy = d.decodeAcceptProxy(ab)
@@ -99,6 +102,12 @@ func (d *decoder) decodeFrontend(blk *hcl.Block, def Defaults, dir string) *Fron
 		}
 		if f.ForwardFor {
 			d.errorf(f.rng.at("forward_for"), "frontend %q: forward_for needs mode = \"http\" (this frontend is tcp)", f.Name)
+		}
+		if f.H2C {
+			d.errorf(f.rng.at("h2c"), "frontend %q: h2c needs mode = \"http\" (this frontend is tcp)", f.Name)
+		}
+		if f.Proto != "" {
+			d.errorf(f.rng.at("proto"), "frontend %q: proto needs mode = \"http\" (this frontend is tcp)", f.Name)
 		}
 	}
 	return f

@@ -115,7 +115,7 @@ var globalSchema = &hcl.BodySchema{
 		{Name: "log_format"}, {Name: "grace"}, {Name: "log_tag"},
 		{Name: "tls_ticket_secret"}, {Name: "tls_ticket_rotate"}, {Name: "tls_session_cache"}, {Name: "tls_session_lifetime"},
 	},
-	Blocks: []hcl.BlockHeaderSchema{{Type: "ssl_default_bind"}, {Type: "ssl_default_server"}, {Type: "log", LabelNames: []string{"target"}}},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "ssl_default_bind"}, {Type: "ssl_default_server"}, {Type: "log", LabelNames: []string{"target"}}, {Type: "h2"}},
 }
 
 func defaultGlobal() Global {
@@ -130,6 +130,7 @@ func defaultGlobal() Global {
 		SSLDefaultBind:   defaultTLSDefaults(),
 		SSLDefaultServer: defaultTLSDefaults(),
 		Tickets:          defaultTickets(),
+		H2:               defaultH2(),
 	}
 }
 
@@ -156,6 +157,9 @@ func (d *decoder) decodeGlobal(blk *hcl.Block, g *Global) {
 		if lb.Type == "log" {
 			g.Logs = append(g.Logs, d.decodeLogTarget(lb))
 		}
+	}
+	if hb := d.single(c.Blocks, "h2"); hb != nil {
+		d.decodeH2(hb, &g.H2)
 	}
 }
 

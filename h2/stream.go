@@ -41,6 +41,10 @@ func (st *Stream) Replied() bool { return st.replied }
 // ended, or reset).
 func (st *Stream) Closed() bool { return st.closed }
 
+// Chunked reports whether the stream's body is passed on as chunks (it
+// has no content-length): the caller frames the Data it gets.
+func (st *Stream) Chunked() bool { return st.chunked }
+
 // Complete reports whether what we send on the stream ended normally.
 func (st *Stream) Complete() bool { return st.outEnded }
 

@@ -41,6 +41,36 @@ type endpoint struct {
 	// noSkip: a readiness was lost on this socket once (bytes came while
 	// it was not being waited on): always try reads first from now on.
 	noSkip bool
+	// pipe, when set, is the endpoint's transport instead of the socket
+	// (c is nil then): an HTTP/2 stream (h2_stream.go).
+	pipe pipe
+}
+
+// pipe is the transport of an endpoint that is not a socket. Its reads and
+// writes wait as a socket's would, until the deadlines set.
+type pipe interface {
+	read(b []byte, mode readMode) (int, error)
+	write(b []byte) error
+	setReadDeadline(at int64) // unix nanoseconds, 0: none
+	setWriteDeadline(at int64)
+	interrupt() // wake a blocked read now (with a timeout)
+}
+
+// read reads into b from the socket or the pipe.
+func (ep *endpoint) read(b []byte, mode readMode) (int, error) {
+	if ep.pipe != nil {
+		return ep.pipe.read(b, mode)
+	}
+	return ep.sys.read(ep.c, b, mode)
+}
+
+// interrupt wakes a read blocked on the endpoint: it fails with a timeout.
+func (ep *endpoint) interrupt() {
+	if ep.pipe != nil {
+		ep.pipe.interrupt()
+		return
+	}
+	ep.c.SetReadDeadline(time.Unix(1, 0))
 }
 
 // skipReads enables waiting for readability before reading (fillWait).
@@ -109,7 +139,7 @@ func (ep *endpoint) fill() (int, error) {
 		ep.r = 0
 	}
 	room := len(b) - ep.w
-	n, err := ep.sys.read(ep.c, b[ep.w:], readTry)
+	n, err := ep.read(b[ep.w:], readTry)
 	ep.w += n
 	ep.busy = n == room
 	return n, err
@@ -125,7 +155,7 @@ func (ep *endpoint) fillInPlace() (int, error) {
 		return 0, errBufferFull
 	}
 	room := len(b) - ep.w
-	n, err := ep.sys.read(ep.c, b[ep.w:], readTry)
+	n, err := ep.read(b[ep.w:], readTry)
 	ep.w += n
 	ep.busy = n == room
 	return n, err
@@ -139,7 +169,7 @@ func (ep *endpoint) fillNoWait() (int, error) {
 		return 0, errBufferFull
 	}
 	room := len(b) - ep.w
-	n, err := ep.sys.read(ep.c, b[ep.w:], readNoWait)
+	n, err := ep.read(b[ep.w:], readNoWait)
 	ep.w += n
 	if n > 0 {
 		ep.busy = n == room
@@ -158,7 +188,7 @@ const safeWait = 20 * time.Millisecond
 // begins, so the wait is bounded by safeWait; past it, an ordinary fill
 // with the inactivity timeout follows.
 func (ep *endpoint) fillWait(now int64, to time.Duration) (int, error) {
-	if !ep.mayWait() {
+	if !ep.mayWait() || ep.pipe != nil {
 		ep.armRead(now, to)
 		return ep.fill()
 	}
@@ -204,6 +234,10 @@ func (ep *endpoint) readDeadline(at int64) {
 		return
 	}
 	ep.rdl = at
+	if ep.pipe != nil {
+		ep.pipe.setReadDeadline(at)
+		return
+	}
 	if at == 0 {
 		ep.c.SetReadDeadline(time.Time{})
 		return
@@ -227,19 +261,33 @@ func (ep *endpoint) armWrite(now int64, to time.Duration) {
 	if to <= 0 {
 		if ep.wdl != 0 {
 			ep.wdl = 0
-			ep.c.SetWriteDeadline(time.Time{})
+			ep.setWriteDeadline(0)
 		}
 		return
 	}
 	if ep.wdl == 0 || ep.wdl-now < int64(to)/2 {
 		ep.wdl = now + int64(to)
-		ep.c.SetWriteDeadline(time.Unix(0, ep.wdl))
+		ep.setWriteDeadline(ep.wdl)
+	}
+}
+
+func (ep *endpoint) setWriteDeadline(at int64) {
+	switch {
+	case ep.pipe != nil:
+		ep.pipe.setWriteDeadline(at)
+	case at == 0:
+		ep.c.SetWriteDeadline(time.Time{})
+	default:
+		ep.c.SetWriteDeadline(time.Unix(0, at))
 	}
 }
 
 // write writes p whole with an inactivity timeout.
 func (ep *endpoint) write(p []byte, now int64, to time.Duration) error {
 	ep.armWrite(now, to)
+	if ep.pipe != nil {
+		return ep.pipe.write(p)
+	}
 	return ep.sys.write(ep.c, p)
 }
 

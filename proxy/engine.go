@@ -37,6 +37,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"lbd/config"
+	"lbd/h2"
 	"lbd/health"
 )
 
@@ -55,7 +56,8 @@ type Engine struct {
 	backends  []*backend
 	stopped   bool
 
-	parker  *parker // idle keep-alive connections without a goroutine
+	parker  *parker   // idle keep-alive connections without a goroutine
+	h2cfg   config.H2 // the global h2 block of the configuration being applied
 	global  *limiter
 	actconn atomic.Int64 // client connections open, for logs
 	// proxyRefused counts connections closed for their PROXY protocol
@@ -102,6 +104,9 @@ type frontend struct {
 	// acceptProxy: connections start with a PROXY protocol header
 	// (proxyproto.go); nil: none is read.
 	acceptProxy *config.AcceptProxy
+	h2c         bool      // HTTP/2 with prior knowledge on plain binds
+	h2only      bool      // proto = "h2": every connection is HTTP/2
+	h2          h2.Config // HTTP/2 client connections' settings
 }
 
 // New returns an engine serving nothing until Apply.
@@ -157,6 +162,7 @@ func (e *Engine) Apply(cfg *config.Config) error {
 	}
 
 	var commit commitList // changes to running objects, made only on success
+	e.h2cfg = cfg.Global.H2
 	servers := map[*health.Server]*server{}
 	states := map[string]*backendState{}
 	backends := map[string]*backend{}
@@ -346,6 +352,9 @@ func (e *Engine) buildFrontend(fc *config.Frontend, backends map[string]*backend
 		trusted:    fc.TrustedProxies,
 
 		acceptProxy: fc.AcceptProxy,
+		h2c:         fc.H2C || fc.Proto == "h2",
+		h2only:      fc.Proto == "h2",
+		h2:          h2Config(&e.h2cfg, true),
 	}
 	if fc.DefaultBackend != "" {
 		fe.defaultBE = backends[fc.DefaultBackend]

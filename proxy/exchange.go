@@ -30,11 +30,15 @@ type exchange struct {
 	up *upConn
 	// upc is the server connection in use, for kill.
 	upc atomic.Pointer[net.TCPConn]
+	// linger: the client may still be sending; an HTTP/1 connection
+	// drains it before closing (session.lingeringClose).
+	linger bool
 }
 
 // begin prepares the session's exchange for its next request.
 func (s *session) begin(fe *frontend) *exchange {
 	x := &s.x
 	x.fe = fe
+	x.linger = false
 	return x
 }

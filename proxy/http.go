@@ -48,6 +48,10 @@ func (s *session) serveHTTP() (handedOff bool) {
 				return false
 			}
 		}
+		if first && s.wantsH2(fe) {
+			s.startH2(fe)
+			return s.serveH2()
+		}
 		x := s.begin(fe)
 		t := getTxn()
 		t.tIdle = idleFrom
@@ -116,6 +120,10 @@ func (s *exchange) requestTimeout(idleFrom int64) {
 // (and shrinks at the next GC) while the connection is idle.
 func (s *session) resume() {
 	s.noHandoff = true
+	if s.h2 != nil {
+		s.resumeH2()
+		return
+	}
 	first := s.reqs == 0
 	idleFrom := s.accepted
 	if !first {
@@ -128,6 +136,21 @@ func (s *session) resume() {
 		}
 	case waitTimeout:
 		s.begin(s.fe).requestTimeout(idleFrom)
+	}
+	s.end()
+}
+
+// resumeH2 is resume for an HTTP/2 connection.
+func (s *session) resumeH2() {
+	hc := s.h2
+	switch s.waitRequest(hc.fe, false, hc.lastEnd) {
+	case waitGot:
+		if s.serveH2() {
+			return
+		}
+	default:
+		hc.closeIdle()
+		hc.end(nil)
 	}
 	s.end()
 }

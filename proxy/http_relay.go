@@ -354,7 +354,7 @@ func (s *exchange) stopCopier(t *txn, up *upload, abort bool) bodyResult {
 		return bodyResult{}
 	}
 	if abort && !up.done() {
-		s.cli.c.SetReadDeadline(time.Unix(1, 0))
+		s.cli.interrupt()
 	}
 	if !up.finished {
 		up.res = <-up.ch

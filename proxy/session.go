@@ -24,7 +24,8 @@ type session struct {
 	peer     netip.AddrPort
 	accepted int64
 
-	x exchange // the request in progress (HTTP/1, tcp)
+	x  exchange // the request in progress (HTTP/1, tcp)
+	h2 *h2conn  // set when the connection speaks HTTP/2 (h2_conn.go)
 
 	state     atomic.Int32
 	kmu       sync.Mutex
@@ -32,7 +33,6 @@ type session struct {
 	reqs      int
 	lastEnd   int64 // when the previous response ended
 	noHandoff bool  // this goroutine took over an idle wait: wait it out
-	linger    bool  // the client may still be sending: drain before closing
 
 	parkFD       int32 // descriptor while parked
 	parkDeadline int64 // keep-alive deadline while parked
@@ -94,8 +94,11 @@ func (s *session) end() {
 		}
 		s.x.up = nil
 	}
+	if s.h2 != nil && !s.killed.Load() {
+		s.h2.closeIdle() // a parked connection kicked: GOAWAY first
+	}
 	s.cli.release()
-	if s.linger && !s.killed.Load() {
+	if s.x.linger && !s.killed.Load() {
 		s.lingeringClose()
 	}
 	s.cli.c.Close()
@@ -183,6 +186,8 @@ func (s *session) kick() {
 	s.kmu.Lock()
 	if s.state.CompareAndSwap(sIdle, sKicked) {
 		s.cli.c.SetReadDeadline(time.Unix(1, 0))
+	} else if h := s.h2; h != nil && s.state.Load() == sActive {
+		h.drain() // streams in progress: GOAWAY, they finish
 	}
 	s.kmu.Unlock()
 }
@@ -197,6 +202,9 @@ func (s *session) kill() {
 	s.cli.c.Close()
 	if c := s.x.upc.Load(); c != nil {
 		c.Close()
+	}
+	if h := s.h2; h != nil {
+		h.killStreams()
 	}
 }
 
