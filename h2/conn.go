@@ -168,7 +168,9 @@ func NewConn(r Role, cfg Config, h Handler) *Conn {
 		scheme:         []byte("http"),
 	}
 	c.dec = hpack.NewDecoder(cfg.HeaderTableSize, c.onField)
-	c.dec.SetMaxStringLength(int(cfg.MaxHeaderListSize))
+	// A field longer than the list may be is decoded (then refused with
+	// 431), up to twice that; longer ones end the connection.
+	c.dec.SetMaxStringLength(2 * int(cfg.MaxHeaderListSize))
 	c.enc = hpack.NewEncoder(&c.encw)
 	// The encoder uses no dynamic table (as HAProxy's): nothing it writes
 	// is kept, so fields are encoded from the bytes they are in, and an

@@ -1,6 +1,8 @@
 package h2
 
 import (
+	"errors"
+
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
@@ -166,6 +168,10 @@ func (c *Conn) fragment(frag []byte, end bool) {
 		return
 	}
 	if _, err := c.dec.Write(frag); err != nil {
+		if errors.Is(err, hpack.ErrStringLength) {
+			c.failLimit(ErrCodeCompression, "header field longer than twice max_header_list_size", "max_header_list_size")
+			return
+		}
 		c.fail(ErrCodeCompression, "HPACK: "+err.Error())
 		return
 	}
