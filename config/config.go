@@ -39,6 +39,8 @@ type Config struct {
 
 	// Stats is nil when the file has no stats block.
 	Stats *Stats
+	// ACME is nil when the file has no acme block (tls.go).
+	ACME *ACME
 
 	VRRPScripts   []*VRRPScript
 	VRRPInstances []*VRRPInstance

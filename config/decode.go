@@ -22,6 +22,7 @@ type decoder struct {
 	tlsBind, tlsServer TLSDefaults
 	dir                string
 	backendTLS         *ServerTLS
+	acme               *ACME
 }
 
 // errorf records a problem at rng.

@@ -45,6 +45,7 @@ var fileSchema = &hcl.BodySchema{
 		{Type: "frontend", LabelNames: []string{"name"}},
 		{Type: "backend", LabelNames: []string{"name"}},
 		{Type: "stats"},
+		{Type: "acme"},
 		{Type: "vrrp_script", LabelNames: []string{"name"}},
 		{Type: "vrrp_instance", LabelNames: []string{"name"}},
 		{Type: "bgp"},
@@ -65,7 +66,7 @@ func (d *decoder) decodeFile(filename string, b hcl.Body) *Config {
 	seen := map[string]hcl.Range{}
 	for _, blk := range content.Blocks {
 		switch blk.Type {
-		case "global", "defaults", "stats", "bgp":
+		case "global", "defaults", "stats", "bgp", "acme":
 			if prev, dup := seen[blk.Type]; dup {
 				d.errorf(blk.DefRange, "duplicate %s block; the first one is at line %d", blk.Type, prev.Start.Line)
 				continue
@@ -76,6 +77,9 @@ func (d *decoder) decodeFile(filename string, b hcl.Body) *Config {
 				d.decodeGlobal(blk, &cfg.Global)
 			case "defaults":
 				d.decodeDefaults(blk, &cfg.Defaults)
+			case "acme":
+				cfg.ACME = d.decodeACME(blk)
+				d.acme = cfg.ACME
 			}
 		}
 	}

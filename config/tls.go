@@ -78,6 +78,9 @@ type BindTLS struct {
 	// ClientCertHeaders passes client certificate facts to servers in
 	// X-SSL-Client-* headers (http). Default false.
 	ClientCertHeaders bool
+	// ACME lists names of one certificate obtained by ACME for this bind
+	// (needs the acme block). Default none.
+	ACME []string
 
 	// Options is the block resolved for tlsconf: defaults applied,
 	// certificates, CA file and CRLs loaded.
@@ -268,7 +271,7 @@ var bindTLSSchema = &hcl.BodySchema{
 		{Name: "alpn"}, {Name: "min_version"}, {Name: "max_version"}, {Name: "ciphers"}, {Name: "curves"},
 		{Name: "verify"}, {Name: "ca_file"}, {Name: "crl_file"}, {Name: "tickets"},
 		{Name: "handshake_timeout"}, {Name: "hsts_max_age"}, {Name: "hsts_include_subdomains"},
-		{Name: "hsts_preload"}, {Name: "client_cert_headers"},
+		{Name: "hsts_preload"}, {Name: "client_cert_headers"}, {Name: "acme"},
 	},
 }
 
@@ -314,6 +317,8 @@ func (d *decoder) decodeBindTLS(blk *hcl.Block, mode Mode, dir string) *BindTLS 
 	b.boolean("hsts_include_subdomains", &t.HSTSIncludeSubdomains)
 	b.boolean("hsts_preload", &t.HSTSPreload)
 	b.boolean("client_cert_headers", &t.ClientCertHeaders)
+	b.strList("acme", &t.ACME)
+	d.checkACMENames(b, t.ACME)
 
 	o := tlsconf.DefaultBind()
 	o.StrictSNI, o.Tickets, o.Verify = t.StrictSNI, t.Tickets, t.Verify
@@ -401,8 +406,8 @@ func (d *decoder) loadBindCerts(b body, t *BindTLS, o *tlsconf.BindOptions, mode
 		}
 		o.Certs = append(o.Certs, certs...)
 	}
-	if !b.has("crt") && !b.has("crt_list") {
-		d.errorf(t.rng.block, "tls: crt or crt_list is required (the certificates to serve)")
+	if !b.has("crt") && !b.has("crt_list") && len(t.ACME) == 0 {
+		d.errorf(t.rng.block, "tls: crt, crt_list or acme is required (the certificates to serve)")
 	}
 }
 
@@ -510,4 +515,100 @@ func absPath(dir, p string) string {
 		return p
 	}
 	return filepath.Join(dir, p)
+}
+
+// ACME configures certificates obtained and renewed automatically from an
+// ACME server (RFC 8555) for the names of frontends' tls blocks.
+type ACME struct {
+	// Directory is the ACME server's directory URL. Required.
+	Directory string
+	// Email is the account's contact. Default "".
+	Email string
+	// AccountKey is the account's key (PEM), created when missing. The
+	// same file on both nodes of a pair lets either node answer the
+	// other's HTTP-01 validations. Default "/var/lib/lbd/acme/account.key".
+	AccountKey string
+	// Storage is the directory of the certificates obtained. Default
+	// "/var/lib/lbd/acme".
+	Storage string
+	// CAFile is the trust for the directory's HTTPS; "" = system roots.
+	CAFile string
+	// RenewBefore renews a certificate that long before it expires.
+	// Default 720h (30 days).
+	RenewBefore time.Duration
+	// Challenges in order of preference: "http-01", "tls-alpn-01".
+	// Default both, http-01 first.
+	Challenges []string
+
+	rng blockRanges
+}
+
+var acmeSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "directory", Required: true}, {Name: "email"}, {Name: "account_key"}, {Name: "storage"},
+		{Name: "ca_file"}, {Name: "renew_before"}, {Name: "challenges"},
+	},
+}
+
+func (d *decoder) decodeACME(blk *hcl.Block) *ACME {
+	a := &ACME{AccountKey: "/var/lib/lbd/acme/account.key", Storage: "/var/lib/lbd/acme",
+		RenewBefore: 30 * 24 * time.Hour, Challenges: []string{"http-01", "tls-alpn-01"}}
+	b := d.body(d.content(blk, acmeSchema), blk.DefRange, &a.rng)
+	b.str("directory", &a.Directory)
+	if b.has("directory") && !strings.HasPrefix(a.Directory, "https://") {
+		d.errorf(a.rng.at("directory"), "directory: %q is not an https:// URL", a.Directory)
+	}
+	b.str("email", &a.Email)
+	if a.Email != "" && (!strings.Contains(a.Email, "@") || strings.ContainsAny(a.Email, " <>")) {
+		d.errorf(a.rng.at("email"), "email: %q is not an e-mail address", a.Email)
+	}
+	b.str("account_key", &a.AccountKey)
+	a.AccountKey = absPath(d.dir, a.AccountKey)
+	b.str("storage", &a.Storage)
+	a.Storage = absPath(d.dir, a.Storage)
+	b.str("ca_file", &a.CAFile)
+	if a.CAFile != "" {
+		a.CAFile = absPath(d.dir, a.CAFile)
+		if _, err := tlsconf.PoolFromFile(a.CAFile); err != nil {
+			d.errorf(a.rng.at("ca_file"), "ca_file: %v", err)
+		}
+	}
+	b.duration("renew_before", &a.RenewBefore, time.Hour, 60*24*time.Hour)
+	b.strList("challenges", &a.Challenges)
+	if b.has("challenges") && len(a.Challenges) == 0 {
+		d.errorf(a.rng.at("challenges"), "challenges: at least one is required")
+	}
+	for i, c := range a.Challenges {
+		if c != "http-01" && c != "tls-alpn-01" {
+			d.errorf(b.elemRange("challenges", i), "challenges: %q is not \"http-01\" or \"tls-alpn-01\"", c)
+		}
+	}
+	return a
+}
+
+// checkACMENames checks a tls block's acme names.
+func (d *decoder) checkACMENames(b body, names []string) {
+	if len(names) > 0 && d.acme == nil {
+		d.errorf(b.rng.at("acme"), "acme: names to obtain by ACME need an acme block (the ACME server to ask)")
+	}
+	for i, n := range names {
+		switch {
+		case strings.HasPrefix(n, "*."):
+			d.errorf(b.elemRange("acme", i), "acme: %q: wildcard certificates need DNS-01 validation, which lbd does not do", n)
+		case net.ParseIP(n) != nil || !validDNSName(n):
+			d.errorf(b.elemRange("acme", i), "acme: %q is not a DNS name", n)
+		}
+	}
+}
+
+func validDNSName(n string) bool {
+	if n == "" || len(n) > 253 || !strings.Contains(n, ".") {
+		return false
+	}
+	for _, l := range strings.Split(n, ".") {
+		if l == "" || len(l) > 63 || strings.Trim(strings.ToLower(l), "abcdefghijklmnopqrstuvwxyz0123456789-") != "" {
+			return false
+		}
+	}
+	return true
 }

@@ -41,7 +41,7 @@ func TestTLSParseTable(t *testing.T) {
 	}{
 		{name: "valid", src: fe("    bind = [\"127.0.0.1:8443\"]\n    crt  = [\"{{D}}/good.pem\", \"{{D}}/rsa.pem\"]\n")},
 		{name: "tls-only frontend", src: "frontend \"web\" {\n  default_backend = \"app\"\n  tls {\n    bind = [\":443\"]\n    crt = [\"{{D}}/good.pem\"]\n  }\n}\n" + be},
-		{name: "no certificate", src: fe("    bind = [\"127.0.0.1:8443\"]\n"), want: []string{"4:3: tls: crt or crt_list is required"}},
+		{name: "no certificate", src: fe("    bind = [\"127.0.0.1:8443\"]\n"), want: []string{"4:3: tls: crt, crt_list or acme is required"}},
 		{name: "tls bind missing", src: fe("    crt = [\"{{D}}/good.pem\"]\n"), want: []string{`4:7: Missing required argument: The argument "bind" is required`}},
 		{name: "missing file", src: fe("    bind = [\"127.0.0.1:8443\"]\n    crt  = [\"{{D}}/nope.pem\", \"{{D}}/good.pem\"]\n"), want: []string{"6:13: crt: cannot read certificate"}},
 		{name: "expired", src: fe("    bind = [\"127.0.0.1:8443\"]\n    crt  = [\"{{D}}/expired.pem\"]\n"), want: []string{"6:13: crt: {{D}}/expired.pem: the certificate expired on"}},
@@ -72,6 +72,12 @@ func TestTLSParseTable(t *testing.T) {
 		{name: "server tls", src: "backend \"app\" {\n  tls {\n    ca_file = \"{{D}}/ca.pem\"\n    sni = \"www.example.com\"\n    crt = \"{{D}}/good.pem\"\n    alpn = [\"http/1.1\"]\n  }\n  health_check {\n    tls = true\n  }\n  server \"a\" {\n    address = \"127.0.0.1:443\"\n    tls {\n      verify_host = \"a.example.com\"\n    }\n  }\n  server \"b\" {\n    address = \"127.0.0.1:80\"\n    tls {\n      enabled = false\n    }\n  }\n}\n"},
 		{name: "server tls errors", src: "backend \"app\" {\n  tls {\n    verify = \"optional\"\n    sni = \"192.0.2.1\"\n    enabled = true\n  }\n  server \"a\" {\n    address = \"127.0.0.1:443\"\n    tls {\n      sni = \"x.example.com\"\n      sni_from_client = true\n      verify = \"none\"\n      ca_file = \"{{D}}/ca.pem\"\n    }\n  }\n}\n",
 			want: []string{`3:14: verify: "optional" is not one of "none", "required"`, `4:11: sni: "192.0.2.1" is not a host name`, `5:15: enabled: only in a server's tls block`, `11:25: sni_from_client: sni already sets a fixed name`, `12:16: verify = "none" checks nothing`}},
+		{name: "acme", src: "acme {\n  directory = \"https://acme.example/dir\"\n  email = \"ops@example.com\"\n  storage = \"acme\"\n}\n" + fe("    bind = [\"127.0.0.1:8443\"]\n    acme = [\"www.example.com\", \"example.com\"]\n")},
+		{name: "acme names without an acme block", src: fe("    bind = [\"127.0.0.1:8443\"]\n    acme = [\"www.example.com\"]\n"), want: []string{"6:12: acme: names to obtain by ACME need an acme block"}},
+		{name: "acme bad names", src: "acme {\n  directory = \"https://acme.example/dir\"\n}\n" + fe("    bind = [\"127.0.0.1:8443\"]\n    acme = [\"*.example.com\", \"192.0.2.1\", \"localhost\"]\n"),
+			want: []string{`9:13: acme: "*.example.com": wildcard certificates need DNS-01`, `9:30: acme: "192.0.2.1" is not a DNS name`, `9:43: acme: "localhost" is not a DNS name`}},
+		{name: "acme block errors", src: "acme {\n  directory = \"http://acme.example/dir\"\n  email = \"nobody\"\n  challenges = [\"dns-01\"]\n}\nacme {\n  directory = \"https://x.example/\"\n}\n",
+			want: []string{`2:15: directory: "http://acme.example/dir" is not an https:// URL`, `3:11: email: "nobody" is not an e-mail address`, `4:17: challenges: "dns-01" is not`, `6:1: duplicate acme block`}},
 		{name: "health check tls type", src: "backend \"app\" {\n  health_check {\n    tls = \"yes\"\n  }\n}\n", want: []string{"3:11: tls: true or false is required, got a string"}},
 	}
 	for _, c := range cases {
