@@ -181,6 +181,9 @@ func (r *runner) run() error {
 		fmt.Fprintf(tw, "idle keep-alive conns\tconns held\t%d\t%d\t\t\n", h.n, l.n)
 		fmt.Fprintf(tw, "\tRSS KiB/conn\t%.2f\t%.2f\t%.2f\t\n", h.perConnKiB, l.perConnKiB, l.perConnKiB/h.perConnKiB)
 	}
+	if err := r.runTLS(tw); err != nil { // tls.go
+		return err
+	}
 	tw.Flush()
 	return nil
 }
@@ -203,8 +206,12 @@ var (
 // measure runs wrk against port after a warm-up and reads the proxy's CPU
 // time around the measured run.
 func (r *runner) measure(name, port string) (result, error) {
-	url := "http://" + port + "/"
-	if _, err := r.wrk(url, *warmup); err != nil {
+	return r.measureWith(name, "http://"+port+"/", nil)
+}
+
+// measureWith is measure for any URL, with extra wrk arguments.
+func (r *runner) measureWith(name, url string, extra []string) (result, error) {
+	if _, err := r.wrk(url, *warmup, extra...); err != nil {
 		return result{}, err
 	}
 	pid := r.pid(name)
@@ -212,7 +219,7 @@ func (r *runner) measure(name, port string) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	out, err := r.wrk(url, *duration)
+	out, err := r.wrk(url, *duration, extra...)
 	if err != nil {
 		return result{}, err
 	}
@@ -251,13 +258,14 @@ func (r *runner) measure(name, port string) (result, error) {
 	return res, nil
 }
 
-func (r *runner) wrk(url string, d time.Duration) (string, error) {
+func (r *runner) wrk(url string, d time.Duration, extra ...string) (string, error) {
 	secs := int(d.Round(time.Second) / time.Second)
 	if secs < 1 {
 		secs = 1
 	}
-	cmd := exec.Command("taskset", "-c", *loadCPU, *wrk, "-t1", "-c"+strconv.Itoa(*conns),
-		"-d"+strconv.Itoa(secs)+"s", "--latency", url)
+	args := append([]string{"-c", *loadCPU, *wrk, "-t1", "-c" + strconv.Itoa(*conns),
+		"-d" + strconv.Itoa(secs) + "s", "--latency"}, extra...)
+	cmd := exec.Command("taskset", append(args, url)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("wrk: %w: %s", err, out)
@@ -274,6 +282,11 @@ type memResult struct {
 // each, and reports the proxy's resident memory growth per connection
 // while they sit idle.
 func (r *runner) idleMemory(name, port string, n int) (memResult, error) {
+	return r.idleMemoryDial(name, n, func() (net.Conn, error) { return net.DialTimeout("tcp", port, 2*time.Second) })
+}
+
+// idleMemoryDial is idleMemory with connections made by dial.
+func (r *runner) idleMemoryDial(name string, n int, dial func() (net.Conn, error)) (memResult, error) {
 	pid := r.pid(name)
 	time.Sleep(time.Second)
 	before, err := rssKiB(pid)
@@ -290,7 +303,7 @@ func (r *runner) idleMemory(name, port string, n int) (memResult, error) {
 	req := []byte("GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
 	buf := make([]byte, 4096)
 	for i := 0; i < n; i++ {
-		c, err := net.DialTimeout("tcp", port, 2*time.Second)
+		c, err := dial()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s: connection %d: %v\n", name, i, err)
 			break
