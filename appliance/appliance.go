@@ -71,6 +71,7 @@ func New(log zerolog.Logger, path, version string) *Appliance {
 		bgp:     bgp.New(log, pool),                                           // and the BGP speaker's Tracker
 	}
 	a.sessions = tlsconf.NewSessions()
+	a.proxy.SetTLS(proxy.TLSEnv{Sessions: a.sessions})
 	// A master handing its VIPs over asks the proxy for the moment no
 	// client has a request in progress on them.
 	a.speaker.SetQuiescer(a.proxy)

@@ -49,7 +49,11 @@ backend "app" {
 	if !api.Default || api.KeyType != "RSA" || len(api.Binds) != 3 || api.Issuer != "CN=CA,O=lbd test" {
 		t.Errorf("api (default of frontend b, used by 3 binds): %+v", api)
 	}
+	if err := checkTLSServed(cfg); err != nil {
+		t.Errorf("a TLS frontend is refused: %v", err)
+	}
+	cfg.Backends[0].TLS = &config.ServerTLS{}
 	if err := checkTLSServed(cfg); !errors.Is(err, errTLSNotServed) {
-		t.Errorf("a TLS frontend is not refused: %v", err)
+		t.Errorf("TLS to servers is not refused: %v", err)
 	}
 }

@@ -180,6 +180,10 @@ type Route struct {
 	PathPrefix []string
 	// Backend is the backend the matching requests go to. Required.
 	Backend string
+	// SNI lists server names of tcp frontends: connections whose TLS
+	// ClientHello names one of them (exact, or "*.example.com" one label
+	// deep) go to Backend, terminated or passed through untouched.
+	SNI []string
 
 	rng blockRanges
 }

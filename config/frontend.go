@@ -93,10 +93,8 @@ func (d *decoder) decodeFrontend(blk *hcl.Block, def Defaults, dir string) *Fron
 	if !b.has("default_backend") && len(f.Routes) == 0 {
 		d.errorf(f.rng.block, "frontend %q: default_backend is required (or at least one route)", f.Name)
 	}
+	d.checkSNIRoutes(f)
 	if f.Mode == ModeTCP {
-		if len(f.Routes) > 0 {
-			d.errorf(f.Routes[0].rng.block, "frontend %q: route needs mode = \"http\" (this frontend is tcp)", f.Name)
-		}
 		if len(f.ErrorFiles) > 0 {
 			d.errorf(f.ErrorFiles[0].rng.block, "frontend %q: error_file needs mode = \"http\" (this frontend is tcp)", f.Name)
 		}
@@ -140,7 +138,7 @@ func ParseBind(s string) (netip.AddrPort, error) {
 
 var routeSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
-		{Name: "host"}, {Name: "path_prefix"}, {Name: "backend", Required: true},
+		{Name: "host"}, {Name: "path_prefix"}, {Name: "backend", Required: true}, {Name: "sni"},
 	},
 }
 
@@ -161,6 +159,7 @@ func (d *decoder) decodeRoute(blk *hcl.Block) *Route {
 		}
 	}
 	b.str("backend", &r.Backend)
+	d.decodeRouteSNI(b, r)
 	return r
 }
 

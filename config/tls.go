@@ -612,3 +612,33 @@ func validDNSName(n string) bool {
 	}
 	return true
 }
+
+// decodeRouteSNI reads a route's sni names.
+func (d *decoder) decodeRouteSNI(b body, r *Route) {
+	b.strList("sni", &r.SNI)
+	if b.has("sni") && r.SNI != nil && len(r.SNI) == 0 {
+		d.errorf(r.rng.at("sni"), "sni: at least one name is required")
+	}
+	for i, n := range r.SNI {
+		n = strings.ToLower(strings.TrimSuffix(n, "."))
+		if !validDNSName(strings.TrimPrefix(n, "*.")) {
+			d.errorf(b.elemRange("sni", i), "sni: %q is not a server name (a host name, or *.domain)", r.SNI[i])
+		}
+		r.SNI[i] = n
+	}
+}
+
+// checkSNIRoutes: a tcp frontend routes by server name only (reading the
+// ClientHello), an http frontend by host and path only.
+func (d *decoder) checkSNIRoutes(f *Frontend) {
+	for _, r := range f.Routes {
+		switch {
+		case f.Mode == ModeTCP && (len(r.Host) > 0 || len(r.PathPrefix) > 0):
+			d.errorf(r.rng.block, "frontend %q: route %q: host and path_prefix need mode = \"http\"; a tcp frontend routes by sni", f.Name, r.Name)
+		case f.Mode == ModeTCP && len(r.SNI) == 0:
+			d.errorf(r.rng.block, "frontend %q: route %q: a tcp route needs sni (the TLS server names it takes)", f.Name, r.Name)
+		case f.Mode == ModeHTTP && len(r.SNI) > 0:
+			d.errorf(r.rng.at("sni"), "frontend %q: route %q: sni routes tcp frontends; an http frontend routes by host", f.Name, r.Name)
+		}
+	}
+}

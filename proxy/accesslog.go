@@ -97,7 +97,7 @@ func (s *exchange) logHTTP(t *txn) {
 	if t.tC1 != 0 && t.tResp != 0 {
 		tr = ms(t.tC1, t.tResp)
 	}
-	ev.Int64("Th", 0).
+	ev.Int64("Th", s.handshakeMs()).
 		Int64("Ti", ms(t.tIdle, t.tFirst)).
 		Int64("TR", ms(t.tFirst, t.tHead)).
 		Int64("Tw", tw).
@@ -105,6 +105,7 @@ func (s *exchange) logHTTP(t *txn) {
 		Int64("Tr", tr).
 		Int64("Ta", ms(t.tFirst, t.tEnd)).
 		Int64("status", status)
+	s.tlsLog(ev)
 	s.logCounters(ev, t).Bytes("request", t.reqLine).Msg("")
 }
 
@@ -116,5 +117,6 @@ func (s *exchange) logTCP(t *txn) {
 	ev.Int64("Tw", ms(t.tQ0, t.tQ1)).
 		Int64("Tc", ms(t.tC0, t.tC1)).
 		Int64("Tt", ms(s.accepted, t.tEnd))
+	s.tlsLog(ev)
 	s.logCounters(ev, t).Msg("")
 }

@@ -31,6 +31,7 @@ type sysio struct {
 	wb   []byte
 	werr error
 	idle *endpoint // the endpoint whose buffer readIdle fills
+	tls  *tlsConn  // TLS over this socket (tls_conn.go); nil in clear
 }
 
 func (x *sysio) init(c *net.TCPConn) error {
@@ -102,6 +103,9 @@ func (x *sysio) rawWrite(fd uintptr) bool {
 
 // read reads into b (non-empty) as mode says.
 func (x *sysio) read(c *net.TCPConn, b []byte, mode readMode) (int, error) {
+	if x.tls != nil {
+		return x.tls.read(b, mode)
+	}
 	if err := x.init(c); err != nil {
 		return 0, err
 	}
@@ -118,6 +122,9 @@ func (x *sysio) read(c *net.TCPConn, b []byte, mode readMode) (int, error) {
 func (x *sysio) write(c *net.TCPConn, b []byte) error {
 	if len(b) == 0 {
 		return nil
+	}
+	if x.tls != nil {
+		return x.tls.write(b)
 	}
 	if err := x.init(c); err != nil {
 		return err
@@ -166,6 +173,9 @@ func (ep *endpoint) readIdleNoWait() (int, error) { return ep.readIdleMode(readN
 
 func (ep *endpoint) readIdleMode(mode readMode) (int, error) {
 	x := &ep.sys
+	if x.tls != nil {
+		return x.tls.readIdle(ep, mode)
+	}
 	if err := x.init(ep.c); err != nil {
 		return 0, err
 	}

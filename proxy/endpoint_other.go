@@ -5,13 +5,18 @@ package proxy
 import "net"
 
 // sysio uses the net package's I/O where raw system calls are not wired.
-type sysio struct{}
+type sysio struct {
+	tls *tlsConn // TLS over this socket (tls_conn.go); nil in clear
+}
 
 func (sysio) init(c *net.TCPConn) error { return nil }
 
 const canSkipRead = false
 
-func (sysio) read(c *net.TCPConn, b []byte, mode readMode) (int, error) {
+func (x sysio) read(c *net.TCPConn, b []byte, mode readMode) (int, error) {
+	if x.tls != nil {
+		return x.tls.read(b, mode)
+	}
 	if mode == readNoWait {
 		return 0, errWouldBlock
 	}
@@ -20,7 +25,10 @@ func (sysio) read(c *net.TCPConn, b []byte, mode readMode) (int, error) {
 
 func (sysio) stale(c *net.TCPConn) bool { return false }
 
-func (sysio) write(c *net.TCPConn, b []byte) error {
+func (x sysio) write(c *net.TCPConn, b []byte) error {
+	if x.tls != nil {
+		return x.tls.write(b)
+	}
 	_, err := c.Write(b)
 	return err
 }
@@ -30,6 +38,9 @@ func (ep *endpoint) readIdleWait(wait bool) (int, error) { return ep.readIdle() 
 func (ep *endpoint) readIdleNoWait() (int, error) { return 0, errWouldBlock }
 
 func (ep *endpoint) readIdle() (int, error) {
+	if ep.sys.tls != nil {
+		return ep.sys.tls.readIdle(ep, readTry)
+	}
 	ep.hold()
 	n, err := ep.c.Read((*ep.buf)[ep.w:])
 	ep.w += n

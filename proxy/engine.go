@@ -58,6 +58,7 @@ type Engine struct {
 
 	parker  *parker   // idle keep-alive connections without a goroutine
 	h2cfg   config.H2 // the global h2 block of the configuration being applied
+	tlsEnv  *TLSEnv   // session keys and ACME hooks (tls_build.go)
 	global  *limiter
 	actconn atomic.Int64 // client connections open, for logs
 	// proxyRefused counts connections closed for their PROXY protocol
@@ -104,9 +105,10 @@ type frontend struct {
 	// acceptProxy: connections start with a PROXY protocol header
 	// (proxyproto.go); nil: none is read.
 	acceptProxy *config.AcceptProxy
-	h2c         bool      // HTTP/2 with prior knowledge on plain binds
-	h2only      bool      // proto = "h2": every connection is HTTP/2
-	h2          h2.Config // HTTP/2 client connections' settings
+	h2c         bool         // HTTP/2 with prior knowledge on plain binds
+	h2only      bool         // proto = "h2": every connection is HTTP/2
+	h2          h2.Config    // HTTP/2 client connections' settings
+	tls         *frontendTLS // TLS binds and SNI routes (tls_build.go); nil: none
 }
 
 // New returns an engine serving nothing until Apply.
@@ -189,7 +191,7 @@ func (e *Engine) Apply(cfg *config.Config) error {
 	opened := map[string]*listener{}
 	want := map[string]*frontend{}
 	for _, fe := range frontends {
-		for _, addr := range feConfig(cfg, fe.name).Bind {
+		for _, addr := range tlsAddrs(feConfig(cfg, fe.name)) {
 			want[addr] = fe
 			if _, ok := e.listeners[addr]; ok {
 				continue
@@ -217,6 +219,7 @@ func (e *Engine) Apply(cfg *config.Config) error {
 	e.global.setMax(cfg.Global.MaxConn)
 	for addr, l := range e.listeners {
 		if fe, ok := want[addr]; ok {
+			l.tls.Store(fe.bindTLS(addr))
 			l.fe.Store(fe)
 			continue
 		}
@@ -226,6 +229,7 @@ func (e *Engine) Apply(cfg *config.Config) error {
 		e.log.Info().Str("bind", addr).Msg("listener removed; its connections drain")
 	}
 	for addr, l := range opened {
+		l.tls.Store(want[addr].bindTLS(addr))
 		l.fe.Store(want[addr])
 		e.listeners[addr] = l
 		l.start()
@@ -375,6 +379,11 @@ func (e *Engine) buildFrontend(fc *config.Frontend, backends map[string]*backend
 		}
 		fe.routes = append(fe.routes, r)
 	}
+	tls, err := e.buildTLS(fc, backends)
+	if err != nil {
+		return nil, err
+	}
+	fe.tls = tls
 	return fe, nil
 }
 

@@ -18,6 +18,7 @@ type listener struct {
 	addr   string
 	ln     *net.TCPListener
 	fe     atomic.Pointer[frontend]
+	tls    atomic.Pointer[tlsBind] // TLS terminated on this address; nil in clear
 	closed atomic.Bool
 	done   chan struct{}
 	watch  *os.File // duplicate descriptor the accept loop waits on

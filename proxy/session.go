@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"lbd/config"
+	"lbd/tlsconf"
 )
 
 // session is one client connection.
@@ -42,6 +43,8 @@ type session struct {
 	viaProxy bool
 	dstAddr  netip.AddrPort
 
+	hello *tlsconf.Hello // the client's ClientHello (tls_session.go); nil in clear
+
 	// A VRRP handover of the address the client reached (quiesce.go).
 	tun     atomic.Pointer[tunnelState] // while tunneling, for its activity
 	leaving atomic.Bool                 // close once idle
@@ -73,7 +76,7 @@ func (e *Engine) startSession(l *listener, fe *frontend, lim *limiter, c *net.TC
 }
 
 func (s *session) run() {
-	if !s.readProxyHeader() { // proxyproto.go
+	if !s.readProxyHeader() || !s.startTLS() { // proxyproto.go, tls_session.go
 		s.end()
 		return
 	}
@@ -98,6 +101,9 @@ func (s *session) end() {
 		s.h2.closeIdle() // a parked connection kicked: GOAWAY first
 	}
 	s.cli.release()
+	if t := s.cli.sys.tls; t != nil && !s.killed.Load() {
+		t.closeNotify()
+	}
 	if s.x.linger && !s.killed.Load() {
 		s.lingeringClose()
 	}

@@ -9,7 +9,11 @@ func (s *exchange) serveTCP() {
 	t.tIdle = s.accepted
 	t.tHead = s.accepted // the reference time of the assignment
 	fe := s.fe
-	be := fe.defaultBE
+	be := s.tcpBackend(fe) // the default backend, or by SNI (tls_session.go)
+	if be == nil {
+		s.logNoTCPBackend()
+		return
+	}
 	t.be = be
 	maxInt64(&be.st.max, be.st.cur.Add(1))
 	be.st.total.Add(1)
@@ -40,6 +44,10 @@ func (s *exchange) serveTCP() {
 		u.ep.c.Close()
 		s.upc.Store(nil)
 	}()
+	if err := s.flushHello(&u.ep, be.t.Tunnel); err != nil { // a passed-through ClientHello
+		t.setTerm('S', 'D')
+		return
+	}
 	up, down, who := s.tunnel(&u.ep, be.t.Tunnel)
 	t.bytesIn, t.bytesOut = up, down
 	if s.killed.Load() {

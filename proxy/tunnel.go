@@ -130,7 +130,7 @@ func pump(dst, src *endpoint, ts *tunnelState, idle time.Duration, rb, wb byte) 
 		first = false
 		if err != nil || n == 0 {
 			if err == nil || errors.Is(err, io.EOF) {
-				dst.c.CloseWrite()
+				dst.closeWrite() // close_notify first over TLS
 				return total
 			}
 			if ts.readFailed(src, err, idle, rb) {
@@ -151,7 +151,7 @@ func pump(dst, src *endpoint, ts *tunnelState, idle time.Duration, rb, wb byte) 
 		}
 		src.consume(n)
 		src.releaseIfEmpty()
-		if full >= bulkReads && canSplice {
+		if full >= bulkReads && canSplice && !src.isTLS() && !dst.isTLS() {
 			spliced.Add(1)
 			return total + spliceRest(dst, src, ts, idle, rb, wb)
 		}

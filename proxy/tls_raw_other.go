@@ -1,0 +1,24 @@
+//go:build !linux
+
+package proxy
+
+import "net"
+
+// rawTLS uses the net package's I/O where raw system calls are not wired.
+type rawTLS struct{}
+
+func (rawTLS) init(*net.TCPConn) {}
+
+func (rawTLS) read(c *net.TCPConn, b []byte, mode readMode) (int, error) {
+	if mode == readNoWait {
+		return 0, errTLSWouldBlock
+	}
+	return c.Read(b)
+}
+
+func (rawTLS) write(c *net.TCPConn, b []byte) error {
+	_, err := c.Write(b)
+	return err
+}
+
+func (rawTLS) waitReadable() error { return nil }
