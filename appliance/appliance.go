@@ -39,6 +39,7 @@ type Appliance struct {
 	// sessions makes TLS sessions resumable across reloads (tls.go).
 	sessions *tlsconf.Sessions
 	bgp      *bgp.Speaker
+	acme     acmeState // certificates obtained by ACME (acme.go)
 
 	// mu serializes Start, Reload and Stop: one configuration is applied
 	// at a time, and status reads never see a half-applied one.
@@ -71,7 +72,7 @@ func New(log zerolog.Logger, path, version string) *Appliance {
 		bgp:     bgp.New(log, pool),                                           // and the BGP speaker's Tracker
 	}
 	a.sessions = tlsconf.NewSessions()
-	a.proxy.SetTLS(proxy.TLSEnv{Sessions: a.sessions})
+	a.proxy.SetTLS(a.tlsEnv()) // acme.go
 	// A master handing its VIPs over asks the proxy for the moment no
 	// client has a request in progress on them.
 	a.speaker.SetQuiescer(a.proxy)
@@ -178,6 +179,7 @@ func (a *Appliance) apply(cfg, old *config.Config) error {
 		return err // already says "bgp: ..."
 	}
 	a.configureSessions(cfg)
+	a.applyACME(cfg)
 	return nil
 }
 
@@ -275,6 +277,7 @@ func (a *Appliance) Stop(ctx context.Context) error {
 	pctx, cancel := context.WithTimeout(ctx, grace)
 	defer cancel()
 	perr := a.proxy.Shutdown(pctx)
+	a.acme.stop()
 	a.stats.Close(pctx)
 	a.bgp.Close()
 	a.pool.Close()

@@ -72,7 +72,7 @@ func (a *Appliance) Certificates() []admin.CertInfo {
 	if cfg == nil {
 		return nil
 	}
-	return CertInfos(cfg, time.Now())
+	return append(CertInfos(cfg, time.Now()), a.acmeCertInfos(cfg)...)
 }
 
 // CertInfos describes every certificate a configuration serves, merged by

@@ -190,7 +190,13 @@ func TestTLSRealClients(t *testing.T) {
 			testssl = "testssl.sh"
 		}
 		jsonFile := filepath.Join(tl.dir, "testssl.json")
-		out, _ := l.Exec("client", testssl, "--quiet", "--color", "0", "--warnings", "off", "-p", "-s", "--jsonfile", jsonFile, addr)
+		// testssl takes a minute or more, longer on a busy machine: Exec's
+		// minute is not enough.
+		ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+		defer cancel()
+		outb, _ := exec.CommandContext(ctx, "ip", "netns", "exec", l.NS("client"), testssl, "--quiet", "--color", "0",
+			"--warnings", "off", "-p", "-s", "--jsonfile", jsonFile, addr).CombinedOutput()
+		out := string(outb)
 		raw, err := os.ReadFile(jsonFile)
 		if err != nil {
 			t.Fatalf("testssl wrote no JSON: %v\n%s", err, out)
