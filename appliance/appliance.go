@@ -123,9 +123,6 @@ func (a *Appliance) Start(cfg *config.Config) error {
 // they fail; the parts already changed are put back to old (nil on the
 // first start), so a refused reload leaves the running configuration whole.
 func (a *Appliance) apply(cfg, old *config.Config) error {
-	if err := checkTLSServed(cfg); err != nil {
-		return err
-	}
 	// VRRP reads the backends' health only once the new instances (and
 	// their trackers) are in place, or the rollback is done.
 	a.speaker.Hold()

@@ -2,8 +2,6 @@ package appliance
 
 import (
 	"crypto/x509"
-	"errors"
-	"fmt"
 	"time"
 
 	"lbd/admin"
@@ -17,41 +15,6 @@ var (
 	_ admin.TLSController = (*Appliance)(nil)
 	_ admin.CertSource    = (*Appliance)(nil)
 )
-
-// errTLSNotServed refuses the TLS settings the data path does not serve
-// yet (TLS to servers, and the http-only extras of TLS binds): lbd must
-// not talk in clear text to a server the file says speaks TLS, nor drop a
-// header the file asks for.
-var errTLSNotServed = errors.New("is checked (lbd -c, lbctl check) but not served by this build yet")
-
-// checkTLSServed is what apply refuses until the data paths serve it.
-func checkTLSServed(cfg *config.Config) error {
-	for _, f := range cfg.Frontends {
-		for _, t := range f.TLS {
-			switch {
-			case f.Mode == config.ModeHTTP && f.ForwardFor:
-				return fmt.Errorf("frontend %q: forward_for with a tls bind (X-Forwarded-Proto: https) %w", f.Name, errTLSNotServed)
-			case t.HSTSMaxAge > 0:
-				return fmt.Errorf("frontend %q: hsts_max_age %w", f.Name, errTLSNotServed)
-			case t.ClientCertHeaders:
-				return fmt.Errorf("frontend %q: client_cert_headers %w", f.Name, errTLSNotServed)
-			case len(t.ACME) > 0:
-				return fmt.Errorf("frontend %q: acme %w", f.Name, errTLSNotServed)
-			}
-		}
-	}
-	for _, b := range cfg.Backends {
-		if b.TLS != nil || b.HealthCheck.TLS != nil && *b.HealthCheck.TLS {
-			return fmt.Errorf("backend %q: TLS to servers %w", b.Name, errTLSNotServed)
-		}
-		for _, s := range b.Servers {
-			if s.TLS != nil {
-				return fmt.Errorf("backend %q server %q: TLS to servers %w", b.Name, s.Name, errTLSNotServed)
-			}
-		}
-	}
-	return nil
-}
 
 // configureSessions applies the ticket settings of a configuration that
 // was applied: a new secret file takes over, the old keys still open the

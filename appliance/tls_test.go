@@ -1,7 +1,6 @@
 package appliance
 
 import (
-	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -10,7 +9,7 @@ import (
 	"lbd/test/pki"
 )
 
-func TestCertInfosAndRefusal(t *testing.T) {
+func TestCertInfos(t *testing.T) {
 	dir := t.TempDir()
 	ca := pki.NewCA("CA")
 	ca.Issue(pki.Options{}, "www.example.com", "example.com").Write(filepath.Join(dir, "site.pem"))
@@ -48,12 +47,5 @@ backend "app" {
 	}
 	if !api.Default || api.KeyType != "RSA" || len(api.Binds) != 3 || api.Issuer != "CN=CA,O=lbd test" {
 		t.Errorf("api (default of frontend b, used by 3 binds): %+v", api)
-	}
-	if err := checkTLSServed(cfg); err != nil {
-		t.Errorf("a TLS frontend is refused: %v", err)
-	}
-	cfg.Backends[0].TLS = &config.ServerTLS{}
-	if err := checkTLSServed(cfg); !errors.Is(err, errTLSNotServed) {
-		t.Errorf("TLS to servers is not refused: %v", err)
 	}
 }

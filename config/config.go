@@ -164,6 +164,10 @@ type Frontend struct {
 	// on TLS binds (HAProxy's "proto h2" on a bind). Default "": HTTP/1.1,
 	// with HTTP/2 by ALPN on TLS binds and by h2c on plain ones.
 	Proto string
+	// RedirectHTTPS redirects requests on plain binds to https with this
+	// status (301, 302, 303, 307 or 308), HAProxy's "http-request redirect
+	// scheme https code N unless { ssl_fc }". Default 0: off.
+	RedirectHTTPS int
 
 	rng        blockRanges
 	bindRanges map[string]hcl.Range // normalized bind -> where it is written

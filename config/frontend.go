@@ -17,7 +17,7 @@ import (
 var frontendSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "bind"}, {Name: "mode"}, {Name: "maxconn"},
-		{Name: "default_backend"}, {Name: "forward_for"}, {Name: "trusted_proxies"}, {Name: "h2c"}, {Name: "proto"},
+		{Name: "default_backend"}, {Name: "forward_for"}, {Name: "trusted_proxies"}, {Name: "h2c"}, {Name: "proto"}, {Name: "redirect_https"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "route", LabelNames: []string{"name"}},
@@ -94,6 +94,7 @@ func (d *decoder) decodeFrontend(blk *hcl.Block, def Defaults, dir string) *Fron
 		d.errorf(f.rng.block, "frontend %q: default_backend is required (or at least one route)", f.Name)
 	}
 	d.checkSNIRoutes(f)
+	d.decodeRedirect(b, f)
 	if f.Mode == ModeTCP {
 		if len(f.ErrorFiles) > 0 {
 			d.errorf(f.ErrorFiles[0].rng.block, "frontend %q: error_file needs mode = \"http\" (this frontend is tcp)", f.Name)

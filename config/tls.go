@@ -642,3 +642,16 @@ func (d *decoder) checkSNIRoutes(f *Frontend) {
 		}
 	}
 }
+
+// decodeRedirect reads redirect_https.
+func (d *decoder) decodeRedirect(b body, f *Frontend) {
+	b.integer("redirect_https", &f.RedirectHTTPS, 0, 999)
+	switch f.RedirectHTTPS {
+	case 0, 301, 302, 303, 307, 308:
+	default:
+		d.errorf(f.rng.at("redirect_https"), "redirect_https: %d is not 301, 302, 303, 307 or 308 (0: off)", f.RedirectHTTPS)
+	}
+	if f.RedirectHTTPS != 0 && f.Mode == ModeTCP {
+		d.errorf(f.rng.at("redirect_https"), "frontend %q: redirect_https needs mode = \"http\" (this frontend is tcp)", f.Name)
+	}
+}

@@ -109,6 +109,9 @@ type frontend struct {
 	h2only      bool         // proto = "h2": every connection is HTTP/2
 	h2          h2.Config    // HTTP/2 client connections' settings
 	tls         *frontendTLS // TLS binds and SNI routes (tls_build.go); nil: none
+	// redirect is redirect_https's status (0: off) and redirectPort the
+	// port of the frontend's first TLS bind (tls_http.go).
+	redirect, redirectPort int
 }
 
 // New returns an engine serving nothing until Apply.
@@ -290,6 +293,7 @@ func (e *Engine) buildBackend(bc *config.Backend, servers map[*health.Server]*se
 		}
 		ck := sc.Cookie
 		pp := proxyVersion(sc.SendProxy)
+		setServerTLS(s, sc, s.addr.Load() != nil, commit) // tls_upstream.go
 		if s.addr.Load() == nil {
 			s.addr.Store(&addr) // new: not visible to traffic yet
 			s.cookie.Store(&ck)
@@ -384,6 +388,7 @@ func (e *Engine) buildFrontend(fc *config.Frontend, backends map[string]*backend
 		return nil, err
 	}
 	fe.tls = tls
+	fe.redirect, fe.redirectPort = redirectOf(fc)
 	return fe, nil
 }
 

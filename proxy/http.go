@@ -311,6 +311,9 @@ func (s *exchange) handleRequest(t *txn) bool {
 	fe := s.fe
 	req := &t.req
 	fe.st.reqs.Add(1)
+	if done, keep := s.plainRequest(t); done { // ACME HTTP-01, redirect to https (tls_http.go)
+		return keep
+	}
 	be := fe.selectBackend(req)
 	if be == nil {
 		s.fail(t, 503, 'P', 'R')

@@ -40,6 +40,7 @@ func (s *exchange) buildRequest(t *txn, out []byte) []byte {
 	ff := fe.forwardFor
 	trusted := ff && len(fe.trusted) > 0 && s.trustedPeer(fe)
 	hasProto, hasHost := false, false
+	stripSSL := s.stripsClientCertFields() // tls_http.go
 
 	out = append(out, req.Raw[:req.Target.End]...)
 	if req.Minor == 0 {
@@ -54,7 +55,7 @@ func (s *exchange) buildRequest(t *txn, out []byte) []byte {
 	}
 	for i := range req.Fields {
 		h := &req.Fields[i]
-		if h.Drop {
+		if h.Drop || stripSSL && isClientCertField(req.Bytes(h.Name)) {
 			continue
 		}
 		switch h.Kind {
@@ -108,7 +109,7 @@ func (s *exchange) buildRequest(t *txn, out []byte) []byte {
 		out = s.peer.Addr().AppendTo(out)
 		out = append(out, "\r\n"...)
 		if !hasProto {
-			out = append(out, "X-Forwarded-Proto: http\r\n"...)
+			out = append(out, s.forwardedProto()...)
 		}
 		if !hasHost {
 			if v := req.HostField(); len(v) > 0 {
@@ -118,6 +119,7 @@ func (s *exchange) buildRequest(t *txn, out []byte) []byte {
 			}
 		}
 	}
+	out = s.appendTLSRequestFields(out)
 	return append(out, "\r\n"...)
 }
 
@@ -133,9 +135,10 @@ func (s *exchange) buildResponse(t *txn, out []byte, keep, dechunk, upgrade bool
 	out = append(out, resp.Raw[9:resp.Reason.End]...)
 	out = append(out, "\r\n"...)
 	setOwn := false
+	hsts := s.hsts() // tls_http.go
 	for i := range resp.Fields {
 		h := &resp.Fields[i]
-		if h.Drop {
+		if h.Drop || hsts != "" && isSTSField(resp.Bytes(h.Name)) {
 			continue
 		}
 		if h.Kind == h1.KindSetCookie && ck != nil && t.srv != nil {
@@ -181,6 +184,7 @@ func (s *exchange) buildResponse(t *txn, out []byte, keep, dechunk, upgrade bool
 			out = append(out, "Cache-Control: private\r\n"...)
 		}
 	}
+	out = append(out, hsts...)
 	return append(out, "\r\n"...)
 }
 

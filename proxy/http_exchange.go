@@ -269,7 +269,7 @@ func (s *exchange) upstream(t *txn, srv *server, maxAge time.Duration, fresh boo
 			return u, true, nil
 		}
 	}
-	u, err := srv.dial(s.e.ctx, t.be.t.Connect)
+	u, err := srv.dial(s.e.ctx, t.be.t.Connect, s.clientSNI())
 	return u, false, err
 }
 

@@ -104,7 +104,7 @@ func (s *session) dst() netip.AddrPort {
 func (s *session) sendProxyHeader(u *upConn, now int64, to time.Duration) error {
 	v := u.srv.sendProxy.Load()
 	if v == 0 {
-		return nil
+		return u.finishTLS() // tls_upstream.go (send_proxy removed by a reload since the dial)
 	}
 	var b [proxyproto.MaxV1]byte
 	var h []byte
@@ -114,7 +114,10 @@ func (s *session) sendProxyHeader(u *upConn, now int64, to time.Duration) error 
 		h = proxyproto.AppendV2(b[:0], s.peer, s.dst())
 	}
 	u.private = true
-	return u.ep.write(h, now, to)
+	if err := u.ep.write(h, now, to); err != nil {
+		return err
+	}
+	return u.finishTLS() // tls_upstream.go: TLS starts after the header
 }
 
 // proxyVersion maps a server's send_proxy to the version sent.

@@ -6,6 +6,7 @@ import (
 
 	"lbd/config"
 	"lbd/health"
+	"lbd/tlsconf"
 )
 
 // server is the proxy's side of one backend server: its health record (the
@@ -17,8 +18,9 @@ type server struct {
 	name string
 	st   *backendState // the queue this server serves besides its own
 
-	addr   atomic.Pointer[string] // resolved "ip:port" dialled
-	cookie atomic.Pointer[string] // value naming it in the persistence cookie
+	addr   atomic.Pointer[string]         // resolved "ip:port" dialled
+	tls    atomic.Pointer[tlsconf.Client] // TLS to the server; nil: plain (tls_upstream.go)
+	cookie atomic.Pointer[string]         // value naming it in the persistence cookie
 	// sendProxy is the PROXY protocol version sent on new connections,
 	// 0 for none (proxyproto.go).
 	sendProxy atomic.Int32

@@ -44,10 +44,6 @@ func (s *exchange) serveTCP() {
 		u.ep.c.Close()
 		s.upc.Store(nil)
 	}()
-	if err := s.flushHello(&u.ep, be.t.Tunnel); err != nil { // a passed-through ClientHello
-		t.setTerm('S', 'D')
-		return
-	}
 	up, down, who := s.tunnel(&u.ep, be.t.Tunnel)
 	t.bytesIn, t.bytesOut = up, down
 	if s.killed.Load() {
@@ -70,7 +66,7 @@ func (s *exchange) connectTCP(t *txn, pr *pickReq) *upConn {
 	t.tC0 = nanotime()
 	attempts := 0
 	for {
-		u, err := t.srv.dial(s.e.ctx, be.t.Connect)
+		u, err := t.srv.dial(s.e.ctx, be.t.Connect, s.clientSNI())
 		if err == nil {
 			err = s.sendProxyHeader(u, nanotime(), be.t.Server)
 			if err == nil {

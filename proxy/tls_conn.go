@@ -43,6 +43,7 @@ type tlsConn struct {
 	alpn    string
 	hsNanos int64 // handshake duration
 	state   *tls.ConnectionState
+	bind    *tlsBind // the bind it came through: its http settings
 }
 
 // errTLSWouldBlock is what the transport gives crypto/tls for EAGAIN in a

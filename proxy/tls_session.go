@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/rs/zerolog"
 
@@ -50,7 +49,7 @@ func (s *session) startTLS() bool {
 		s.logTLSFailure(t0, handshakeReason(err), hello.ServerName)
 		return false
 	}
-	t := &tlsConn{tc: tc, tr: tr}
+	t := &tlsConn{tc: tc, tr: tr, bind: b}
 	t.takeFacts(nanotime() - t0)
 	s.cli.sys.tls = t
 	s.cli.rdl = -1 // crypto/tls set deadlines through the transport
@@ -155,19 +154,6 @@ func (s *session) logNoTCPBackend() {
 		sni = s.hello.ServerName
 	}
 	s.logTLSFailure(s.accepted, "no route for server name \""+sni+"\" and no default_backend", sni)
-}
-
-// flushHello sends what the client sent before the server was chosen (a
-// passed-through ClientHello) to the server.
-func (s *session) flushHello(srv *endpoint, to time.Duration) error {
-	if s.cli.buffered() == 0 {
-		return nil
-	}
-	err := srv.write(s.cli.data(), nanotime(), to)
-	n := s.cli.buffered()
-	s.cli.consume(n)
-	s.cli.releaseIfEmpty()
-	return err
 }
 
 // tlsLog adds a TLS connection's facts to an access-log line (HAProxy's

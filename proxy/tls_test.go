@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -402,4 +405,217 @@ func writeFile(t testing.TB, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+const tlsHTTPExtras = `
+defaults {
+  mode = "http"
+  timeouts {
+    connect = "1s"
+    client = "5s"
+    server = "5s"
+  }
+}
+frontend "web" {
+  bind = ["{{plain}}"]
+  default_backend = "app"
+  forward_for = true
+  redirect_https = 308
+  tls {
+    bind = ["{{fe}}"]
+    crt  = ["{{dir}}/site.pem"]
+    verify  = "optional"
+    ca_file = "{{dir}}/clients.pem"
+    client_cert_headers = true
+    hsts_max_age = "8760h"
+    hsts_include_subdomains = true
+  }
+}
+backend "app" {
+  server "s1" {
+    address = "{{s1}}"
+    check = false
+  }
+}
+`
+
+// echoHeaders answers with the request's headers in the body, and a
+// Strict-Transport-Security of its own.
+func echoHeaders(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Strict-Transport-Security", "max-age=1")
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			fmt.Fprintf(w, "%s: %s\n", k, v)
+		}
+	}
+}
+
+func TestTLSHTTPExtras(t *testing.T) {
+	f := newTLSFiles(t)
+	clients := pki.NewCA("Clients")
+	clients.WriteCA(f.path("clients.pem"))
+	alice := clients.Issue(pki.Options{Client: true}, "alice")
+	fe, plain := freePort(t), freePort(t)
+	s1 := backendServer(t, "s1", echoHeaders)
+	r := newRig(t, tlsHTTPExtras, map[string]string{"fe": fe, "plain": plain, "dir": f.dir, "s1": hostport(s1)})
+	r.e.SetTLS(TLSEnv{ACMEHTTP: func(p string) (string, bool) {
+		if p == "/.well-known/acme-challenge/abcdefghijklmnopqrstuvwxyz" {
+			return "abcdefghijklmnopqrstuvwxyz.thumb", true
+		}
+		return "", false
+	}})
+
+	get := func(certs []tls.Certificate, spoof bool) (*http.Response, string) {
+		conf := f.client("www.example.com")
+		conf.Certificates = certs
+		cl := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: conf}}
+		req, _ := http.NewRequest("GET", "https://"+fe+"/p?q=1", nil)
+		req.Host = "www.example.com"
+		if spoof {
+			req.Header.Set("X-SSL-Client-Verify", "0")
+			req.Header.Set("X-SSL-Client-DN", "/CN=admin")
+		}
+		resp, err := cl.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(b)
+	}
+	kp, _ := tls.X509KeyPair(alice.PEM(), alice.PEM())
+	resp, body := get([]tls.Certificate{kp}, false)
+	for _, want := range []string{"X-Forwarded-Proto: https", "X-Ssl: 1", "X-Ssl-Client-Used: 1", "X-Ssl-Client-Verify: 0",
+		"X-Ssl-Client-Dn: /O=lbd test/CN=alice", "X-Ssl-Client-Cn: alice", "X-Ssl-Issuer: /O=lbd test/CN=Clients"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the server did not get %q:\n%s", want, body)
+		}
+	}
+	if got := resp.Header.Values("Strict-Transport-Security"); len(got) != 1 || got[0] != "max-age=31536000; includeSubDomains" {
+		t.Errorf("Strict-Transport-Security %q", got)
+	}
+	// No certificate, and forged fields: dropped, the truth told.
+	_, body = get(nil, true)
+	if strings.Contains(body, "admin") || strings.Contains(body, "X-Ssl-Client-Verify") || !strings.Contains(body, "X-Ssl-Client-Used: 0") {
+		t.Errorf("forged client certificate fields reached the server:\n%s", body)
+	}
+
+	// The plain bind: redirect, keeping host (without its port) and target;
+	// ACME validations answered, not redirected.
+	port := fe[strings.LastIndexByte(fe, ':')+1:]
+	out := rawRequest(t, plain, "GET /a/b?c=d HTTP/1.1\r\nHost: www.example.com:80\r\nConnection: close\r\n\r\n", 2*time.Second)
+	if !strings.HasPrefix(out, "HTTP/1.1 308 Permanent Redirect\r\n") || !strings.Contains(out, "Location: https://www.example.com:"+port+"/a/b?c=d\r\n") {
+		t.Errorf("redirect:\n%s", out)
+	}
+	out = rawRequest(t, plain, "GET /.well-known/acme-challenge/abcdefghijklmnopqrstuvwxyz HTTP/1.1\r\nHost: www.example.com\r\nConnection: close\r\n\r\n", 2*time.Second)
+	if !strings.HasPrefix(out, "HTTP/1.1 200 OK\r\n") || !strings.HasSuffix(out, "\r\n\r\nabcdefghijklmnopqrstuvwxyz.thumb") {
+		t.Errorf("ACME HTTP-01:\n%s", out)
+	}
+	out = rawRequest(t, plain, "POST /form HTTP/1.1\r\nHost: www.example.com\r\nContent-Length: 3\r\n\r\nabc", 2*time.Second)
+	if !strings.HasPrefix(out, "HTTP/1.1 308") || !strings.Contains(out, "Connection: close\r\n") {
+		t.Errorf("a redirected request with a body must close:\n%s", out)
+	}
+	r.logs.waitFor(t, `"status":308`, `"request":"GET /a/b?c=d HTTP/1.1"`)
+}
+
+const tlsUpstream = `
+defaults {
+  mode = "http"
+  timeouts {
+    connect = "1s"
+    client = "5s"
+    server = "5s"
+  }
+}
+frontend "web" {
+  bind = ["{{plain}}"]
+  default_backend = "app"
+  tls {
+    bind = ["{{fe}}"]
+    crt  = ["{{dir}}/site.pem", "{{dir}}/other.pem"]
+  }
+}
+backend "app" {
+  retries = 0
+  tls {
+    ca_file = "{{dir}}/ca.pem"
+    {{tls}}
+  }
+  server "s1" {
+    address = "{{s1}}"
+    check = false
+  }
+}
+`
+
+// TestTLSToServers: TLS to a server verified against a CA file, with a
+// fixed SNI or the client's; refused when the server's certificate does
+// not verify; server connections kept alive and reused.
+func TestTLSToServers(t *testing.T) {
+	f := newTLSFiles(t)
+	f.ca.WriteCA(f.path("ca.pem"))
+	var mu sync.Mutex
+	conns, snis := 0, []string{}
+	cert, _ := tls.LoadX509KeyPair(f.path("site.pem"), f.path("site.pem"))
+	other, _ := tls.LoadX509KeyPair(f.path("other.pem"), f.path("other.pem"))
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "sni=%s", r.TLS.ServerName)
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert, other}, GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+		mu.Lock()
+		snis = append(snis, h.ServerName)
+		mu.Unlock()
+		return nil, nil
+	}}
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			mu.Lock()
+			conns++
+			mu.Unlock()
+		}
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	addr := strings.TrimPrefix(srv.URL, "https://")
+	fe, plain := freePort(t), freePort(t)
+	vars := map[string]string{"fe": fe, "plain": plain, "dir": f.dir, "s1": addr, "tls": `sni = "www.example.com"`}
+	r := newRig(t, tlsUpstream, vars)
+	for i := 0; i < 3; i++ {
+		resp, body := httpGet(t, "http://"+plain+"/", nil)
+		if resp.StatusCode != 200 || body != "sni=www.example.com" {
+			t.Fatalf("request %d: %d %q", i, resp.StatusCode, body)
+		}
+	}
+	mu.Lock()
+	if conns != 1 {
+		t.Errorf("%d server connections for 3 requests: TLS connections to servers are not reused", conns)
+	}
+	mu.Unlock()
+
+	// The client's SNI passed on.
+	vars["tls"] = "sni_from_client = true"
+	if err := r.apply(tlsUpstream, vars); err != nil {
+		t.Fatal(err)
+	}
+	cl := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: f.client("other.example.com")}}
+	resp, err := cl.Get("https://" + fe + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "sni=other.example.com" {
+		t.Errorf("sni_from_client: the server saw %q", b)
+	}
+
+	// A name the server's certificate does not carry: refused, 503.
+	vars["tls"] = `sni = "www.example.com"
+    verify_host = "nope.example.com"`
+	if err := r.apply(tlsUpstream, vars); err != nil {
+		t.Fatal(err)
+	}
+	if resp, _ := httpGet(t, "http://"+plain+"/", nil); resp.StatusCode != 503 {
+		t.Errorf("a server whose certificate does not verify: status %d, want 503", resp.StatusCode)
+	}
+	r.logs.waitFor(t, `"termination_state":"SC"`)
 }

@@ -33,9 +33,11 @@ type upConn struct {
 	addr   string
 	idleAt int64 // unix nanoseconds when it became idle
 	uses   int   // requests sent on it
-	// private: it carries one client's PROXY protocol header and is
-	// never pooled for other sessions (proxyproto.go).
+	// private: made for one client (its PROXY protocol header, proxyproto.go,
+	// or TLS with its SNI, tls_upstream.go): never given to another.
 	private bool
+	// pendingTLS: the TLS handshake waits for the PROXY header.
+	pendingTLS *pendingTLS
 }
 
 // getIdle takes the most recently used idle connection younger than maxAge.
@@ -121,7 +123,7 @@ func (s *server) purgeIdle(now int64, all bool) {
 }
 
 // dial opens a new connection to the server.
-func (s *server) dial(ctx context.Context, timeout time.Duration) (*upConn, error) {
+func (s *server) dial(ctx context.Context, timeout time.Duration, clientSNI string) (*upConn, error) {
 	addr := s.address()
 	d := net.Dialer{Timeout: timeout}
 	c, err := d.DialContext(ctx, "tcp", addr)
@@ -133,6 +135,15 @@ func (s *server) dial(ctx context.Context, timeout time.Duration) (*upConn, erro
 	if err := u.ep.sys.init(tc); err != nil {
 		tc.Close()
 		return nil, err
+	}
+	if cl := s.tls.Load(); cl != nil { // tls_upstream.go
+		if s.sendProxy.Load() != 0 {
+			// The PROXY header goes first: sendProxyHeader finishes.
+			u.pendingTLS = &pendingTLS{cl: cl, sni: clientSNI, timeout: timeout}
+		} else if err := u.startTLS(cl, clientSNI, timeout); err != nil {
+			tc.Close()
+			return nil, err
+		}
 	}
 	return u, nil
 }
