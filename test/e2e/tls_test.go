@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"lbd/test/pebble"
 	"lbd/test/pki"
 )
 
@@ -164,11 +165,17 @@ func TestTLSRealClients(t *testing.T) {
 	})
 	t.Run("s_client client certificates", func(t *testing.T) {
 		caddr := l.Addr("lb1") + ":8444"
-		without := sClient(l, tl, caddr, "-servername", "www.example.com")
-		with := sClient(l, tl, caddr, "-servername", "www.example.com", "-cert", tl.path("alice.pem"), "-key", tl.path("alice.pem"))
+		// TLS 1.2 refuses within the handshake; TLS 1.3 after the client's
+		// Finished, which s_client may not stay to read: lbd's log tells.
+		without := sClient(l, tl, caddr, "-servername", "www.example.com", "-tls1_2")
 		if !strings.Contains(without, "alert") {
-			t.Errorf("no client certificate: the handshake was not refused:\n%s", without)
+			t.Errorf("no client certificate (TLS 1.2): the handshake was not refused:\n%s", without)
 		}
+		sClient(l, tl, caddr, "-servername", "www.example.com", "-tls1_3")
+		Eventually(t, 5*time.Second, func() bool {
+			return strings.Count(lb.Output(), `"tls_error":"client didn't provide a certificate"`) >= 2
+		}, "lbd to log both refusals")
+		with := sClient(l, tl, caddr, "-servername", "www.example.com", "-cert", tl.path("alice.pem"), "-key", tl.path("alice.pem"))
 		if strings.Contains(with, "alert") || !strings.Contains(with, "Verify return code: 0 (ok)") {
 			t.Errorf("with alice's certificate:\n%s", with)
 		}
@@ -347,4 +354,61 @@ func TestTLSPairFailover(t *testing.T) {
 	if out := sClient(l, tl, "192.0.2.100:443", "-servername", "www.example.com", "-sess_in", sess); !strings.Contains(out, "Reused,") {
 		t.Errorf("openssl's session from lb1 was not reused on lb2:\n%s", firstLine(out, "New,", "Reused,"))
 	}
+}
+
+// TestACMEPair: both nodes of a pair obtain a certificate from an ACME
+// server (Pebble, in the client's namespace, its DNS resolving every name
+// to the VIP) although only the master can be reached by the validations:
+// the master answers the backup's HTTP-01 validation too (shared account
+// key). The site is then served over HTTPS with the certificate obtained.
+func TestACMEPair(t *testing.T) {
+	RequireLBD(t)
+	t.Parallel()
+	l := NewLab(t)
+	l.StartWeb("web1")
+	l.StartWeb("web2")
+	srv := pebble.StartWith(t, pebble.Options{HTTPPort: 80, TLSPort: 443, Wrap: []string{"ip", "netns", "exec", l.NS("client")},
+		Listen: l.Addr("client"), Resolve: "192.0.2.100", DialContext: l.DialContext("client")})
+	key := filepath.Join(l.Dir(), "account.key")
+	conf := func(node string) string {
+		c := LabConfig(node)
+		c = replaceOnce(t, c, `  default_backend = "web"
+  forward_for     = true
+}`, `  default_backend = "web"
+  forward_for     = true
+  tls {
+    bind = ["192.0.2.100:443"]
+    acme = ["www.example.com"]
+  }
+}
+
+acme {
+  directory   = "`+srv.Directory+`"
+  ca_file     = "`+srv.CAFile+`"
+  account_key = "`+key+`"
+  storage     = "`+filepath.Join(l.Dir(), node+"-acme")+`"
+}`)
+		return c
+	}
+	lb1 := l.StartLBD("lb1", conf("lb1"))
+	lb2 := l.StartLBD("lb2", conf("lb2"))
+	for _, d := range []*LBD{lb1, lb2} {
+		var last string
+		Eventually(t, 60*time.Second, func() bool {
+			last, _ = d.Ctl("cert", "list")
+			return strings.Contains(last, "www.example.com") && strings.Contains(last, d.Node+"-acme")
+		}, "%s to obtain its certificate (last lbctl cert list: %s)", d.Node, Lazy(func() string { return last }))
+	}
+	roots := srv.Roots(t)
+	tr := &http.Transport{DialContext: l.DialContext("client"), DisableKeepAlives: true,
+		TLSClientConfig: &tls.Config{RootCAs: roots, ServerName: "www.example.com"}}
+	cl := &http.Client{Timeout: 5 * time.Second, Transport: tr}
+	Eventually(t, 20*time.Second, func() bool {
+		resp, err := cl.Get("https://192.0.2.100/")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}, "HTTPS through the VIP with the certificate from Pebble")
 }

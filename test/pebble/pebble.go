@@ -9,6 +9,7 @@
 package pebble
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -34,6 +35,7 @@ type Server struct {
 	// Management is Pebble's management URL (its issuing roots).
 	Management string
 	caPool     *x509.CertPool
+	dial       func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Find returns the path of a Pebble binary, or skips (fails under CI).
@@ -72,10 +74,36 @@ func FreePort(t testing.TB) int {
 // tlsPort of 127.0.0.1; it stops when the test ends.
 func Start(t testing.TB, httpPort, tlsPort int) *Server {
 	t.Helper()
+	return StartWith(t, Options{HTTPPort: httpPort, TLSPort: tlsPort})
+}
+
+// Options place Pebble elsewhere than on loopback: in a lab namespace
+// (Wrap runs its processes there, e.g. "ip netns exec NS"), listening on
+// Listen, its DNS answering every name with Resolve.
+type Options struct {
+	HTTPPort, TLSPort int
+	Wrap              []string
+	Listen            string // default 127.0.0.1
+	Resolve           string // default 127.0.0.1
+	// DialContext reaches Pebble from the test (Roots) when it runs in a
+	// namespace; nil dials from here.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// StartWith is Start with Options.
+func StartWith(t testing.TB, o Options) *Server {
+	t.Helper()
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1"
+	}
+	if o.Resolve == "" {
+		o.Resolve = "127.0.0.1"
+	}
+	httpPort, tlsPort := o.HTTPPort, o.TLSPort
 	pebble, chall := Find(t, "pebble"), Find(t, "pebble-challtestsrv")
 	dir := t.TempDir()
 	ca := pki.NewCA("Pebble HTTPS test CA")
-	ca.Issue(pki.Options{}, "localhost", "127.0.0.1").Write(filepath.Join(dir, "https.pem"))
+	ca.Issue(pki.Options{}, "localhost", "127.0.0.1", o.Listen).Write(filepath.Join(dir, "https.pem"))
 	caFile := ca.WriteCA(filepath.Join(dir, "https-ca.pem"))
 	// pebble wants the key and the certificate in two files.
 	raw, _ := os.ReadFile(filepath.Join(dir, "https.pem"))
@@ -83,8 +111,8 @@ func Start(t testing.TB, httpPort, tlsPort int) *Server {
 
 	dnsPort, port, mgmt, cmgmt := FreePort(t), FreePort(t), FreePort(t), FreePort(t)
 	conf := map[string]any{"pebble": map[string]any{
-		"listenAddress":                  "127.0.0.1:" + strconv.Itoa(port),
-		"managementListenAddress":        "127.0.0.1:" + strconv.Itoa(mgmt),
+		"listenAddress":                  o.Listen + ":" + strconv.Itoa(port),
+		"managementListenAddress":        o.Listen + ":" + strconv.Itoa(mgmt),
 		"certificate":                    filepath.Join(dir, "https.pem"),
 		"privateKey":                     filepath.Join(dir, "https-key.pem"),
 		"httpPort":                       httpPort,
@@ -98,8 +126,9 @@ func Start(t testing.TB, httpPort, tlsPort int) *Server {
 	os.WriteFile(cfgPath, b, 0o644)
 
 	run := func(name string, env []string, args ...string) {
-		cmd := exec.Command(name, args...)
-		cmd.Env = append(os.Environ(), env...)
+		argv := append(append(append([]string(nil), o.Wrap...), "env"), env...)
+		argv = append(append(argv, name), args...)
+		cmd := exec.Command(argv[0], argv[1:]...)
 		logf, _ := os.Create(filepath.Join(dir, filepath.Base(name)+".log"))
 		cmd.Stdout, cmd.Stderr = logf, logf
 		if err := cmd.Start(); err != nil {
@@ -116,14 +145,19 @@ func Start(t testing.TB, httpPort, tlsPort int) *Server {
 		})
 	}
 	run(chall, nil, "-dnsserver", "127.0.0.1:"+strconv.Itoa(dnsPort), "-http01", "", "-https01", "", "-tlsalpn01", "",
-		"-doh", "", "-management", "127.0.0.1:"+strconv.Itoa(cmgmt), "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "")
+		"-doh", "", "-management", "127.0.0.1:"+strconv.Itoa(cmgmt), "-defaultIPv4", o.Resolve, "-defaultIPv6", "")
 	run(pebble, []string{"PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0"},
 		"-config", cfgPath, "-dnsserver", "127.0.0.1:"+strconv.Itoa(dnsPort))
 
-	s := &Server{Directory: fmt.Sprintf("https://127.0.0.1:%d/dir", port), CAFile: caFile,
-		Management: fmt.Sprintf("https://127.0.0.1:%d", mgmt)}
+	s := &Server{Directory: fmt.Sprintf("https://%s:%d/dir", o.Listen, port), CAFile: caFile,
+		Management: fmt.Sprintf("https://%s:%d", o.Listen, mgmt)}
+	s.dial = o.DialContext
 	s.caPool = x509.NewCertPool()
 	s.caPool.AddCert(ca.Cert)
+	if len(o.Wrap) > 0 {
+		time.Sleep(2 * time.Second) // not reachable from here: give it time to start
+		return s
+	}
 	cl := s.httpClient()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -142,7 +176,8 @@ func Start(t testing.TB, httpPort, tlsPort int) *Server {
 }
 
 func (s *Server) httpClient() *http.Client {
-	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.caPool}}}
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.caPool},
+		DialContext: s.dial}}
 }
 
 // Roots returns the roots Pebble issues under (its management API), to
