@@ -103,6 +103,25 @@ func (r *runner) runTLS(tw *tabwriter.Writer) error {
 			return fmt.Errorf("%s did not come up: %w (logs in %s)", p, err, r.dir)
 		}
 	}
+	// The memory first, on processes that have served nothing yet: after
+	// load, memory freed by the runtime is reused and hides the growth.
+	var idleRows []string
+	if *tlsIdle > 0 {
+		n := *tlsIdle
+		if n > r.maxcon-10 {
+			n = r.maxcon - 10
+		}
+		h, err := r.idleTLSMemory("haproxy_tls", r.ports["hap_ka"], n)
+		if err != nil {
+			return err
+		}
+		l, err := r.idleTLSMemory("lbd_tls", r.ports["lbd_ka"], n)
+		if err != nil {
+			return err
+		}
+		idleRows = append(idleRows, fmt.Sprintf("idle TLS keep-alive conns\tconns held\t%d\t%d\t\t\n", h.n, l.n),
+			fmt.Sprintf("\tRSS KiB/conn\t%.2f\t%.2f\t%.2f\t\n", h.perConnKiB, l.perConnKiB, l.perConnKiB/h.perConnKiB))
+	}
 	for _, c := range tlsCaseList {
 		var hap, lb result
 		for i := 0; i < *rounds; i++ {
@@ -131,23 +150,9 @@ func (r *runner) runTLS(tw *tabwriter.Writer) error {
 		if hap.errors+lb.errors > 0 {
 			fmt.Fprintf(tw, "\terrors\t%d\t%d\t\t\n", hap.errors, lb.errors)
 		}
-		tw.Flush()
 	}
-	if *tlsIdle > 0 {
-		n := *tlsIdle
-		if n > r.maxcon-10 {
-			n = r.maxcon - 10
-		}
-		h, err := r.idleTLSMemory("haproxy_tls", r.ports["hap_ka"], n)
-		if err != nil {
-			return err
-		}
-		l, err := r.idleTLSMemory("lbd_tls", r.ports["lbd_ka"], n)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(tw, "idle TLS keep-alive conns\tconns held\t%d\t%d\t\t\n", h.n, l.n)
-		fmt.Fprintf(tw, "\tRSS KiB/conn\t%.2f\t%.2f\t%.2f\t\n", h.perConnKiB, l.perConnKiB, l.perConnKiB/h.perConnKiB)
+	for _, row := range idleRows {
+		fmt.Fprint(tw, row)
 	}
 	return nil
 }
