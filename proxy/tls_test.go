@@ -67,7 +67,7 @@ frontend "tls" {
   tls {
     bind = ["{{fe}}"]
     crt  = ["{{dir}}/site.pem", "{{dir}}/other.pem"]
-    handshake_timeout = "300ms"
+    handshake_timeout = "2s"
   }
 }
 backend "echo" {
@@ -372,7 +372,7 @@ func TestTLSClientCertificate(t *testing.T) {
 	clients := pki.NewCA("Clients")
 	clients.WriteCA(f.path("clients.pem"))
 	good := clients.Issue(pki.Options{Client: true}, "alice")
-	src := strings.Replace(tlsTCP, `handshake_timeout = "300ms"`, `verify = "required"
+	src := strings.Replace(tlsTCP, `handshake_timeout = "2s"`, `verify = "required"
     ca_file = "{{dir}}/clients.pem"`, 1)
 	fe := freePort(t)
 	newRig(t, src, map[string]string{"fe": fe, "dir": f.dir, "echo": echoBackend(t)})
