@@ -581,6 +581,7 @@ func TestTLSToServers(t *testing.T) {
 	vars := map[string]string{"fe": fe, "plain": plain, "dir": f.dir, "s1": addr, "tls": `sni = "www.example.com"`}
 	r := newRig(t, tlsUpstream, vars)
 	for i := 0; i < 3; i++ {
+		time.Sleep(100 * time.Millisecond) // the previous client's session has ended: its server connection is idle
 		resp, body := httpGet(t, "http://"+plain+"/", nil)
 		if resp.StatusCode != 200 || body != "sni=www.example.com" {
 			t.Fatalf("request %d: %d %q", i, resp.StatusCode, body)
