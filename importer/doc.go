@@ -56,7 +56,7 @@
 // done until import converts them. That is one row and one test row:
 //
 //  1. Find the row in the table above (most unsupported directives already
-//     have a reject row, e.g. "bind ... ssl" in bindOptions, "http-request"
+//     have a reject row, e.g. "proto" in bindOptions, "http-response"
 //     in proxyKeywords, "use_vmac" in instanceKeywords) and replace its
 //     reject with a conv function that writes the new attribute or block.
 //     For the output's order, add the attribute to attrOrder.
@@ -66,9 +66,10 @@
 //  3. Run go test ./importer -update and review the golden files that
 //     change (the seed articles' and Debian's examples' conversions).
 //
-// For example TLS listeners: the "ssl" and "crt" rows of bindOptions get
-// conv functions that set the frontend's TLS attributes; HTTP/2: "alpn"
-// and "proto"; rules: the "http-request" row of proxyKeywords parses the
+// TLS is done that way (haproxy_tls.go, haproxy_tls_server.go): a bind
+// line with "ssl" becomes a tls block, server TLS options a server's tls
+// block, ssl-default-* global's blocks. For example HTTP/2: "alpn" and
+// "proto"; rules: the "http-request" row of proxyKeywords parses the
 // rule (aclCriteria and parseCondition already read acls and conditions);
 // VRRPv3: the "version" row of instanceKeywords and "vrrp_version" of
 // globalDefsKeywords; sync groups: the "vrrp_sync_group" row of

@@ -40,23 +40,23 @@ var bindOptions = map[string]bindOption{
 	"tcp-ut":               {args: 1, reject: "not configurable in lbd"},
 	"accept-proxy":         {conv: convAcceptProxy},
 	"accept-netscaler-cip": {args: 1, reject: "lbd does not read NetScaler client IP headers"},
-	"ssl":                  {reject: "lbd has no TLS listeners yet"},
-	"crt":                  {args: 1, reject: "lbd has no TLS listeners yet"},
-	"crt-list":             {args: 1, reject: "lbd has no TLS listeners yet"},
-	"ca-file":              {args: 1, reject: "lbd has no TLS listeners yet"},
-	"verify":               {args: 1, reject: "lbd has no TLS listeners yet"},
-	"alpn":                 {args: 1, reject: "lbd has no TLS listeners (nor HTTP/2) yet"},
-	"npn":                  {args: 1, reject: "lbd has no TLS listeners yet"},
-	"ciphers":              {args: 1, reject: "lbd has no TLS listeners yet"},
-	"ciphersuites":         {args: 1, reject: "lbd has no TLS listeners yet"},
-	"curves":               {args: 1, reject: "lbd has no TLS listeners yet"},
-	"ssl-min-ver":          {args: 1, reject: "lbd has no TLS listeners yet"},
-	"ssl-max-ver":          {args: 1, reject: "lbd has no TLS listeners yet"},
-	"strict-sni":           {reject: "lbd has no TLS listeners yet"},
-	"no-sslv3":             {reject: "lbd has no TLS listeners yet"},
-	"no-tlsv10":            {reject: "lbd has no TLS listeners yet"},
-	"no-tlsv11":            {reject: "lbd has no TLS listeners yet"},
-	"no-tls-tickets":       {reject: "lbd has no TLS listeners yet"},
+	"ssl":                  {reject: "a TLS option on a bind line without ssl"},
+	"crt":                  {args: 1, reject: "a TLS option on a bind line without ssl"},
+	"crt-list":             {args: 1, reject: "a TLS option on a bind line without ssl"},
+	"ca-file":              {args: 1, reject: "a TLS option on a bind line without ssl"},
+	"verify":               {args: 1, reject: "a TLS option on a bind line without ssl"},
+	"alpn":                 {args: 1, reject: "a TLS option on a bind line without ssl"},
+	"npn":                  {args: 1, reject: "a TLS option on a bind line without ssl"},
+	"ciphers":              {args: 1, reject: "a TLS option on a bind line without ssl"},
+	"ciphersuites":         {args: 1, reject: "a TLS option on a bind line without ssl"},
+	"curves":               {args: 1, reject: "a TLS option on a bind line without ssl"},
+	"ssl-min-ver":          {args: 1, reject: "a TLS option on a bind line without ssl"},
+	"ssl-max-ver":          {args: 1, reject: "a TLS option on a bind line without ssl"},
+	"strict-sni":           {reject: "a TLS option on a bind line without ssl"},
+	"no-sslv3":             {reject: "a TLS option on a bind line without ssl"},
+	"no-tlsv10":            {reject: "a TLS option on a bind line without ssl"},
+	"no-tlsv11":            {reject: "a TLS option on a bind line without ssl"},
+	"no-tls-tickets":       {reject: "a TLS option on a bind line without ssl"},
 	"proto":                {args: 1, reject: "lbd speaks HTTP/1.1 only yet"},
 	"quic-cc-algo":         {args: 1, reject: "lbd has no QUIC"},
 	"level":                {args: 1, reject: "lbd binds no stats sockets on frontends"},
@@ -76,6 +76,10 @@ func convBind(c *hctx) {
 		return
 	}
 	opts := c.args[1:]
+	if hasWord(opts, "ssl") {
+		convTLSBind(c) // haproxy_tls.go
+		return
+	}
 	for i := 0; i < len(opts); i++ {
 		o, ok := bindOptions[opts[i]]
 		if !ok {

@@ -19,6 +19,7 @@ type srvOpts struct {
 	cookie, observe, onError    setting[string]
 	agentSend, sendProxy        setting[string]
 	checkSendProxy              setting[bool]
+	tls                         srvTLS // haproxy_tls_server.go
 }
 
 // merge returns o with every option set in over replacing it.
@@ -44,6 +45,7 @@ func (o srvOpts) merge(over srvOpts) srvOpts {
 	mergeSet(&o.agentSend, over.agentSend)
 	mergeSet(&o.sendProxy, over.sendProxy)
 	mergeSet(&o.checkSendProxy, over.checkSendProxy)
+	o.tls = o.tls.merge(over.tls)
 	return o
 }
 
@@ -167,18 +169,22 @@ var serverOptions = map[string]srvOption{
 	"send-proxy-v2-ssl-cn": {reject: "lbd sends no SSL TLVs in its PROXY v2 header (send-proxy-v2 is converted)"},
 	"proxy-v2-options":     {args: 1, reject: "lbd sends no TLVs in its PROXY v2 header"},
 	"check-send-proxy":     {conv: boolOpt(func(o *srvOpts) *setting[bool] { return &o.checkSendProxy }, true)},
-	"ssl":                  {reject: "lbd does not speak TLS to servers yet"},
-	"no-ssl":               {ignore: "lbd speaks plain TCP to servers"},
-	"check-ssl":            {reject: "lbd does not speak TLS to servers yet"},
-	"verify":               {args: 1, reject: "lbd does not speak TLS to servers yet"},
-	"verifyhost":           {args: 1, reject: "lbd does not speak TLS to servers yet"},
-	"ca-file":              {args: 1, reject: "lbd does not speak TLS to servers yet"},
-	"crt":                  {args: 1, reject: "lbd does not speak TLS to servers yet"},
-	"sni":                  {args: 1, reject: "lbd does not speak TLS to servers yet"},
-	"check-sni":            {args: 1, reject: "lbd does not speak TLS to servers yet"},
-	"ciphers":              {args: 1, reject: "lbd does not speak TLS to servers yet"},
-	"alpn":                 {args: 1, reject: "lbd does not speak TLS (nor HTTP/2) to servers yet"},
-	"check-alpn":           {args: 1, reject: "lbd does not speak TLS to servers yet"},
+	"ssl":                  {conv: boolOpt(func(o *srvOpts) *setting[bool] { return &o.tls.ssl }, true)},
+	"no-ssl":               {conv: boolOpt(func(o *srvOpts) *setting[bool] { return &o.tls.ssl }, false)},
+	"check-ssl":            {conv: boolOpt(func(o *srvOpts) *setting[bool] { return &o.tls.checkSSL }, true)},
+	"no-check-ssl":         {conv: boolOpt(func(o *srvOpts) *setting[bool] { return &o.tls.checkSSL }, false)},
+	"verify":               {args: 1, conv: strOpt(func(o *srvOpts) *setting[string] { return &o.tls.verify })},
+	"verifyhost":           {args: 1, conv: strOpt(func(o *srvOpts) *setting[string] { return &o.tls.verifyHost })},
+	"ca-file":              {args: 1, conv: strOpt(func(o *srvOpts) *setting[string] { return &o.tls.caFile })},
+	"crt":                  {args: 1, conv: strOpt(func(o *srvOpts) *setting[string] { return &o.tls.crt })},
+	"sni":                  {args: 1, conv: strOpt(func(o *srvOpts) *setting[string] { return &o.tls.sni })},
+	"check-sni":            {args: 1, ignore: "lbd's TLS checks send the server's sni"},
+	"ciphers":              {args: 1, conv: strOpt(func(o *srvOpts) *setting[string] { return &o.tls.ciphers })},
+	"alpn":                 {args: 1, conv: strOpt(func(o *srvOpts) *setting[string] { return &o.tls.alpn })},
+	"check-alpn":           {args: 1, ignore: "lbd's TLS checks offer the server's alpn"},
+	"no-ssl-reuse":         {conv: boolOpt(func(o *srvOpts) *setting[bool] { return &o.tls.noReuse }, true)},
+	"ssl-min-ver":          {args: 1, conv: strOpt(func(o *srvOpts) *setting[string] { return &o.tls.minVer })},
+	"ssl-max-ver":          {args: 1, conv: strOpt(func(o *srvOpts) *setting[string] { return &o.tls.maxVer })},
 	"proto":                {args: 1, reject: "lbd speaks HTTP/1.1 to servers"},
 	"check-proto":          {args: 1, reject: "lbd speaks HTTP/1.1 to servers"},
 	"ws":                   {args: 1, reject: "lbd speaks HTTP/1.1 to servers"},
@@ -306,6 +312,7 @@ func (hc *hapConv) finishServers(p *proxy) {
 		if o.checkSendProxy.set && o.checkSendProxy.v {
 			sb.set("check_send_proxy", boolV(true), o.checkSendProxy.pos(), "")
 		}
+		hc.serverTLS(sb, o, s) // haproxy_tls_server.go
 		if o.check.v || o.agent.v {
 			checked = append(checked, s)
 		} else {

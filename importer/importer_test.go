@@ -42,6 +42,7 @@ func validate(t *testing.T, name string, hcl []byte) {
 		t.Fatal(err)
 	}
 	src := bytes.ReplaceAll(hcl, []byte(`"/etc/haproxy/errors/`), []byte(`"`+dir+`/`))
+	src = withTestCerts(t, src) // tls_test.go
 	if _, err := config.Parse(name+".hcl", src); err != nil {
 		t.Errorf("%s: the output does not pass lbd -c:\n%v\n--- output:\n%s", name, err, numbered(hcl))
 	}

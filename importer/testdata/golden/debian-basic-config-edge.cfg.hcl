@@ -14,6 +14,11 @@ global {
     facility = "local0" # basic-config-edge.cfg:35
     level    = "info"   # basic-config-edge.cfg:35
   }
+
+  ssl_default_bind {
+    # intermediate security for SSL, from https://ssl-config.mozilla.org/
+    ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384" # basic-config-edge.cfg:38
+  }
 }
 
 # default settings common to all HTTP proxies below
@@ -39,6 +44,13 @@ frontend "pub1" {
   bind            = ["*:80"] # basic-config-edge.cfg:68
   default_backend = "app1"   # basic-config-edge.cfg:92
   forward_for     = true     # basic-config-edge.cfg:82
+  redirect_https  = 301      # basic-config-edge.cfg:74
+
+  tls {
+    bind = ["*:443"]    # basic-config-edge.cfg:69
+    crt  = ["pub1.pem"] # basic-config-edge.cfg:69
+    alpn = ["http/1.1"] # basic-config-edge.cfg:69
+  }
 }
 
 # First application

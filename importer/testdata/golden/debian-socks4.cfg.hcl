@@ -94,11 +94,19 @@ backend "SSL-20080" {
 
   server "HTTPS1_Via_SocksProxy1" {
     address = "192.0.2.1:443" # socks4.cfg:36
+
+    tls {
+      verify = "none" # socks4.cfg:36
+    }
   }
 
   server "HTTPS2" {
     address = "192.0.2.2:443" # socks4.cfg:37
     backup  = true            # socks4.cfg:37
+
+    tls {
+      verify = "none" # socks4.cfg:37
+    }
   }
 
   health_check {

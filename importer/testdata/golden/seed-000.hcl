@@ -12,6 +12,10 @@ global {
     facility = "local1" # 000-haproxy.cfg:6 # 지정한 ip (127.0.0.1) 또는 소켓 (/dev/log)에 로그를 보냄
     level    = "notice" # 000-haproxy.cfg:6
   }
+
+  ssl_default_bind {
+    ciphers = "ECDH+AESGCM:DH+AESGCM:ECDH+AES256:DH+AES256:ECDH+AES128:DH+AES:RSA+AESGCM:RSA+AES:!aNULL:!MD5:!DSS" # 000-haproxy.cfg:19
+  }
 }
 
 # from 000-haproxy.cfg:21: defaults
