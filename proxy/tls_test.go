@@ -620,3 +620,49 @@ func TestTLSToServers(t *testing.T) {
 	}
 	r.logs.waitFor(t, `"termination_state":"SC"`)
 }
+
+// bufConn reads through a bufio.Reader that may hold bytes already.
+type bufConn struct {
+	net.Conn
+	br *bufio.Reader
+}
+
+func (b bufConn) Read(p []byte) (int, error) { return b.br.Read(p) }
+
+// TLS to a server that also gets the PROXY protocol: the header goes
+// first, in clear, then the handshake (HAProxy's order).
+func TestTLSToServersWithProxyHeader(t *testing.T) {
+	f := newTLSFiles(t)
+	f.ca.WriteCA(f.path("ca.pem"))
+	cert, _ := tls.LoadX509KeyPair(f.path("site.pem"), f.path("site.pem"))
+	lines := make(chan string, 4)
+	addr := rawBackend(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return
+		}
+		lines <- line
+		tc := tls.Server(bufConn{c, br}, &tls.Config{Certificates: []tls.Certificate{cert}})
+		req, err := http.ReadRequest(bufio.NewReader(tc))
+		if err != nil {
+			return
+		}
+		io.WriteString(tc, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+		_ = req
+		tc.Close()
+	})
+	src := strings.Replace(tlsUpstream, `  server "s1" {
+    address = "{{s1}}"`, `  server "s1" {
+    send_proxy = "v1"
+    address = "{{s1}}"`, 1)
+	fe, plain := freePort(t), freePort(t)
+	newRig(t, src, map[string]string{"fe": fe, "plain": plain, "dir": f.dir, "s1": addr, "tls": `sni = "www.example.com"`})
+	resp, body := httpGet(t, "http://"+plain+"/", nil)
+	if resp.StatusCode != 200 || body != "ok" {
+		t.Fatalf("%d %q", resp.StatusCode, body)
+	}
+	if l := <-lines; !strings.HasPrefix(l, "PROXY TCP4 127.0.0.1 ") {
+		t.Errorf("the server's first line %q is not a PROXY header in clear", l)
+	}
+}
