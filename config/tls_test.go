@@ -54,7 +54,7 @@ func TestTLSParseTable(t *testing.T) {
 		{name: "weak cipher warns", src: fe("    bind = [\"127.0.0.1:8443\"]\n    crt = [\"{{D}}/good.pem\"]\n    ciphers = \"ECDHE+AESGCM:AES128-SHA:DHE-RSA-AES128-GCM-SHA256\"\n"),
 			warn: []string{"7:15: warning: ciphers: cipher DHE-RSA-AES128-GCM-SHA256 is not implemented by crypto/tls", "7:15: warning: ciphers: AES128-SHA are not AEAD"}},
 		{name: "unknown curve", src: fe("    bind = [\"127.0.0.1:8443\"]\n    crt = [\"{{D}}/good.pem\"]\n    curves = [\"X25519\", \"ffdhe2048\"]\n"), want: []string{`7:25: curves: "ffdhe2048" is not a key-exchange group`}},
-		{name: "h2 on http", src: fe("    bind = [\"127.0.0.1:8443\"]\n    crt = [\"{{D}}/good.pem\"]\n    alpn = [\"h2\", \"http/1.1\"]\n"), want: []string{`7:12: alpn: "h2": lbd does not speak HTTP/2 yet`}},
+		{name: "h2 on http", src: fe("    bind = [\"127.0.0.1:8443\"]\n    crt = [\"{{D}}/good.pem\"]\n    alpn = [\"h2\", \"http/1.1\"]\n"), want: []string{`7:12: alpn: "h2": HTTP/2 over TLS (ALPN) is not wired`}},
 		{name: "verify needs ca_file", src: fe("    bind = [\"127.0.0.1:8443\"]\n    crt = [\"{{D}}/good.pem\"]\n    verify = \"required\"\n"), want: []string{`7:14: verify "required" needs ca_file`}},
 		{name: "verify bad value", src: fe("    bind = [\"127.0.0.1:8443\"]\n    crt = [\"{{D}}/good.pem\"]\n    verify = \"yes\"\n"), want: []string{`7:14: verify: "yes" is not one of "none", "optional", "required"`}},
 		{name: "ca_file without verify", src: fe("    bind = [\"127.0.0.1:8443\"]\n    crt = [\"{{D}}/good.pem\"]\n    ca_file = \"{{D}}/ca.pem\"\n"), want: []string{`7:15: ca_file: verify = "none" checks no client certificate`}},

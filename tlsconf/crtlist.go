@@ -173,15 +173,16 @@ func parseEntryOptions(words []string) (*EntryOptions, error) {
 }
 
 // ParseALPN checks a list of ALPN protocol names. With http set (an http
-// frontend) HTTP/2 is refused: lbd speaks HTTP/1.1 to clients, and a
-// client told "h2" would send frames it cannot read. A tcp frontend passes
-// the bytes on and may advertise what its servers speak.
+// frontend) HTTP/2 is refused until the engine serves HTTP/2 on TLS
+// connections whose ALPN chose it: a client told "h2" would send frames
+// the HTTP/1.1 path cannot read. A tcp frontend passes the bytes on and
+// may advertise what its servers speak.
 func ParseALPN(protos []string, http bool) ([]string, error) {
 	var out []string
 	for _, p := range protos {
 		switch {
 		case http && (p == "h2" || p == "h2c" || p == "h3"):
-			return nil, fmt.Errorf("\"h2\": lbd does not speak HTTP/2 yet; advertise \"http/1.1\"")
+			return nil, fmt.Errorf("\"h2\": HTTP/2 over TLS (ALPN) is not wired to the engine yet (h2c on plain binds is); advertise \"http/1.1\"")
 		case p == "" || len(p) > 255:
 			return nil, fmt.Errorf("%q is not an ALPN protocol name", p)
 		}
