@@ -18,7 +18,7 @@ var balanceAlgorithms = []string{
 var backendSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "mode"}, {Name: "balance"}, {Name: "hash_key"}, {Name: "hash_type"},
-		{Name: "retries"}, {Name: "observe"}, {Name: "error_limit"},
+		{Name: "retries"}, {Name: "observe"}, {Name: "error_limit"}, {Name: "proto"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "cookie", LabelNames: []string{"name"}},
@@ -78,6 +78,12 @@ func (d *decoder) decodeBackend(blk *hcl.Block, def Defaults) *Backend {
 		}
 	}
 	d.backendTLS = nil
+	b.str("proto", &be.Proto)
+	b.oneOf("proto", be.Proto, "", "h2")
+	if be.Proto != "" && be.Mode == ModeTCP {
+		d.errorf(be.rng.at("proto"), "proto %q needs mode = \"http\" (backend %q is tcp)", be.Proto, be.Name)
+	}
+	d.backendProto = be.Proto
 	if tb := d.single(c.Blocks, "tls"); tb != nil {
 		be.TLS = d.defaultServerTLS()
 		d.decodeServerTLS(tb, be.TLS, false, d.dir)
@@ -247,7 +253,7 @@ var serverSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "address", Required: true}, {Name: "weight"}, {Name: "maxconn"},
 		{Name: "backup"}, {Name: "cookie"}, {Name: "slowstart"}, {Name: "check"},
-		{Name: "send_proxy"}, {Name: "check_send_proxy"},
+		{Name: "send_proxy"}, {Name: "check_send_proxy"}, {Name: "proto"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{{Type: "tls"}},
 }
@@ -286,6 +292,12 @@ func (d *decoder) decodeServer(blk *hcl.Block) *Server {
 	b.duration("slowstart", &s.SlowStart, 0, 24*time.Hour)
 	b.boolean("check", &s.Check)
 	d.decodeServerProxy(b, s)
+	s.Proto = d.backendProto
+	b.str("proto", &s.Proto)
+	b.oneOf("proto", s.Proto, "", "h2")
+	if s.Proto == "h2" && s.SendProxy != "" {
+		d.errorf(s.rng.at("send_proxy"), "server %q: send_proxy with proto \"h2\": an HTTP/2 connection carries the requests of many clients, one PROXY header cannot name them", s.Name)
+	}
 	return s
 }
 

@@ -248,6 +248,12 @@ type Backend struct {
 	Timeouts Timeouts
 	// TLS to every server; nil: plain TCP.
 	TLS *ServerTLS
+	// Proto "h2" speaks HTTP/2 to the servers (HAProxy's "proto h2"):
+	// with prior knowledge in clear (h2c), by ALPN over TLS; requests from
+	// many clients share few connections, as many streams at once on
+	// each as the server's SETTINGS allow. Default "": HTTP/1.1. Servers
+	// inherit it.
+	Proto string
 
 	rng blockRanges
 }
@@ -346,6 +352,9 @@ type Server struct {
 	// TLS is the server's effective TLS (its backend's tls block with its
 	// own over it); nil: plain TCP.
 	TLS *ServerTLS
+	// Proto is "h2" to speak HTTP/2 to this server; default: its
+	// backend's proto.
+	Proto string
 	// SendProxy is the PROXY protocol version sent to the server before
 	// each connection's first byte: "" (none), "v1" or "v2" (HAProxy's
 	// send-proxy and send-proxy-v2). Default "".

@@ -23,6 +23,7 @@ type decoder struct {
 	dir                string
 	backendTLS         *ServerTLS
 	acme               *ACME
+	backendProto       string // the current backend's proto, servers' default
 }
 
 // errorf records a problem at rng.

@@ -91,6 +91,11 @@ func (m *message) responseHead(isHead, endStream bool) (string, int) {
 	bodiless := isHead || status == 204 || status == 304
 	switch {
 	case status < 200:
+	case m.contentLength >= 0 && m.hasTrailer && !endStream && !bodiless:
+		// Announced trailers need chunks to travel in HTTP/1.1; the
+		// length is still checked against the DATA frames.
+		o = append(o, "transfer-encoding: chunked\r\n"...)
+		m.chunked = true
 	case m.contentLength >= 0:
 		if endStream && m.contentLength > 0 && !bodiless {
 			return "content-length without DATA", 0

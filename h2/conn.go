@@ -584,6 +584,9 @@ func (c *Conn) SetTLS(tls bool) {
 // Ping sends a PING (a client role keepalive).
 func (c *Conn) Ping(data [8]byte) { c.framer().WritePing(false, data) }
 
+// MaxFrameSize is the largest frame payload accepted.
+func (c *Conn) MaxFrameSize() uint32 { return c.cfg.MaxFrameSize }
+
 // Done reports whether a connection that is going away has no stream left.
 func (c *Conn) Done() bool {
 	return c.err != nil || (c.goawaySent || c.goawayRecv) && c.active == 0 && len(c.streams) == 0

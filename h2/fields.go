@@ -22,6 +22,7 @@ type message struct {
 	host          []byte
 	hasHost       bool
 	hasCookie     bool
+	hasTrailer    bool // a trailer field announces trailers (RFC 9110 §6.6.2)
 	contentLength int64
 	isHead        bool
 	chunked       bool // a response whose body is to be passed on as chunks
@@ -95,6 +96,8 @@ func (m *message) field(name, value string) {
 		m.hasHost = true
 		m.host = append(m.host, value...)
 		return
+	case "trailer":
+		m.hasTrailer = true
 	case "cookie":
 		// RFC 9113 §8.2.3: crumbs are joined for HTTP/1.1.
 		if m.hasCookie {

@@ -67,7 +67,7 @@ func (c *Conn) OpenStream() *Stream {
 	if c.role != RoleClient || c.err != nil || c.goawayRecv || c.goawaySent {
 		return nil
 	}
-	if c.active >= c.peerMaxStreams || c.nextLocal > maxWindow {
+	if !c.CanOpen() {
 		return nil
 	}
 	st := c.newStream(c.nextLocal)
@@ -78,7 +78,7 @@ func (c *Conn) OpenStream() *Stream {
 // CanOpen reports whether OpenStream would succeed (client role).
 func (c *Conn) CanOpen() bool {
 	return c.role == RoleClient && c.err == nil && !c.goawayRecv && !c.goawaySent &&
-		c.active < c.peerMaxStreams && c.nextLocal <= maxWindow && c.settingsSeen
+		c.active < min(c.peerMaxStreams, c.cfg.MaxConcurrentStreams) && c.nextLocal <= maxWindow
 }
 
 // closeStream takes a stream out of the connection; unless both sides
@@ -121,7 +121,7 @@ func (c *Conn) Reset(st *Stream, code ErrCode) {
 func (c *Conn) Release(st *Stream) {
 	if !st.closed {
 		code := ErrCodeCancel
-		if st.outEnded {
+		if st.outEnded && c.role == RoleServer {
 			code = ErrCodeNo
 		}
 		if c.err == nil {

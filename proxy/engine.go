@@ -215,6 +215,7 @@ func (e *Engine) Apply(cfg *config.Config) error {
 	for hs, s := range e.servers {
 		if _, ok := servers[hs]; !ok {
 			s.purgeIdle(0, true)
+			s.h2.closeAll()
 		}
 	}
 	e.servers, e.states, e.feStates = servers, states, feStates
@@ -267,6 +268,7 @@ func (e *Engine) buildBackend(bc *config.Backend, servers map[*health.Server]*se
 		st:     st,
 		cookie: newCookieRule(bc.Cookie),
 		t:      bc.Timeouts,
+		h2cfg:  e.h2cfg,
 	}
 	switch bc.Balance {
 	case "source", "uri", "url_param", "hdr":
@@ -436,6 +438,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	e.parker.close()
 	for _, s := range servers {
 		s.purgeIdle(0, true)
+		s.h2.closeAll()
 	}
 	return err
 }

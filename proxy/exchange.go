@@ -1,9 +1,6 @@
 package proxy
 
-import (
-	"net"
-	"sync/atomic"
-)
+import "sync/atomic"
 
 // exchange is one request in flight and what it is bound to: the frontend
 // it entered through, the side it came from and its response goes to, and
@@ -29,7 +26,7 @@ type exchange struct {
 	// request to the same server (HTTP/1 keep-alive); nil when none.
 	up *upConn
 	// upc is the server connection in use, for kill.
-	upc atomic.Pointer[net.TCPConn]
+	upc atomic.Pointer[upConn]
 	// linger: the client may still be sending; an HTTP/1 connection
 	// drains it before closing (session.lingeringClose).
 	linger bool

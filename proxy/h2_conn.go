@@ -3,16 +3,16 @@ package proxy
 import (
 	"bytes"
 	"sync"
-	"time"
 
 	"lbd/config"
 	"lbd/h2"
 )
 
 // HTTP/2 clients. A connection speaks HTTP/2 when TLS negotiated "h2"
-// (ALPN), or, on a plain bind of a frontend with h2c = true, when it
-// starts with the HTTP/2 preface (prior knowledge, RFC 9113 §3.3). The
-// protocol is package h2's; the engine wires it:
+// (ALPN), on a frontend with proto = "h2", or, on a plain bind of a
+// frontend with h2c = true, when it starts with the HTTP/2 preface (prior
+// knowledge, RFC 9113 §3.3). The protocol is package h2's; the engine
+// wires it:
 //
 //   - one goroutine reads the connection while it has streams, feeding
 //     the bytes to h2.Conn under the connection's lock; an idle
@@ -25,7 +25,7 @@ import (
 //     stream: h2 hands it the request as an HTTP/1.1 head, which h1
 //     parses again, and the body in the framing that head declares;
 //     the response the exchange writes in HTTP/1.1 goes back through
-//     h2.Conn.WriteH1 as frames;
+//     h2.Conn.WriteH1 as frames (h2_link.go);
 //   - writes are combined: whoever finds the connection's output
 //     pending and nobody writing writes it, other streams' frames
 //     included, in one system call;
@@ -44,26 +44,16 @@ var h2Preface = []byte(h2.Preface)
 
 // h2conn is a client connection that speaks HTTP/2.
 type h2conn struct {
-	s  *session
-	fe *frontend // the frontend of the connection's start, for its timeouts
-	mu sync.Mutex
-	c  *h2.Conn
-
-	in   *[]byte // input not fed yet: in[r:w]; nil while idle
-	r, w int
-
-	writing bool   // a goroutine is writing the output
-	spare   []byte // the other output buffer
-	werr    error  // the connection cannot be written any more
-
-	streams  map[*h2.Stream]*h2stream
+	h2link
+	s        *session
+	fe       *frontend      // the frontend of the connection's start, for its timeouts
 	wg       sync.WaitGroup // stream goroutines
 	draining bool           // GOAWAY wanted: finish the streams, take no more
-	woken    bool           // the reader was interrupted on purpose
 	lastEnd  int64          // when the last stream ended, for the idle timeout
 }
 
-// h2Config is the frontends' HTTP/2 settings, from the global h2 block.
+// h2Config is HTTP/2's settings from the global h2 block: for client
+// connections (fe) or connections to servers.
 func h2Config(g *config.H2, fe bool) h2.Config {
 	c := h2.Config{
 		HeaderTableSize:   uint32(g.HeaderTableSize),
@@ -90,22 +80,9 @@ func h2Config(g *config.H2, fe bool) h2.Config {
 	return c
 }
 
-// h2InSize is the input buffer of an HTTP/2 connection: a whole frame of
-// the largest size accepted must fit.
-func h2InSize(maxFrame uint32) int {
-	n := int(maxFrame) + 9
-	if n <= h2InPoolSize {
-		return h2InPoolSize
-	}
-	return n
-}
-
-const h2InPoolSize = 32 << 10
-
-var h2InPool = sync.Pool{New: func() any { b := make([]byte, h2InPoolSize); return &b }}
-
 // wantsH2 reports whether a new connection speaks HTTP/2 with prior
-// knowledge: an h2c frontend and the preface's first bytes.
+// knowledge: a proto = "h2" frontend, or an h2c one and the preface's
+// first bytes.
 func (s *session) wantsH2(fe *frontend) bool {
 	if fe.h2only {
 		return true // the preface is checked as the first bytes of HTTP/2
@@ -124,7 +101,9 @@ func (s *session) wantsH2(fe *frontend) bool {
 
 // startH2 makes the session an HTTP/2 connection.
 func (s *session) startH2(fe *frontend) {
-	hc := &h2conn{s: s, fe: fe, streams: map[*h2.Stream]*h2stream{}, lastEnd: nanotime()}
+	hc := &h2conn{s: s, fe: fe, lastEnd: nanotime()}
+	hc.ep, hc.wto = &s.cli, fe.t.Client
+	hc.pipes = map[*h2.Stream]*h2pipe{}
 	hc.c = h2.NewConn(h2.RoleServer, fe.h2, (*h2handler)(hc))
 	s.h2 = hc
 }
@@ -135,14 +114,7 @@ func (s *session) serveH2() (handedOff bool) {
 	hc := s.h2
 	for {
 		hc.mu.Lock()
-		if hc.in == nil {
-			hc.in = h2InPool.Get().(*[]byte)
-			if want := h2InSize(hc.fe.h2.MaxFrameSize); len(*hc.in) < want {
-				b := make([]byte, want)
-				hc.in = &b
-			}
-			hc.r, hc.w = 0, 0
-		}
+		hc.holdIn(hc.fe.h2.MaxFrameSize)
 		if n := s.cli.buffered(); n > 0 {
 			// Bytes the idle wait (or the preface sniffing) read.
 			hc.compact(n)
@@ -150,11 +122,7 @@ func (s *session) serveH2() (handedOff bool) {
 			s.cli.consume(n)
 		}
 		s.cli.releaseIfEmpty()
-		n, err := hc.c.Feed((*hc.in)[hc.r:hc.w])
-		hc.r += n
-		if hc.r == hc.w {
-			hc.r, hc.w = 0, 0
-		}
+		err := hc.feed()
 		if err == nil && (hc.draining || s.draining()) {
 			hc.c.GoAway()
 		}
@@ -163,7 +131,7 @@ func (s *session) serveH2() (handedOff bool) {
 		idle := !done && hc.c.Active() == 0 && hc.r == hc.w
 		hc.mu.Unlock()
 		if done {
-			hc.end(err)
+			hc.end()
 			return false
 		}
 		if idle {
@@ -177,21 +145,15 @@ func (s *session) serveH2() (handedOff bool) {
 				return true
 			}
 			hc.closeIdle()
-			hc.end(nil)
+			hc.end()
 			return false
 		}
-		if !hc.readMore() {
-			hc.end(nil)
+		// Streams in progress: no inactivity timeout on the connection,
+		// each stream has its own.
+		if !hc.readMore(0) {
+			hc.end()
 			return false
 		}
-	}
-}
-
-// compact makes room for n more bytes of input.
-func (hc *h2conn) compact(n int) {
-	if hc.r > 0 && len(*hc.in)-hc.w < n {
-		hc.w = copy(*hc.in, (*hc.in)[hc.r:hc.w])
-		hc.r = 0
 	}
 }
 
@@ -200,10 +162,7 @@ func (hc *h2conn) compact(n int) {
 // request (http_keep_alive), parked after a moment.
 func (hc *h2conn) waitIdle() waitOutcome {
 	hc.mu.Lock()
-	if hc.in != nil {
-		h2InPool.Put(hc.in)
-		hc.in = nil
-	}
+	hc.dropIn()
 	hc.c.Idle()
 	hc.mu.Unlock()
 	s := hc.s
@@ -211,41 +170,6 @@ func (hc *h2conn) waitIdle() waitOutcome {
 		return waitClosed
 	}
 	return s.waitRequest(hc.fe, false, hc.lastEnd)
-}
-
-// readMore reads the next bytes of a connection with streams in progress.
-// No inactivity timeout applies to the connection then: each stream has
-// its own. False when the client closed or the connection failed.
-func (hc *h2conn) readMore() bool {
-	s := hc.s
-	hc.mu.Lock()
-	if len(*hc.in)-hc.w == 0 {
-		hc.compact(len(*hc.in))
-	}
-	b := (*hc.in)[hc.w:]
-	hc.mu.Unlock()
-	s.cli.readDeadline(0)
-	n, err := s.cli.read(b, readTry)
-	hc.mu.Lock()
-	defer hc.mu.Unlock()
-	hc.w += n
-	if err != nil {
-		if isTimeout(err) && hc.woken {
-			hc.woken = false
-			s.cli.rdl = -1
-			return true
-		}
-		return n > 0
-	}
-	return true
-}
-
-// wakeReader interrupts the reader's wait (drain, last stream done).
-func (hc *h2conn) wakeReader() {
-	hc.woken = true
-	if c := hc.s.cli.c; c != nil {
-		c.SetReadDeadline(time.Unix(1, 0))
-	}
 }
 
 // drain asks the connection to finish: GOAWAY, the streams in progress
@@ -259,47 +183,17 @@ func (hc *h2conn) drain() {
 	hc.mu.Unlock()
 }
 
-// flushLocked writes the output out, with hc.mu held (released while the
-// socket is written). One goroutine writes at a time; frames queued by
-// others meanwhile go in its next write.
-func (hc *h2conn) flushLocked() {
-	for !hc.writing && hc.werr == nil && hc.c.Pending() > 0 {
-		hc.writing = true
-		b := hc.c.Output(hc.spare)
-		hc.mu.Unlock()
-		err := hc.s.cli.write(b, nanotime(), hc.fe.t.Client)
-		hc.mu.Lock()
-		hc.spare = b[:0]
-		hc.writing = false
-		if err != nil {
-			hc.werr = err
-			for _, st := range hc.streams {
-				st.signal()
-			}
-			hc.wakeReader()
-		}
-		for _, st := range hc.streams {
-			if st.waitOut {
-				st.signal()
-			}
-		}
-	}
-}
-
 // closeIdle says goodbye to an idle connection (its keep-alive time is
 // over, or it drains): GOAWAY, written without waiting long.
 func (hc *h2conn) closeIdle() {
 	hc.mu.Lock()
 	defer hc.mu.Unlock()
-	hc.c.GoAway()
-	if b := hc.c.Output(nil); len(b) > 0 && hc.werr == nil && !hc.writing {
-		hc.s.cli.write(b, nanotime(), 100*time.Millisecond)
-	}
+	hc.goAwayNow()
 }
 
 // end finishes the connection: its streams are stopped (their server
 // connections closed when they are still at work) and waited for.
-func (hc *h2conn) end(err error) {
+func (hc *h2conn) end() {
 	hc.mu.Lock()
 	if e := hc.c.Err(); e != nil {
 		hc.logEnd(e)
@@ -309,18 +203,31 @@ func (hc *h2conn) end(err error) {
 	if hc.werr == nil {
 		hc.werr = errH2Closed
 	}
-	for _, st := range hc.streams {
-		st.abort()
-	}
+	hc.abortStreams()
 	hc.mu.Unlock()
 	hc.wg.Wait()
 	hc.mu.Lock()
-	if hc.in != nil {
-		h2InPool.Put(hc.in)
-		hc.in = nil
-	}
+	hc.r, hc.w = 0, 0
+	hc.dropIn()
 	hc.c.Idle()
 	hc.mu.Unlock()
+}
+
+// abortStreams stops the streams' exchanges; with mu held.
+func (hc *h2conn) abortStreams() {
+	for _, p := range hc.pipes {
+		p.fail(errH2Closed)
+		if hs := p.owner; hs != nil {
+			hs.abortServer()
+		}
+	}
+}
+
+// killStreams closes the server connections of the streams (kill).
+func (hc *h2conn) killStreams() {
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	hc.abortStreams()
 }
 
 // logEnd logs why a connection was closed by the protocol: a limit that
@@ -328,39 +235,11 @@ func (hc *h2conn) end(err error) {
 func (hc *h2conn) logEnd(e *h2.Error) {
 	s := hc.s
 	var b [64]byte
-	var ev = s.e.log.Debug()
-	if e.Limit != "" {
+	ev := s.e.log.Debug()
+	if e.Limit != "" && !e.Remote {
 		ev = s.e.log.Warn()
-	}
-	if e.Remote {
-		ev = s.e.log.Debug()
 	}
 	ev.Bytes("client", s.peer.AppendTo(b[:0])).Str("frontend", hc.fe.name).Str("h2_error", e.Code.String()).
 		Str("reason", e.Reason).Str("limit", e.Limit).Uint32("glitches", hc.c.Glitches()).
 		Bool("by_client", e.Remote).Msg("h2 connection closed")
 }
-
-// killStreams closes the server connections of the streams (kill).
-func (hc *h2conn) killStreams() {
-	hc.mu.Lock()
-	defer hc.mu.Unlock()
-	for _, st := range hc.streams {
-		st.abort()
-	}
-}
-
-// busy reports whether streams are in progress.
-func (hc *h2conn) busy() bool {
-	hc.mu.Lock()
-	defer hc.mu.Unlock()
-	return hc.c.Active() > 0
-}
-
-type h2Error string
-
-func (e h2Error) Error() string { return string(e) }
-
-const (
-	errH2Closed = h2Error("h2: connection closed")
-	errH2Reset  = h2Error("h2: stream reset")
-)

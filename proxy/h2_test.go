@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -203,5 +204,157 @@ func TestH2CErrorsAndLimits(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 503 || !strings.Contains(string(b), "503 Service Unavailable") || resp.Header.Get("Connection") != "" {
 		t.Fatalf("status %d %q headers %v", resp.StatusCode, b, resp.Header)
+	}
+}
+
+const h2UpstreamConfig = `
+defaults {
+  mode = "http"
+  timeouts {
+    connect = "1s"
+    client = "3s"
+    server = "3s"
+  }
+}
+frontend "web" {
+  bind = ["{{fe}}"]
+  h2c = true
+  default_backend = "grpc"
+}
+backend "grpc" {
+  proto = "h2"
+  server "g1" {
+    address = "{{g1}}"
+    check = false
+  }
+}
+`
+
+// h2cBackend is an HTTP/2 server with prior knowledge (Go's), counting
+// its connections.
+func h2cBackend(t *testing.T, h http.Handler) (string, *atomic.Int64) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns atomic.Int64
+	srv := &http2.Server{MaxConcurrentStreams: 50}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			go srv.ServeConn(c, &http2.ServeConnOpts{Handler: h})
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	return ln.Addr().String(), &conns
+}
+
+// TestH2Upstream: HTTP/2 and HTTP/1.1 clients through lbd to an HTTP/2
+// server: trailers (as gRPC sends them), streaming both ways, and the
+// requests of many clients on few server connections.
+func TestH2Upstream(t *testing.T) {
+	g1, conns := h2cBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Trailer", "Grpc-Status, Grpc-Message")
+		w.Header().Set("X-Got", fmt.Sprintf("%s %s %s host=%s te=%s", r.Proto, r.Method, r.RequestURI, r.Host, r.Header.Get("Te")))
+		w.WriteHeader(200)
+		fl := w.(http.Flusher)
+		buf := make([]byte, 1024)
+		total := 0
+		for {
+			n, err := r.Body.Read(buf)
+			if n > 0 {
+				total += n
+				w.Write(buf[:n]) // echo as it comes: streaming both ways
+				fl.Flush()
+			}
+			if err != nil {
+				break
+			}
+		}
+		w.Header().Set("Grpc-Status", "0")
+		w.Header().Set("Grpc-Message", "got "+strconv.Itoa(total))
+	}))
+	fe := freePort(t)
+	r := newRig(t, h2UpstreamConfig, map[string]string{"fe": fe, "g1": g1})
+	cl := h2cClient()
+
+	// Streaming: each message is echoed before the next is sent.
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("POST", "http://"+fe+"/pkg.Svc/Stream", pr)
+	req.Header.Set("Te", "trailers")
+	req.Header.Set("Content-Type", "application/grpc")
+	done := make(chan *http.Response, 1)
+	go func() {
+		resp, err := cl.Do(req)
+		if err != nil {
+			t.Error(err)
+			done <- nil
+			return
+		}
+		done <- resp
+	}()
+	pw.Write([]byte("ping-1"))
+	resp := <-done
+	if resp == nil {
+		t.FailNow()
+	}
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(resp.Body, buf); err != nil || string(buf) != "ping-1" {
+		t.Fatalf("first echo %q %v", buf, err)
+	}
+	pw.Write([]byte("ping-2"))
+	if _, err := io.ReadFull(resp.Body, buf); err != nil || string(buf) != "ping-2" {
+		t.Fatalf("second echo %q %v", buf, err)
+	}
+	pw.Close()
+	rest, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if len(rest) != 0 || resp.Trailer.Get("Grpc-Status") != "0" || resp.Trailer.Get("Grpc-Message") != "got 12" {
+		t.Fatalf("rest %q trailers %v", rest, resp.Trailer)
+	}
+	if got := resp.Header.Get("X-Got"); got != "HTTP/2.0 POST /pkg.Svc/Stream host="+fe+" te=trailers" {
+		t.Fatalf("the server got %q", got)
+	}
+	r.logs.waitFor(t, `"request":"POST /pkg.Svc/Stream HTTP/2.0"`, `"server":"g1"`, `"status":200`)
+
+	// An HTTP/1.1 client: chunked response with the trailers.
+	out := rawRequest(t, fe, "POST /h1 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc", 3*time.Second)
+	if statusOf(out) != "200" || !strings.Contains(out, "3\r\nabc\r\n") || !strings.Contains(out, "\r\nGrpc-Status: 0\r\n") && !strings.Contains(out, "\r\ngrpc-status: 0\r\n") {
+		t.Fatalf("HTTP/1.1 client: %q", out)
+	}
+
+	// Many clients, few server connections.
+	before := conns.Load()
+	var wg sync.WaitGroup
+	errs := make(chan error, 60)
+	for i := 0; i < 60; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c := h2cClient() // a connection of its own
+			b := strings.Repeat("x", 100*i)
+			resp, err := c.Post("http://"+fe+"/c", "text/plain", strings.NewReader(b))
+			if err != nil {
+				errs <- err
+				return
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if string(got) != b || resp.Trailer.Get("Grpc-Status") != "0" {
+				errs <- fmt.Errorf("client %d: %d bytes, trailers %v", i, len(got), resp.Trailer)
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := conns.Load() - before; n > 4 {
+		t.Errorf("60 clients took %d server connections", n)
 	}
 }

@@ -150,7 +150,7 @@ func (s *session) resumeH2() {
 		}
 	default:
 		hc.closeIdle()
-		hc.end(nil)
+		hc.end()
 	}
 	s.end()
 }

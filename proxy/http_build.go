@@ -86,6 +86,9 @@ func (s *exchange) buildRequest(t *txn, out []byte) []byte {
 		out = appendField(out, req, h)
 	}
 	out = req.AppendRequestFraming(out)
+	if t.srv != nil && t.srv.isH2() && teTrailers(req) {
+		out = append(out, "te: trailers\r\n"...) // HTTP/2 servers (gRPC) want it
+	}
 	if t.wantUpgrade {
 		for i := range req.Fields {
 			if h := &req.Fields[i]; h.Kind == h1.KindUpgrade {
@@ -186,6 +189,27 @@ func (s *exchange) buildResponse(t *txn, out []byte, keep, dechunk, upgrade bool
 	}
 	out = append(out, hsts...)
 	return append(out, "\r\n"...)
+}
+
+// teTrailers reports whether the request's TE says it takes trailers.
+func teTrailers(req *h1.Head) bool {
+	for i := range req.Fields {
+		if h := &req.Fields[i]; h.Kind == h1.KindTE && hasToken(req.Bytes(h.Value), "trailers") {
+			return true
+		}
+	}
+	return false
+}
+
+// hasToken reports whether the comma-separated list v holds t, ignoring
+// case.
+func hasToken(v []byte, t string) bool {
+	found := false
+	h1.ForEachToken(v, func(x []byte) bool {
+		found = h1.EqFold(x, t)
+		return !found
+	})
+	return found
 }
 
 // upgradeAgreed reports whether a 101 switches to a protocol the client

@@ -173,7 +173,7 @@ func (s *exchange) connect(t *txn, pr *pickReq, out []byte, replay, fresh bool) 
 	for {
 		u, reused, err := s.upstream(t, t.srv, maxAge, fresh)
 		if err == nil {
-			s.upc.Store(u.ep.c)
+			s.upc.Store(u)
 			if !reused {
 				err = s.sendProxyHeader(u, t.tC0, be.t.Server)
 			}
@@ -263,6 +263,9 @@ func (s *exchange) upstream(t *txn, srv *server, maxAge time.Duration, fresh boo
 		default:
 			u.srv.putIdle(u, now)
 		}
+	}
+	if srv.isH2() {
+		return srv.openH2(s.e.ctx, t.be, fresh)
 	}
 	if !fresh {
 		if u := srv.getIdle(now, maxAge); u != nil {

@@ -71,7 +71,7 @@ func (s *exchange) relayResponse(t *txn, u *upConn, clientKeep bool, copier *upl
 	t.bytesOut += int64(len(out))
 	ok := complete || s.forwardBody(t, u, fr, remain, &cs, dechunk, short)
 	t.tEnd = nanotime()
-	serverOK := ok && resp.KeepAlive() && !resp.Ambiguous && fr != h1.FramingClose && u.ep.buffered() == 0
+	serverOK := ok && resp.KeepAlive() && !resp.Ambiguous && fr != h1.FramingClose && u.ep.buffered() == 0 && u.h2 == nil
 	if copier != nil {
 		if !copier.done() {
 			serverOK = false
@@ -276,7 +276,7 @@ func (s *exchange) startCopier(t *txn, u *upConn, fr h1.Framing, remain int64, c
 		r := s.copyBody(u, fr, remain, &chunks, fe.t.Client, be.t.Server)
 		if r.err != nil && r.who != 'S' && r.who != 's' {
 			// Wake the response reader: the request cannot complete.
-			u.ep.c.Close()
+			u.abort()
 		}
 		up.ch <- r
 	}()

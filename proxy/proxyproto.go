@@ -103,6 +103,9 @@ func (s *session) dst() netip.AddrPort {
 // private to this session.
 func (s *session) sendProxyHeader(u *upConn, now int64, to time.Duration) error {
 	v := u.srv.sendProxy.Load()
+	if u.h2 != nil {
+		return nil // HTTP/2 connections carry many clients: config refuses send_proxy there
+	}
 	if v == 0 {
 		return u.finishTLS() // tls_upstream.go (send_proxy removed by a reload since the dial)
 	}

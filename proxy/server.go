@@ -31,6 +31,8 @@ type server struct {
 
 	idleMu sync.Mutex
 	idle   []*upConn // LIFO of idle keep-alive connections
+
+	h2 h2pool // HTTP/2 connections (proto = "h2", h2_upstream.go)
 }
 
 func newServer(hs *health.Server, st *backendState) *server {
@@ -130,6 +132,7 @@ type backend struct {
 	cookie   *cookieRule
 	byCookie map[string]*server
 	t        config.Timeouts
+	h2cfg    config.H2 // HTTP/2 to servers (proto = "h2")
 	observe  observeLevel
 	hashed   bool // a hash balancer: a request waits for the server its key maps to
 }

@@ -206,8 +206,8 @@ func (s *session) kill() {
 		go s.end()
 	}
 	s.cli.c.Close()
-	if c := s.x.upc.Load(); c != nil {
-		c.Close()
+	if u := s.x.upc.Load(); u != nil {
+		u.abort()
 	}
 	if h := s.h2; h != nil {
 		h.killStreams()

@@ -77,7 +77,7 @@ func (s *exchange) connectTCP(t *txn, pr *pickReq) *upConn {
 			}
 		}
 		if err == nil {
-			s.upc.Store(u.ep.c)
+			s.upc.Store(u)
 			if be.observe != observeNone {
 				t.srv.hs.ObserveL4(true, "")
 			}

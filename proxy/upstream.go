@@ -38,6 +38,9 @@ type upConn struct {
 	private bool
 	// pendingTLS: the TLS handshake waits for the PROXY header.
 	pendingTLS *pendingTLS
+	// h2: a stream on an HTTP/2 connection (h2_upstream.go), the
+	// endpoint's pipe; nil for a connection of its own.
+	h2 *h2ustream
 }
 
 // getIdle takes the most recently used idle connection younger than maxAge.
@@ -149,6 +152,20 @@ func (s *server) dial(ctx context.Context, timeout time.Duration, clientSNI stri
 }
 
 func (u *upConn) close() {
+	if u.h2 != nil {
+		u.h2.release()
+		return
+	}
 	u.ep.release()
+	u.ep.c.Close()
+}
+
+// abort makes the connection's I/O fail now, from another goroutine (kill,
+// a client that gave up): the socket is closed, or the stream reset.
+func (u *upConn) abort() {
+	if u.h2 != nil {
+		u.h2.abort()
+		return
+	}
 	u.ep.c.Close()
 }

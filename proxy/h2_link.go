@@ -1,0 +1,437 @@
+package proxy
+
+import (
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"lbd/h2"
+)
+
+// h2link is what both ends of HTTP/2 share: a connection (h2.Conn) over
+// a socket, the lock that serializes everything done with it, the input
+// buffer, and the combined writes. A client's connection (h2conn) and a
+// connection to a server (h2up) each embed one.
+type h2link struct {
+	mu  sync.Mutex
+	c   *h2.Conn
+	ep  *endpoint     // the socket
+	wto time.Duration // write inactivity timeout
+
+	in   *[]byte // input not fed yet: in[r:w]; nil while idle
+	r, w int
+
+	writing bool   // a goroutine is writing the output
+	spare   []byte // the other output buffer
+	werr    error  // the connection cannot be written any more
+	woken   bool   // the reader was interrupted on purpose
+
+	pipes map[*h2.Stream]*h2pipe
+}
+
+// h2InSize is the input buffer of an HTTP/2 connection: a whole frame of
+// the largest size accepted must fit.
+func h2InSize(maxFrame uint32) int {
+	n := int(maxFrame) + 9
+	if n <= h2InPoolSize {
+		return h2InPoolSize
+	}
+	return n
+}
+
+const h2InPoolSize = 32 << 10
+
+var h2InPool = sync.Pool{New: func() any { b := make([]byte, h2InPoolSize); return &b }}
+
+// holdIn makes sure the link has an input buffer; with mu held.
+func (l *h2link) holdIn(maxFrame uint32) {
+	if l.in != nil {
+		return
+	}
+	l.in = h2InPool.Get().(*[]byte)
+	if want := h2InSize(maxFrame); len(*l.in) < want {
+		b := make([]byte, want)
+		l.in = &b
+	}
+	l.r, l.w = 0, 0
+}
+
+// dropIn gives the input buffer back; with mu held, nothing buffered.
+func (l *h2link) dropIn() {
+	if l.in != nil && l.r == l.w {
+		if len(*l.in) == h2InPoolSize {
+			h2InPool.Put(l.in)
+		}
+		l.in = nil
+	}
+}
+
+// compact makes room for n more bytes of input.
+func (l *h2link) compact(n int) {
+	if l.r > 0 && len(*l.in)-l.w < n {
+		l.w = copy(*l.in, (*l.in)[l.r:l.w])
+		l.r = 0
+	}
+}
+
+// feed gives the buffered input to the connection; with mu held.
+func (l *h2link) feed() error {
+	n, err := l.c.Feed((*l.in)[l.r:l.w])
+	l.r += n
+	if l.r == l.w {
+		l.r, l.w = 0, 0
+	}
+	return err
+}
+
+// readMore reads the next bytes of the connection, waiting until the
+// deadline (0: none). It reports false when the peer closed or the
+// connection failed; an interruption (wakeReader) returns true.
+func (l *h2link) readMore(deadline int64) bool {
+	l.mu.Lock()
+	if len(*l.in)-l.w == 0 {
+		l.compact(len(*l.in))
+	}
+	b := (*l.in)[l.w:]
+	l.mu.Unlock()
+	l.ep.readDeadline(deadline)
+	n, err := l.ep.read(b, readTry)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.w += n
+	if err != nil {
+		if isTimeout(err) && l.woken {
+			l.woken = false
+			l.ep.rdl = -1
+			return true
+		}
+		return n > 0
+	}
+	return true
+}
+
+// wakeReader interrupts the reader's wait; with mu held.
+func (l *h2link) wakeReader() {
+	l.woken = true
+	if c := l.ep.c; c != nil {
+		c.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
+// flushLocked writes the output out, with mu held (released while the
+// socket is written). One goroutine writes at a time; frames queued by
+// others meanwhile go in its next write.
+func (l *h2link) flushLocked() {
+	for !l.writing && l.werr == nil && l.c.Pending() > 0 {
+		l.writing = true
+		b := l.c.Output(l.spare)
+		l.mu.Unlock()
+		err := l.ep.write(b, nanotime(), l.wto)
+		l.mu.Lock()
+		l.spare = b[:0]
+		l.writing = false
+		if err != nil {
+			l.werr = err
+			for _, p := range l.pipes {
+				p.signal()
+			}
+			l.wakeReader()
+		}
+		for _, p := range l.pipes {
+			if p.waitOut {
+				p.signal()
+			}
+		}
+	}
+}
+
+// goAwayNow sends GOAWAY without waiting long (a connection closing).
+func (l *h2link) goAwayNow() {
+	l.c.GoAway()
+	if b := l.c.Output(nil); len(b) > 0 && l.werr == nil && !l.writing {
+		l.ep.write(b, nanotime(), 100*time.Millisecond)
+	}
+}
+
+// h2pipe is one stream as the transport of an endpoint (see pipe): reads
+// take the bytes of the message the peer sends, as HTTP/1.1 in the
+// framing its head declares, which the link's reader queued; writes give
+// the HTTP/1.1 message we send to h2.Conn.WriteH1.
+type h2pipe struct {
+	l  *h2link
+	st *h2.Stream
+
+	// Guarded by l.mu.
+	pend    []byte // bytes not read yet
+	credits []credit
+	nread   int64     // bytes read so far
+	queued  int64     // bytes queued so far
+	ended   bool      // the whole message is queued
+	err     error     // reset, or the connection is gone
+	waitOut bool      // waiting for the output to drain or a window to open
+	intr    bool      // interrupt: the next wait times out at once
+	stall   func()    // called when a write timed out for want of window
+	owner   *h2stream // a client's stream: its exchange (server role)
+
+	wake  chan struct{}
+	timer *time.Timer
+	rdl   int64
+	wdl   int64
+}
+
+// credit is a DATA frame's bytes, given back to the peer's windows once
+// the pipe's bytes up to end have been read.
+type credit struct {
+	end int64
+	n   int
+}
+
+// init binds the pipe to a stream; with l.mu held.
+func (p *h2pipe) init(l *h2link, st *h2.Stream) {
+	p.l, p.st = l, st
+	if p.wake == nil {
+		p.wake = make(chan struct{}, 1)
+	}
+	l.pipes[st] = p
+}
+
+// clear makes the pipe reusable; with l.mu held.
+func (p *h2pipe) clear() {
+	if p.l != nil {
+		delete(p.l.pipes, p.st)
+	}
+	pend := p.pend[:0]
+	if cap(pend) > 256<<10 {
+		pend = nil
+	}
+	*p = h2pipe{wake: p.wake, timer: p.timer, pend: pend, credits: p.credits[:0], owner: p.owner}
+	select {
+	case <-p.wake:
+	default:
+	}
+}
+
+// head queues the head of the message (Request, Response); with l.mu held.
+func (p *h2pipe) head(b []byte, end bool) {
+	p.pend = append(p.pend, b...)
+	p.queued += int64(len(b))
+	p.ended = p.ended || end
+	p.signal()
+}
+
+// data queues body bytes; with l.mu held.
+func (p *h2pipe) data(b []byte, end bool) {
+	if p.st.Chunked() {
+		p.pend = h2.AppendChunk(p.pend, b)
+		if end {
+			p.pend = h2.AppendLastChunk(p.pend, nil)
+		}
+		p.queued = p.nread + int64(len(p.pend))
+	} else {
+		p.pend = append(p.pend, b...)
+		p.queued += int64(len(b))
+	}
+	if len(b) > 0 {
+		p.credits = append(p.credits, credit{end: p.queued, n: len(b)})
+	}
+	p.ended = p.ended || end
+	p.signal()
+}
+
+// trailers ends the body; with l.mu held.
+func (p *h2pipe) trailers(fields []byte) {
+	if p.st.Chunked() {
+		p.pend = h2.AppendLastChunk(p.pend, fields)
+		p.queued = p.nread + int64(len(p.pend))
+	}
+	p.ended = true
+	p.signal()
+}
+
+// fail ends the pipe with err; with l.mu held.
+func (p *h2pipe) fail(err error) {
+	if p.err == nil {
+		p.err = err
+	}
+	p.signal()
+}
+
+// unread is the DATA bytes queued and never read, to give back to the
+// connection window when the stream ends.
+func (p *h2pipe) unread() int {
+	n := 0
+	for _, c := range p.credits {
+		n += c.n
+	}
+	return n
+}
+
+// signal wakes the goroutine waiting on the pipe, if any.
+func (p *h2pipe) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// wait waits for a signal until the deadline (0: none); false on timeout.
+// Called with l.mu held, which it releases while waiting.
+func (p *h2pipe) wait(deadline int64) bool {
+	if p.intr {
+		p.intr = false
+		return false
+	}
+	var tc <-chan time.Time
+	if deadline > 0 {
+		d := time.Duration(deadline - nanotime())
+		if d <= 0 {
+			return false
+		}
+		if p.timer == nil {
+			p.timer = time.NewTimer(d)
+		} else {
+			p.timer.Reset(d)
+		}
+		tc = p.timer.C
+	}
+	p.l.mu.Unlock()
+	ok := true
+	select {
+	case <-p.wake:
+	case <-tc:
+		ok = false
+	}
+	if tc != nil && ok && !p.timer.Stop() {
+		select {
+		case <-p.timer.C:
+		default:
+		}
+	}
+	p.l.mu.Lock()
+	if p.intr {
+		p.intr = false
+		return false
+	}
+	return ok
+}
+
+func (p *h2pipe) setReadDeadline(at int64)  { p.rdl = at }
+func (p *h2pipe) setWriteDeadline(at int64) { p.wdl = at }
+
+func (p *h2pipe) interrupt() {
+	p.l.mu.Lock()
+	p.intr = true
+	p.signal()
+	p.l.mu.Unlock()
+}
+
+// read reads the peer's message.
+func (p *h2pipe) read(b []byte, mode readMode) (int, error) {
+	l := p.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for {
+		if len(p.pend) > 0 {
+			n := copy(b, p.pend)
+			p.pend = p.pend[:copy(p.pend, p.pend[n:])]
+			p.nread += int64(n)
+			given, k := 0, 0
+			for ; k < len(p.credits) && p.credits[k].end <= p.nread; k++ {
+				given += p.credits[k].n
+			}
+			if k > 0 {
+				p.credits = p.credits[:copy(p.credits, p.credits[k:])]
+				l.c.Consumed(p.st, given)
+				l.flushLocked()
+			}
+			return n, nil
+		}
+		switch {
+		case p.err != nil:
+			return 0, p.err
+		case p.ended:
+			return 0, io.EOF
+		case mode == readNoWait:
+			return 0, errWouldBlock
+		}
+		if !p.wait(p.rdl) {
+			return 0, os.ErrDeadlineExceeded
+		}
+	}
+}
+
+// write sends our message's bytes as frames, waiting for flow-control
+// windows and for the output to drain.
+func (p *h2pipe) write(b []byte) error {
+	l := p.l
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for len(b) > 0 {
+		if p.err != nil {
+			return p.err
+		}
+		if l.werr != nil {
+			return l.werr
+		}
+		n, err := l.c.WriteH1(p.st, b)
+		b = b[n:]
+		l.flushLocked()
+		if err != nil {
+			return err
+		}
+		if len(b) == 0 || n > 0 {
+			continue
+		}
+		blocked := l.c.Blocked(p.st) && l.c.Pending() == 0
+		p.waitOut = true
+		ok := p.wait(p.wdl)
+		p.waitOut = false
+		if !ok {
+			if blocked && p.err == nil && l.werr == nil && p.stall != nil {
+				p.stall()
+			}
+			return os.ErrDeadlineExceeded
+		}
+	}
+	return nil
+}
+
+// The events of a link's connection common to both roles, with l.mu held.
+
+func (l *h2link) onData(st *h2.Stream, b []byte, end bool) {
+	if p := l.pipes[st]; p != nil {
+		p.data(b, end)
+	}
+}
+
+func (l *h2link) onTrailers(st *h2.Stream, fields []byte) {
+	if p := l.pipes[st]; p != nil {
+		p.trailers(fields)
+	}
+}
+
+func (l *h2link) onWritable(st *h2.Stream) {
+	if st != nil {
+		if p := l.pipes[st]; p != nil {
+			p.signal()
+		}
+		return
+	}
+	for _, p := range l.pipes {
+		if p.waitOut {
+			p.signal()
+		}
+	}
+}
+
+type h2Error string
+
+func (e h2Error) Error() string { return string(e) }
+
+const (
+	errH2Closed  = h2Error("h2: connection closed")
+	errH2Reset   = h2Error("h2: stream reset")
+	errH2Refused = h2Error("h2: stream refused by the server")
+	errNoH2      = h2Error("the server did not agree on h2 by ALPN")
+)
