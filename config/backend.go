@@ -295,10 +295,35 @@ func (d *decoder) decodeServer(blk *hcl.Block) *Server {
 	s.Proto = d.backendProto
 	b.str("proto", &s.Proto)
 	b.oneOf("proto", s.Proto, "", "h2")
+	if s.Proto == "h2" && s.TLS != nil {
+		d.serverTLSForH2(s)
+	}
 	if s.Proto == "h2" && s.SendProxy != "" {
 		d.errorf(s.rng.at("send_proxy"), "server %q: send_proxy with proto \"h2\": an HTTP/2 connection carries the requests of many clients, one PROXY header cannot name them", s.Name)
 	}
 	return s
+}
+
+// serverTLSForH2 makes a TLS server with proto = "h2" offer "h2" by ALPN
+// (its alpn, when set, must include it): RFC 9113 §3.2.
+func (d *decoder) serverTLSForH2(s *Server) {
+	t := s.TLS
+	if t.SNIFromClient {
+		d.errorf(s.rng.block, "server %q: sni_from_client with proto \"h2\": an HTTP/2 connection carries the requests of many clients, for one name", s.Name)
+	}
+	if len(t.ALPN) > 0 {
+		for _, p := range t.ALPN {
+			if p == "h2" {
+				return
+			}
+		}
+		d.errorf(s.rng.block, "server %q: proto \"h2\" over TLS needs \"h2\" in its alpn %q", s.Name, t.ALPN)
+		return
+	}
+	c := t.copy()
+	c.ALPN = []string{"h2"}
+	c.Options.ALPN = []string{"h2"}
+	s.TLS = c
 }
 
 func checkHostPort(s string) error {

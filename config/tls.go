@@ -50,8 +50,8 @@ type BindTLS struct {
 	// StrictSNI refuses handshakes whose server name matches no
 	// certificate. Default false.
 	StrictSNI bool
-	// ALPN protocols advertised. Default ["http/1.1"] in http mode, none
-	// in tcp mode.
+	// ALPN protocols advertised. Default ["h2", "http/1.1"] in http mode
+	// (HTTP/2 for clients that offer it), none in tcp mode.
 	ALPN []string
 	// MinVersion, MaxVersion, Ciphers, Curves default to
 	// global.ssl_default_bind.
@@ -281,7 +281,7 @@ func (d *decoder) decodeBindTLS(blk *hcl.Block, mode Mode, dir string) *BindTLS 
 	t := &BindTLS{MinVersion: def.MinVersion, MaxVersion: def.MaxVersion, Ciphers: def.Ciphers,
 		Curves: def.Curves, Verify: "none", Tickets: true, HandshakeTimeout: 10 * time.Second}
 	if mode == ModeHTTP {
-		t.ALPN = []string{"http/1.1"}
+		t.ALPN = []string{"h2", "http/1.1"} // HAProxy's alpn h2,http/1.1
 	}
 	b := d.body(d.content(blk, bindTLSSchema), blk.DefRange, &t.rng)
 	var binds []string

@@ -54,7 +54,8 @@ func TestTLSParseTable(t *testing.T) {
 		{name: "weak cipher warns", src: fe("    bind = [\"127.0.0.1:8443\"]\n    crt = [\"{{D}}/good.pem\"]\n    ciphers = \"ECDHE+AESGCM:AES128-SHA:DHE-RSA-AES128-GCM-SHA256\"\n"),
 			warn: []string{"7:15: warning: ciphers: cipher DHE-RSA-AES128-GCM-SHA256 is not implemented by crypto/tls", "7:15: warning: ciphers: AES128-SHA are not AEAD"}},
 		{name: "unknown curve", src: fe("    bind = [\"127.0.0.1:8443\"]\n    crt = [\"{{D}}/good.pem\"]\n    curves = [\"X25519\", \"ffdhe2048\"]\n"), want: []string{`7:25: curves: "ffdhe2048" is not a key-exchange group`}},
-		{name: "h2 on http", src: fe("    bind = [\"127.0.0.1:8443\"]\n    crt = [\"{{D}}/good.pem\"]\n    alpn = [\"h2\", \"http/1.1\"]\n"), want: []string{`7:12: alpn: "h2": HTTP/2 over TLS (ALPN) is not wired`}},
+		{name: "h2 on http", src: fe("    bind = [\"127.0.0.1:8443\"]\n    crt = [\"{{D}}/good.pem\"]\n    alpn = [\"h2\", \"http/1.1\"]\n")},
+		{name: "h3 on http", src: fe("    bind = [\"127.0.0.1:8443\"]\n    crt = [\"{{D}}/good.pem\"]\n    alpn = [\"h3\", \"http/1.1\"]\n"), want: []string{`7:12: alpn: "h3": an http frontend speaks "h2" and "http/1.1"`}},
 		{name: "verify needs ca_file", src: fe("    bind = [\"127.0.0.1:8443\"]\n    crt = [\"{{D}}/good.pem\"]\n    verify = \"required\"\n"), want: []string{`7:14: verify "required" needs ca_file`}},
 		{name: "verify bad value", src: fe("    bind = [\"127.0.0.1:8443\"]\n    crt = [\"{{D}}/good.pem\"]\n    verify = \"yes\"\n"), want: []string{`7:14: verify: "yes" is not one of "none", "optional", "required"`}},
 		{name: "ca_file without verify", src: fe("    bind = [\"127.0.0.1:8443\"]\n    crt = [\"{{D}}/good.pem\"]\n    ca_file = \"{{D}}/ca.pem\"\n"), want: []string{`7:15: ca_file: verify = "none" checks no client certificate`}},
@@ -161,7 +162,7 @@ backend "app" {
 	}
 	ft := cfg.Frontends[0].TLS[0]
 	if ft.Bind[0] != "0.0.0.0:8443" || ft.Options.MinVersion != tls.VersionTLS13 || ft.Options.Tickets || len(ft.Options.Certs) != 1 ||
-		ft.Options.ALPN[0] != "http/1.1" || len(cfg.Frontends[0].Bind) != 0 {
+		len(ft.Options.ALPN) != 2 || ft.Options.ALPN[0] != "h2" || ft.Options.ALPN[1] != "http/1.1" || len(cfg.Frontends[0].Bind) != 0 {
 		t.Errorf("bind tls: %+v / %+v", ft, ft.Options)
 	}
 	a, b := cfg.Backends[0].Servers[0].TLS, cfg.Backends[0].Servers[1].TLS

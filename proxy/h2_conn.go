@@ -9,7 +9,8 @@ import (
 )
 
 // HTTP/2 clients. A connection speaks HTTP/2 when TLS negotiated "h2"
-// (ALPN), on a frontend with proto = "h2", or, on a plain bind of a
+// (ALPN, offered by default on the TLS binds of http frontends), on a
+// frontend with proto = "h2", or, on a plain bind of a
 // frontend with h2c = true, when it starts with the HTTP/2 preface (prior
 // knowledge, RFC 9113 §3.3). The protocol is package h2's; the engine
 // wires it:
@@ -86,6 +87,9 @@ func h2Config(g *config.H2, fe bool) h2.Config {
 func (s *session) wantsH2(fe *frontend) bool {
 	if fe.h2only {
 		return true // the preface is checked as the first bytes of HTTP/2
+	}
+	if t := s.cli.sys.tls; t != nil {
+		return t.alpn == "h2" // RFC 9113 §3.2
 	}
 	if !fe.h2c {
 		return false

@@ -98,8 +98,11 @@ func TestParseVersionCurve(t *testing.T) {
 	if _, err := ParseCurve("ffdhe2048"); err == nil {
 		t.Error("ffdhe2048 accepted")
 	}
-	if _, err := ParseALPN([]string{"h2", "http/1.1"}, true); err == nil {
-		t.Error("h2 accepted on an http frontend")
+	if _, err := ParseALPN([]string{"h2", "http/1.1"}, true); err != nil {
+		t.Error("h2 refused on an http frontend")
+	}
+	if _, err := ParseALPN([]string{"h3"}, true); err == nil {
+		t.Error("h3 accepted on an http frontend")
 	}
 	if p, err := ParseALPN([]string{"h2"}, false); err != nil || p[0] != "h2" {
 		t.Error("h2 refused on a tcp frontend")

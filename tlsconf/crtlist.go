@@ -173,16 +173,16 @@ func parseEntryOptions(words []string) (*EntryOptions, error) {
 }
 
 // ParseALPN checks a list of ALPN protocol names. With http set (an http
-// frontend) HTTP/2 is refused until the engine serves HTTP/2 on TLS
-// connections whose ALPN chose it: a client told "h2" would send frames
-// the HTTP/1.1 path cannot read. A tcp frontend passes the bytes on and
-// may advertise what its servers speak.
+// frontend), only protocols lbd speaks are allowed: "h2" and "http/1.1"
+// (a client told "h3" or "h2c" would speak something lbd cannot read). A
+// tcp frontend passes the bytes on and may advertise what its servers
+// speak.
 func ParseALPN(protos []string, http bool) ([]string, error) {
 	var out []string
 	for _, p := range protos {
 		switch {
-		case http && (p == "h2" || p == "h2c" || p == "h3"):
-			return nil, fmt.Errorf("\"h2\": HTTP/2 over TLS (ALPN) is not wired to the engine yet (h2c on plain binds is); advertise \"http/1.1\"")
+		case http && p != "h2" && p != "http/1.1" && p != "http/1.0":
+			return nil, fmt.Errorf("%q: an http frontend speaks \"h2\" and \"http/1.1\"", p)
 		case p == "" || len(p) > 255:
 			return nil, fmt.Errorf("%q is not an ALPN protocol name", p)
 		}
