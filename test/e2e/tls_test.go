@@ -120,8 +120,13 @@ func TestTLSRealClients(t *testing.T) {
 	t.Run("curl", func(t *testing.T) {
 		out, err := l.Exec("client", "curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{http_version} %{ssl_verify_result}",
 			"--cacert", tl.path("ca.pem"), "--resolve", "example.com:8443:"+l.Addr("lb1"), "https://example.com:8443/")
-		if err != nil || out != "200 1.1 0" {
-			t.Errorf("curl: %q %v", out, err)
+		if err != nil || out != "200 2 0" {
+			t.Errorf("curl (HTTP/2 by ALPN): %q %v", out, err)
+		}
+		out, err = l.Exec("client", "curl", "-sS", "--http1.1", "-o", "/dev/null", "-w", "%{http_code} %{http_version}",
+			"--cacert", tl.path("ca.pem"), "--resolve", "example.com:8443:"+l.Addr("lb1"), "https://example.com:8443/")
+		if err != nil || out != "200 1.1" {
+			t.Errorf("curl --http1.1: %q %v", out, err)
 		}
 		if out, err := l.Exec("client", "curl", "-sS", "--tls-max", "1.1", "--tlsv1.0", "--cacert", tl.path("ca.pem"),
 			"--resolve", "example.com:8443:"+l.Addr("lb1"), "https://example.com:8443/"); err == nil {
@@ -142,7 +147,10 @@ func TestTLSRealClients(t *testing.T) {
 		}
 	})
 	t.Run("s_client ALPN and versions", func(t *testing.T) {
-		if out := sClient(l, tl, addr, "-servername", "www.example.com", "-alpn", "h2,http/1.1"); !strings.Contains(out, "ALPN protocol: http/1.1") {
+		if out := sClient(l, tl, addr, "-servername", "www.example.com", "-alpn", "h2,http/1.1"); !strings.Contains(out, "ALPN protocol: h2") {
+			t.Errorf("ALPN:\n%s", out)
+		}
+		if out := sClient(l, tl, addr, "-servername", "www.example.com", "-alpn", "http/1.1"); !strings.Contains(out, "ALPN protocol: http/1.1") {
 			t.Errorf("ALPN:\n%s", out)
 		}
 		for flag, ok := range map[string]bool{"-tls1_3": true, "-tls1_2": true, "-tls1_1": false, "-tls1": false} {
