@@ -111,6 +111,9 @@ func (d *decoder) decodeBackend(blk *hcl.Block, def Defaults) *Backend {
 		}
 		cookies[s.Cookie] = s
 		be.Servers = append(be.Servers, s)
+		if s.Check && be.HealthCheck.Type == "grpc" && s.Proto != "h2" {
+			d.errorf(be.HealthCheck.rng.at("type"), "health_check type \"grpc\" needs proto = \"h2\" (server %q speaks HTTP/1.1)", s.Name)
+		}
 	}
 	return be
 }
@@ -152,7 +155,7 @@ var healthCheckSchema = &hcl.BodySchema{
 		{Name: "type"}, {Name: "port"}, {Name: "method"}, {Name: "path"}, {Name: "host"},
 		{Name: "expect_status"}, {Name: "expect_body"}, {Name: "send"}, {Name: "expect"},
 		{Name: "interval"}, {Name: "fast_interval"}, {Name: "down_interval"},
-		{Name: "timeout"}, {Name: "rise"}, {Name: "fall"}, {Name: "tls"},
+		{Name: "timeout"}, {Name: "rise"}, {Name: "fall"}, {Name: "tls"}, {Name: "grpc_service"},
 	},
 }
 
@@ -174,7 +177,8 @@ func defaultHealthCheck() *HealthCheck {
 func (d *decoder) decodeHealthCheck(blk *hcl.Block, hc *HealthCheck) {
 	b := d.body(d.content(blk, healthCheckSchema), blk.DefRange, &hc.rng)
 	b.str("type", &hc.Type)
-	b.oneOf("type", hc.Type, "tcp", "http", "tcp-check", "agent")
+	b.oneOf("type", hc.Type, "tcp", "http", "tcp-check", "agent", "grpc")
+	b.str("grpc_service", &hc.GRPCService)
 	b.integer("port", &hc.Port, 0, 65535)
 	b.str("method", &hc.Method)
 	if !isToken(hc.Method) {

@@ -286,7 +286,8 @@ type Cookie struct {
 
 // HealthCheck configures the active checks of a backend's servers.
 type HealthCheck struct {
-	// Type is tcp, http, tcp-check or agent. Default "tcp".
+	// Type is tcp, http, tcp-check, agent or grpc. Default "tcp". http
+	// and grpc checks of a server with proto = "h2" speak HTTP/2.
 	Type string
 	// Port is the port checked; 0 means the server's own port. For agent
 	// checks it is the agent's port and required. Default 0.
@@ -322,6 +323,10 @@ type HealthCheck struct {
 	// TLS runs the check over TLS (HAProxy's check-ssl) with the server's
 	// TLS settings; nil: checks use TLS when the server does.
 	TLS *bool
+	// GRPCService is the service a grpc check asks gRPC's health service
+	// (grpc.health.v1.Health/Check) about; "" (default) is the server as
+	// a whole. Type grpc needs proto = "h2".
+	GRPCService string
 
 	rng blockRanges
 }

@@ -191,7 +191,8 @@ func (p *Pool) applyServer(s *Server, kept, pending bool, hc *config.HealthCheck
 	}
 
 	ch := p.checkers[key]
-	if ch != nil && (!sc.Check || !sameCheck(ch.hc, hc) || ch.sc.Address != sc.Address || usesTLS(hc, sc) || usesTLS(ch.hc, ch.sc)) {
+	if ch != nil && (!sc.Check || !sameCheck(ch.hc, hc) || ch.sc.Address != sc.Address || usesTLS(hc, sc) || usesTLS(ch.hc, ch.sc) ||
+		usesH2(hc, sc) || usesH2(ch.hc, ch.sc)) {
 		ch.stop()
 		delete(p.checkers, key)
 		s.chk.Store(nil)

@@ -64,6 +64,13 @@ type tlsProber struct {
 func newProber(hc *config.HealthCheck, sc *config.Server) prober {
 	np := newNetProber(hc, sc)
 	o := checkTLS(hc, sc)
+	if usesH2(hc, sc) { // h2.go
+		var cl *tlsconf.Client
+		if o != nil {
+			cl = tlsconf.NewClient(*o)
+		}
+		return newH2Prober(np, hc, sc, cl)
+	}
 	if o == nil {
 		return np
 	}
