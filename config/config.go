@@ -147,6 +147,18 @@ type Frontend struct {
 	ErrorFiles []*ErrorFile
 	// Timeouts is defaults.timeouts with this block's overrides applied.
 	Timeouts Timeouts
+	// AccessLog logs each request (http) or connection (tcp); false is
+	// HAProxy's "no log". Default true.
+	AccessLog bool
+	// LogFormat is the access log's format: "json", "httplog", "tcplog"
+	// (HAProxy's formats, byte for byte) or a custom format with HAProxy's
+	// %-variables. Default "json".
+	LogFormat string
+	// CaptureRequestHeaders and CaptureResponseHeaders are headers whose
+	// values go into the access log (HAProxy's "capture request header"
+	// and "capture response header"), in file order.
+	CaptureRequestHeaders  []*Capture
+	CaptureResponseHeaders []*Capture
 	// TLS blocks: addresses that terminate TLS, each with its settings.
 	TLS []*BindTLS
 	// AcceptProxy reads a PROXY protocol header from the listed

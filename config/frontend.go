@@ -18,6 +18,7 @@ var frontendSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "bind"}, {Name: "mode"}, {Name: "maxconn"},
 		{Name: "default_backend"}, {Name: "forward_for"}, {Name: "trusted_proxies"}, {Name: "h2c"}, {Name: "proto"}, {Name: "redirect_https"},
+		{Name: "access_log"}, {Name: "log_format"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "route", LabelNames: []string{"name"}},
@@ -25,11 +26,13 @@ var frontendSchema = &hcl.BodySchema{
 		{Type: "timeouts"},
 		{Type: "tls"},
 		{Type: "accept_proxy"},
+		{Type: "capture_request_header", LabelNames: []string{"name"}},
+		{Type: "capture_response_header", LabelNames: []string{"name"}},
 	},
 }
 
 func (d *decoder) decodeFrontend(blk *hcl.Block, def Defaults, dir string) *Frontend {
-	f := &Frontend{Name: blk.Labels[0], Mode: def.Mode, Timeouts: def.Timeouts}
+	f := &Frontend{Name: blk.Labels[0], Mode: def.Mode, Timeouts: def.Timeouts, AccessLog: true, LogFormat: "json"}
 	c := d.content(blk, frontendSchema)
 	b := d.body(c, blk.DefRange, &f.rng)
 	var binds []string
@@ -59,6 +62,7 @@ func (d *decoder) decodeFrontend(blk *hcl.Block, def Defaults, dir string) *Fron
 	if ab := d.single(c.Blocks, "accept_proxy"); ab != nil {
 		f.AcceptProxy = d.decodeAcceptProxy(ab)
 	}
+	d.decodeFrontendLog(f, b, c.Blocks)
 	for _, sub := range c.Blocks {
 		if sub.Type == "tls" {
 			f.TLS = append(f.TLS, d.decodeBindTLS(sub, f.Mode, dir))

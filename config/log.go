@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"lbd/accesslog"
 )
 
 // LogTarget is one destination of logs, as HAProxy's global "log" line:
@@ -151,4 +153,74 @@ func (d *decoder) decodeLogTarget(blk *hcl.Block) *LogTarget {
 	b.oneOf("format", lt.Format, "rfc3164", "rfc5424", "raw")
 	b.integer("len", &lt.Len, 80, 65535)
 	return lt
+}
+
+// Capture is a header captured into the access log, as HAProxy's
+// "capture request header NAME len N".
+type Capture struct {
+	// Name is the header's name, the block label.
+	Name string
+	// Len is how many bytes of its value are kept. Default 64.
+	Len int
+
+	rng blockRanges
+}
+
+var captureSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "len"}}}
+
+func (d *decoder) decodeCapture(blk *hcl.Block) *Capture {
+	c := &Capture{Name: blk.Labels[0], Len: 64}
+	b := d.body(d.content(blk, captureSchema), blk.DefRange, &c.rng)
+	if !isToken(c.Name) {
+		d.errorf(blk.LabelRanges[0], "%q is not a header name", c.Name)
+	}
+	b.integer("len", &c.Len, 1, accesslog.MaxCaptureLen)
+	return c
+}
+
+// decodeFrontendLog reads a frontend's access-log settings: log_format,
+// access_log and the capture blocks.
+func (d *decoder) decodeFrontendLog(f *Frontend, b body, blocks hcl.Blocks) {
+	b.boolean("access_log", &f.AccessLog)
+	b.str("log_format", &f.LogFormat)
+	if b.has("log_format") {
+		switch f.LogFormat {
+		case "json", "httplog", "tcplog":
+		default:
+			if _, err := accesslog.ParseFormat(f.LogFormat); err != nil {
+				d.errorf(f.rng.at("log_format"), "log_format: %v (or one of \"json\", \"httplog\", \"tcplog\")", err)
+			}
+		}
+	}
+	seen := map[string]*Capture{}
+	for _, blk := range blocks {
+		var list *[]*Capture
+		switch blk.Type {
+		case "capture_request_header":
+			list = &f.CaptureRequestHeaders
+		case "capture_response_header":
+			list = &f.CaptureResponseHeaders
+		default:
+			continue
+		}
+		c := d.decodeCapture(blk)
+		key := blk.Type + "\x00" + strings.ToLower(c.Name)
+		if prev, dup := seen[key]; dup {
+			d.errorf(blk.DefRange, "duplicate %s %q; the first one is at line %d", blk.Type, c.Name, prev.rng.block.Start.Line)
+			continue
+		}
+		seen[key] = c
+		*list = append(*list, c)
+	}
+	if n := len(f.CaptureRequestHeaders) + len(f.CaptureResponseHeaders); n > accesslog.MaxCaptures {
+		d.errorf(f.rng.block, "frontend %q: %d header captures, at most %d", f.Name, n, accesslog.MaxCaptures)
+	}
+	if f.Mode == ModeTCP {
+		if f.LogFormat == "httplog" {
+			d.errorf(f.rng.at("log_format"), "log_format \"httplog\" needs mode = \"http\" (this frontend is tcp; HAProxy's tcplog is \"tcplog\")")
+		}
+		if len(f.CaptureRequestHeaders)+len(f.CaptureResponseHeaders) > 0 {
+			d.errorf(f.rng.block, "frontend %q: header captures need mode = \"http\" (this frontend is tcp)", f.Name)
+		}
+	}
 }

@@ -8,9 +8,13 @@ import (
 )
 
 // TestLogConfig is the contract of the logging settings (global log
-// targets, log_tag) and of expect_status ranges: each file's diagnostics as "LINE:COL: text"
+// targets, log_tag, a frontend's log_format, access_log and captures) and
+// of expect_status ranges: each file's diagnostics as "LINE:COL: text"
 // prefixes, none for a valid file.
 func TestLogConfig(t *testing.T) {
+	fe := func(extra string) string {
+		return strings.Replace(minimal, `default_backend = "app"`, "default_backend = \"app\"\n"+extra, 1)
+	}
 	for _, tc := range []struct {
 		name string
 		src  string
@@ -32,6 +36,18 @@ func TestLogConfig(t *testing.T) {
 		{"bad format", "global {\n  log \"127.0.0.1\" {\n    format = \"json\"\n  }\n}\n", []string{`3:14: format: "json" is not one of "rfc3164", "rfc5424", "raw"`}},
 		{"len too small", "global {\n  log \"127.0.0.1\" {\n    len = 10\n  }\n}\n", []string{`3:11: len: 10 is out of range 80..65535`}},
 		{"log_tag with a blank", "global {\n  log_tag = \"my app\"\n}\n", []string{`2:13: log_tag: "my app" must be 1..32 printable characters`}},
+
+		{"httplog", fe(`log_format = "httplog"`), nil},
+		{"custom format", fe(`log_format = "%ci:%cp [%tr] %%{+Q}r %ST"`), nil}, // HCL: %%{ is a literal %{
+		{"custom format, unknown variable", fe(`log_format = "%ci %zz"`), []string{`5:14: log_format: log format: unknown variable %zz`}},
+		{"custom format, sample fetch", fe(`log_format = "%[src]"`), []string{`5:14: log_format: log format: sample expressions (%[...]) are not supported by lbd`}},
+		{"no access log", fe(`access_log = false`), nil},
+		{"captures", fe("capture_request_header \"Host\" {\n    len = 64\n  }\n  capture_request_header \"User-Agent\" {}\n  capture_response_header \"Content-Type\" {\n    len = 20\n  }"), nil},
+		{"capture, bad name", fe(`capture_request_header "Host:" {}`), []string{`5:24: "Host:" is not a header name`}},
+		{"capture, duplicate", fe("capture_request_header \"Host\" {}\n  capture_request_header \"host\" {}"), []string{`6:3: duplicate capture_request_header "host"; the first one is at line 5`}},
+		{"capture, len", fe("capture_request_header \"Host\" {\n    len = 0\n  }"), []string{`6:11: len: 0 is out of range 1..4096`}},
+		{"httplog on tcp", "frontend \"t\" {\n  mode = \"tcp\"\n  bind = [\"127.0.0.1:9000\"]\n  default_backend = \"b\"\n  log_format = \"httplog\"\n}\nbackend \"b\" {\n  mode = \"tcp\"\n}\n", []string{`5:16: log_format "httplog" needs mode = "http"`}},
+		{"capture on tcp", "frontend \"t\" {\n  mode = \"tcp\"\n  bind = [\"127.0.0.1:9000\"]\n  default_backend = \"b\"\n  capture_request_header \"Host\" {}\n}\nbackend \"b\" {\n  mode = \"tcp\"\n}\n", []string{`1:1: frontend "t": header captures need mode = "http"`}},
 
 		{"expect_status range", "backend \"b\" {\n  health_check {\n    type = \"http\"\n    expect_status = [\"200-399\", 404]\n  }\n}\n", nil},
 		{"expect_status bad range", "backend \"b\" {\n  health_check {\n    type = \"http\"\n    expect_status = [\"399-200\"]\n  }\n}\n", []string{`4:22: expect_status[0]: "399-200" is not a status or a range`}},
@@ -70,7 +86,7 @@ func TestLogDecoded(t *testing.T) {
   log "/dev/log" {}
   log "stderr" {}
 }
-` + minimal + `
+` + strings.Replace(minimal, `default_backend = "app"`, "default_backend = \"app\"\n  log_format = \"tcplog\"\n  capture_request_header \"Host\" {}", 1) + `
 backend "b" {
   health_check {
     type          = "http"
@@ -97,6 +113,10 @@ backend "b" {
 	}
 	if l := g.Logs[2]; l.Format != "raw" {
 		t.Errorf("stderr's default format: %q, want raw", l.Format)
+	}
+	f := cfg.Frontend("web")
+	if f.LogFormat != "tcplog" || !f.AccessLog || len(f.CaptureRequestHeaders) != 1 || f.CaptureRequestHeaders[0].Len != 64 {
+		t.Errorf("frontend: %+v", f)
 	}
 	if got := cfg.Backend("b").HealthCheck.ExpectStatus; !reflect.DeepEqual(got, []int{200, 201, 202, 301}) {
 		t.Errorf("expect_status ranges: %v", got)
