@@ -2,6 +2,7 @@ package logsink
 
 import (
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 
@@ -14,9 +15,14 @@ import (
 // reload) while lines keep flowing: senders read the current list
 // through an atomic pointer and never wait for Apply.
 type Set struct {
-	cur atomic.Pointer[[]*Target]
-	mu  sync.Mutex // serializes Apply
+	cur    atomic.Pointer[[]*Target]
+	mu     sync.Mutex // serializes Apply
+	stderr io.Writer  // text access lines without targets; nil: dropped
 }
+
+// SetStderr sets where text access lines go while there is no log target
+// (the daemon's stderr, which journald reads). Set it before lines flow.
+func (s *Set) SetStderr(w io.Writer) { s.stderr = w }
 
 // NewSet returns a Set without targets.
 func NewSet() *Set {
@@ -141,13 +147,20 @@ func (s *Set) WriteLevel(l zerolog.Level, p []byte) (int, error) {
 	return len(p), nil
 }
 
-// Access sends one access-log line (info) to every target that takes it;
-// it reports whether there was any target, so that without targets the
-// caller writes to stderr as lbd always did.
-func (s *Set) Access(line []byte) bool {
+// Access sends one text access-log line (HAProxy's httplog, tcplog or a
+// custom format; severity info) to every target that takes it; without
+// targets it goes to stderr, as lbd's access log always did, while
+// log_level lets info lines through. line must have room for a line feed
+// (cap > len) to be written to stderr without a copy.
+func (s *Set) Access(line []byte) {
 	ts := s.Targets()
+	if len(ts) == 0 {
+		if s.stderr != nil && zerolog.GlobalLevel() <= zerolog.InfoLevel {
+			_, _ = s.stderr.Write(append(line, '\n'))
+		}
+		return
+	}
 	for _, t := range ts {
 		t.Send(6, line)
 	}
-	return len(ts) > 0
 }

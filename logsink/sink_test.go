@@ -93,9 +93,7 @@ func TestDelivery(t *testing.T) {
 	log := zerolog.New(zerolog.MultiLevelWriter(s))
 	log.Info().Str("component", "x").Msg("started")
 	log.Warn().Msg("server DOWN")
-	if !s.Access([]byte("an access line")) {
-		t.Fatal("Access with targets reported none")
-	}
+	s.Access([]byte("an access line"))
 
 	got := readUDP(t, udp, 3)
 	pid := "[" + itoa(os.Getpid()) + "]: "
@@ -244,5 +242,36 @@ func TestSendNoAlloc(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if n := testing.AllocsPerRun(1000, func() { s.Access(line) }); n > 0.01 {
 		t.Errorf("%v allocations per line", n)
+	}
+}
+
+// TestAccessWithoutTargets: text access lines go to stderr while no target
+// is configured (and log_level lets info through), to the targets only
+// once there are.
+func TestAccessWithoutTargets(t *testing.T) {
+	var stderr bytes.Buffer
+	s := NewSet()
+	defer s.Close()
+	s.SetStderr(&stderr)
+	s.Access([]byte("one"))
+	old := zerolog.GlobalLevel()
+	zerolog.SetGlobalLevel(zerolog.WarnLevel)
+	s.Access([]byte("quiet"))
+	zerolog.SetGlobalLevel(old)
+	if stderr.String() != "one\n" {
+		t.Errorf("stderr: %q, want the line written before log_level = warn only", stderr.String())
+	}
+	recv, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer recv.Close()
+	s.Apply(config.Global{LogTag: "lbd", Logs: []*config.LogTarget{ptr(target(t, "udp@"+recv.LocalAddr().String(), nil))}})
+	s.Access([]byte("two"))
+	if got := readUDP(t, recv, 1)[0]; !strings.HasSuffix(got, "]: two\n") {
+		t.Errorf("udp: %q", got)
+	}
+	if stderr.String() != "one\n" {
+		t.Errorf("stderr got a line while a target exists: %q", stderr.String())
 	}
 }
