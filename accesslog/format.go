@@ -83,11 +83,13 @@ const (
 	vtrl
 	vts
 	vtsc
+	vsslc
+	vsslv
 )
 
 // variables are the %-variables lbd renders, by HAProxy's names (section
 // 8.2.6 of its configuration manual). HAProxy's others (%ID, %bi, %bp,
-// %lc, %rt, %sslc, %sslv, %[sample fetches]) are refused with a clear
+// %lc, %rt, %[sample fetches]) are refused with a clear
 // error.
 var variables = map[string]varID{
 	"B": vB, "CC": vCC, "CS": vCS, "H": vH, "ST": vST, "T": vT, "Ta": vTa, "Tc": vTc,
@@ -97,17 +99,15 @@ var variables = map[string]varID{
 	"hr": vhr, "hrl": vhrl, "hs": vhs, "hsl": vhsl, "HM": vHM, "HP": vHP, "HPO": vHPO,
 	"HQ": vHQ, "HU": vHU, "HV": vHV, "ms": vms, "pid": vpid, "r": vr, "rc": vrc,
 	"s": vs, "sc": vsc, "si": vsi, "sp": vsp, "sq": vsq, "t": vt, "tr": vtr,
-	"trg": vtrg, "trl": vtrl, "ts": vts, "tsc": vtsc,
+	"trg": vtrg, "trl": vtrl, "ts": vts, "tsc": vtsc, "sslc": vsslc, "sslv": vsslv,
 }
 
 var unsupportedVars = map[string]string{
-	"ID":   "lbd has no unique request ids yet",
-	"bi":   "lbd does not log the source address of server connections",
-	"bp":   "lbd does not log the source address of server connections",
-	"lc":   "lbd has no log counter",
-	"rt":   "lbd has no request counter",
-	"sslc": "lbd has no TLS yet",
-	"sslv": "lbd has no TLS yet",
+	"ID": "lbd has no unique request ids yet",
+	"bi": "lbd does not log the source address of server connections",
+	"bp": "lbd does not log the source address of server connections",
+	"lc": "lbd has no log counter",
+	"rt": "lbd has no request counter",
 }
 
 type nodeKind uint8

@@ -314,3 +314,31 @@ func TestRefused(t *testing.T) {
 		t.Errorf("\n got  %s\n want %s", got, want)
 	}
 }
+
+// TestTLSFields: a TLS connection's facts, as the TLS data path logged
+// them before this package (ssl_fc_* after the timers and status), and
+// HAProxy's %sslv, %sslc and the '~' of %ft.
+func TestTLSFields(t *testing.T) {
+	r := haproxyRecord()
+	r.TLS, r.TLSVersion, r.TLSCipher, r.SNI = true, "TLSv1.3", "TLS_AES_128_GCM_SHA256", "www.example.com"
+	jf, _ := New("json", nil, nil)
+	line := string(jsonLine(jf, r))
+	want := `"status":200,"ssl_fc_protocol":"TLSv1.3","ssl_fc_cipher":"TLS_AES_128_GCM_SHA256","ssl_fc_is_resumed":false,"ssl_fc_sni":"www.example.com","bytes_read":565`
+	if !strings.Contains(line, want) {
+		t.Errorf("JSON:\n got  %s\n want it to contain %s", line, want)
+	}
+	f, err := New("%ft %f %sslv %sslc", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(f.Append(nil, r)), "fe~ fe TLSv1.3 TLS_AES_128_GCM_SHA256"; got != want {
+		t.Errorf("text: got %q, want %q", got, want)
+	}
+	r.TLS, r.TLSVersion, r.TLSCipher = false, "", ""
+	if got, want := string(f.Append(nil, r)), "fe fe - -"; got != want {
+		t.Errorf("text in clear: got %q, want %q", got, want)
+	}
+	if line := string(jsonLine(jf, r)); strings.Contains(line, "ssl_fc_protocol") || !strings.Contains(line, `"ssl_fc_sni":"www.example.com"`) {
+		t.Errorf("JSON in clear (SNI read for routing only): %s", line)
+	}
+}

@@ -36,6 +36,14 @@ func (f *Format) Event(ev *zerolog.Event, r *Record) *zerolog.Event {
 			Int64("Tc", r.Tc).
 			Int64("Tt", r.Tt)
 	}
+	if r.TLS {
+		ev = ev.Str("ssl_fc_protocol", r.TLSVersion).
+			Str("ssl_fc_cipher", r.TLSCipher).
+			Bool("ssl_fc_is_resumed", r.TLSResumed)
+	}
+	if r.SNI != "" {
+		ev = ev.Str("ssl_fc_sni", r.SNI)
+	}
 	ev = ev.Int64("bytes_read", r.BytesRead).
 		Int64("bytes_uploaded", r.BytesUploaded).
 		Bytes("termination_state", r.Term[:]).

@@ -80,6 +80,16 @@ type Record struct {
 	Redispatched                     bool
 	SrvQueue, BackendQueue           int64
 
+	// TLS facts of the client connection (HAProxy's ssl_fc_*): TLS says
+	// it is TLS (terminated by lbd), TLSVersion is "TLSv1.3"...,
+	// TLSCipher the suite's IANA name. SNI is the ClientHello's server
+	// name, also known without termination (tcp routing by SNI).
+	TLS        bool
+	TLSVersion string
+	TLSCipher  string
+	TLSResumed bool
+	SNI        string
+
 	// Refused says the request head was refused before it could be
 	// parsed (400, 408, 414, 431, 501, 505): HAProxy logs these without
 	// a stream, so its text formats show TR -1, no bytes and no captured

@@ -83,6 +83,9 @@ func (f *Format) appendVar(dst []byte, n *node, r *Record) ([]byte, bool) {
 			dst = append(dst, '"')
 		}
 		dst = append(dst, r.Frontend...)
+		if r.TLS {
+			dst = append(dst, '~') // HAProxy: a TLS bind's frontend
+		}
 		if n.opts&optQuote != 0 {
 			dst = append(dst, '"')
 		}
@@ -159,6 +162,10 @@ func (f *Format) appendVar(dst []byte, n *node, r *Record) ([]byte, bool) {
 			return append(dst, '0'), true
 		}
 		return strconv.AppendInt(dst, r.BytesUploaded, 10), true
+	case vsslc:
+		return appendText(dst, r.TLSCipher, n.opts), true
+	case vsslv:
+		return appendText(dst, r.TLSVersion, n.opts), true
 	case vCC, vCS:
 		return appendText(dst, "", n.opts), true // lbd captures no cookies
 	case vts:

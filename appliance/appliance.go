@@ -83,12 +83,14 @@ func New(log zerolog.Logger, path, version string) *Appliance {
 	return a
 }
 
-// UseLogSinks gives the appliance the process's log targets, whose
-// counters (lines sent and dropped) it reports with the other statistics.
+// UseLogSinks gives the appliance the process's log targets: the proxy
+// sends its text access lines there, and their counters (lines sent and
+// dropped) are reported with the other statistics. Call it before Start.
 func (a *Appliance) UseLogSinks(s *logsink.Set) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.sinks = s
+	a.proxy.SetAccessOutput(s)
 }
 
 // OnReload sets what runs after a reload has applied cfg (replacing old),

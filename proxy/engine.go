@@ -43,9 +43,10 @@ import (
 
 // Engine runs the frontends and backends of the current configuration.
 type Engine struct {
-	log    zerolog.Logger
-	access zerolog.Logger
-	pool   *health.Pool
+	log       zerolog.Logger
+	access    zerolog.Logger
+	accessOut AccessOutput // text access lines (SetAccessOutput)
+	pool      *health.Pool
 
 	mu        sync.Mutex // serializes Apply and Shutdown
 	listeners map[string]*listener
@@ -112,6 +113,7 @@ type frontend struct {
 	// redirect is redirect_https's status (0: off) and redirectPort the
 	// port of the frontend's first TLS bind (tls_http.go).
 	redirect, redirectPort int
+	log                    *frontendLog // access log format and captures (accesslog.go)
 }
 
 // New returns an engine serving nothing until Apply.
@@ -351,6 +353,10 @@ func (e *Engine) buildFrontend(fc *config.Frontend, backends map[string]*backend
 		commit.add(func() { st.lim.setMax(fc.MaxConn) })
 	}
 	states[fc.Name] = st
+	flog, err := newFrontendLog(fc)
+	if err != nil {
+		return nil, err
+	}
 	fe := &frontend{
 		maxconn:    fc.MaxConn,
 		name:       fc.Name,
@@ -365,6 +371,7 @@ func (e *Engine) buildFrontend(fc *config.Frontend, backends map[string]*backend
 		h2c:         fc.H2C || fc.Proto == "h2",
 		h2only:      fc.Proto == "h2",
 		h2:          h2Config(&e.h2cfg, true),
+		log:         flog,
 	}
 	if fc.DefaultBackend != "" {
 		fe.defaultBE = backends[fc.DefaultBackend]

@@ -286,6 +286,7 @@ func (s *exchange) readRequest(t *txn, first bool) bool {
 		s.fail(t, e.Status(), 'P', 'R')
 		return false
 	}
+	s.captureRequest(t)
 	t.bytesIn = int64(t.headLen)
 	return true
 }

@@ -147,10 +147,11 @@ func (s *exchange) buildResponse(t *txn, out []byte, keep, dechunk, upgrade bool
 		if h.Kind == h1.KindSetCookie && ck != nil && t.srv != nil {
 			o, keepIt, rewritten := ck.appendServerSetCookie(out, resp.Bytes(h.Value), t.srv)
 			if rewritten {
-				out, setOwn = o, true
+				out, setOwn, t.ckSet = o, true, 'R'
 				continue
 			}
 			if !keepIt {
+				t.ckSet = 'D'
 				continue
 			}
 		}
@@ -181,7 +182,10 @@ func (s *exchange) buildResponse(t *txn, out []byte, keep, dechunk, upgrade bool
 		}
 		if ck.needInsert(t.ck, t.direct, now) {
 			out = ck.appendSetCookie(out, t.srv, t.ck, t.direct, now)
-			setOwn = true
+			setOwn, t.ckSet = true, 'I'
+			if t.direct && t.ck.valid {
+				t.ckSet = 'U' // a date refreshed
+			}
 		}
 		if setOwn && ck.nocache {
 			out = append(out, "Cache-Control: private\r\n"...)

@@ -289,6 +289,7 @@ func (s *exchange) redispatch(t *txn, pr *pickReq) bool {
 	old.release()
 	t.srv = srv
 	t.direct = false
+	t.redisp = true
 	return true
 }
 
@@ -417,6 +418,7 @@ func (s *exchange) readResponseHead(t *txn, u *upConn) (got int, err error) {
 				if e := t.resp.ParseResponse(u.ep.data()[:end]); e != h1.OK {
 					return got, e
 				}
+				s.captureResponse(t)
 				return got, nil
 			}
 			scan = next

@@ -6,8 +6,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/rs/zerolog"
-
 	"lbd/tlsconf"
 )
 
@@ -154,24 +152,6 @@ func (s *session) logNoTCPBackend() {
 		sni = s.hello.ServerName
 	}
 	s.logTLSFailure(s.accepted, "no route for server name \""+sni+"\" and no default_backend", sni)
-}
-
-// tlsLog adds a TLS connection's facts to an access-log line (HAProxy's
-// ssl_fc_* names).
-func (s *session) tlsLog(ev *zerolog.Event) {
-	t := s.cli.sys.tls
-	if t == nil {
-		if s.hello != nil && s.hello.ServerName != "" {
-			ev.Str("ssl_fc_sni", s.hello.ServerName)
-		}
-		return
-	}
-	ev.Str("ssl_fc_protocol", tlsconf.VersionName(t.version)).
-		Str("ssl_fc_cipher", tlsconf.SuiteName(t.suite)).
-		Bool("ssl_fc_is_resumed", t.resumed)
-	if t.sni != "" {
-		ev.Str("ssl_fc_sni", t.sni)
-	}
 }
 
 // handshakeMs is the TLS handshake time for the access log's Th: on the

@@ -45,7 +45,12 @@ type txn struct {
 	beQueue  int64
 
 	ck      ckState
-	direct  bool // served by the server its persistence cookie named
+	direct  bool         // served by the server its persistence cookie named
+	ckSet   byte         // what the response did with the cookie, for the log (I, U, R, D)
+	redisp  bool         // the last retry went to another server
+	parsed  bool         // the request head was parsed (the access log's Refused)
+	cap     captureState // captured headers for the access log
+	log     logState     // the access-log record and line (accesslog.go)
 	headLen int
 	silent  bool // nothing to log (a keep-alive connection closed while idle)
 }
@@ -62,10 +67,11 @@ func putTxn(t *txn) {
 	if t.out != nil {
 		putOut(t.out)
 	}
-	req, resp, line, upg := t.req, t.resp, t.reqLine[:0], t.upgradeReq[:0]
+	req, resp, line, upg, caps := t.req, t.resp, t.reqLine[:0], t.upgradeReq[:0], t.cap.reset()
+	logLine := t.log.line[:0]
 	req.Clear()
 	resp.Clear()
-	*t = txn{req: req, resp: resp, reqLine: line, upgradeReq: upg}
+	*t = txn{req: req, resp: resp, reqLine: line, upgradeReq: upg, cap: caps, log: logState{line: logLine}}
 	txnPool.Put(t)
 }
 

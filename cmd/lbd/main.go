@@ -102,6 +102,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		cfg.Global.AdminSocket = *socket
 	}
 	sinks := logsink.NewSet()
+	sinks.SetStderr(stderr) // text access lines while no log target is configured
 	sinks.Apply(cfg.Global)
 	defer sinks.Close()
 	log := newLogger(cfg.Global, stderr, sinks)
