@@ -1,6 +1,11 @@
 package importer
 
-import "lbd/config"
+import (
+	"strings"
+
+	"lbd/accesslog"
+	"lbd/config"
+)
 
 // convGlobalLog converts "log TARGET [len N] [format F] [sample R:S]
 // FACILITY [LEVEL [MINLEVEL]]" into a log block of lbd's global section.
@@ -93,7 +98,6 @@ func convLogTag(c *hctx) {
 func convProxyLog(c *hctx) {
 	if c.no {
 		c.p.log.put(false, c.l, c.fromDef)
-		c.notConverted("lbd logs every frontend's requests; turning the access log off per frontend is not served yet")
 		return
 	}
 	if len(c.args) == 1 && c.args[0] == "global" {
@@ -104,15 +108,93 @@ func convProxyLog(c *hctx) {
 	c.notConverted("lbd sends the access logs of every frontend to the global log targets; a proxy's own targets are not convertible")
 }
 
-// noTextLogs is why HAProxy's log formats are not converted yet.
-const noTextLogs = "lbd writes its access log as JSON lines; HAProxy's httplog, tcplog and log-format text formats are not served yet"
-
-// finishLog notes a frontend HAProxy does not log (no "log global"),
-// whose requests lbd logs.
-func (hc *hapConv) finishLog(p *proxy) {
-	if p.fe == nil || p.log.set {
-		return // logged, or "no log", which was noted
+func convHTTPLog(c *hctx) {
+	switch {
+	case len(c.args) == 0:
+		c.p.logFmt.put("httplog", c.l, c.fromDef)
+	case len(c.args) == 1 && c.args[0] == "clf":
+		c.p.logFmt.put("httplog", c.l, c.fromDef)
+		c.notConverted("lbd writes HAProxy's httplog format; the CLF variant is not convertible")
+	default:
+		c.notConverted("unexpected words after option httplog")
 	}
-	at, text := p.sec.head.pos, p.sec.head.text()
-	hc.ns.add(at, Ignored, text, "HAProxy does not log this proxy (no \"log global\"); lbd logs its requests (JSON lines, on stderr or the log targets)")
+}
+
+func convTCPLog(c *hctx) {
+	if len(c.args) != 0 {
+		c.notConverted("unexpected words after option tcplog")
+		return
+	}
+	c.p.logFmt.put("tcplog", c.l, c.fromDef)
+}
+
+func convLogFormat(c *hctx) {
+	if len(c.args) == 0 {
+		c.notConverted("expects a format")
+		return
+	}
+	f := strings.Join(c.args, " ")
+	if _, err := accesslog.ParseFormat(f); err != nil {
+		c.notConverted("%v", err)
+		return
+	}
+	c.p.logFmt.put(f, c.l, c.fromDef)
+}
+
+// convCapture converts "capture request header NAME len N" and its
+// response twin into a capture block of the frontend.
+func convCapture(block string) func(*hctx) {
+	return func(c *hctx) {
+		if c.p.fe == nil {
+			return
+		}
+		a := c.args
+		if len(a) != 3 || a[1] != "len" {
+			c.notConverted("expects NAME len LENGTH")
+			return
+		}
+		n, err := parseInt(a[2], 1, accesslog.MaxCaptureLen)
+		if err != nil {
+			c.notConverted("len: %v", err)
+			return
+		}
+		cb := newNode(block, c.at(), a[0])
+		cb.set("len", intV(n), c.at(), "")
+		c.p.fe.blocks = append(c.p.fe.blocks, cb)
+	}
+}
+
+// finishLog writes the frontend's access-log settings: the format when
+// the frontend logs, access_log = false when HAProxy would not log it.
+func (hc *hapConv) finishLog(p *proxy) {
+	if p.fe == nil {
+		return
+	}
+	if !p.log.set || !p.log.v {
+		note := "no \"log global\" for this proxy in HAProxy: it logs nothing"
+		src := pos{}
+		if p.log.set {
+			note, src = "", p.log.pos()
+		}
+		p.fe.set("access_log", boolV(false), src, note)
+		return
+	}
+	mode := "tcp"
+	if p.mode.set {
+		mode = p.mode.v
+	}
+	if !hc.hasOption(p, "option dontlognull") {
+		hc.ns.add(p.sec.head.pos, Ignored, p.sec.head.text(),
+			"HAProxy logs connections that send nothing (no option dontlognull); lbd never logs them")
+	}
+	f := p.logFmt
+	switch {
+	case !f.set:
+		hc.ns.add(p.sec.head.pos, NotConverted, p.sec.head.text(),
+			"without option httplog, tcplog or log-format HAProxy logs connections in its short default format; lbd logs each request as JSON (log_format = \"httplog\" or \"tcplog\" for HAProxy's text)")
+	case f.v == "httplog" && mode == "tcp":
+		p.fe.set("log_format", strV("tcplog"), f.pos(), "HAProxy turns httplog into tcplog in a tcp proxy")
+	default:
+		p.fe.set("log_format", strV(f.v), f.pos(), "")
+	}
 }

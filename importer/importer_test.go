@@ -118,10 +118,10 @@ func TestSeeds(t *testing.T) {
 	}{
 		{"000", "000-haproxy.cfg", "", false},
 		{"001", "001-haproxy.cfg", "001-keepalived.conf", false},
-		{"002", "002-haproxy.cfg", "002-keepalived-master.conf", false},
-		{"002-backup", "002-haproxy.cfg", "002-keepalived-backup.conf", false},
-		{"002-insert", "002-insert-haproxy.cfg", "002-keepalived-master.conf", false},
-		{"002-prefix", "002-prefix-haproxy.cfg", "002-keepalived-master.conf", false},
+		{"002", "002-haproxy.cfg", "002-keepalived-master.conf", true},
+		{"002-backup", "002-haproxy.cfg", "002-keepalived-backup.conf", true},
+		{"002-insert", "002-insert-haproxy.cfg", "002-keepalived-master.conf", true},
+		{"002-prefix", "002-prefix-haproxy.cfg", "002-keepalived-master.conf", true},
 		{"003", "003-haproxy.cfg", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

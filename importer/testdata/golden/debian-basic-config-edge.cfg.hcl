@@ -41,10 +41,11 @@ defaults {
 # redirects clear to TLS. Uses a dedicated host name for the stats page.
 # from basic-config-edge.cfg:67: frontend pub1
 frontend "pub1" {
-  bind            = ["*:80"] # basic-config-edge.cfg:68
-  default_backend = "app1"   # basic-config-edge.cfg:92
-  forward_for     = true     # basic-config-edge.cfg:82
-  redirect_https  = 301      # basic-config-edge.cfg:74
+  bind            = ["*:80"]  # basic-config-edge.cfg:68
+  default_backend = "app1"    # basic-config-edge.cfg:92
+  forward_for     = true      # basic-config-edge.cfg:82
+  redirect_https  = 301       # basic-config-edge.cfg:74
+  log_format      = "httplog" # basic-config-edge.cfg:45
 
   tls {
     bind = ["*:443"]    # basic-config-edge.cfg:69

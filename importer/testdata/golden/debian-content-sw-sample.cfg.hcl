@@ -26,6 +26,7 @@ frontend "public" {
   mode            = "http"              # content-sw-sample.cfg:23
   maxconn         = 8000                # content-sw-sample.cfg:28
   default_backend = "dynamic"           # content-sw-sample.cfg:34
+  log_format      = "httplog"           # content-sw-sample.cfg:25
 
   timeouts {
     client          = "30s" # content-sw-sample.cfg:29

@@ -24,6 +24,7 @@ frontend "test-proxy" {
   mode            = "http"                  # option-http_proxy.cfg:16
   maxconn         = 8000                    # option-http_proxy.cfg:20
   default_backend = "test-proxy-srv"        # option-http_proxy.cfg:33
+  log_format      = "httplog"               # option-http_proxy.cfg:18
 
   timeouts {
     client          = "30s" # option-http_proxy.cfg:21

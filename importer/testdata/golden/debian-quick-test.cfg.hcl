@@ -25,6 +25,7 @@ frontend "p" {
   # load generators at
   bind            = ["*:8000"] # quick-test.cfg:23
   default_backend = "p"        # quick-test.cfg:20: the listen section's own servers
+  access_log      = false      # no "log global" for this proxy in HAProxy: it logs nothing
 }
 
 # from quick-test.cfg:20: listen p

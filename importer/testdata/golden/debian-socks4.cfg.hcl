@@ -39,6 +39,7 @@ frontend "SMTP-20025" {
   mode            = "tcp"             # socks4.cfg:17
   maxconn         = 2000              # socks4.cfg:19
   default_backend = "SMTP-20025"      # socks4.cfg:15: the listen section's own servers
+  log_format      = "tcplog"          # socks4.cfg:18
 
   timeouts {
     client = "50s" # socks4.cfg:21
@@ -51,6 +52,7 @@ frontend "SSL-20080" {
   mode            = "tcp"             # socks4.cfg:29
   maxconn         = 2000              # socks4.cfg:31
   default_backend = "SSL-20080"       # socks4.cfg:27: the listen section's own servers
+  log_format      = "tcplog"          # socks4.cfg:30
 
   timeouts {
     client = "50s" # socks4.cfg:33

@@ -23,6 +23,7 @@ frontend "MyFrontend" {
   bind            = ["192.168.1.22:80"]    # transparent_proxy.cfg:15
   mode            = "http"                 # transparent_proxy.cfg:14: HAProxy upgrades this tcp frontend's connections to HTTP for its http backends
   default_backend = "TransparentBack_http" # transparent_proxy.cfg:16
+  access_log      = false                  # no "log global" for this proxy in HAProxy: it logs nothing
 }
 
 # from transparent_proxy.cfg:18: backend TransparentBack_http

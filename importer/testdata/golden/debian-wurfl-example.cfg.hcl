@@ -22,6 +22,7 @@ defaults {
 frontend "TheFrontend" {
   bind            = ["192.168.1.22:80"] # wurfl-example.cfg:31
   default_backend = "TheBackend"        # wurfl-example.cfg:32
+  access_log      = false               # no "log global" for this proxy in HAProxy: it logs nothing
 }
 
 # from wurfl-example.cfg:40: backend TheBackend

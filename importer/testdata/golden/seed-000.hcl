@@ -35,10 +35,11 @@ defaults {
 
 # from 000-haproxy.cfg:48: frontend haproxy
 frontend "haproxy" {
-  bind            = ["*:80"] # 000-haproxy.cfg:49 # 접속 포트 지정
-  mode            = "http"   # 000-haproxy.cfg:50 # 프로토콜 유형 설정
-  default_backend = "server" # 000-haproxy.cfg:51 # Front서버에서 전달할 기본 backend
-  forward_for     = true     # 000-haproxy.cfg:26: inherited from defaults # 클라이언트 정보 전달 (X-Forwarded-For 헤더를 넣어서 전달)
+  bind            = ["*:80"]  # 000-haproxy.cfg:49 # 접속 포트 지정
+  mode            = "http"    # 000-haproxy.cfg:50 # 프로토콜 유형 설정
+  default_backend = "server"  # 000-haproxy.cfg:51 # Front서버에서 전달할 기본 backend
+  forward_for     = true      # 000-haproxy.cfg:26: inherited from defaults # 클라이언트 정보 전달 (X-Forwarded-For 헤더를 넣어서 전달)
+  log_format      = "httplog" # 000-haproxy.cfg:24 # 기본 Log는 SIP, DIP와 Name만 표기하므로 이 옵션을 사용해 좀 더 자세하게 출력
 
   error_file {
     # 에러 파일 설정

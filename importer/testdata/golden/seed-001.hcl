@@ -35,6 +35,7 @@ frontend "tcp_service_a" {
   bind            = ["*:14900"]     # 001-haproxy.cfg:18
   mode            = "tcp"           # 001-haproxy.cfg:19
   default_backend = "tcp_service_a" # 001-haproxy.cfg:18: the listen section's own servers
+  log_format      = "tcplog"        # 001-haproxy.cfg:20
 }
 
 # from 001-haproxy.cfg:18: listen tcp_service_a :14900

@@ -35,6 +35,7 @@ frontend "haproxy_web" {
   bind            = ["*:80"]      # 002-insert-haproxy.cfg:23
   maxconn         = 3000          # 002-insert-haproxy.cfg:14: inherited from defaults
   default_backend = "web_servers" # 002-insert-haproxy.cfg:24
+  log_format      = "httplog"     # 002-insert-haproxy.cfg:13 # httplog 옵션을 사용하면 로그를 조금 더 http 포맷에 맞게 상세히 남길 수 있습니다.(기본 로그는 tcplog)
 }
 
 # from 002-insert-haproxy.cfg:26: backend web_servers

@@ -27,6 +27,7 @@ defaults {
 frontend "localhost" {
   bind            = ["*:80"] # 003-haproxy.cfg:17
   default_backend = "nodes"  # 003-haproxy.cfg:18
+  access_log      = false    # no "log global" for this proxy in HAProxy: it logs nothing
 }
 
 # from 003-haproxy.cfg:20: backend nodes
