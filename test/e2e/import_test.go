@@ -46,6 +46,8 @@ const importHAProxyCfg = `global
 defaults
     mode http
     log global
+    option httplog
+    option dontlognull
     timeout connect 1s
     timeout client 10s
     timeout server 10s
