@@ -26,6 +26,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -44,6 +45,7 @@ var (
 	proxyCPU = flag.String("proxy-cpu", "0", "CPU list for the proxies")
 	loadCPU  = flag.String("load-cpu", "1", "CPU list for wrk and nginx")
 	keep     = flag.Bool("keep", false, "keep the temporary directory")
+	logMode  = flag.String("log", "", `access logs: "" none; "httplog": both proxies send HAProxy's httplog/tcplog lines to a UDP syslog receiver; "json": lbd writes its JSON lines to stderr (a file), HAProxy as with httplog`)
 )
 
 type proc struct {
@@ -108,6 +110,20 @@ func (r *runner) run() error {
 	for _, k := range []string{"nginx", "hap_http", "hap_tcp", "lbd_http", "lbd_tcp"} {
 		r.ports[k] = freePort()
 	}
+	var syslogLines *syslogCount
+	switch *logMode {
+	case "":
+	case "httplog", "json":
+		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		defer pc.Close()
+		r.ports["syslog"] = pc.LocalAddr().String()
+		syslogLines = receiveSyslog(pc)
+	default:
+		return fmt.Errorf("-log %q: want \"\", \"httplog\" or \"json\"", *logMode)
+	}
 	if err := r.writeConfigs(); err != nil {
 		return err
 	}
@@ -127,7 +143,15 @@ func (r *runner) run() error {
 	}
 	fmt.Printf("lbd vs HAProxy: wrk -t1 -c%d -d%s --latency, proxy on CPU %s, wrk+nginx on CPU %s\n",
 		*conns, *duration, *proxyCPU, *loadCPU)
-	fmt.Printf("HAProxy: %s; lbd: %s; work dir %s\n\n", version(*haproxy, "-v"), *lbdBin, dir)
+	fmt.Printf("HAProxy: %s; lbd: %s; work dir %s\n", version(*haproxy, "-v"), *lbdBin, dir)
+	if *logMode != "" {
+		lbdLog := "httplog/tcplog lines to the UDP syslog receiver"
+		if *logMode == "json" {
+			lbdLog = "JSON lines on stderr (a file)"
+		}
+		fmt.Printf("access logs: HAProxy httplog/tcplog lines to the UDP syslog receiver %s; lbd %s\n", r.ports["syslog"], lbdLog)
+	}
+	fmt.Println()
 
 	type row struct {
 		name     string
@@ -185,7 +209,47 @@ func (r *runner) run() error {
 		return err
 	}
 	tw.Flush()
+	if syslogLines != nil {
+		fmt.Printf("\nsyslog receiver: %s lines\n", syslogLines)
+	}
 	return nil
+}
+
+// syslogCount counts the datagrams a UDP syslog receiver got, by tag.
+type syslogCount struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *syslogCount) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return fmt.Sprintf("haproxy %d, lbd %d, other %d", c.n["haproxy"], c.n["lbd"], c.n["other"])
+}
+
+// receiveSyslog reads and counts the datagrams sent to pc until it closes;
+// the tag is the 4th word of an RFC 3164 line ("<PRI>Mmm dd hh:mm:ss TAG[PID]:").
+func receiveSyslog(pc net.PacketConn) *syslogCount {
+	c := &syslogCount{n: map[string]int{}}
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, _, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			tag := "other"
+			if f := strings.Fields(string(buf[:min(n, 80)])); len(f) > 3 {
+				if t, _, _ := strings.Cut(f[3], "["); t == "haproxy" || t == "lbd" {
+					tag = t
+				}
+			}
+			c.mu.Lock()
+			c.n[tag]++
+			c.mu.Unlock()
+		}
+	}()
+	return c
 }
 
 type result struct {
@@ -428,12 +492,27 @@ http {
   }
 }
 `, r.dir, r.ports["nginx"])
+	hapLog, hapDef, hapTCP := "", "", ""
+	lbdGlobal, lbdHTTP, lbdTCP := `log_level    = "warn"`, "", ""
+	if *logMode != "" {
+		hapLog = "  log " + r.ports["syslog"] + " local0\n  log-tag haproxy\n"
+		hapDef = "  log global\n  option httplog\n"
+		hapTCP = "  option tcplog\n"
+	}
+	switch *logMode {
+	case "httplog":
+		lbdGlobal += "\n  log \"udp@" + r.ports["syslog"] + "\" {}"
+		lbdHTTP = "\n  log_format      = \"httplog\""
+		lbdTCP = "\n  log_format      = \"tcplog\""
+	case "json":
+		lbdGlobal = `log_level    = "info"`
+	}
 	hap := fmt.Sprintf(`global
   maxconn %[4]d
   nbthread 1
-defaults
+%[5]sdefaults
   mode http
-  timeout connect 5s
+%[7]s  timeout connect 5s
   timeout client 60s
   timeout server 60s
   timeout http-request 10s
@@ -445,15 +524,15 @@ backend be_http
   server n1 %[3]s
 frontend fe_tcp
   mode tcp
-  bind %[2]s
+%[6]s  bind %[2]s
   default_backend be_tcp
 backend be_tcp
   mode tcp
   server n1 %[3]s
-`, r.ports["hap_http"], r.ports["hap_tcp"], r.ports["nginx"], r.maxcon)
+`, r.ports["hap_http"], r.ports["hap_tcp"], r.ports["nginx"], r.maxcon, hapLog, hapTCP, hapDef)
 	lbd := fmt.Sprintf(`global {
   maxconn      = %[5]d
-  log_level    = "warn"
+  %[6]s
   admin_socket = "%[4]s/admin.sock"
 }
 defaults {
@@ -468,7 +547,7 @@ defaults {
 }
 frontend "fe_http" {
   bind            = ["%[1]s"]
-  default_backend = "be_http"
+  default_backend = "be_http"%[7]s
 }
 backend "be_http" {
   server "n1" {
@@ -479,7 +558,7 @@ backend "be_http" {
 frontend "fe_tcp" {
   bind            = ["%[2]s"]
   mode            = "tcp"
-  default_backend = "be_tcp"
+  default_backend = "be_tcp"%[8]s
 }
 backend "be_tcp" {
   mode = "tcp"
@@ -488,7 +567,7 @@ backend "be_tcp" {
     check   = false
   }
 }
-`, r.ports["lbd_http"], r.ports["lbd_tcp"], r.ports["nginx"], r.dir, r.maxcon)
+`, r.ports["lbd_http"], r.ports["lbd_tcp"], r.ports["nginx"], r.dir, r.maxcon, lbdGlobal, lbdHTTP, lbdTCP)
 	for name, body := range map[string]string{"nginx.conf": ng, "haproxy.cfg": hap, "lbd.hcl": lbd} {
 		if err := os.WriteFile(r.path(name), []byte(body), 0o644); err != nil {
 			return err
