@@ -271,3 +271,43 @@ backend "app" {
 		t.Errorf("request in clear:\n got  %q\n want %q", lines[1], want)
 	}
 }
+
+// TestH2TextAccessLog: an HTTP/2 stream's line carries its own request
+// line, captures and the client connection's addresses.
+func TestH2TextAccessLog(t *testing.T) {
+	b := backendServer(t, "s1", nil)
+	fe := freePort(t)
+	conf := `
+defaults {
+  mode = "http"
+}
+frontend "web" {
+  bind            = ["{{fe}}"]
+  h2c             = true
+  default_backend = "app"
+  log_format      = "%fi:%fp %ft %b/%s %ST %hr %hs %%{+Q}r"
+  capture_request_header "Host" {}
+  capture_response_header "X-Server" {}
+}
+backend "app" {
+  server "s1" {
+    address = "{{s1}}"
+    check   = false
+  }
+}
+`
+	_, sink := textRig(t, conf, map[string]string{"fe": fe, "s1": hostport(b)})
+	resp, err := h2cClient().Get("http://" + fe + "/h2path?x=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != 200 {
+		t.Fatalf("%s %d, want HTTP/2 200", resp.Proto, resp.StatusCode)
+	}
+	want := fmt.Sprintf(`%s web app/s1 200 {%s} {s1} "GET /h2path?x=1 HTTP/2.0"`, fe, fe)
+	if got := sink.wait(t, 1)[0]; got != want {
+		t.Errorf("\n got  %q\n want %q", got, want)
+	}
+}
