@@ -82,7 +82,7 @@ type Record struct {
 
 	// TLS facts of the client connection (HAProxy's ssl_fc_*): TLS says
 	// it is TLS (terminated by lbd), TLSVersion is "TLSv1.3"...,
-	// TLSCipher the suite's IANA name. SNI is the ClientHello's server
+	// TLSCipher the suite's name (OpenSSL's, as HAProxy's %sslc). SNI is the ClientHello's server
 	// name, also known without termination (tcp routing by SNI).
 	TLS        bool
 	TLSVersion string
