@@ -25,6 +25,8 @@ type Server struct {
 	path string
 	ln   net.Listener
 	srv  *http.Server
+
+	upgrade upgradeHook // POST /v1/upgrade (upgrade.go)
 }
 
 // Listen creates the unix socket at path with mode 0660, so that members of
@@ -62,6 +64,11 @@ func Listen(log zerolog.Logger, path string, ctl Controller) (*Server, error) {
 		os.Remove(path)
 		return nil, fmt.Errorf("admin socket mode: %w", err)
 	}
+	return serveAdmin(log, path, ln, ctl), nil
+}
+
+// serveAdmin serves the API on ln, the socket at path.
+func serveAdmin(log zerolog.Logger, path string, ln net.Listener, ctl Controller) *Server {
 	s := &Server{log: log, ctl: ctl, path: path, ln: ln}
 	s.srv = &http.Server{
 		Handler:           s.routes(),
@@ -73,7 +80,7 @@ func Listen(log zerolog.Logger, path string, ctl Controller) (*Server, error) {
 			log.Error().Err(err).Msg("admin API stopped")
 		}
 	}()
-	return s, nil
+	return s
 }
 
 // Path returns the socket path.
@@ -98,6 +105,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/vips/{name}/release", s.vipRelease)
 	mux.HandleFunc("POST /v1/vips/{name}/reclaim", s.vipReclaim)
 	mux.HandleFunc("POST /v1/reload", s.reload)
+	mux.HandleFunc("POST /v1/upgrade", s.upgradeNow)
 	s.tlsRoutes(mux)
 	mux.HandleFunc("GET /v1/bgp", s.bgpStatus)
 	mux.HandleFunc("POST /v1/bgp/drain", s.bgpDrain)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +32,10 @@ type StatsServer struct {
 	srv  *http.Server
 	stop chan struct{}
 	done chan struct{}
+
+	// A listener handed over by a predecessor (handoff.go), for its bind.
+	inherited     *os.File
+	inheritedBind string
 }
 
 // NewStatsServer returns a stats server that listens once Apply gets a
@@ -58,7 +63,7 @@ func (s *StatsServer) Apply(cfg *config.Stats) error {
 		s.cfg = nil
 		return nil
 	}
-	ln, err := listenFreebind(cfg.Bind)
+	ln, err := s.listen(cfg.Bind)
 	if err != nil {
 		return fmt.Errorf("stats: %w", err)
 	}
@@ -78,6 +83,20 @@ func (s *StatsServer) Apply(cfg *config.Stats) error {
 	}(s.srv, ln)
 	s.log.Info().Str("bind", cfg.Bind).Str("uri", cfg.URI).Msg("stats page listening")
 	return nil
+}
+
+// listen binds bind, or takes the socket a predecessor handed over for it.
+func (s *StatsServer) listen(bind string) (net.Listener, error) {
+	if f := s.inherited; f != nil {
+		s.inherited = nil
+		if bind == s.inheritedBind {
+			ln, err := net.FileListener(f)
+			f.Close()
+			return ln, err
+		}
+		f.Close()
+	}
+	return listenFreebind(bind)
 }
 
 // Addr returns the bound address, or "" when not listening.

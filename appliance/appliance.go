@@ -47,6 +47,9 @@ type Appliance struct {
 	cfg      *config.Config
 	reloads  ReloadInfo
 	onReload func(old, cfg *config.Config)
+	// adopt: server states a predecessor handed over, for the first
+	// start of a successor (handoff.go).
+	adopt []health.ServerHandoff
 }
 
 // ReloadInfo summarizes reloads for `lbctl reload` and the info endpoint.
@@ -135,6 +138,7 @@ func (a *Appliance) apply(cfg, old *config.Config) error {
 	if err := a.pool.Apply(cfg); err != nil {
 		return fmt.Errorf("servers: %w", err)
 	}
+	a.adoptServers()
 	if err := a.proxy.Apply(cfg); err != nil {
 		a.rollback(old, runtime, false)
 		return err // already says "proxy: ..."

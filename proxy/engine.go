@@ -29,6 +29,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -50,6 +51,7 @@ type Engine struct {
 
 	mu        sync.Mutex // serializes Apply and Shutdown
 	listeners map[string]*listener
+	inherited map[string]*os.File // sockets handed over by a predecessor (handoff.go)
 	servers   map[*health.Server]*server
 	states    map[string]*backendState
 	feStates  map[string]*frontendState
@@ -403,7 +405,12 @@ func (e *Engine) buildFrontend(fc *config.Frontend, backends map[string]*backend
 
 // Shutdown stops accepting, lets live connections finish their current
 // request until ctx is done (global.grace), then closes what is left.
-func (e *Engine) Shutdown(ctx context.Context) error {
+func (e *Engine) Shutdown(ctx context.Context) error { return e.shutdown(ctx, true) }
+
+// shutdown stops accepting and waits for the sessions to end within ctx;
+// kick closes idle keep-alive connections at once (and again every 50ms),
+// else they are closed after their next request (Retire).
+func (e *Engine) shutdown(ctx context.Context, kick bool) error {
 	e.mu.Lock()
 	if e.stopped {
 		e.mu.Unlock()
@@ -418,7 +425,9 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	servers := e.servers
 	e.mu.Unlock()
 
-	e.kickIdle(nil)
+	if kick {
+		e.kickIdle(nil)
+	}
 	var err error
 	for {
 		if e.sessionCount() == 0 {
@@ -428,7 +437,9 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 		case <-e.sessGone:
 			continue
 		case <-time.After(50 * time.Millisecond):
-			e.kickIdle(nil)
+			if kick {
+				e.kickIdle(nil)
+			}
 			continue
 		case <-ctx.Done():
 			err = ctx.Err()

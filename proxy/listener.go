@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -44,12 +45,26 @@ func (e *Engine) listen(addr string) (*listener, error) {
 			network = "tcp"
 		}
 	}
-	lc := net.ListenConfig{Control: freebind}
-	ln, err := lc.Listen(context.Background(), network, addr)
-	if err != nil {
-		return nil, err
+	var tl *net.TCPListener
+	if f := e.takeInherited(addr); f != nil {
+		ln, err := net.FileListener(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("inherited socket of %s: %w", addr, err)
+		}
+		var ok bool
+		if tl, ok = ln.(*net.TCPListener); !ok {
+			ln.Close()
+			return nil, fmt.Errorf("inherited socket of %s is not TCP", addr)
+		}
+	} else {
+		lc := net.ListenConfig{Control: freebind}
+		ln, err := lc.Listen(context.Background(), network, addr)
+		if err != nil {
+			return nil, err
+		}
+		tl = ln.(*net.TCPListener)
 	}
-	tl := ln.(*net.TCPListener)
 	l := &listener{e: e, addr: addr, ln: tl, done: make(chan struct{})}
 	// A listener's RawConn cannot wait for readability: watch a duplicate
 	// of its descriptor instead, which the netpoller can.

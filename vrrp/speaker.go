@@ -38,6 +38,7 @@ type Speaker struct {
 	untrack   func()
 	instances []*running
 	closed    bool
+	awaiting  bool // AwaitHandoff: Apply leaves new instances to Adopt (handoff.go)
 
 	srcMu   sync.Mutex // leaf lock: what the trackers read
 	scripts map[string]*scriptRunner
@@ -183,7 +184,7 @@ func (s *Speaker) Apply(cfg *config.Config) error {
 	}
 	s.instances = list
 	for _, p := range plans {
-		if p.new != nil {
+		if p.new != nil && !s.awaiting {
 			p.new.in.start()
 		}
 	}

@@ -31,6 +31,8 @@ Commands:
   server state BACKEND/SERVER ready|drain|maint
   server weight BACKEND/SERVER N      runtime weight 0..256
   reload                              re-read the configuration (as SIGHUP)
+  upgrade                             seamless binary upgrade: run the lbd binary now installed,
+                                      handing it the sockets, VRRP and runtime state (as SIGUSR2)
   check FILE                          validate a configuration file (as lbd -c -f FILE)
   import [--haproxy FILE] [--keepalived FILE] [-o FILE]
                                       convert haproxy.cfg / keepalived.conf to lbd's HCL
@@ -184,6 +186,11 @@ func (c *cli) dispatch(w []string) error {
 			return err
 		}
 		return c.reload()
+	case "upgrade":
+		if err := arity(1, "upgrade"); err != nil {
+			return err
+		}
+		return c.upgrade()
 	case "check":
 		if err := arity(2, "check FILE"); err != nil {
 			return err
@@ -219,6 +226,33 @@ func (c *cli) check(path string) error {
 		fmt.Fprintln(c.errOut, w)
 	}
 	fmt.Fprintln(c.out, "configuration is valid")
+	return nil
+}
+
+// upgrade asks the daemon to replace itself with the binary installed at
+// its path; the answer comes once the new process serves and holds VRRP.
+func (c *cli) upgrade() error {
+	var res admin.UpgradeResult
+	var raw []byte
+	if err := admin.NewClient(c.socket, 2*time.Minute).Post("/v1/upgrade", nil, &res, &raw); err != nil {
+		return err
+	}
+	if c.json {
+		_, err := c.out.Write(raw)
+		return err
+	}
+	// The old process answered; the admin socket is the new one's as soon
+	// as the old one has let go of it.
+	version := "?"
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		var in admin.Info
+		if err := c.client.Get("/v1/info", &in, nil); err == nil && in.PID == res.NewPID {
+			version = in.Version
+			break
+		}
+	}
+	fmt.Fprintf(c.out, "upgraded: pid %d (%s) -> pid %d (%s); the old process finishes its connections and exits\n",
+		res.OldPID, res.OldVersion, res.NewPID, version)
 	return nil
 }
 

@@ -31,6 +31,7 @@ import (
 	"lbd/admin"
 	"lbd/appliance"
 	"lbd/config"
+	"lbd/handoff"
 	"lbd/logsink"
 	"lbd/vrrp"
 )
@@ -175,9 +176,12 @@ func applyGlobal(log zerolog.Logger, sinks *logsink.Set, socketFlag bool) func(o
 }
 
 // waitForStop is the main loop: it reloads on SIGHUP, returns on SIGTERM or
-// SIGINT, and pings the systemd watchdog. Reloads run here, so a reload that
-// hangs stops the pings and systemd restarts the daemon.
-func waitForStop(log zerolog.Logger, app *appliance.Appliance, sigs <-chan os.Signal) {
+// SIGINT, runs upgrades (SIGUSR2, lbctl upgrade) and pings the systemd
+// watchdog. Reloads and upgrades run here, so one that hangs stops the
+// pings and systemd restarts the daemon. It returns errRetire after an
+// upgrade: the successor serves, this process only finishes its
+// connections.
+func waitForStop(log zerolog.Logger, app *appliance.Appliance, u *upgrader, sigs <-chan os.Signal) error {
 	var watchdog <-chan time.Time
 	if every, err := daemon.SdWatchdogEnabled(false); err == nil && every > 0 {
 		t := time.NewTicker(every / 2)
@@ -188,45 +192,102 @@ func waitForStop(log zerolog.Logger, app *appliance.Appliance, sigs <-chan os.Si
 		select {
 		case <-watchdog:
 			_, _ = daemon.SdNotify(false, daemon.SdNotifyWatchdog)
-		case sig := <-sigs:
-			if sig != syscall.SIGHUP {
-				log.Info().Str("signal", sig.String()).Dur("grace", app.Grace()).Msg("stopping")
-				return
+		case r := <-u.reqs:
+			res, err := u.run()
+			r.reply <- upgradeReply{res, err}
+			if err == nil {
+				return errRetire
 			}
-			_, _ = daemon.SdNotify(false, daemon.SdNotifyReloading)
-			_ = app.ReloadFile() // logged by the appliance, with its diagnostics
-			_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
+			log.Error().Err(err).Msg("upgrade failed: this process keeps serving")
+		case sig := <-sigs:
+			switch sig {
+			case syscall.SIGHUP:
+				_, _ = daemon.SdNotify(false, daemon.SdNotifyReloading)
+				_ = app.ReloadFile() // logged by the appliance, with its diagnostics
+				_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
+			case syscall.SIGUSR2:
+				if _, err := u.run(); err != nil {
+					log.Error().Err(err).Msg("upgrade failed: this process keeps serving")
+					continue
+				}
+				return errRetire
+			default:
+				log.Info().Str("signal", sig.String()).Dur("grace", app.Grace()).Msg("stopping")
+				return nil
+			}
 		}
 	}
 }
 
 func serve(log zerolog.Logger, sinks *logsink.Set, path string, cfg *config.Config, socketFlag bool) int {
+	exe, _ := os.Executable()
+	pred, err := handoff.FromEnv()
+	if err != nil {
+		log.Error().Err(err).Msg("cannot start as the successor of an upgrade")
+		return exitRuntime
+	}
 	app := appliance.New(log, path, version)
 	app.OnReload(applyGlobal(log, sinks, socketFlag))
 	app.UseLogSinks(sinks)
-	if err := app.Start(cfg); err != nil {
-		log.Error().Err(err).Msg("cannot start")
-		return exitRuntime
+	adminLog := log.With().Str("component", "admin").Logger()
+	listenAdmin := func() (*admin.Server, error) {
+		if pred != nil {
+			for p, f := range pred.Files(handoff.KindAdmin) {
+				if p == cfg.Global.AdminSocket {
+					return admin.ListenFile(adminLog, p, f, app)
+				}
+				f.Close()
+			}
+		}
+		return admin.Listen(adminLog, cfg.Global.AdminSocket, app)
 	}
-	adm, err := admin.Listen(log.With().Str("component", "admin").Logger(), cfg.Global.AdminSocket, app)
+	var adm *admin.Server
+	if pred != nil {
+		adm, err = startSuccessor(log, app, pred, func() error { return app.StartSuccessor(cfg, pred) }, listenAdmin)
+	} else if err = app.Start(cfg); err == nil {
+		adm, err = listenAdmin()
+	}
 	if err != nil {
-		log.Error().Err(err).Msg("cannot start the admin API")
+		log.Error().Err(err).Msg("cannot start")
 		stopCtx, cancel := context.WithTimeout(context.Background(), app.Grace())
-		_ = app.Stop(stopCtx)
+		if pred != nil {
+			// The predecessor serves on: leave its sockets and VIPs alone.
+			_ = app.Retire(stopCtx)
+		} else {
+			_ = app.Stop(stopCtx)
+		}
 		cancel()
+		if adm != nil {
+			_ = adm.Handover(context.Background())
+		}
 		return exitRuntime
 	}
 	log.Info().Str("version", version).Str("admin_socket", adm.Path()).Int("pid", os.Getpid()).Msg("lbd started")
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
 
+	u := &upgrader{log: log, app: app, adm: adm, exe: exe, args: os.Args[1:], reqs: make(chan upgradeRequest)}
+	adm.SetUpgrade(u.request)
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
-	waitForStop(log, app, sigs)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR2)
+	retire := waitForStop(log, app, u, sigs) == errRetire
 	signal.Stop(sigs)
-	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
+	adm.SetUpgrade(nil)
 
 	ctx, cancel := context.WithTimeout(context.Background(), app.Grace()+5*time.Second)
 	defer cancel()
+	if retire {
+		// The admin socket is the successor's now: answer what is in
+		// progress (the upgrade request) and leave the file.
+		hctx, hcancel := context.WithTimeout(ctx, 5*time.Second)
+		_ = adm.Handover(hctx)
+		hcancel()
+		if err := app.Retire(ctx); err != nil {
+			log.Warn().Err(err).Msg("retire")
+		}
+		log.Info().Msg("lbd retired: the new process serves")
+		return exitOK
+	}
+	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
 	code := exitOK
 	if err := app.Stop(ctx); err != nil {
 		log.Error().Err(err).Msg("stop")

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -412,7 +413,14 @@ func (l *Lab) start(host string, args ...string) (*Proc, error) {
 func startInNetns(ns, host string, args ...string) (*Proc, error) {
 	buf := &syncbuf.Buffer{}
 	cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...)
-	cmd.Stdout, cmd.Stderr = buf, buf
+	// Our own pipe rather than exec's: Wait then returns when the process
+	// exits, not when every holder of the pipe has closed it (an lbd
+	// upgraded in place leaves a successor writing there).
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = w, w
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Setpgid: true, // a Ctrl-C of the terminal goes to the tests, which clean up
 		// If the test binary dies without cleanup (a -timeout panic), the
@@ -420,9 +428,16 @@ func startInNetns(ns, host string, args ...string) (*Proc, error) {
 		// so the signal reaches the command itself.
 		Pdeathsig: syscall.SIGKILL,
 	}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		r.Close()
 		return nil, fmt.Errorf("start %s in %s: %w", strings.Join(args, " "), host, err)
 	}
+	go func() {
+		io.Copy(buf, r)
+		r.Close()
+	}()
 	p := &Proc{Name: host + ":" + filepath.Base(args[0]), cmd: cmd, out: buf, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()

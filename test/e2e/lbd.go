@@ -25,6 +25,8 @@ type LBD struct {
 	Node   string
 	Config string // path of the HCL file
 	Socket string // admin socket
+	// Binary is the lbd run; "" is the one the tests built (Bin).
+	Binary string
 	lab    *Lab
 }
 
@@ -58,10 +60,18 @@ func RequireLBD(t testing.TB) {
 // socket stays silent for 20s. lbd's output is logged if the test fails.
 func (l *Lab) StartLBD(node, hcl string) *LBD {
 	l.t.Helper()
+	return l.StartLBDBinary(node, hcl, "")
+}
+
+// StartLBDBinary is StartLBD running the lbd binary at bin ("" is the one
+// the tests built), for tests that replace it (upgrades).
+func (l *Lab) StartLBDBinary(node, hcl, bin string) *LBD {
+	l.t.Helper()
 	d := &LBD{
 		Node:   node,
 		Config: filepath.Join(l.dir, node+".hcl"),
 		Socket: filepath.Join(l.dir, node+".sock"),
+		Binary: bin,
 		lab:    l,
 	}
 	d.WriteConfig(hcl)
@@ -79,7 +89,10 @@ func (d *LBD) start() {
 	t := d.lab.t
 	t.Helper()
 	RequireLBD(t) // lbctl too: Ctl needs it; skip now rather than halfway
-	lbd := Bin(t, "lbd")
+	lbd := d.Binary
+	if lbd == "" {
+		lbd = Bin(t, "lbd")
+	}
 	os.Remove(d.Socket)
 	d.Proc = d.lab.Start(d.Node, lbd, "-f", d.Config, "--socket", d.Socket)
 	deadline := time.Now().Add(20 * time.Second)

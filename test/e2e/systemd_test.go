@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"encoding/json"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -220,4 +222,72 @@ vrrp_script "chk_true" {
 			t.Fatalf("the tracked script does not show:\n%s", out)
 		}
 	})
+
+	t.Run("binary upgrade with lbctl upgrade", func(t *testing.T) {
+		p.WaitVIPState(t, "lb1", "MASTER", 10*time.Second)
+		oldPID := p.MainPID("lb1")
+		restarts := p.Property("lb1", "NRestarts")
+		lb2Before := p.transitions(t, "lb2")
+		// As the README says: build, install.sh, lbctl upgrade.
+		buildLBD(t, filepath.Join(p.Base, "src", "bin", "lbd"), "e2e-systemd-upgraded")
+		if out, err := p.Exec("lb1", "env", "PREFIX="+p.Base, "SYSCONFDIR="+p.etc("lb1"), "UNITDIR=/run/systemd/system",
+			"DOCDIR="+p.Base+"/doc", "SYSUSERSDIR="+p.Base+"/sysusers", "bash", p.Base+"/src/deploy/install.sh"); err != nil {
+			t.Fatalf("install.sh: %v\n%s", err, out)
+		}
+		m := p.StartMeter("client", vipURL, 20*time.Millisecond)
+		time.Sleep(300 * time.Millisecond)
+		out, err := p.CtlAsOperator("lb1", "upgrade")
+		if err != nil {
+			t.Fatalf("lbctl upgrade: %v\n%s\njournal:\n%s", err, out, p.Journal("lb1"))
+		}
+		t.Logf("lbctl upgrade: %s", strings.TrimSpace(out))
+		Eventually(t, 5*time.Second, func() bool { pid := p.MainPID("lb1"); return pid != 0 && pid != oldPID },
+			"systemd follows the new main process")
+		time.Sleep(500 * time.Millisecond)
+		res := m.Stop()
+		t.Logf("client polling every 20ms through the VIP: %s", res)
+		if res.Failed != 0 {
+			t.Errorf("the upgrade lost %d requests", res.Failed)
+		}
+		newPID := p.MainPID("lb1")
+		// Past WatchdogSec (10s) the new process is still the service's:
+		// it pings the watchdog, and systemd never restarted anything.
+		time.Sleep(12 * time.Second)
+		if pid := p.MainPID("lb1"); pid != newPID || p.Property("lb1", "ActiveState") != "active" || p.Property("lb1", "NRestarts") != restarts {
+			t.Fatalf("after the upgrade: main pid %d (was %d), %s, restarts %s (was %s)\njournal:\n%s", pid, newPID,
+				p.Property("lb1", "ActiveState"), p.Property("lb1", "NRestarts"), restarts, p.Journal("lb1"))
+		}
+		if info, _ := p.Ctl("lb1", "info"); !strings.Contains(info, "e2e-systemd-upgraded") {
+			t.Fatalf("lbctl info after the upgrade:\n%s", info)
+		}
+		if p.VIPState("lb1") != "MASTER" || p.transitions(t, "lb2") != lb2Before {
+			t.Fatalf("VRRP moved during the upgrade: lb1 %s, lb2 transitions %d -> %d", p.VIPState("lb1"), lb2Before, p.transitions(t, "lb2"))
+		}
+		if h := p.VIPHolders(); len(h) != 1 || h[0] != "lb1" {
+			t.Fatalf("the VIP is on %v", h)
+		}
+	})
+}
+
+// transitions is VI_1's state transition count on node.
+func (p *SystemdPair) transitions(t *testing.T, node string) uint64 {
+	t.Helper()
+	out, err := p.Ctl(node, "--json", "vip", "status")
+	if err != nil {
+		t.Fatalf("%s: lbctl vip status: %v\n%s", node, err, out)
+	}
+	var st []struct {
+		Name     string
+		Counters struct{ Transitions uint64 }
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range st {
+		if s.Name == "VI_1" {
+			return s.Counters.Transitions
+		}
+	}
+	t.Fatalf("%s: no VI_1", node)
+	return 0
 }

@@ -17,6 +17,9 @@
 //	GET /slow?ms=N      sleeps N ms (at most 10 minutes) then answers like /
 //	GET /status?code=N  answers with status N (100 < N < 600)
 //	GET /bytes?n=N      N bytes of 'x' (at most 64 MiB)
+//	GET /ws             with Upgrade: websocket: 101 (RFC 6455 handshake),
+//	                    then every byte received is sent back (a tunnel to
+//	                    test, not a WebSocket implementation: no framing)
 //
 // Health fails while /admin/fail is in effect or while the -fail-file exists,
 // so a test can flip it over HTTP or with a touch.
@@ -31,6 +34,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha1"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -240,6 +245,26 @@ func (s *server) handler() http.Handler {
 		w.WriteHeader(code)
 		fmt.Fprintf(w, "%s %d\n", s.name, code)
 	})
+	mux.HandleFunc("/ws", func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get("Sec-WebSocket-Key")
+		if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || key == "" {
+			http.Error(w, "websocket upgrade expected", http.StatusBadRequest)
+			return
+		}
+		c, rw, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			http.Error(w, "cannot take over the connection: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		defer c.Close()
+		sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
+		fmt.Fprintf(rw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\nX-Server: %s\r\n\r\n",
+			base64.StdEncoding.EncodeToString(sum[:]), s.name)
+		if rw.Flush() != nil {
+			return
+		}
+		io.Copy(c, rw) // echo until the client closes
+	})
 	mux.HandleFunc("/bytes", func(w http.ResponseWriter, r *http.Request) {
 		n, err := queryInt(r, "n", 0, maxBytes)
 		if err != nil {
@@ -278,6 +303,9 @@ type statusRecorder struct {
 	bytes  int
 	wrote  bool
 }
+
+// Unwrap lets http.ResponseController reach the connection (/ws hijacks it).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (r *statusRecorder) WriteHeader(code int) {
 	if !r.wrote {
