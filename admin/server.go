@@ -106,6 +106,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/vips/{name}/reclaim", s.vipReclaim)
 	mux.HandleFunc("POST /v1/reload", s.reload)
 	mux.HandleFunc("POST /v1/upgrade", s.upgradeNow)
+	s.pairRoutes(mux)
 	s.tlsRoutes(mux)
 	mux.HandleFunc("GET /v1/bgp", s.bgpStatus)
 	mux.HandleFunc("POST /v1/bgp/drain", s.bgpDrain)

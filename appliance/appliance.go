@@ -35,6 +35,7 @@ type Appliance struct {
 	proxy   *proxy.Engine
 	sinks   *logsink.Set // the log targets, for the metrics; nil without
 	stats   *admin.StatsServer
+	peer    *admin.PeerServer // peer_api: the other node's lbctl pair (pair.go)
 	speaker *vrrp.Speaker
 	// sessions makes TLS sessions resumable across reloads (tls.go).
 	sessions *tlsconf.Sessions
@@ -83,6 +84,7 @@ func New(log zerolog.Logger, path, version string) *Appliance {
 	// VIPs, so that their clients reconnect through the routers.
 	a.bgp.SetQuiescer(a.proxy)
 	a.stats = admin.NewStatsServer(log.With().Str("component", "stats").Logger(), a)
+	a.peer = admin.NewPeerServer(log.With().Str("component", "peer_api").Logger(), a)
 	return a
 }
 
@@ -180,6 +182,17 @@ func (a *Appliance) apply(cfg, old *config.Config) error {
 			a.bgp.Close()
 		}
 		return err // already says "bgp: ..."
+	}
+	if err := a.peer.Apply(cfg.PeerAPI); err != nil {
+		// Refused like a busy frontend port: the parts already changed
+		// go back to the running configuration.
+		a.rollback(old, runtime, true)
+		if old != nil {
+			_ = a.speaker.Apply(old)
+			_ = a.bgp.Apply(old)
+			_ = a.stats.Apply(old.Stats)
+		}
+		return err
 	}
 	a.configureSessions(cfg)
 	a.applyACME(cfg)
@@ -282,6 +295,7 @@ func (a *Appliance) Stop(ctx context.Context) error {
 	perr := a.proxy.Shutdown(pctx)
 	a.acme.stop()
 	a.stats.Close(pctx)
+	a.peer.Close()
 	a.bgp.Close()
 	a.pool.Close()
 	return errors.Join(verr, perr)

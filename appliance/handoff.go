@@ -45,6 +45,14 @@ func (a *Appliance) HandoffState() (*handoff.State, []*os.File, error) {
 		st.Sockets = append(st.Sockets, handoff.Socket{Kind: handoff.KindStats, Addr: bind})
 		files = append(files, f)
 	}
+	f, bind, err = a.peer.File()
+	if err != nil {
+		return fail(err)
+	}
+	if f != nil {
+		st.Sockets = append(st.Sockets, handoff.Socket{Kind: handoff.KindPeerAPI, Addr: bind})
+		files = append(files, f)
+	}
 	return st, files, nil
 }
 
@@ -56,6 +64,9 @@ func (a *Appliance) StartSuccessor(cfg *config.Config, pred *handoff.Predecessor
 	a.proxy.Inherit(pred.Files(handoff.KindFrontend))
 	for bind, f := range pred.Files(handoff.KindStats) {
 		a.stats.Inherit(bind, f)
+	}
+	for bind, f := range pred.Files(handoff.KindPeerAPI) {
+		a.peer.Inherit(bind, f)
 	}
 	a.speaker.AwaitHandoff()
 	a.mu.Lock()
@@ -116,6 +127,7 @@ func (a *Appliance) Retire(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	a.stats.Close(sctx)
 	cancel()
+	a.peer.Close()
 	pctx, cancel := context.WithTimeout(ctx, grace)
 	defer cancel()
 	perr := a.proxy.Retire(pctx)
@@ -123,4 +135,3 @@ func (a *Appliance) Retire(ctx context.Context) error {
 	a.pool.Close()
 	return errors.Join(perr, verr)
 }
-

@@ -51,6 +51,9 @@ type Config struct {
 
 	// BGP is nil when the file has no bgp block.
 	BGP *BGP
+
+	// PeerAPI is nil when the file has no peer_api block.
+	PeerAPI *PeerAPI
 }
 
 // Global holds process-wide settings.

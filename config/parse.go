@@ -49,6 +49,7 @@ var fileSchema = &hcl.BodySchema{
 		{Type: "vrrp_script", LabelNames: []string{"name"}},
 		{Type: "vrrp_instance", LabelNames: []string{"name"}},
 		{Type: "bgp"},
+		{Type: "peer_api"},
 	},
 }
 
@@ -66,7 +67,7 @@ func (d *decoder) decodeFile(filename string, b hcl.Body) *Config {
 	seen := map[string]hcl.Range{}
 	for _, blk := range content.Blocks {
 		switch blk.Type {
-		case "global", "defaults", "stats", "bgp", "acme":
+		case "global", "defaults", "stats", "bgp", "acme", "peer_api":
 			if prev, dup := seen[blk.Type]; dup {
 				d.errorf(blk.DefRange, "duplicate %s block; the first one is at line %d", blk.Type, prev.Start.Line)
 				continue
@@ -80,6 +81,8 @@ func (d *decoder) decodeFile(filename string, b hcl.Body) *Config {
 			case "acme":
 				cfg.ACME = d.decodeACME(blk)
 				d.acme = cfg.ACME
+			case "peer_api":
+				cfg.PeerAPI = d.decodePeerAPI(blk, filepath.Dir(filename))
 			}
 		}
 	}

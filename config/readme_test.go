@@ -13,10 +13,10 @@ import (
 // the READMEs parses and validates. Examples are excerpts, so a "..." line
 // is dropped, and diagnostics are allowed for a backend named but defined
 // elsewhere and for files that exist on the appliance only (error files,
-// certificates, CA files).
+// certificates, CA files, secret files).
 // Anything else (a renamed attribute, a value the validation refuses) fails.
 func TestREADMEExamples(t *testing.T) {
-	excerpt := regexp.MustCompile(`unknown backend "|cannot read error file|cannot read certificate|ca_file: open `)
+	excerpt := regexp.MustCompile(`unknown backend "|cannot read error file|cannot read certificate|ca_file: open |secret_file: open `)
 	n := 0
 	for _, doc := range []string{"../README.md", "../deploy/README.md"} {
 		raw, err := os.ReadFile(doc)

@@ -17,6 +17,7 @@ func (d *decoder) validate(cfg *Config) {
 	d.bindConflicts(cfg)
 	d.vrrpConflicts(cfg)
 	d.bgpConflicts(cfg)
+	d.checkPeerAPI(cfg)
 }
 
 func (d *decoder) uniqueNames(cfg *Config) {

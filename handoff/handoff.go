@@ -59,7 +59,7 @@ type State struct {
 
 // Socket names one inherited descriptor.
 type Socket struct {
-	Kind string `json:"kind"` // "frontend", "stats" or "admin"
+	Kind string `json:"kind"` // "frontend", "stats", "admin" or "peer_api"
 	Addr string `json:"addr"` // bind address, or the admin socket's path
 	FD   int    `json:"fd"`   // descriptor number in the successor
 }
@@ -69,6 +69,7 @@ const (
 	KindFrontend = "frontend"
 	KindStats    = "stats"
 	KindAdmin    = "admin"
+	KindPeerAPI  = "peer_api"
 )
 
 // message is one line on the socket pair.

@@ -31,6 +31,12 @@ Commands:
   server state BACKEND/SERVER ready|drain|maint
   server weight BACKEND/SERVER N      runtime weight 0..256
   reload                              re-read the configuration (as SIGHUP)
+  pair vip status                     both nodes of the pair side by side, and configuration drift
+  pair backend status [NAME]          both nodes' servers
+  pair server state|weight BACKEND/SERVER VALUE
+                                      on both nodes
+  pair reload                         reload the backup, then (if it applied) the master
+  pair drift                          settings that differ between the two nodes' files
   upgrade                             seamless binary upgrade: run the lbd binary now installed,
                                       handing it the sockets, VRRP and runtime state (as SIGUSR2)
   check FILE                          validate a configuration file (as lbd -c -f FILE)
@@ -203,6 +209,8 @@ func (c *cli) dispatch(w []string) error {
 		return c.info()
 	case "cert", "tls":
 		return c.tlsCommand(w)
+	case "pair":
+		return c.pairCmd(w)
 	}
 	return usageError{fmt.Sprintf("unknown command %q", w[0])}
 }
