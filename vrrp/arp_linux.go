@@ -8,7 +8,6 @@ package vrrp
 // watch for other nodes announcing our VIPs.
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -28,12 +27,12 @@ import (
 // keeps every frame out of the receive queue, except, while VIPs are
 // watched, the ARP packets whose sender address is one of them.
 type arpAnnouncer struct {
-	ifi   *net.Interface
-	c     *packet.Conn
-	mu    sync.Mutex // the fields below
-	vips  []netip.Prefix
-	buf   []byte
-	other bool // a claim by another MAC was read and not yet reported
+	ifi  *net.Interface
+	c    *packet.Conn
+	mu   sync.Mutex // the fields below
+	vips []netip.Prefix
+	buf  []byte
+	seen claims // read and not yet reported
 }
 
 func openARP(ifi *net.Interface) (announcer, error) {
@@ -94,7 +93,7 @@ func (a *arpAnnouncer) watch(vips []netip.Prefix) error {
 func (a *arpAnnouncer) probe(src netip.Addr, mac net.HardwareAddr, vips []netip.Prefix) error {
 	a.mu.Lock()
 	_, err := a.drain(nil)
-	a.other = false
+	a.seen = claims{}
 	a.mu.Unlock()
 	if err != nil {
 		return err
@@ -109,22 +108,23 @@ func (a *arpAnnouncer) probe(src netip.Addr, mac net.HardwareAddr, vips []netip.
 
 // claimed reads what arrived since the last call and reports whether a
 // MAC not in ours announced or answered for a watched address.
-func (a *arpAnnouncer) claimed(ours []net.HardwareAddr) (bool, error) {
+func (a *arpAnnouncer) claimed(ours []net.HardwareAddr) (claims, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	other, err := a.drain(ours)
-	other = other || a.other
-	a.other = false
-	return other, err
+	c, err := a.drain(ours)
+	c.other, c.forUs = c.other || a.seen.other, c.forUs || a.seen.forUs
+	a.seen = claims{}
+	return c, err
 }
 
 // drain reads the socket until it is empty (non-blocking reads, so that a
 // late goroutine of ours never hides a claim that has arrived) and reports
-// whether a claim came from a MAC not in ours (nil: none counts).
-func (a *arpAnnouncer) drain(ours []net.HardwareAddr) (other bool, err error) {
+// the claims in it: at a MAC not in ours, or at ours from another node
+// (nil: none counts).
+func (a *arpAnnouncer) drain(ours []net.HardwareAddr) (c claims, err error) {
 	rc, err := a.c.SyscallConn()
 	if err != nil {
-		return false, err
+		return claims{}, err
 	}
 	cerr := rc.Control(func(fd uintptr) {
 		for {
@@ -148,12 +148,10 @@ func (a *arpAnnouncer) drain(ours []net.HardwareAddr) (other bool, err error) {
 			if !slices.ContainsFunc(a.vips, func(v netip.Prefix) bool { return v.Addr() == ip }) {
 				continue
 			}
-			if !slices.ContainsFunc(ours, func(m net.HardwareAddr) bool { return bytes.Equal(m, p.SenderHardwareAddr) }) {
-				other = true
-			}
+			c.add(ours, p.SenderHardwareAddr, f.Source)
 		}
 	})
-	return other, errors.Join(cerr, err)
+	return c, errors.Join(cerr, err)
 }
 
 // send broadcasts an ARP request: sender (senderMAC, senderIP), target

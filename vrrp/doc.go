@@ -1,11 +1,12 @@
-// Package vrrp is lbd's VRRPv2 speaker (RFC 3768): keepalived's
-// vrrp_instance and vrrp_script inside the load balancer, wire-compatible
-// with keepalived 2.2 so that a pair may mix lbd and keepalived during a
-// migration.
+// Package vrrp is lbd's VRRP speaker, version 2 (RFC 3768) and version 3
+// (RFC 5798, IPv4 and IPv6): keepalived's vrrp_instance and vrrp_script
+// inside the load balancer, wire-compatible with keepalived 2.2 and FRR's
+// vrrpd so that a pair may mix lbd with either during a migration.
 //
 // # Layout
 //
-//   - packet.go: the advert codec (RFC 3768 section 5).
+//   - packet.go: the advert codec (RFC 3768 and RFC 5798 section 5), the
+//     only place versions and families differ besides the announcer.
 //   - validate.go: receive validation (section 7.1), every drop counted by
 //     Reason.
 //   - fsm.go, instance.go: the state machine (section 6.4) with keepalived's
@@ -20,8 +21,12 @@
 //     segment.
 //   - track.go, command.go: tracked scripts, interfaces and backends;
 //     script and notify execution.
-//   - host_linux.go: raw IPv4 sockets (protocol 112), netlink (VIPs, link
-//     and address events), gratuitous ARP. Other systems get a stub.
+//   - host_linux.go, vrrpsock_linux.go: raw IP sockets to send (protocol
+//     112), a packet socket to receive (with each advert's Ethernet
+//     source), netlink (VIPs, link and address events); the announcers:
+//     arp_linux.go (gratuitous ARP), nd_linux.go (unsolicited neighbour
+//     advertisements); vmac_linux.go (use_vmac), pull_linux.go (see
+//     below), leftovers_linux.go (lbd --cleanup). Other systems get a stub.
 //   - speaker.go: the public API the daemon wires up.
 //
 // # Behaviour, where RFC 3768 leaves room (as keepalived 2.2 does)
@@ -95,9 +100,9 @@
 //     sooner than 10ms after the advert (a successor that adds its VIPs
 //     after its advert has them by then), 120ms at the latest. Then it
 //     sends the gratuitous ARPs itself, announcing the VIPs at the new
-//     master's MAC (its neighbour entry, resolved through the kernel on
-//     the advert; the frames still come from our own MAC), and removes the
-//     VIPs at once. The new master's probe finds nobody and its own burst
+//     master's MAC (the Ethernet source of its adverts, else its
+//     neighbour entry, resolved through the kernel on the advert; the
+//     frames still come from our own MAC), and removes the VIPs at once. The new master's probe finds nobody and its own burst
 //     follows. If that MAC is unknown, the old master keeps the VIPs until
 //     the new master's own ARPs are out (250ms after its advert).
 //
@@ -109,6 +114,37 @@
 // Servers on the VIP other than lbd's proxy are not asked. With keepalived
 // as the new master, which sends its ARPs at once, the old lbd master's
 // wait changes nothing for clients.
+//
+// # VRRPv3
+//
+// version = 3 follows RFC 5798 as keepalived and FRR do: the interval in
+// centiseconds, a checksum over the IPv4 or IPv6 pseudo-header (the packet's
+// own destination, as keepalived), no authentication, and a backup that
+// times the master down interval with the master's advertised interval.
+// IPv6 adverts go to ff02::12 from the interface's link-local address, the
+// VIPs are announced by unsolicited neighbour advertisements (Override set,
+// Router as the interface forwards, from the VIP, as keepalived) and added
+// without duplicate address detection. A VRRPv2 and a VRRPv3 advert on one
+// VRID are refused ("version"), as keepalived refuses them.
+//
+// # Clients follow the master
+//
+//   - A leaving master points its clients at the MAC its successor's
+//     adverts come from (FRR's and keepalived's virtual MACs included).
+//   - While the VIPs are ours the announcer watches for another node
+//     announcing them (a split brain: the adverts do not pass, both are
+//     master). Such VIPs are contested: probed every contestProbeEvery
+//     until nobody else answers, then announced again, since keepalived,
+//     losing the election once the adverts pass, lets go without telling
+//     the clients.
+//   - A peer that drops its VIPs the moment it hears a higher priority
+//     (keepalived, FRR), told by how it lets go (it stops answering without
+//     pointing the clients at us, or announces the VIPs itself when it takes
+//     over from us), is preempted by pulling its clients (pull.go): they
+//     are pointed at us before we have the VIPs, their frames passed on to
+//     it, and the VIPs taken right after the last connection ends.
+//   - use_vmac puts the VIPs on a macvlan with the virtual router MAC, up
+//     only while they are ours.
 //
 // # Privileges
 //

@@ -2,6 +2,7 @@ package vrrp
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -118,7 +119,7 @@ func (in *instance) toBackup(reason string, successor netip.Addr) {
 	switch {
 	case in.holdsVIPs() && successor.IsValid():
 		in.leave(successor, nil)
-	case in.holdsVIPs():
+	case in.vipsActive():
 		in.removeVIPs()
 	}
 	in.preemptSince = time.Time{}
@@ -149,24 +150,45 @@ func (in *instance) onMasterDown() {
 // are added, so that a lower-priority master still holding them steps down
 // before our ARPs.
 //
-// A takeover fromLiveMaster (it sent priority 0, or we preempt it) adds
-// the VIPs first, since that master may point its clients at us as soon
-// as it hears our advert, and claims them: the first gratuitous ARPs
+// A takeover from a live master (it sent priority 0, or we preempt it)
+// adds the VIPs first, since that master may point its clients at us as
+// soon as it hears our advert, and claims them: the first gratuitous ARPs
 // wait while it still answers for the VIPs; it moves its clients itself
-// when it has nothing in flight.
+// when it has nothing in flight. A master known to drop its VIPs at once
+// (keepalived, FRR) cannot: one that sent priority 0 has dropped them
+// already (we announce at once), one we preempt would drop them on our
+// first advert, before our announcements, so we announce first and
+// advertise dropperGrace later, when what it had in flight is done.
 func (in *instance) becomeMaster(reason string, kind takeoverKind) {
 	in.disarm(&in.down.timerSlot)
 	in.masterAdvInt = in.advertInt()
-	if kind == fromLiveMaster {
+	// With use_vmac the clients know no MAC but the virtual one: there is
+	// nothing to announce first, the switches follow our first frame.
+	dropper := in.master.IsValid() && in.dropsAtOnce[in.master] && in.cfg.VMACInterface == ""
+	firstAdvert := in.advertInt()
+	switch {
+	case kind == preempting && dropper && in.startPull(reason):
+		return // still BACKUP: endPull makes us master, once nothing is in flight
+	case kind == preempting && dropper:
 		in.addVIPs()
-		in.sendAdvert(in.effPrio)
-		in.claim()
-	} else {
+		in.announce()
+		firstAdvert = dropperGrace
+		in.log.Info().Str("master", in.master.String()).Dur("advert_in", dropperGrace).
+			Msg("the master we preempt drops its VIPs at once: announced them first")
+	case kind == afterSilence, dropper:
 		in.sendAdvert(in.effPrio)
 		in.addVIPs()
 		in.announce()
+	default:
+		var preempted netip.Addr
+		if kind == preempting {
+			preempted = in.master
+		}
+		in.addVIPs()
+		in.sendAdvert(in.effPrio)
+		in.claim(preempted)
 	}
-	in.arm(&in.adver, in.advertInt(), in.onAdverTimer)
+	in.arm(&in.adver, firstAdvert, in.onAdverTimer)
 	in.master, in.masterPrio = in.primary, in.effPrio
 	in.ctr.becameMaster++
 	in.setState(StateMaster, reason)
@@ -174,9 +196,10 @@ func (in *instance) becomeMaster(reason string, kind takeoverKind) {
 
 // onAdverTimer is RFC 3768 section 6.4.3, "If the Adver_Timer fires":
 // send an advert and reset the timer. VIPs that failed to be added are
-// retried here.
+// retried here, and the VIPs checked for another node announcing them.
 func (in *instance) onAdverTimer() {
 	in.sendAdvert(in.effPrio)
+	in.checkContest()
 	if !in.vipsOK {
 		in.addVIPs()
 		if in.vipsOK {
@@ -199,7 +222,7 @@ func (in *instance) enterFault(reason string) {
 	}
 	in.disarm(&in.adver)
 	in.disarm(&in.down.timerSlot)
-	if in.holdsVIPs() {
+	if in.vipsActive() {
 		in.removeVIPs()
 	}
 	in.master = netip.Addr{}
@@ -209,8 +232,10 @@ func (in *instance) enterFault(reason string) {
 	}
 }
 
-// onAdvert handles a valid advert.
-func (in *instance) onAdvert(src netip.Addr, a *Advert) {
+// onAdvert handles a valid advert, sent from src at the link-layer
+// address mac (nil when unknown).
+func (in *instance) onAdvert(src netip.Addr, mac net.HardwareAddr, a *Advert) {
+	in.heardMAC = mac
 	if in.handingOver() {
 		in.departureAdvert(src, int(a.Priority))
 		return
@@ -228,6 +253,15 @@ func (in *instance) onAdvert(src netip.Addr, a *Advert) {
 // an ADVERTISEMENT is received", with keepalived's preempt_delay.
 func (in *instance) backupAdvert(src netip.Addr, a *Advert) {
 	prio := int(a.Priority)
+	if _, pulling := in.vips.(*vipsPulling); pulling {
+		if prio != PriorityStop && prio < in.effPrio {
+			// The master we pull the clients from carries on until our
+			// first advert (endPull).
+			return
+		}
+		in.log.Info().Str("from", src.String()).Int("their_priority", prio).Msg("pulling the clients stopped by an advert")
+		in.removeVIPs()
+	}
 	if prio == PriorityStop {
 		// "If the Priority in the ADVERTISEMENT is zero, then: Set the
 		// Master_Down_Timer to Skew_Time."
@@ -245,7 +279,7 @@ func (in *instance) backupAdvert(src netip.Addr, a *Advert) {
 		if src != in.master {
 			in.log.Info().Str("master", src.String()).Int("master_priority", prio).Msg("master seen")
 		}
-		in.master, in.masterPrio = src, prio
+		in.setMaster(src, prio)
 		if in.cfg.PreemptDelay > 0 {
 			switch {
 			case !lower:
@@ -264,8 +298,8 @@ func (in *instance) backupAdvert(src netip.Addr, a *Advert) {
 	if in.every("preempt") {
 		in.log.Info().Str("master", src.String()).Int("master_priority", prio).Int("priority", in.effPrio).Msg("lower-priority master: preempting")
 	}
-	in.master, in.masterPrio = src, prio
-	in.down.kind, in.down.why = fromLiveMaster, fmt.Sprintf("preempted master %s (priority %d, ours %d)", src, prio, in.effPrio)
+	in.setMaster(src, prio)
+	in.down.kind, in.down.why = preempting, fmt.Sprintf("preempted master %s (priority %d, ours %d)", src, prio, in.effPrio)
 }
 
 // delayPreempt is keepalived's preempt_delay: a backup accepts a
@@ -302,7 +336,7 @@ func (in *instance) masterAdvert(src netip.Addr, a *Advert) {
 		if higherAddr {
 			why = fmt.Sprintf("equal-priority advert from higher address %s (priority %d)", src, prio)
 		}
-		in.master, in.masterPrio = src, prio
+		in.setMaster(src, prio)
 		in.learnInterval(a)
 		in.toBackup(why, src)
 		return
@@ -356,4 +390,11 @@ func (in *instance) runNotify(state string) {
 		}
 		in.notify(args)
 	}
+}
+
+// setMaster records the master of the advert being handled: its address,
+// priority and the MAC its adverts come from (the one its clients reach
+// it at: its own, or its virtual MAC).
+func (in *instance) setMaster(src netip.Addr, prio int) {
+	in.master, in.masterPrio, in.masterMAC = src, prio, slices.Clone(in.heardMAC)
 }

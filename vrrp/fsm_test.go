@@ -938,7 +938,7 @@ func TestHandoverWithoutQuietMomentSwitchesAtBound(t *testing.T) {
 
 func TestHandoverWithUnknownMACWaitsForPeerARPs(t *testing.T) {
 	s, a, b := handoverPair(t, nil)
-	a.io.noMAC = true
+	a.io.noMAC, b.noSrcMAC = true, true
 	h := takeover(t, s, a, b)
 	took := s.clk.Now()
 	s.advance(time.Second)
@@ -969,8 +969,11 @@ func TestTakeoverFromMasterThatDroppedItsVIPs(t *testing.T) {
 	if b.state() != StateMaster {
 		t.Fatalf("b is %s", b.state())
 	}
-	if len(b.io.garpAt) == 0 || b.io.garpAt[0].Sub(b.io.vipSince) != holderProbeEvery {
-		t.Errorf("b's first gratuitous ARPs %v, want one probe round (%s) after taking over at %v", b.io.garpAt, holderProbeEvery, b.io.vipSince)
+	if len(b.io.garpAt) == 0 || b.io.garpAt[0].Sub(b.io.vipSince) != firstProbesEvery {
+		t.Errorf("b's first gratuitous ARPs %v, want one probe round (%s) after taking over at %v", b.io.garpAt, firstProbesEvery, b.io.vipSince)
+	}
+	if len(b.in.dropsAtOnce) != 0 {
+		t.Errorf("a master leaving for a fault taken for one that drops its VIPs when preempted: %v", b.in.dropsAtOnce)
 	}
 }
 

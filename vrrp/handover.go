@@ -111,7 +111,7 @@ func (in *instance) departureAdvert(src netip.Addr, prio int) {
 		return
 	}
 	in.setDeparture(&handingOff{h: d.h, to: src})
-	in.master, in.masterPrio = src, prio
+	in.setMaster(src, prio)
 	in.leave(src, func(how string) {
 		in.finishHandover(fmt.Sprintf("handed over to %s (priority %d): %s", src, prio, how))
 	})
@@ -180,7 +180,7 @@ func (in *instance) stopNow(reason string, sendStop bool) {
 	for _, s := range in.timers() {
 		in.disarm(s)
 	}
-	if in.holdsVIPs() {
+	if in.vipsActive() {
 		in.removeVIPs()
 	}
 	in.master = netip.Addr{}
@@ -206,6 +206,10 @@ func (in *instance) release() (*handover, error) {
 		if in.standing != released {
 			in.standing = released
 			in.log.Info().Str("state", in.state.String()).Msg("released: will not become master until reclaimed")
+		}
+		if _, pulling := in.vips.(*vipsPulling); pulling {
+			in.removeVIPs()
+			in.armDown(in.masterDownInterval(), afterSilence, "released while pulling the clients")
 		}
 		return nil, nil
 	}

@@ -78,16 +78,37 @@ type instanceIO interface {
 	// solicitation) from src; whoever holds one answers. Claims kept
 	// before are dropped.
 	probe(src netip.Addr, vips []netip.Prefix) error
-	// claimed reports whether another node (a MAC not ours) announced or
-	// answered for one of the watched addresses since the last probe or
-	// claimed, reading what has arrived without waiting.
-	claimed() (bool, error)
+	// claimed reports what other nodes said of the watched addresses
+	// since the last probe or claimed, reading what has arrived without
+	// waiting.
+	claimed() (claims, error)
+
+	// pull passes the frames that reach us for vips on to mac, the
+	// previous master's: the clients moved to our MAC before the VIPs
+	// are ours. At the first moment nothing is in flight it adds them
+	// (addVIPs) and stops passing frames on; pullTaken reports whether it
+	// has, and how adding them went; pullForce does it now. stopPull
+	// ends a pull. pull refuses where the kernel forwards.
+	pull(vips []netip.Prefix, mac net.HardwareAddr) error
+	pullTaken() (bool, error)
+	pullForce() error
+	stopPull() error
 
 	// addrs lists the interface's addresses of the instance's family,
 	// primaries first (IPv4), link-local first (IPv6); tentative IPv6
 	// addresses (duplicate address detection running) are left out.
 	addrs() ([]ifAddr, error)
 	close() error
+}
+
+// claims is what the announcer saw of the watched addresses.
+type claims struct {
+	// other: a node announced or answered for one of them at a MAC not
+	// ours (it holds it).
+	other bool
+	// forUs: a node announced one of them at our MAC (a leaving lbd
+	// pointing its clients at us).
+	forUs bool
 }
 
 type ifAddr struct {

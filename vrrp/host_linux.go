@@ -3,6 +3,7 @@
 package vrrp
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -118,9 +119,10 @@ type linuxIO struct {
 	ours    []net.HardwareAddr
 	vmac    *vmac // nil without use_vmac
 
-	sock *vrrpSocket
-	ann  announcer // nil when the interface has no Ethernet address
-	once sync.Once
+	sock   *vrrpSocket
+	ann    announcer // nil when the interface has no Ethernet address
+	puller *puller   // while pulling the clients of the previous master
+	once   sync.Once
 }
 
 // announcer is the family-specific half of instanceIO: ARP or IPv6
@@ -131,7 +133,7 @@ type announcer interface {
 	announce(src, mac net.HardwareAddr, vips []netip.Prefix) error
 	watch(vips []netip.Prefix) error
 	probe(src netip.Addr, mac net.HardwareAddr, vips []netip.Prefix) error
-	claimed(ours []net.HardwareAddr) (bool, error)
+	claimed(ours []net.HardwareAddr) (claims, error)
 	close() error
 }
 
@@ -211,6 +213,11 @@ func nlAddr(p netip.Prefix) *netlink.Addr {
 }
 
 func (io *linuxIO) addVIPs(vips []netip.Prefix) error {
+	if io.vmac != nil {
+		if err := io.h.vmacUp(io.vmac, io.v6, io.link); err != nil {
+			return err
+		}
+	}
 	var errs []error
 	for _, p := range vips {
 		if err := io.h.nl.AddrAdd(io.vipLink, nlAddr(p)); err != nil && !errors.Is(err, unix.EEXIST) {
@@ -222,6 +229,9 @@ func (io *linuxIO) addVIPs(vips []netip.Prefix) error {
 
 func (io *linuxIO) delVIPs(vips []netip.Prefix) error {
 	var errs []error
+	if io.vmac != nil {
+		errs = append(errs, io.h.vmacDown(io.vmac))
+	}
 	for _, p := range vips {
 		if err := io.h.nl.AddrDel(io.vipLink, nlAddr(p)); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) && !errors.Is(err, unix.ENODEV) {
 			errs = append(errs, fmt.Errorf("removing %s from %s: %w", p, io.vipLink.Attrs().Name, err))
@@ -274,16 +284,24 @@ func (io *linuxIO) addrs() ([]ifAddr, error) {
 	return out, nil
 }
 
-func (io *linuxIO) announce(vips []netip.Prefix) error { return io.announceAs(io.mac, vips) }
+// announce sends the announcements from the MAC the VIPs live at (the
+// virtual MAC with use_vmac: the switches learn where it is from them).
+func (io *linuxIO) announce(vips []netip.Prefix) error {
+	if io.ann == nil {
+		return nil
+	}
+	return io.ann.announce(io.mac, io.mac, vips)
+}
 
 // announceAs sends the announcements with mac as the link-layer address
-// of the VIPs. The Ethernet source stays ours: a frame from another
-// node's MAC would make the switches learn that MAC on our port.
+// of the VIPs, from the interface's own MAC: a frame from another node's
+// MAC (or from our virtual MAC, which the successor now uses) would make
+// the switches learn that MAC on our port.
 func (io *linuxIO) announceAs(mac net.HardwareAddr, vips []netip.Prefix) error {
 	if io.ann == nil {
 		return nil
 	}
-	return io.ann.announce(io.mac, mac, vips)
+	return io.ann.announce(io.ifi.HardwareAddr, mac, vips)
 }
 
 func (io *linuxIO) watchClaims(vips []netip.Prefix) error {
@@ -300,9 +318,9 @@ func (io *linuxIO) probe(src netip.Addr, vips []netip.Prefix) error {
 	return io.ann.probe(src, io.mac, vips)
 }
 
-func (io *linuxIO) claimed() (bool, error) {
+func (io *linuxIO) claimed() (claims, error) {
 	if io.ann == nil {
-		return false, nil
+		return claims{}, nil
 	}
 	return io.ann.claimed(io.ours)
 }
@@ -311,8 +329,9 @@ func (io *linuxIO) claimed() (bool, error) {
 func (io *linuxIO) close() error {
 	var err error
 	io.once.Do(func() {
+		err = io.stopPull()
 		if io.sock != nil {
-			err = io.sock.close()
+			err = errors.Join(err, io.sock.close())
 		}
 		if io.ann != nil {
 			err = errors.Join(err, io.ann.close())
@@ -424,6 +443,20 @@ func (h *linuxHost) pump(stop chan struct{}, lch chan netlink.LinkUpdate, ach ch
 			ones, _ := u.LinkAddress.Mask.Size()
 			onAddr(addrEvent{ifindex: u.LinkIndex, addr: netip.PrefixFrom(ip, ones), added: u.NewAddr})
 		}
+	}
+}
+
+// add records one announcement of a watched address at mac, sent from
+// the Ethernet source src.
+func (c *claims) add(ours []net.HardwareAddr, mac, src net.HardwareAddr) {
+	isOurs := func(m net.HardwareAddr) bool {
+		return slices.ContainsFunc(ours, func(o net.HardwareAddr) bool { return bytes.Equal(o, m) })
+	}
+	switch {
+	case !isOurs(mac):
+		c.other = true
+	case !isOurs(src):
+		c.forUs = true
 	}
 }
 

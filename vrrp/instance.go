@@ -3,6 +3,7 @@ package vrrp
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"sync"
@@ -90,10 +91,17 @@ type instance struct {
 	masterAdvInt time.Duration // Master_Adver_Interval (RFC 5798 section 6.1): ours, or learned from the master (VRRPv3)
 	master       netip.Addr    // current master as last seen; ours when MASTER
 	masterPrio   int
-	adver        timerSlot // Adver_Timer (MASTER)
-	down         downTimer // Master_Down_Timer (BACKUP)
-	preemptSince time.Time // a lower-priority master first seen (keepalived's preempt_time counts from it); zero when not counting
+	masterMAC    net.HardwareAddr // Ethernet source of the master's adverts, nil when unknown
+	heardMAC     net.HardwareAddr // Ethernet source of the advert being handled
+	adver        timerSlot        // Adver_Timer (MASTER)
+	down         downTimer        // Master_Down_Timer (BACKUP)
+	preemptSince time.Time        // a lower-priority master first seen (keepalived's preempt_time counts from it); zero when not counting
 	standing     standing
+	// dropsAtOnce remembers the peers seen to let go of the VIPs at once
+	// when they lose mastership (keepalived, FRR), rather than moving
+	// their clients themselves (lbd): see "Clients follow the master" in
+	// doc.go.
+	dropsAtOnce map[netip.Addr]bool
 
 	// The VIPs (vips.go, switch.go).
 	vips     vipPhase
@@ -129,9 +137,13 @@ const (
 	// afterSilence: the master stopped advertising (a crash, a cut
 	// link): announce the VIPs at once.
 	afterSilence takeoverKind = iota
-	// fromLiveMaster: the master is still there (it sent priority 0, or
-	// we preempt it): claim the VIPs, and let it move the clients.
+	// fromLiveMaster: the master is still there and leaves (it sent
+	// priority 0): claim the VIPs, and let it move the clients.
 	fromLiveMaster
+	// preempting: we take over from a lower-priority master: as
+	// fromLiveMaster, unless that master is known to drop its VIPs at
+	// once (keepalived, FRR): then the clients move before it hears us.
+	preempting
 )
 
 // downTimer is the Master_Down_Timer with what its expiry will mean.
@@ -151,19 +163,20 @@ const invalidLogEvery = 10 * time.Second
 
 func newInstance(cfg *config.VRRPInstance, scripts []*config.VRRPScript, log zerolog.Logger, clk clock.Clock, io instanceIO, src trackSource, notify func([]string)) *instance {
 	in := &instance{
-		name:      cfg.Name,
-		log:       log.With().Str("instance", cfg.Name).Logger(),
-		clk:       clk,
-		io:        io,
-		src:       src,
-		notify:    notify,
-		state:     StateInit,
-		vips:      vipsAbsent{},
-		departure: staying{},
-		since:     clk.Now(),
-		reason:    "startup",
-		rlReason:  map[Reason]time.Time{},
-		rlEvent:   map[string]time.Time{},
+		name:        cfg.Name,
+		log:         log.With().Str("instance", cfg.Name).Logger(),
+		clk:         clk,
+		io:          io,
+		src:         src,
+		notify:      notify,
+		state:       StateInit,
+		vips:        vipsAbsent{},
+		departure:   staying{},
+		since:       clk.Now(),
+		reason:      "startup",
+		rlReason:    map[Reason]time.Time{},
+		rlEvent:     map[string]time.Time{},
+		dropsAtOnce: map[netip.Addr]bool{},
 	}
 	in.ctr.invalid = map[Reason]uint64{}
 	in.setConfig(cfg, scripts)
@@ -366,7 +379,7 @@ func (in *instance) onPacket(pkt rxPacket) {
 	if a.Priority == PriorityStop {
 		in.ctr.priorityZeroReceived++
 	}
-	in.onAdvert(pkt.Src, a)
+	in.onAdvert(pkt.Src, pkt.SrcMAC, a)
 }
 
 // invalidPacket counts a dropped packet and logs it at a rate limit: the

@@ -224,7 +224,7 @@ func (n *labNode) speaker(tracker BackendTracker) *Speaker {
 }
 
 // crash stops a speaker the way kill -9 would: no priority 0, no VIP
-// removal, sockets gone.
+// removal, sockets gone, a macvlan left behind.
 func crash(s *Speaker) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -235,6 +235,9 @@ func crash(s *Speaker) {
 			r.in.disarm(ts)
 		}
 		r.in.mu.Unlock()
+		if io, ok := r.io.(*linuxIO); ok {
+			io.vmac = nil // left as a crash leaves it
+		}
 		r.io.close()
 	}
 }

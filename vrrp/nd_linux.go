@@ -10,7 +10,6 @@ package vrrp
 // other nodes advertising our VIPs.
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -56,7 +55,7 @@ type ndAnnouncer struct {
 	mu     sync.Mutex
 	vips   []netip.Prefix
 	buf    []byte
-	other  bool
+	seen   claims
 }
 
 // openND opens the socket; it runs in the interface's namespace, where
@@ -132,7 +131,7 @@ func (n *ndAnnouncer) watch(vips []netip.Prefix) error {
 func (n *ndAnnouncer) probe(src netip.Addr, mac net.HardwareAddr, vips []netip.Prefix) error {
 	n.mu.Lock()
 	_, err := n.drain(nil)
-	n.other = false
+	n.seen = claims{}
 	n.mu.Unlock()
 	if err != nil {
 		return err
@@ -147,22 +146,22 @@ func (n *ndAnnouncer) probe(src netip.Addr, mac net.HardwareAddr, vips []netip.P
 	return nil
 }
 
-func (n *ndAnnouncer) claimed(ours []net.HardwareAddr) (bool, error) {
+func (n *ndAnnouncer) claimed(ours []net.HardwareAddr) (claims, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	other, err := n.drain(ours)
-	other = other || n.other
-	n.other = false
-	return other, err
+	c, err := n.drain(ours)
+	c.other, c.forUs = c.other || n.seen.other, c.forUs || n.seen.forUs
+	n.seen = claims{}
+	return c, err
 }
 
-// drain reads the socket until it is empty and reports whether an
-// advertisement for a watched address came from a MAC not in ours (its
-// target link-layer address, else its Ethernet source).
-func (n *ndAnnouncer) drain(ours []net.HardwareAddr) (other bool, err error) {
+// drain reads the socket until it is empty and reports the claims in the
+// advertisements for watched addresses (the MAC is their target
+// link-layer address, else their Ethernet source).
+func (n *ndAnnouncer) drain(ours []net.HardwareAddr) (c claims, err error) {
 	rc, err := n.c.SyscallConn()
 	if err != nil {
-		return false, err
+		return claims{}, err
 	}
 	cerr := rc.Control(func(fd uintptr) {
 		for {
@@ -183,12 +182,10 @@ func (n *ndAnnouncer) drain(ours []net.HardwareAddr) (other bool, err error) {
 			if !ok || !slices.ContainsFunc(n.vips, func(v netip.Prefix) bool { return v.Addr() == target }) {
 				continue
 			}
-			if !slices.ContainsFunc(ours, func(m net.HardwareAddr) bool { return bytes.Equal(m, mac) }) {
-				other = true
-			}
+			c.add(ours, mac, net.HardwareAddr(n.buf[6:12]))
 		}
 	})
-	return other, errors.Join(cerr, err)
+	return c, errors.Join(cerr, err)
 }
 
 // parseNA reads a neighbour advertisement frame: its target and the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -32,6 +33,9 @@ type sim struct {
 	// latency, when set, delivers each advert that long after it is sent
 	// (through the clock) instead of as soon as the sender is done.
 	latency time.Duration
+	// cut, while set, keeps adverts from and to nodes marked cutOff (VRRP
+	// blocked between them, as in a split brain); announcements pass.
+	cut bool
 }
 
 type frame struct {
@@ -51,6 +55,13 @@ type node struct {
 	src      *fakeSource
 	notifies [][]string
 	down     bool // crashed or cut off: sends and receives nothing
+	// advMAC, when set, is the Ethernet source of the node's adverts (a
+	// virtual MAC); noSrcMAC sends them without one (a link without
+	// Ethernet addresses).
+	advMAC   net.HardwareAddr
+	noSrcMAC bool
+	cutOff   bool
+	peer     *fakeKeepalived // a scripted peer instead of an lbd instance
 }
 
 type sentAdvert struct {
@@ -59,20 +70,26 @@ type sentAdvert struct {
 }
 
 type fakeIO struct {
-	n        *node
-	vips     map[netip.Prefix]bool
-	sent     []sentAdvert
-	garps    int
-	garpAt   []time.Time // our own gratuitous ARPs (one entry per call)
-	garpsAs  []garpAs    // gratuitous ARPs for another node's MAC
-	probes   int
-	held     bool // another node held one of the VIPs at the last probe
-	noMAC    bool // the neighbour table knows no other node
-	addErr   error
-	vipSince time.Time    // when the VIPs were last added
-	vipGone  time.Time    // when they were last removed
-	dsts     []netip.Addr // where each advert went (the simulated segment delivers to all)
-	watched  []netip.Prefix
+	n                             *node
+	vips                          map[netip.Prefix]bool
+	sent                          []sentAdvert
+	garps                         int
+	garpAt                        []time.Time // our own gratuitous ARPs (one entry per call)
+	garpsAs                       []garpAs    // gratuitous ARPs for another node's MAC
+	probes                        int
+	held                          bool // another node held one of the VIPs at the last probe
+	foreign                       bool // another node announced a watched VIP since the last claimed
+	forUs                         bool // another node announced a watched VIP at our MAC
+	pullErr                       error
+	pulling                       bool
+	pulledTo                      string
+	busyUntil, pullStart, pullEnd time.Time
+	noMAC                         bool // the neighbour table knows no other node
+	addErr                        error
+	vipSince                      time.Time    // when the VIPs were last added
+	vipGone                       time.Time    // when they were last removed
+	dsts                          []netip.Addr // where each advert went (the simulated segment delivers to all)
+	watched                       []netip.Prefix
 }
 
 type garpAs struct {
@@ -155,7 +172,11 @@ func (s *sim) pump() {
 		f := s.queue[0]
 		s.queue = s.queue[1:]
 		for _, n := range s.nodes {
-			if n == f.from || n.down {
+			if n == f.from || n.down || (s.cut && (n.cutOff || f.from.cutOff)) {
+				continue
+			}
+			if n.peer != nil {
+				n.peer.onPacket(f.pkt)
 				continue
 			}
 			n.in.onPacket(f.pkt)
@@ -202,7 +223,14 @@ func (io *fakeIO) sendAdvert(src, dst netip.Addr, msg []byte) error {
 		n.sim.t.Fatalf("%s sent from %s, want %s", n.name, src, n.addr)
 	}
 	io.sent = append(io.sent, sentAdvert{at: n.sim.clk.Now(), prio: int(a.Priority)})
-	f := frame{from: n, pkt: rxPacket{SrcMAC: n.mac, Src: src, Dst: dst, TTL: TTL, Payload: msg}}
+	mac := n.mac
+	switch {
+	case n.noSrcMAC:
+		mac = nil
+	case n.advMAC != nil:
+		mac = n.advMAC
+	}
+	f := frame{from: n, pkt: rxPacket{SrcMAC: mac, Src: src, Dst: dst, TTL: TTL, Payload: msg}}
 	if n.sim.latency > 0 {
 		n.sim.clk.AfterFunc(n.sim.latency, func() {
 			n.sim.queue = append(n.sim.queue, f)
@@ -232,13 +260,38 @@ func (io *fakeIO) delVIPs(vips []netip.Prefix) error {
 	return nil
 }
 
+// seen makes the other live nodes watching vips notice an announcement
+// of them at mac.
+func (io *fakeIO) seen(mac net.HardwareAddr, vips []netip.Prefix) {
+	for _, n := range io.n.sim.nodes {
+		if n == io.n || n.down || n.io == nil {
+			continue
+		}
+		for _, p := range vips {
+			switch {
+			case !slices.Contains(n.io.watched, p):
+			case mac.String() == n.mac.String():
+				n.io.forUs = true
+			default:
+				n.io.foreign = true
+			}
+		}
+	}
+}
+
 func (io *fakeIO) announce(vips []netip.Prefix) error {
+	if !io.n.down {
+		io.seen(io.n.mac, vips)
+	}
 	io.garps += len(vips)
 	io.garpAt = append(io.garpAt, io.n.sim.clk.Now())
 	return nil
 }
 
 func (io *fakeIO) announceAs(mac net.HardwareAddr, vips []netip.Prefix) error {
+	if !io.n.down {
+		io.seen(mac, vips)
+	}
 	io.garpsAs = append(io.garpsAs, garpAs{at: io.n.sim.clk.Now(), mac: mac.String()})
 	return nil
 }
@@ -277,7 +330,44 @@ func (io *fakeIO) probe(src netip.Addr, vips []netip.Prefix) error {
 	return nil
 }
 
-func (io *fakeIO) claimed() (bool, error) { return io.held, nil }
+// claimed reports the answers to the last probe and the announcements
+// seen since the last call, once.
+func (io *fakeIO) claimed() (claims, error) {
+	c := claims{other: io.held || io.foreign, forUs: io.forUs}
+	io.held, io.foreign, io.forUs = false, false, false
+	return c, nil
+}
+
+// pull stands in for passing frames on: the test says when it is busy.
+func (io *fakeIO) pull(vips []netip.Prefix, mac net.HardwareAddr) error {
+	if io.pullErr != nil {
+		return io.pullErr
+	}
+	io.pulling, io.pulledTo = true, mac.String()
+	io.pullStart = io.n.sim.clk.Now()
+	return nil
+}
+
+// pullTaken takes the VIPs once busyUntil has passed, as the goroutine of
+// a real pull would at the first quiet moment.
+func (io *fakeIO) pullTaken() (bool, error) {
+	if !io.pulling || io.busyUntil.After(io.n.sim.clk.Now()) {
+		return false, nil
+	}
+	return true, io.pullForce()
+}
+
+func (io *fakeIO) pullForce() error {
+	io.pulling, io.pullEnd = false, io.n.sim.clk.Now()
+	return io.addVIPs([]netip.Prefix{netip.MustParsePrefix(vip)})
+}
+
+func (io *fakeIO) stopPull() error {
+	if io.pulling {
+		io.pulling, io.pullEnd = false, io.n.sim.clk.Now()
+	}
+	return nil
+}
 
 func (io *fakeIO) watchClaims(vips []netip.Prefix) error {
 	io.watched = vips

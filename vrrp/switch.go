@@ -5,6 +5,7 @@ package vrrp
 // until then (vipsClaimed, vips.go). See "Planned failover" in doc.go.
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -30,6 +31,11 @@ const (
 	// answers for the VIPs: the previous master moves the clients itself
 	// at a moment it has nothing in flight (switchBound < this).
 	takeoverGARPDelay = 200 * time.Millisecond
+	// firstProbesEvery is how often the new master asks who still holds
+	// the VIPs during switchSettle after its first advert: a master that
+	// drops them at once (keepalived) is noticed within a millisecond or
+	// two, and the clients follow as soon.
+	firstProbesEvery = time.Millisecond
 	// holderProbeEvery is how often the new master asks (ARP request) who
 	// still holds the VIPs during takeoverGARPDelay; a round without an
 	// answer from another node ends the hold at once (the previous master
@@ -50,6 +56,14 @@ const (
 	// master cannot move the clients itself; it keeps its VIPs until the
 	// successor's own gratuitous ARPs are certainly out.
 	switchNoMACHold = takeoverGARPDelay + 50*time.Millisecond
+	// dropperGrace: a node preempting a master that drops its VIPs at
+	// once announces the VIPs first, and sends its first advert this much
+	// later, when what the old master had in flight is done.
+	dropperGrace = 50 * time.Millisecond
+	// contestProbeEvery is how often a master whose VIPs another node
+	// announces too (a split brain) asks who holds them, to announce them
+	// again as soon as the other lets go.
+	contestProbeEvery = 50 * time.Millisecond
 )
 
 // vipsLeaving is a leaving master's move of its VIPs to the master that
@@ -59,7 +73,8 @@ const (
 // removes them at once.
 type vipsLeaving struct {
 	to      netip.Addr
-	heard   time.Time // the successor's first advert as master
+	mac     net.HardwareAddr // where to point the clients: the source of to's adverts; nil: ask the neighbour table
+	heard   time.Time        // the successor's first advert as master
 	step    leaveStep
 	cancel  context.CancelFunc
 	settled chan struct{} // closed switchSettle after heard, when a Quiescer waits
@@ -83,15 +98,29 @@ func (*vipsLeaving) String() string { return "leaving" }
 func (in *instance) leave(to netip.Addr, then func(how string)) {
 	ctx, cancel := context.WithCancel(context.Background())
 	lv := &vipsLeaving{to: to, heard: in.clk.Now(), cancel: cancel, settled: make(chan struct{}), then: then}
-	in.setVIPs(lv)
-	// Resolving the successor's MAC takes a round trip: start now.
-	if mac, err := in.io.neighbor(to, true); err != nil {
-		in.log.Warn().Err(err).Str("peer", to.String()).Msg("looking up the new master's MAC")
-	} else if mac == nil {
-		in.log.Debug().Str("peer", to.String()).Msg("resolving the new master's MAC")
+	if in.master == to {
+		lv.mac = in.masterMAC
 	}
+	in.setVIPs(lv)
+	if lv.mac == nil {
+		// Resolving the successor's MAC takes a round trip: start now.
+		if mac, err := in.io.neighbor(to, true); err != nil {
+			in.log.Warn().Err(err).Str("peer", to.String()).Msg("looking up the new master's MAC")
+		} else if mac == nil {
+			in.log.Debug().Str("peer", to.String()).Msg("resolving the new master's MAC")
+		}
+	}
+	// What the announcer kept so far is not the successor's: start afresh.
+	_, _ = in.io.claimed()
 	q := in.quiet
 	in.arm(&in.vipTimer, switchSettle, func() {
+		if c, err := in.io.claimed(); err == nil && c.other {
+			// The successor announced the VIPs at once (keepalived and
+			// FRR do; lbd waits for us): the clients have moved.
+			in.learnPeer(to, true)
+			in.finishLeave(lv, "the new master announced the VIPs itself")
+			return
+		}
 		if q == nil {
 			in.switchNow(lv, "switched without waiting (no proxy to ask)")
 			return
@@ -126,12 +155,17 @@ func (in *instance) leave(to netip.Addr, then func(how string)) {
 	}()
 }
 
-// switchNow moves the clients to the successor and removes the VIPs; if
-// its MAC is still unknown, the VIPs stay until its own gratuitous ARPs
-// have gone out.
+// switchNow moves the clients to the successor and removes the VIPs: it
+// announces them at the MAC the successor's adverts come from (a virtual
+// MAC, or its own); when that is unknown, at the one the neighbour table
+// has for its address. If that is unknown too, the VIPs stay until the
+// successor's own announcements have gone out.
 func (in *instance) switchNow(lv *vipsLeaving, how string) {
 	lv.cancel()
-	mac, err := in.io.neighbor(lv.to, false)
+	mac, err := lv.mac, error(nil)
+	if mac == nil {
+		mac, err = in.io.neighbor(lv.to, false)
+	}
 	if err != nil || mac == nil {
 		hold := lv.heard.Add(switchNoMACHold).Sub(in.clk.Now())
 		in.log.Warn().Err(err).Str("peer", lv.to.String()).Dur("hold", hold).
@@ -140,6 +174,12 @@ func (in *instance) switchNow(lv *vipsLeaving, how string) {
 		in.arm(&in.vipTimer, max(hold, 0), func() {
 			in.finishLeave(lv, "removed after the new master's gratuitous ARPs (its MAC was unknown)")
 		})
+		return
+	}
+	if in.cfg.VMACInterface != "" && bytes.Equal(mac, VirtualMAC(in.cfg.VirtualRouterID, in.cfg.IPv6())) {
+		// The successor uses our virtual MAC: the clients already point
+		// at it, and the switches learnt its port from its first advert.
+		in.finishLeave(lv, how+"; the new master uses the same virtual MAC")
 		return
 	}
 	for range max(in.cfg.GARPMasterRepeat, 1) {

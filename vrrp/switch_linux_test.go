@@ -84,11 +84,11 @@ func TestLabSwitchWire(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(100 * time.Millisecond)
-		held, err := io.claimed()
+		seen, err := io.claimed()
 		if err != nil {
 			t.Fatal(err)
 		}
-		return held
+		return seen.other
 	}
 	if probe() {
 		t.Fatal("an answer while nobody holds the VIP")
@@ -98,8 +98,8 @@ func TestLabSwitchWire(t *testing.T) {
 		t.Fatal("b holding the VIP did not answer the probe")
 	}
 	// Answers are read once: a new probe starts afresh.
-	if held, err := io.claimed(); held || err != nil {
-		t.Errorf("answers read twice: %v %v", held, err)
+	if seen, err := io.claimed(); seen.other || err != nil {
+		t.Errorf("answers read twice: %v %v", seen, err)
 	}
 	l.ip("-n", nb.ns, "addr", "del", "192.0.2.100/24", "dev", "eth0")
 	if probe() {

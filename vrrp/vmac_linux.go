@@ -8,6 +8,12 @@ package vrrp
 // keepalived's use_vmac and FRR's vrrpd have it. The MAC moves with the
 // VIPs: a failover changes which switch port the MAC is behind, not the
 // clients' neighbour entries.
+//
+// The macvlan is up only while the VIPs are ours (FRR keeps a backup's in
+// protodown, to the same end): a backup must send nothing from the virtual
+// MAC, or the switches would learn it behind the backup's port. (Removing
+// an IPv6 address from an interface that is up sends a multicast listener
+// report from it, for one.)
 
 import (
 	"bytes"
@@ -30,15 +36,6 @@ type vmac struct {
 	link netlink.Link
 	ifi  *net.Interface
 	mac  net.HardwareAddr
-}
-
-// VirtualMAC is the virtual router MAC of a VRID (RFC 5798 section 7.3).
-func VirtualMAC(vrid int, ipv6 bool) net.HardwareAddr {
-	fam := byte(1)
-	if ipv6 {
-		fam = 2
-	}
-	return net.HardwareAddr{0x00, 0x00, 0x5e, 0x00, fam, byte(vrid)}
 }
 
 // openVMAC creates the macvlan of cfg on parent (bridge mode, so that the
@@ -82,13 +79,20 @@ func (h *linuxHost) openVMAC(cfg *config.VRRPInstance, parent netlink.Link) (*vm
 }
 
 func (h *linuxHost) setupVMAC(vm *vmac, ipv6 bool, parent netlink.Link) error {
-	// Before the link is up, or the kernel generates an EUI-64 address
-	// from the virtual MAC, the same on every node.
+	// Before the link is ever up, or the kernel generates an EUI-64
+	// address from the virtual MAC, the same on every node.
 	if err := h.nl.LinkSetIP6AddrGenMode(vm.link, nl.IN6_ADDR_GEN_MODE_NONE); err != nil && ipv6 {
 		return fmt.Errorf("addrgenmode none: %w", err)
 	}
+	return h.vmacDown(vm)
+}
+
+// vmacUp brings the macvlan up to hold the VIPs; for IPv6 it gets the
+// parent's link-local address, the source of our adverts (the kernel
+// flushed it when the link went down).
+func (h *linuxHost) vmacUp(vm *vmac, ipv6 bool, parent netlink.Link) error {
 	if err := h.nl.LinkSetUp(vm.link); err != nil {
-		return fmt.Errorf("link up: %w", err)
+		return fmt.Errorf("bringing macvlan %s up: %w", vm.ifi.Name, err)
 	}
 	if !ipv6 {
 		return nil
@@ -108,20 +112,34 @@ func (h *linuxHost) setupVMAC(vm *vmac, ipv6 bool, parent netlink.Link) error {
 	return nil
 }
 
+// vmacDown takes the macvlan down: it sends nothing more.
+func (h *linuxHost) vmacDown(vm *vmac) error {
+	if err := h.nl.LinkSetDown(vm.link); err != nil && !errors.Is(err, unix.ENODEV) {
+		return fmt.Errorf("taking macvlan %s down: %w", vm.ifi.Name, err)
+	}
+	return nil
+}
+
 // warnARP logs when the parent answers ARP for addresses of other
-// interfaces (arp_ignore 0, the kernel's default): it would answer for the
-// VIPs on the macvlan with its own MAC, beside the macvlan. keepalived sets
-// arp_ignore=1 itself; lbd runs without the right to (the systemd unit
-// protects kernel tunables), so it says so instead.
+// interfaces (arp_ignore 0, the kernel's default: it would answer for the
+// VIPs on the macvlan with its own MAC, beside the macvlan), or asks with
+// them (arp_announce 0). keepalived sets such sysctls itself; lbd runs
+// without the right to (the systemd unit protects kernel tunables), so it
+// says so instead.
 func (h *linuxHost) warnARP(parent, name string) {
-	var v []byte
+	var ign, ann []byte
 	_ = h.inNS(func() error {
-		v, _ = os.ReadFile("/proc/sys/net/ipv4/conf/" + parent + "/arp_ignore")
+		ign, _ = os.ReadFile("/proc/sys/net/ipv4/conf/" + parent + "/arp_ignore")
+		ann, _ = os.ReadFile("/proc/sys/net/ipv4/conf/" + parent + "/arp_announce")
 		return nil
 	})
-	if s := strings.TrimSpace(string(v)); s == "0" {
+	if s := strings.TrimSpace(string(ign)); s == "0" {
 		h.log.Warn().Str("interface", parent).Str("vmac", name).
 			Msg("use_vmac: net.ipv4.conf." + parent + ".arp_ignore is 0: the interface also answers ARP for the VIPs with its own MAC; set it to 1 (as keepalived does)")
+	}
+	if s := strings.TrimSpace(string(ann)); s == "0" {
+		h.log.Warn().Str("interface", parent).Str("vmac", name).
+			Msg("use_vmac: net.ipv4.conf." + parent + ".arp_announce is 0: the interface may ask ARP questions with a VIP as the sender, pointing the clients at its own MAC; set it to 2")
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -97,6 +98,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if *cleanup {
+		if *socket != "" {
+			cfg.Global.AdminSocket = *socket
+		}
 		return removeLeftovers(cfg, stdout, stderr)
 	}
 	if *socket != "" {
@@ -114,6 +118,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 // for a process that could not (kill -9, a crash, the watchdog), by
 // systemd after the process is gone.
 func removeLeftovers(cfg *config.Config, stdout, stderr io.Writer) int {
+	// An lbd that answers on the admin socket holds the VIPs (run by
+	// hand, --cleanup would take them from a live master).
+	if c, err := net.DialTimeout("unix", cfg.Global.AdminSocket, time.Second); err == nil {
+		c.Close()
+		fmt.Fprintf(stderr, "lbd: cleanup: an lbd answers on %s and holds the VIPs: nothing removed\n", cfg.Global.AdminSocket)
+		return exitRuntime
+	}
 	removed, err := vrrp.RemoveLeftovers(cfg)
 	for _, p := range removed {
 		fmt.Fprintf(stdout, "lbd: removed VIP %s left by a stopped lbd\n", p)

@@ -198,7 +198,7 @@ func New(t testing.TB, o Options) *Peer {
 		p.ipCmd(args...)
 	}
 	p.ipCmd("link", "set", mv, "up")
-	if out, err := exec.Command("ip", "netns", "exec", o.Netns, "sysctl", "-qw", "net.ipv4.conf."+c.Interface+".arp_ignore=1").CombinedOutput(); err != nil {
+	if out, err := exec.Command("ip", "netns", "exec", o.Netns, "sysctl", "-qw", "net.ipv4.conf."+c.Interface+".arp_ignore=1", "net.ipv4.conf."+c.Interface+".arp_announce=2").CombinedOutput(); err != nil {
 		t.Fatalf("arp_ignore: %v\n%s", err, out)
 	}
 	return p
