@@ -1,6 +1,10 @@
 package proxy
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"lbd/h2"
+)
 
 // exchange is one request in flight and what it is bound to: the frontend
 // it entered through, the side it came from and its response goes to, and
@@ -30,6 +34,9 @@ type exchange struct {
 	// linger: the client may still be sending; an HTTP/1 connection
 	// drains it before closing (session.lingeringClose).
 	linger bool
+	// resetCode: an HTTP/2 server reset the request's stream with this
+	// code; an HTTP/2 client's stream is reset with it (h2_stream.go).
+	resetCode h2.ErrCode
 }
 
 // begin prepares the session's exchange for its next request.

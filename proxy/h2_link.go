@@ -425,6 +425,11 @@ func (l *h2link) onWritable(st *h2.Stream) {
 	}
 }
 
+// h2ResetError is a stream the peer reset, with its code.
+type h2ResetError struct{ code h2.ErrCode }
+
+func (e h2ResetError) Error() string { return "h2: stream reset by the peer: " + e.code.String() }
+
 type h2Error string
 
 func (e h2Error) Error() string { return string(e) }

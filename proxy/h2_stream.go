@@ -87,7 +87,7 @@ func (hs *h2stream) run(status int) {
 	hc := hs.hc
 	s := hc.s
 	x := &hs.x
-	x.session, x.cli, x.up, x.linger = s, &hs.ep, nil, false
+	x.session, x.cli, x.up, x.linger, x.resetCode = s, &hs.ep, nil, false, 0
 	x.fe = s.ln.fe.Load()
 	if x.fe.mode != config.ModeHTTP {
 		x.fe = hc.fe // the address became a tcp frontend's: finish with the old one
@@ -121,6 +121,9 @@ func (hs *h2stream) run(status int) {
 
 	hc.mu.Lock()
 	st := hs.st
+	if x.resetCode != 0 {
+		hc.c.Reset(st, x.resetCode)
+	}
 	hc.c.FinishH1(st, ok)
 	hc.c.Consumed(st, hs.unread())
 	hc.c.Release(st)

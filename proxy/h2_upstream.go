@@ -288,6 +288,10 @@ func (h *h2uhandler) Reset(st *h2.Stream, code h2.ErrCode, remote bool) {
 		p.fail(io.EOF)
 		return
 	}
+	if remote {
+		p.fail(h2ResetError{code})
+		return
+	}
 	p.fail(errH2Reset)
 }
 

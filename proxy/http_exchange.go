@@ -381,7 +381,15 @@ func (s *exchange) readResponse(t *txn, u *upConn, canRetry bool) respOutcome {
 		}
 		srv := t.srv
 		var pe h1.Err
+		var rst h2ResetError
 		switch {
+		case errors.As(err, &rst) && s.cli.pipe != nil:
+			// An HTTP/2 server reset the stream before answering: the
+			// HTTP/2 client's stream is reset with the same code (a gRPC
+			// deadline or cancellation reads as such), no error page.
+			srv.hs.Counters.RespErrors.Add(1)
+			s.resetCode = rst.code
+			t.setTerm('S', 'H')
 		case errors.As(err, &pe) || errors.Is(err, errBufferFull):
 			srv.hs.Counters.RespErrors.Add(1)
 			if be.observe != observeNone {

@@ -115,6 +115,7 @@ type tool struct {
 var tools = []tool{
 	{"lab-webserver", "deploy/lab/webserver", false},
 	{"lab-probe", "deploy/lab/probe", false},
+	{"lab-grpc", "test/grpclab", false},
 	{"lbd", "cmd/lbd", true},
 	{"lbctl", "cmd/lbctl", true},
 }
