@@ -325,6 +325,7 @@ func customMetadata(ctx context.Context, tc testgrpc.TestServiceClient) error {
 
 func cancelAfterBegin(ctx context.Context, tc testgrpc.TestServiceClient) error {
 	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	s, err := tc.StreamingInputCall(ctx)
 	if err != nil {
 		return err
