@@ -135,6 +135,10 @@ func (s *session) serveH2() (handedOff bool) {
 		idle := !done && hc.c.Active() == 0 && hc.r == hc.w
 		hc.mu.Unlock()
 		if done {
+			// The client may have frames in flight (a PING after its
+			// GOAWAY): read them away before closing, so that it sees
+			// our GOAWAY and a FIN rather than a reset.
+			s.x.linger = hc.werr == nil
 			hc.end()
 			return false
 		}
