@@ -108,6 +108,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/upgrade", s.upgradeNow)
 	s.pairRoutes(mux)
 	s.tlsRoutes(mux)
+	s.policyRoutes(mux)
 	mux.HandleFunc("GET /v1/bgp", s.bgpStatus)
 	mux.HandleFunc("POST /v1/bgp/drain", s.bgpDrain)
 	mux.HandleFunc("POST /v1/bgp/undrain", s.bgpUndrain)

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+
+	"lbd/sample"
 )
 
 // Mode is the proxying mode of a frontend or backend.
@@ -54,6 +56,8 @@ type Config struct {
 
 	// PeerAPI is nil when the file has no peer_api block.
 	PeerAPI *PeerAPI
+	// Maps are the map blocks (maps.go).
+	Maps []*Map
 }
 
 // Global holds process-wide settings.
@@ -183,6 +187,9 @@ type Frontend struct {
 	// status (301, 302, 303, 307 or 308), HAProxy's "http-request redirect
 	// scheme https code N unless { ssl_fc }". Default 0: off.
 	RedirectHTTPS int
+	// Policy holds the acl, http_request, http_response and tcp_request
+	// blocks (policy.go).
+	Policy Policy
 
 	rng        blockRanges
 	bindRanges map[string]hcl.Range // normalized bind -> where it is written
@@ -197,12 +204,20 @@ type Route struct {
 	Host []string
 	// PathPrefix lists path prefixes, compared byte for byte.
 	PathPrefix []string
-	// Backend is the backend the matching requests go to. Required.
+	// Backend is the backend the matching requests go to. Required. A
+	// value with %[...] names the backend at request time (HAProxy's
+	// use_backend %[req.hdr(host),lower,map(hosts,web)]); when the name
+	// it gives is no backend, the route does not match.
 	Backend string
 	// SNI lists server names of tcp frontends: connections whose TLS
 	// ClientHello names one of them (exact, or "*.example.com" one label
 	// deep) go to Backend, terminated or passed through untouched.
 	SNI []string
+	// Cond is the route's if or unless (HAProxy's use_backend ... if);
+	// it is and-ed with Host and PathPrefix. nil: none.
+	Cond *Condition
+	// BackendTemplate is Backend when it holds %[...].
+	BackendTemplate *sample.Template
 
 	rng blockRanges
 }

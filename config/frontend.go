@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 )
@@ -29,6 +30,11 @@ var frontendSchema = &hcl.BodySchema{
 		{Type: "capture_request_header", LabelNames: []string{"name"}},
 		{Type: "capture_response_header", LabelNames: []string{"name"}},
 	},
+}
+
+func init() {
+	frontendSchema.Blocks = append(frontendSchema.Blocks, policyBlocks...)
+	frontendSchema.Attributes = append(frontendSchema.Attributes, hcl.AttributeSchema{Name: "inspect_delay"})
 }
 
 func (d *decoder) decodeFrontend(blk *hcl.Block, def Defaults, dir string) *Frontend {
@@ -63,6 +69,10 @@ func (d *decoder) decodeFrontend(blk *hcl.Block, def Defaults, dir string) *Fron
 		f.AcceptProxy = d.decodeAcceptProxy(ab)
 	}
 	d.decodeFrontendLog(f, b, c.Blocks)
+	b.duration("inspect_delay", &f.Policy.InspectDelay, 0, time.Hour)
+	for _, sub := range c.Blocks {
+		d.decodePolicyBlock(f, sub)
+	}
 	for _, sub := range c.Blocks {
 		if sub.Type == "tls" {
 			f.TLS = append(f.TLS, d.decodeBindTLS(sub, f.Mode, dir))
@@ -144,6 +154,7 @@ func ParseBind(s string) (netip.AddrPort, error) {
 var routeSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "host"}, {Name: "path_prefix"}, {Name: "backend", Required: true}, {Name: "sni"},
+		{Name: "if"}, {Name: "unless"},
 	},
 }
 
@@ -165,6 +176,7 @@ func (d *decoder) decodeRoute(blk *hcl.Block) *Route {
 	}
 	b.str("backend", &r.Backend)
 	d.decodeRouteSNI(b, r)
+	d.decodeRouteCond(b, r)
 	return r
 }
 

@@ -50,6 +50,7 @@ var fileSchema = &hcl.BodySchema{
 		{Type: "vrrp_instance", LabelNames: []string{"name"}},
 		{Type: "bgp"},
 		{Type: "peer_api"},
+		{Type: "map", LabelNames: []string{"name"}},
 	},
 }
 
@@ -105,6 +106,8 @@ func (d *decoder) decodeFile(filename string, b hcl.Body) *Config {
 			if seen["bgp"] == blk.DefRange {
 				cfg.BGP = d.decodeBGP(blk)
 			}
+		case "map":
+			cfg.Maps = append(cfg.Maps, d.decodeMap(blk))
 		}
 	}
 	return cfg

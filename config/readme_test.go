@@ -16,7 +16,7 @@ import (
 // certificates, CA files, secret files).
 // Anything else (a renamed attribute, a value the validation refuses) fails.
 func TestREADMEExamples(t *testing.T) {
-	excerpt := regexp.MustCompile(`unknown backend "|cannot read error file|cannot read certificate|ca_file: open |secret_file: open `)
+	excerpt := regexp.MustCompile(`unknown backend "|cannot read error file|cannot read certificate|ca_file: open |secret_file: open |file: open /etc/lbd/`)
 	n := 0
 	for _, doc := range []string{"../README.md", "../deploy/README.md"} {
 		raw, err := os.ReadFile(doc)

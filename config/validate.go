@@ -52,6 +52,11 @@ func (d *decoder) uniqueNames(cfg *Config) {
 	check("backend", be)
 	check("vrrp_script", sc)
 	check("vrrp_instance", vi)
+	var mp []named
+	for _, m := range cfg.Maps {
+		mp = append(mp, named{m.Name, m.rng.block})
+	}
+	check("map", mp)
 }
 
 func (d *decoder) references(cfg *Config) {
@@ -70,8 +75,12 @@ func (d *decoder) references(cfg *Config) {
 			backend(f.rng.at("default_backend"), f.DefaultBackend, f)
 		}
 		for _, r := range f.Routes {
-			backend(r.rng.at("backend"), r.Backend, f)
+			if r.BackendTemplate == nil {
+				backend(r.rng.at("backend"), r.Backend, f)
+			}
+			d.routeBackends(cfg, f, r)
 		}
+		d.validatePolicy(cfg, f)
 	}
 	for _, vi := range cfg.VRRPInstances {
 		for _, name := range vi.TrackScripts {

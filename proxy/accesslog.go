@@ -163,12 +163,12 @@ type logState struct {
 // logStart returns t's record to fill, nil when nothing is logged (access
 // log off, or the JSON form below log_level).
 func (s *exchange) logStart(fl *frontendLog, t *txn) *logState {
-	if fl.off {
+	if fl.off || t.pol.logLevel == 1 { // set_log_level silent (policy.go)
 		return nil
 	}
 	var ev *zerolog.Event
 	if fl.format.JSON() {
-		if ev = s.e.access.Info(); ev == nil {
+		if ev = t.accessEvent(&s.e.access); ev == nil {
 			return nil
 		}
 	}

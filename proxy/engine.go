@@ -40,6 +40,8 @@ import (
 	"lbd/config"
 	"lbd/h2"
 	"lbd/health"
+	"lbd/maps"
+	"lbd/rules"
 )
 
 // Engine runs the frontends and backends of the current configuration.
@@ -58,6 +60,9 @@ type Engine struct {
 	frontends []*frontend // running configuration order, for Stats
 	backends  []*backend
 	stopped   bool
+	// maps are the configuration's maps, kept across reloads with their
+	// runtime changes (policy.go); pending is the set Apply builds.
+	maps, pendingMaps map[string]*maps.Map
 
 	parker  *parker   // idle keep-alive connections without a goroutine
 	h2cfg   config.H2 // the global h2 block of the configuration being applied
@@ -90,6 +95,8 @@ type frontendState struct {
 	reqs   atomic.Uint64 // http requests
 	errReq atomic.Uint64 // invalid or timed-out requests (400, 408, 414...)
 	denied atomic.Uint64 // requests no route or backend took
+	// deniedConn: connections tcp_request rules rejected (policy_tcp.go)
+	deniedConn atomic.Uint64
 	traffic
 }
 
@@ -116,6 +123,12 @@ type frontend struct {
 	// port of the frontend's first TLS bind (tls_http.go).
 	redirect, redirectPort int
 	log                    *frontendLog // access log format and captures (accesslog.go)
+	// pol is the compiled traffic policy (policy.go), nil when none;
+	// routeBE holds its routes' static backends, backends the frontend's
+	// mode's by name (for routes that name theirs at request time).
+	pol      *rules.Program
+	routeBE  []*backend
+	backends map[string]*backend
 }
 
 // New returns an engine serving nothing until Apply.
@@ -172,6 +185,7 @@ func (e *Engine) Apply(cfg *config.Config) error {
 
 	var commit commitList // changes to running objects, made only on success
 	e.h2cfg = cfg.Global.H2
+	e.prepareMaps(cfg, &commit)
 	servers := map[*health.Server]*server{}
 	states := map[string]*backendState{}
 	backends := map[string]*backend{}
@@ -382,6 +396,9 @@ func (e *Engine) buildFrontend(fc *config.Frontend, backends map[string]*backend
 		}
 	}
 	for _, rc := range fc.Routes {
+		if rc.BackendTemplate != nil {
+			continue // routed by the policy (policy.go)
+		}
 		r := route{name: rc.Name, be: backends[rc.Backend]}
 		if r.be == nil {
 			return nil, fmt.Errorf("proxy: frontend %q route %q: unknown backend %q", fc.Name, rc.Name, rc.Backend)
@@ -400,6 +417,9 @@ func (e *Engine) buildFrontend(fc *config.Frontend, backends map[string]*backend
 	}
 	fe.tls = tls
 	fe.redirect, fe.redirectPort = redirectOf(fc)
+	if err := e.buildPolicy(fc, fe, backends); err != nil {
+		return nil, fmt.Errorf("proxy: frontend %q: %w", fc.Name, err)
+	}
 	return fe, nil
 }
 
@@ -509,7 +529,8 @@ type FrontendStats struct {
 	TotalConns uint64
 	BytesIn    uint64
 	BytesOut   uint64
-	DeniedReq  uint64 // requests no route or backend took (503)
+	DeniedReq  uint64 // requests no route or backend took (503), or rules denied
+	DeniedConn uint64 // connections tcp_request rules rejected
 	ErrReq     uint64 // invalid or timed-out requests (400, 408, 414, 431...)
 	Requests   uint64 // HTTP requests
 	Responses  ResponseCounts
@@ -543,7 +564,7 @@ func (e *Engine) Stats() ([]FrontendStats, []BackendStats) {
 			Name: fe.name, Mode: string(fe.mode), Status: "OPEN",
 			CurConns: st.cur.Load(), MaxConns: st.max.Load(), Limit: int64(fe.maxconn),
 			TotalConns: st.total.Load(), BytesIn: st.bytesIn.Load(), BytesOut: st.bytesOut.Load(),
-			DeniedReq: st.denied.Load(), ErrReq: st.errReq.Load(), Requests: st.reqs.Load(),
+			DeniedReq: st.denied.Load(), DeniedConn: st.deniedConn.Load(), ErrReq: st.errReq.Load(), Requests: st.reqs.Load(),
 			Responses: st.responses(),
 		}
 		switch {

@@ -315,7 +315,15 @@ func (s *exchange) handleRequest(t *txn) bool {
 	if done, keep := s.plainRequest(t); done { // ACME HTTP-01, redirect to https (tls_http.go)
 		return keep
 	}
-	be := fe.selectBackend(req)
+	var be *backend
+	if fe.pol != nil {
+		if done, keep := s.requestPolicy(t); done {
+			return keep
+		}
+		be = s.policyBackend(t)
+	} else {
+		be = fe.selectBackend(req)
+	}
 	if be == nil {
 		s.fail(t, 503, 'P', 'R')
 		return false

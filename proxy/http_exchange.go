@@ -68,6 +68,11 @@ func (s *exchange) exchange(t *txn, pr *pickReq, fr h1.Framing, bodyLen int64) b
 	if t.resp.Status == 101 {
 		return s.upgrade(t, u, copier)
 	}
+	if s.fe.pol != nil && len(s.fe.pol.Response) > 0 {
+		if done, keep := s.responsePolicy(t, u, copier); done {
+			return keep
+		}
+	}
 	return s.relayResponse(t, u, clientKeep, copier)
 }
 

@@ -19,7 +19,7 @@ func (s *exchange) relayResponse(t *txn, u *upConn, clientKeep bool, copier *upl
 	uploading := copier != nil && !copier.wait(uploadSettle)
 	keep := clientKeep && fr != h1.FramingClose && !dechunk && !uploading && !s.draining()
 	out := s.buildResponse(t, (*t.out)[:0], keep, dechunk, false)
-	u.ep.consume(resp.Len())
+	u.ep.consume(t.respHeadLen())
 
 	// Body bytes that came with the head go out in the same write.
 	var cs h1.Chunked

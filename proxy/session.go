@@ -76,7 +76,7 @@ func (e *Engine) startSession(l *listener, fe *frontend, lim *limiter, c *net.TC
 }
 
 func (s *session) run() {
-	if !s.readProxyHeader() || !s.startTLS() { // proxyproto.go, tls_session.go
+	if !s.readProxyHeader() || !s.connectionPolicy() || !s.startTLS() { // proxyproto.go, policy_tcp.go, tls_session.go
 		s.end()
 		return
 	}

@@ -7,7 +7,10 @@ func (s *exchange) serveTCP() {
 	t := getTxn()
 	defer putTxn(t)
 	t.tIdle = s.accepted
-	t.tHead = s.accepted // the reference time of the assignment
+	t.tHead = s.accepted     // the reference time of the assignment
+	if !s.contentPolicy(t) { // policy_tcp.go
+		return
+	}
 	fe := s.fe
 	be := s.tcpBackend(fe) // the default backend, or by SNI (tls_session.go)
 	if be == nil {

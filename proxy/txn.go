@@ -44,6 +44,8 @@ type txn struct {
 	srvQueue int64 // queue lengths seen when queued
 	beQueue  int64
 
+	pol policyTxn // traffic policy state (policy.go)
+
 	ck      ckState
 	direct  bool         // served by the server its persistence cookie named
 	ckSet   byte         // what the response did with the cookie, for the log (I, U, R, D)
@@ -71,7 +73,9 @@ func putTxn(t *txn) {
 	logLine := t.log.line[:0]
 	req.Clear()
 	resp.Clear()
-	*t = txn{req: req, resp: resp, reqLine: line, upgradeReq: upg, cap: caps, log: logState{line: logLine}}
+	pol := t.pol
+	pol.reset()
+	*t = txn{req: req, resp: resp, reqLine: line, upgradeReq: upg, cap: caps, log: logState{line: logLine}, pol: pol}
 	txnPool.Put(t)
 }
 

@@ -47,6 +47,13 @@ Commands:
   cert list                           certificates served: names, issuer, expiry, binds
   tls tickets                         session ticket keys: source, period, next rotation
   tls tickets rotate                  start a new ticket secret now
+  map list                            maps: entries, keys changed at runtime, lookups
+  map show NAME                       a map's entries (file line, or runtime)
+  map add NAME KEY VALUE              add an entry (no reload)
+  map set NAME KEY VALUE              change the value of every entry of KEY
+  map del NAME KEY                    remove every entry of KEY
+  map clear NAME                      remove every entry
+  map reset NAME                      drop the runtime changes: back to the file
 
 Options:
   --socket PATH   admin socket (default $LBD_SOCKET or /run/lbd/admin.sock)
@@ -211,6 +218,8 @@ func (c *cli) dispatch(w []string) error {
 		return c.tlsCommand(w)
 	case "pair":
 		return c.pairCmd(w)
+	case "map":
+		return c.mapCommand(w)
 	}
 	return usageError{fmt.Sprintf("unknown command %q", w[0])}
 }

@@ -72,8 +72,12 @@ func TestReferenceAgreesWithTables(t *testing.T) {
 	}
 }
 
-func runRequestCase(t *testing.T, tc reqCase) {
-	r := NewRig(t)
+func runRequestCase(t *testing.T, tc reqCase) { runRequestCaseOn(t, tc, NewRig) }
+
+// runRequestCaseOn runs a request case on the rig newRig builds (rules.go
+// runs every case again through an engine with rewrite rules).
+func runRequestCaseOn(t *testing.T, tc reqCase, newRig func(testing.TB) *Rig) {
+	r := newRig(t)
 	msgs := tc.msgs
 	if len(msgs) == 1 && msgs[0].kind == either {
 		msgs = reference([]byte(tc.raw))
@@ -210,8 +214,10 @@ func framing(t *testing.T, i int, g *Request) {
 	}
 }
 
-func runResponseCase(t *testing.T, tc respCase) {
-	r := NewRig(t)
+func runResponseCase(t *testing.T, tc respCase) { runResponseCaseOn(t, tc, NewRig) }
+
+func runResponseCaseOn(t *testing.T, tc respCase, newRig func(testing.TB) *Rig) {
+	r := newRig(t)
 	r.Origin.Respond = func(req *Request) Reply {
 		if req.Target != "/case" {
 			return Reply{}
