@@ -202,7 +202,7 @@ func (d *decoder) validatePolicy(cfg *Config, f *Frontend) {
 			if strings.HasPrefix(r.Action, "track_sc") {
 				d.errorf(r.rng.at("table"), "table %q: unknown stick table", r.Table)
 			}
-			if r.Name != "" && f.ForwardFor && strings.HasPrefix(strings.ToLower(r.Name), "x-forwarded-") && l.phase == sample.Req {
+			if r.Name != "" && r.Action != "del_header" && f.ForwardFor && strings.HasPrefix(strings.ToLower(r.Name), "x-forwarded-") && l.phase == sample.Req {
 				d.errorf(r.rng.at("name"), "name: %s is written by forward_for on this frontend", r.Name)
 			}
 		}

@@ -62,9 +62,11 @@ type proxy struct {
 	cookie  *cookieConf
 	forward setting[bool] // option forwardfor
 
-	acls  map[string]*acl
-	uses  []*useBackend
-	stats *statsConf
+	acls     map[string]*acl
+	aclOrder []string // acl names in definition order
+	uses     []*useBackend
+	stats    *statsConf
+	pol      *policyConv // rules and the acls they use (haproxy_rules.go)
 }
 
 // setting is a value with the line that set it and whether that line came
@@ -124,6 +126,8 @@ type hapConv struct {
 	proxies []*proxy
 	named   map[string]*hapSection // named defaults sections
 	lbdDef  *proxy                 // the defaults section written as lbd's defaults block
+	// mapFiles names the map blocks written for map files (haproxy_rules.go).
+	mapFiles map[string]string
 }
 
 func convertHAProxy(file string, data []byte, doc *document, ns *notes) {

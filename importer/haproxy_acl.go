@@ -20,6 +20,14 @@ type acl struct {
 	name  string
 	terms []aclTerm
 	line  *srcLine
+	// lines are the acl's lines as written, for the traffic policy's
+	// acl blocks (haproxy_rules.go).
+	lines []aclLine
+}
+
+type aclLine struct {
+	words []string
+	l     *srcLine
 }
 
 // aclCriteria converts the criteria (sample fetch + match method) lbd can
@@ -125,9 +133,11 @@ func convACL(c *hctx) {
 	if a == nil {
 		a = &acl{name: name, line: c.l}
 		c.p.acls[name] = a
+		c.p.aclOrder = append(c.p.aclOrder, name)
 	}
 	t := parseACLTerm(c.args[1:])
 	a.terms = append(a.terms, t)
+	a.lines = append(a.lines, aclLine{words: c.args[1:], l: c.l})
 	// Not reported here: an acl that no use_backend uses does nothing,
 	// and one that is used is reported with the use_backend line.
 }
@@ -139,6 +149,9 @@ type useBackend struct {
 	routes  [][]aclTerm // OR of AND-terms; nil: always
 	why     string      // not convertible because...
 	name    string      // the route's name
+	// kw and cond: a condition routes' host and path_prefix cannot
+	// express, written as the route's if or unless (haproxy_rules.go).
+	kw, cond string
 }
 
 // maxRoutes bounds the routes one use_backend line may expand into.
@@ -154,23 +167,32 @@ func convUseBackend(c *hctx) {
 	}
 	u := &useBackend{backend: c.args[0], line: c.l, name: c.args[0]}
 	if strings.Contains(u.backend, "%[") {
-		c.notConverted("a dynamic backend name is not convertible")
-		return
+		t, why := c.p.policy().template(c.hc, u.backend)
+		if why != "" {
+			c.notConverted("%s", why)
+			return
+		}
+		u.backend, u.name = t, "dynamic"
 	}
 	cond := c.args[1:]
 	if len(cond) > 0 {
 		switch cond[0] {
-		case "if":
-		case "unless":
-			c.notConverted("lbd routes on matches; unless (a negated condition) is not convertible")
-			return
+		case "if", "unless":
 		default:
 			c.notConverted("expected if or unless after the backend name")
 			return
 		}
 		routes, name, why := parseCondition(c.p, cond[1:])
-		if why != "" {
-			c.notConverted("%s", why)
+		if why != "" || cond[0] == "unless" {
+			// A condition host and path_prefix cannot express: the
+			// route's if/unless, over acl blocks.
+			text, why := c.p.policy().condition(c.p, cond[1:], c.l)
+			if why != "" {
+				c.notConverted("%s", why)
+				return
+			}
+			u.kw, u.cond = cond[0], text
+			c.p.uses = append(c.p.uses, u)
 			return
 		}
 		u.routes = routes
@@ -296,6 +318,9 @@ func (hc *hapConv) finishRoutes(p *proxy) {
 			}
 			used[name] = true
 			rb := newNode("route", u.line.pos, name)
+			if u.kw != "" {
+				rb.set(u.kw, strV(u.cond), u.line.pos, "")
+			}
 			for _, t := range r {
 				if a := rb.get(t.kind); a != nil {
 					rb.set(t.kind, append(a.val.(strListV), t.values...), u.line.pos, "")

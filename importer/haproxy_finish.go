@@ -119,6 +119,7 @@ func (hc *hapConv) finish() {
 			}
 		}
 		if p.fe != nil {
+			hc.finishPolicy(p)
 			hc.finishRoutes(p)
 			hc.finishLog(p)
 			if p.forward.set && p.forward.v {

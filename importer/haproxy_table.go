@@ -143,10 +143,10 @@ var proxyKeywords = map[string]*keyword{
 	"email-alert":                         {in: inProxy, reject: "lbd sends no mail; use a notify script or the metrics"},
 
 	// Rules: each becomes a row of its own once lbd has rules.
-	"http-request":          {in: inProxy, conv: convHTTPRequest},
-	"http-response":         {in: inProxy, reject: "lbd has no http-response rules yet"},
+	"http-request":          {in: inProxy, conv: convRule},
+	"http-response":         {in: inProxy, conv: convRule},
 	"http-after-response":   {in: inProxy, reject: "lbd has no http-after-response rules yet"},
-	"tcp-request":           {in: inProxy, reject: "lbd has no tcp-request rules yet"},
+	"tcp-request":           {in: inProxy, conv: convRule},
 	"tcp-response":          {in: inBE, reject: "lbd has no tcp-response rules yet"},
 	"use-server":            {in: inBE, reject: "lbd has no use-server rules"},
 	"redirect":              {in: inProxy, conv: convRedirect},

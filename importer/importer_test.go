@@ -43,6 +43,8 @@ func validate(t *testing.T, name string, hcl []byte) {
 	}
 	src := bytes.ReplaceAll(hcl, []byte(`"/etc/haproxy/errors/`), []byte(`"`+dir+`/`))
 	src = withTestCerts(t, src) // tls_test.go
+	// Map and pattern files of the traffic policy's rows.
+	src = bytes.ReplaceAll(src, []byte(`"/etc/haproxy/`), []byte(`"`+filepath.Join(dir, "../policy")+`/`))
 	if _, err := config.Parse(name+".hcl", src); err != nil {
 		t.Errorf("%s: the output does not pass lbd -c:\n%v\n--- output:\n%s", name, err, numbered(hcl))
 	}

@@ -241,7 +241,11 @@ var attrOrder = map[string][]string{
 	"timeouts":                {"connect", "client", "server", "http_request", "http_keep_alive", "queue", "tunnel"},
 	"frontend":                {"bind", "mode", "maxconn", "default_backend", "forward_for", "trusted_proxies", "redirect_https", "log_format"},
 	"tls":                     {"bind", "crt", "crt_list", "strict_sni", "alpn", "min_version", "max_version", "ciphers", "curves", "verify", "ca_file", "crl_file", "tickets", "enabled", "verify_host", "sni", "sni_from_client", "reuse"},
-	"route":                   {"host", "path_prefix", "backend"},
+	"route":                   {"host", "path_prefix", "if", "unless", "backend"},
+	"http_request":            {"if", "unless", "status", "content_type", "body", "file", "headers", "location", "prefix", "scheme", "code", "drop_query", "append_slash", "name", "value", "regex", "replace", "level", "key", "table"},
+	"http_response":           {"if", "unless", "status", "reason", "content_type", "body", "file", "headers", "name", "value", "regex", "replace", "level"},
+	"tcp_request":             {"if", "unless", "key", "table"},
+	"map":                     {"file"},
 	"error_file":              {"status", "path"},
 	"backend":                 {"mode", "balance", "hash_key", "hash_type", "retries", "observe", "error_limit"},
 	"cookie":                  {"mode", "indirect", "nocache", "httponly", "secure", "maxidle", "maxlife"},
@@ -260,8 +264,8 @@ var attrOrder = map[string][]string{
 
 // blockRank orders the top-level blocks of the output.
 var blockRank = map[string]int{
-	"global": 0, "defaults": 1, "frontend": 2, "backend": 3, "stats": 4,
-	"vrrp_script": 5, "vrrp_instance": 6,
+	"global": 0, "map": 1, "defaults": 2, "frontend": 3, "backend": 4, "stats": 5,
+	"vrrp_script": 6, "vrrp_instance": 7,
 }
 
 func (n *node) sortedAttrs() []*attr {

@@ -52,6 +52,12 @@ frontend "pub1" {
     crt  = ["pub1.pem"] # basic-config-edge.cfg:69
     alpn = ["http/1.1"] # basic-config-edge.cfg:69
   }
+
+  http_request "del_header" {
+    # pass client's IP address to the server and prevent against attempts
+    # to inject bad contents
+    name = "x-forwarded-for" # basic-config-edge.cfg:81
+  }
 }
 
 # First application

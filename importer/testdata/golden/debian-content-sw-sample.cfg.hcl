@@ -34,7 +34,16 @@ frontend "public" {
     http_keep_alive = "30s" # HAProxy's timeout http-keep-alive defaults to timeout http-request
   }
 
+  acl "anon_1" {
+    host_beg = ["img"] # content-sw-sample.cfg:32: lbd compares the host without its port and without case
+  }
+
   route "static" {
+    if      = "anon_1" # content-sw-sample.cfg:32
+    backend = "static" # content-sw-sample.cfg:32
+  }
+
+  route "static_2" {
     path_prefix = ["/img", "/css"] # content-sw-sample.cfg:33
     backend     = "static"         # content-sw-sample.cfg:33
   }

@@ -31,6 +31,15 @@ frontend "test-proxy" {
     http_request    = "30s" # HAProxy's timeout http-request defaults to timeout client
     http_keep_alive = "30s" # HAProxy's timeout http-keep-alive defaults to timeout http-request
   }
+
+  acl "allow_host" {
+    # layer3: Valid users
+    src = ["192.168.200.150/32"] # option-http_proxy.cfg:24
+  }
+
+  http_request "deny" {
+    if = "!allow_host" # option-http_proxy.cfg:25
+  }
 }
 
 # from option-http_proxy.cfg:36: backend test-proxy-srv
