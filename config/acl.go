@@ -102,7 +102,7 @@ var aclSchema = func() *hcl.BodySchema {
 			add(f + "_" + m)
 		}
 	}
-	for _, n := range []string{"method", "src", "src_file", "dst", "dst_port", "src_port", "status", "ignore_case", "http_ver"} {
+	for _, n := range []string{"method", "src", "src_file", "dst", "dst_port", "src_port", "status", "ignore_case", "http_ver", "ssl_fc", "ssl_c_used", "ssl_c_verify"} {
 		add(n)
 	}
 	for slot := 0; slot < sample.MaxSlots; slot++ {
@@ -232,8 +232,14 @@ func (d *decoder) decodeACLAttr(b body, name string, icase bool) *Matcher {
 		if path != "" {
 			m.Prefixes = d.readCIDRFile(b.rng.at(name), path)
 		}
-	case "dst_port", "src_port", "status":
+	case "dst_port", "src_port", "status", "ssl_c_verify":
 		m.Sample, m.Match = mustExpr(name), "int"
+		d.matchValues(b, name, m)
+	case "ssl_fc", "ssl_c_used":
+		// ssl_fc = true: the connection is TLS terminated by lbd;
+		// ssl_c_used = true: the client sent a certificate (verified, or
+		// the handshake would have failed).
+		m.Sample, m.Match = mustExpr(name), "bool"
 		d.matchValues(b, name, m)
 	default:
 		// scN_<counter>

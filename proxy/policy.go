@@ -91,6 +91,7 @@ func (s *exchange) requestPolicy(t *txn) (done, keep bool) {
 	c := &t.pol.rc
 	c.Req, c.Src, c.Dst = &t.req, s.peer, s.dst()
 	c.Counters = t.counters()
+	s.policyTLSFacts(c)
 	if !p.HasRequestWork() {
 		return false, false
 	}

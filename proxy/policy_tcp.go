@@ -48,7 +48,8 @@ func (s *exchange) contentPolicy(t *txn) bool {
 	c.Src, c.Dst = s.peer, s.dst()
 	c.Counters = t.counters()
 	t.pol.sess = s.session
-	if p.NeedsHello {
+	s.policyTLSFacts(c)
+	if p.NeedsHello && !c.TLS && s.hello == nil {
 		if h := s.peekHello(p); h != nil {
 			c.SNI = append(c.SNI[:0], h.ServerName...)
 		}
@@ -86,5 +87,21 @@ func (s *exchange) peekHello(p *rules.Program) *tlsconf.Hello {
 		if _, err := s.cli.fillInPlace(); err != nil {
 			return nil
 		}
+	}
+}
+
+// policyTLSFacts gives conditions the connection's TLS facts: terminated by
+// lbd (ssl_fc, the server name, the client certificate), or the server
+// name of a ClientHello read without terminating.
+func (s *session) policyTLSFacts(c *rules.Ctx) {
+	if t := s.cli.sys.tls; t != nil {
+		c.TLS = true
+		c.SNI = append(c.SNI[:0], t.sni...)
+		c.ClientCertUsed = t.state != nil && len(t.state.PeerCertificates) > 0
+		c.ClientVerify = 0 // crypto/tls lets only verified certificates through
+		return
+	}
+	if s.hello != nil {
+		c.SNI = append(c.SNI[:0], s.hello.ServerName...)
 	}
 }
