@@ -110,6 +110,9 @@ var aclSchema = func() *hcl.BodySchema {
 			add(fmt.Sprintf("sc%d_%s", slot, c))
 		}
 	}
+	for _, c := range sample.Counters {
+		add("src_" + c) // the client address's entry in the frontend's table
+	}
 	for _, b := range []string{"hdr", "fhdr", "cookie", "url_param", "res_hdr", "res_fhdr", "sample"} {
 		s.Blocks = append(s.Blocks, hcl.BlockHeaderSchema{Type: b, LabelNames: []string{"name"}})
 	}

@@ -26,6 +26,7 @@ var backendSchema = &hcl.BodySchema{
 		{Type: "server", LabelNames: []string{"name"}},
 		{Type: "timeouts"},
 		{Type: "tls"},
+		{Type: "stick_table"},
 	},
 }
 
@@ -53,6 +54,9 @@ func (d *decoder) decodeBackend(blk *hcl.Block, def Defaults) *Backend {
 	b.oneOf("observe", be.Observe, "", "layer4", "layer7")
 	b.integer("error_limit", &be.ErrorLimit, 1, 1_000_000)
 	d.decodeTimeoutBlocks(c.Blocks, &be.Timeouts, "backend")
+	if sb := d.single(c.Blocks, "stick_table"); sb != nil {
+		be.StickTable = d.decodeStickTable(sb, be.Name)
+	}
 
 	switch be.Balance {
 	case "url_param", "hdr":

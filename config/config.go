@@ -58,6 +58,8 @@ type Config struct {
 	PeerAPI *PeerAPI
 	// Maps are the map blocks (maps.go).
 	Maps []*Map
+	// Peers are the peers blocks (stick.go).
+	Peers []*Peers
 }
 
 // Global holds process-wide settings.
@@ -190,6 +192,9 @@ type Frontend struct {
 	// Policy holds the acl, http_request, http_response and tcp_request
 	// blocks (policy.go).
 	Policy Policy
+	// StickTable is the frontend's stick_table block (stick.go), nil
+	// when none.
+	StickTable *StickTable
 
 	rng        blockRanges
 	bindRanges map[string]hcl.Range // normalized bind -> where it is written
@@ -246,6 +251,9 @@ type ErrorFile struct {
 // Backend is a pool of servers and how to pick one.
 type Backend struct {
 	Name string
+	// StickTable is the backend's stick_table block (stick.go), nil when
+	// none: a backend may exist only to hold one.
+	StickTable *StickTable
 	// Mode defaults to defaults.mode.
 	Mode Mode
 	// Balance is the load-balancing algorithm: roundrobin, static-rr,

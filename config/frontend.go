@@ -29,6 +29,7 @@ var frontendSchema = &hcl.BodySchema{
 		{Type: "accept_proxy"},
 		{Type: "capture_request_header", LabelNames: []string{"name"}},
 		{Type: "capture_response_header", LabelNames: []string{"name"}},
+		{Type: "stick_table"},
 	},
 }
 
@@ -70,6 +71,9 @@ func (d *decoder) decodeFrontend(blk *hcl.Block, def Defaults, dir string) *Fron
 	}
 	d.decodeFrontendLog(f, b, c.Blocks)
 	b.duration("inspect_delay", &f.Policy.InspectDelay, 0, time.Hour)
+	if sb := d.single(c.Blocks, "stick_table"); sb != nil {
+		f.StickTable = d.decodeStickTable(sb, f.Name)
+	}
 	for _, sub := range c.Blocks {
 		d.decodePolicyBlock(f, sub)
 	}

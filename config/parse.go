@@ -51,6 +51,7 @@ var fileSchema = &hcl.BodySchema{
 		{Type: "bgp"},
 		{Type: "peer_api"},
 		{Type: "map", LabelNames: []string{"name"}},
+		{Type: "peers", LabelNames: []string{"name"}},
 	},
 }
 
@@ -108,6 +109,8 @@ func (d *decoder) decodeFile(filename string, b hcl.Body) *Config {
 			}
 		case "map":
 			cfg.Maps = append(cfg.Maps, d.decodeMap(blk))
+		case "peers":
+			cfg.Peers = append(cfg.Peers, d.decodePeers(blk, dir))
 		}
 	}
 	return cfg

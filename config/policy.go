@@ -200,7 +200,10 @@ func (d *decoder) validatePolicy(cfg *Config, f *Frontend) {
 				}
 			}
 			if strings.HasPrefix(r.Action, "track_sc") {
-				d.errorf(r.rng.at("table"), "table %q: unknown stick table", r.Table)
+				d.checkTrack(cfg, f, r)
+			}
+			if (r.Action == "deny" || r.Action == "tarpit") && r.Status == 429 {
+				r.RetryAfter = retryAfter(cfg, f, r.Cond)
 			}
 			if r.Name != "" && r.Action != "del_header" && f.ForwardFor && strings.HasPrefix(strings.ToLower(r.Name), "x-forwarded-") && l.phase == sample.Req {
 				d.errorf(r.rng.at("name"), "name: %s is written by forward_for on this frontend", r.Name)
@@ -345,6 +348,14 @@ func (d *decoder) checkCounter(cfg *Config, f *Frontend, e *sample.Expr, rng hcl
 	if e == nil || e.Fetch.Def.ID != sample.FSC {
 		return
 	}
+	if e.Fetch.Src && e.Fetch.Table == "" {
+		// src_<counter> without a table reads the frontend's own.
+		if f.StickTable == nil {
+			d.errorf(rng, "%s: frontend %q has no stick_table: name one, %s(TABLE)", e.Src, f.Name, e.Fetch.Name)
+			return
+		}
+		e.Fetch.Table = f.Name
+	}
 	tables := d.trackedTables(f, e.Fetch.Slot)
 	if e.Fetch.Table != "" {
 		tables = []string{e.Fetch.Table}
@@ -362,8 +373,12 @@ func (d *decoder) trackedTables(f *Frontend, slot int) []string {
 	p := &f.Policy
 	for _, l := range [][]*Rule{p.TCPConnection, p.TCPContent, p.HTTPRequest} {
 		for _, r := range l {
-			if strings.HasPrefix(r.Action, "track_sc") && r.Slot == slot && !contains(out, r.Table) {
-				out = append(out, r.Table)
+			t := r.Table
+			if t == "" {
+				t = f.Name // the frontend's own (checkTrack)
+			}
+			if strings.HasPrefix(r.Action, "track_sc") && r.Slot == slot && !contains(out, t) {
+				out = append(out, t)
 			}
 		}
 	}

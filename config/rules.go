@@ -58,7 +58,11 @@ type Rule struct {
 	// track_sc0..2
 	Slot  int
 	Key   *sample.Expr
-	Table string
+	Table string // the frontend's own when the rule names none
+
+	// RetryAfter is what a 429 deny or tarpit says in Retry-After: the
+	// longest period of the rate counters its condition reads.
+	RetryAfter time.Duration
 
 	rng blockRanges
 }
@@ -126,7 +130,6 @@ var actionRequired = map[string][]string{
 	"set_path": {"value"}, "set_query": {"value"}, "set_method": {"value"}, "set_uri": {"value"},
 	"replace_path": {"regex", "replace"}, "replace_uri": {"regex", "replace"},
 	"set_log_level": {"level"}, "set_status": {"status"},
-	"track_sc0": {"table"}, "track_sc1": {"table"}, "track_sc2": {"table"},
 }
 
 // LogLevels are HAProxy's syslog levels, and "silent" (no log line).

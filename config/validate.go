@@ -18,6 +18,7 @@ func (d *decoder) validate(cfg *Config) {
 	d.vrrpConflicts(cfg)
 	d.bgpConflicts(cfg)
 	d.checkPeerAPI(cfg)
+	d.checkStickTables(cfg)
 }
 
 func (d *decoder) uniqueNames(cfg *Config) {

@@ -42,6 +42,7 @@ import (
 	"lbd/health"
 	"lbd/maps"
 	"lbd/rules"
+	"lbd/sticktable"
 )
 
 // Engine runs the frontends and backends of the current configuration.
@@ -63,6 +64,8 @@ type Engine struct {
 	// maps are the configuration's maps, kept across reloads with their
 	// runtime changes (policy.go); pending is the set Apply builds.
 	maps, pendingMaps map[string]*maps.Map
+	// tables are the stick tables, kept across reloads (stick.go).
+	tables, pendingTables map[string]*sticktable.Table
 
 	parker  *parker   // idle keep-alive connections without a goroutine
 	h2cfg   config.H2 // the global h2 block of the configuration being applied
@@ -186,6 +189,9 @@ func (e *Engine) Apply(cfg *config.Config) error {
 	var commit commitList // changes to running objects, made only on success
 	e.h2cfg = cfg.Global.H2
 	e.prepareMaps(cfg, &commit)
+	if err := e.prepareTables(cfg, &commit); err != nil {
+		return err
+	}
 	servers := map[*health.Server]*server{}
 	states := map[string]*backendState{}
 	backends := map[string]*backend{}

@@ -31,6 +31,8 @@ type policyTxn struct {
 	// sess is set for tcp_request rules, whose tracks belong to the
 	// session (stick.go).
 	sess *session
+	// stk is what the request tracks in stick tables (stick.go).
+	stk stickTxn
 }
 
 func (p *policyTxn) reset() {
@@ -91,6 +93,7 @@ func (s *exchange) requestPolicy(t *txn) (done, keep bool) {
 	c := &t.pol.rc
 	c.Req, c.Src, c.Dst = &t.req, s.peer, s.dst()
 	c.Counters = t.counters()
+	t.stickRequest(s.session, true)
 	s.policyTLSFacts(c)
 	if !p.HasRequestWork() {
 		return false, false

@@ -40,6 +40,7 @@ func (s *session) connectionPolicy() bool {
 // contentPolicy runs the tcp_request "content" rules of a tcp frontend;
 // false when the connection was rejected (and logged).
 func (s *exchange) contentPolicy(t *txn) bool {
+	t.stickRequest(s.session, false)
 	p := s.fe.pol
 	if p == nil || len(p.TCPContent) == 0 {
 		return true

@@ -44,6 +44,7 @@ type session struct {
 	dstAddr  netip.AddrPort
 
 	hello *tlsconf.Hello // the client's ClientHello (tls_session.go); nil in clear
+	stk   *sessStick     // stick table entries tcp_request rules track (stick.go)
 
 	// A VRRP handover of the address the client reached (quiesce.go).
 	tun     atomic.Pointer[tunnelState] // while tunneling, for its activity
@@ -108,6 +109,7 @@ func (s *session) end() {
 		s.lingeringClose()
 	}
 	s.cli.c.Close()
+	s.untrackSession()
 	s.lim.release()
 	s.e.global.release()
 	s.fst.cur.Add(-1)

@@ -66,6 +66,7 @@ func getTxn() *txn {
 }
 
 func putTxn(t *txn) {
+	t.untrack() // stick.go
 	if t.out != nil {
 		putOut(t.out)
 	}

@@ -37,8 +37,13 @@ type Ctx struct {
 	reqDone, reqVal uint64
 }
 
+// SlotSrc is the slot of src_<counter> fetches: table's entry for the
+// client address, not tracked.
+const SlotSrc = -2
+
 // Counters gives the value of a stick counter: the one tracked in slot
-// (0..2), or table's entry for that request when table is not nil.
+// (0..2), or table's entry for that request when table is not nil; with
+// SlotSrc, the entry of the client address in table.
 type Counters interface {
 	Counter(slot int, table any, counter int) (int64, bool)
 }

@@ -46,6 +46,9 @@ func compileFetch(f *sample.Fetch, tables func(string) any) fetch {
 		x.lit = value{typ: sample.Int, ok: true, i: n}
 	case sample.FSC:
 		x.counter = sample.CounterIndex(f.Counter)
+		if f.Src {
+			x.slot = SlotSrc
+		}
 		if f.Table != "" && tables != nil {
 			x.table = tables(f.Table)
 		}

@@ -231,7 +231,8 @@ func compileCondition(c *config.Condition, names map[string]int) *cond {
 
 func compileRule(r *config.Rule, names map[string]int, env Env) (Rule, error) {
 	cr := Rule{Action: actionByName[r.Action], Line: r.Line(), Status: r.Status, Delay: r.Delay,
-		code: r.Code, dropQuery: r.DropQuery, appendSlash: r.AppendSlash, re: r.Regex, Slot: r.Slot}
+		code: r.Code, dropQuery: r.DropQuery, appendSlash: r.AppendSlash, re: r.Regex, Slot: r.Slot,
+		retryAfter: r.RetryAfter}
 	if r.Cond != nil {
 		cr.cond = compileCondition(r.Cond, names)
 	}

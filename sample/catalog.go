@@ -155,10 +155,17 @@ var fetchByName = func() map[string]*FetchDef {
 
 var scDef = &FetchDef{ID: FSC, Name: "sc_*", MinArgs: 1, MaxArgs: 1, Out: Int, Phase: Conn}
 
+// srcDef is src_<counter>([table]): the counter of the client address's
+// entry, looked up without tracking it.
+var srcDef = &FetchDef{ID: FSC, Name: "src_*", Out: Int, Phase: Conn}
+
+// SlotSrc is the slot LookupFetch gives src_<counter> fetches.
+const SlotSrc = -2
+
 // LookupFetch finds a fetch by name (or alias). For stick counters
 // ("sc_http_req_rate" with the slot as argument, or "sc0_http_req_rate")
 // it returns the generic definition and the counter and slot: slot is -1
-// when it comes from the argument.
+// when it comes from the argument, SlotSrc for src_<counter>.
 func LookupFetch(name string) (def *FetchDef, counter string, slot int, ok bool) {
 	if a, ok := fetchAliases[name]; ok {
 		name = a
@@ -168,6 +175,9 @@ func LookupFetch(name string) (def *FetchDef, counter string, slot int, ok bool)
 	}
 	if c, found := strings.CutPrefix(name, "sc_"); found && CounterIndex(c) >= 0 {
 		return scDef, c, -1, true
+	}
+	if c, found := strings.CutPrefix(name, "src_"); found && CounterIndex(c) >= 0 {
+		return srcDef, c, SlotSrc, true
 	}
 	for s := 0; s < MaxSlots; s++ {
 		if c, found := strings.CutPrefix(name, fmt.Sprintf("sc%d_", s)); found && CounterIndex(c) >= 0 {
@@ -189,7 +199,7 @@ func FetchNames() []string {
 		out = append(out, a)
 	}
 	for _, c := range Counters {
-		out = append(out, "sc_"+c, "sc0_"+c)
+		out = append(out, "sc_"+c, "sc0_"+c, "src_"+c)
 	}
 	sort.Strings(out)
 	return out

@@ -27,6 +27,9 @@ type Fetch struct {
 	Counter string   // stick counters: which one
 	Slot    int      // stick counters: the tracking slot 0..2
 	Table   string   // stick counters: the table named in the arguments, "" for the tracked one
+	// Src: src_<counter>([table]), the client address's entry in the
+	// table (the frontend's own when none is named), not tracked.
+	Src bool
 }
 
 // Conv is a converter as written.
@@ -97,7 +100,9 @@ func parseExpr(s string, i int, inTemplate bool) (*Expr, int, error) {
 	}
 	f := Fetch{Def: def, Name: name, Args: args, Counter: counter, Slot: slot}
 	if def.ID == FSC {
-		if slot < 0 {
+		if slot == SlotSrc {
+			f.Src, f.Slot = true, 0
+		} else if slot < 0 {
 			n, err := strconv.Atoi(args[0])
 			if err != nil || n < 0 || n >= MaxSlots {
 				return nil, i, errAt(i, "%s: the tracking slot is 0, 1 or 2, not %q", name, args[0])

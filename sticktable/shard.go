@@ -210,6 +210,7 @@ func (s *shard[K]) find(k K, now uint32, create bool) int32 {
 	s.n++
 	s.t.entries.Add(1)
 	s.t.inserts.Add(1)
+	s.t.sweep.Do(func() { go s.t.sweeper() })
 	return i
 }
 

@@ -98,12 +98,13 @@ type Table struct {
 	// the other node.
 	Dirty chan struct{}
 
-	stop chan struct{}
-	once sync.Once
+	stop  chan struct{}
+	once  sync.Once
+	sweep sync.Once // the sweeper starts with the first entry
 }
 
-// New makes a table from a validated spec, and starts its sweeper (Close
-// stops it).
+// New makes a table from a validated spec. Its sweeper starts with the
+// first entry; Close stops it.
 func New(spec Spec) (*Table, error) { return newTable(spec, nil) }
 
 // newTable is New with a clock in ms (tests); nil: the real one.
@@ -168,7 +169,6 @@ func newTable(spec Spec, now func() uint32) (*Table, error) {
 			t.str[i].init(t)
 		}
 	}
-	go t.sweeper()
 	return t, nil
 }
 

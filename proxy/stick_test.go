@@ -1,0 +1,237 @@
+package proxy
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"lbd/sticktable"
+)
+
+const stickHTTP = `
+defaults {
+  mode = "http"
+  timeouts {
+    connect = "1s"
+    client  = "5s"
+    server  = "5s"
+  }
+}
+frontend "web" {
+  bind            = ["{{fe}}"]
+  default_backend = "app"
+
+  stick_table {
+    type   = "ip"
+    size   = "10k"
+    expire = "1m"
+    store  = ["http_req_rate(10s)", "http_req_cnt", "conn_cur", "conn_cnt", "http_err_cnt", "bytes_out_cnt"]
+  }
+  http_request "track_sc0" {}
+  http_request "track_sc1" {
+    key   = "req.hdr(x-api-key)"
+    table = "per_key"
+  }
+  acl "flood" {
+    sc0_http_req_rate = ["gt 5"]
+  }
+  acl "heavy_key" {
+    sc1_http_req_cnt = ["gt 2"]
+  }
+  acl "busy_src" {
+    src_conn_cur = ["gt 100"]
+  }
+  http_request "deny" {
+    if     = "flood || busy_src"
+    status = 429
+  }
+  route "slow" {
+    if      = "heavy_key"
+    backend = "slow"
+  }
+}
+backend "app" {
+  server "a" { address = "{{app}}" }
+}
+backend "slow" {
+  server "s" { address = "{{slow}}" }
+}
+backend "per_key" {
+  stick_table {
+    type  = "string"
+    len   = 16
+    size  = 100
+    store = ["http_req_cnt"]
+  }
+}
+`
+
+// get sends one request from a given local address on a new connection.
+func getFrom(t *testing.T, local, addr, path string, hdr ...string) (*http.Response, string) {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: 2 * time.Second}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	req := "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + strings.Join(hdr, "") + "\r\n"
+	io.WriteString(c, req)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func entryValues(t *testing.T, tb *sticktable.Table, key string) map[string]int64 {
+	t.Helper()
+	es, err := tb.Show(key)
+	if err != nil || len(es) != 1 {
+		t.Fatalf("show %s: %v %+v", key, err, es)
+	}
+	out := map[string]int64{}
+	for _, v := range es[0].Values {
+		out[strings.SplitN(v.Name, "(", 2)[0]] = v.Value
+	}
+	return out
+}
+
+func TestStickRateLimit(t *testing.T) {
+	app := backendServer(t, "app", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/missing" {
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, "app")
+	})
+	slow := backendServer(t, "slow", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "slow") })
+	fe := freePort(t)
+	r := newRig(t, stickHTTP, map[string]string{"fe": fe, "app": hostport(app), "slow": hostport(slow)})
+
+	// 127.0.0.1 floods: past 5 requests in 10 s it gets 429 with
+	// Retry-After (the rate's period). The request is counted when it is
+	// tracked, before the deny reads the rate: the 6th sees 6.
+	codes := ""
+	for i := 0; i < 8; i++ {
+		path := "/"
+		if i == 0 {
+			path = "/missing"
+		}
+		resp, _ := getFrom(t, "127.0.0.1", fe, path)
+		codes += resp.Status[:3] + " "
+		if resp.StatusCode == 429 && resp.Header.Get("Retry-After") != "10" {
+			t.Errorf("429 with Retry-After %q, want 10", resp.Header.Get("Retry-After"))
+		}
+	}
+	if codes != "404 200 200 200 200 429 429 429 " {
+		t.Fatalf("flooding client got %s", codes)
+	}
+	// Another client is unaffected.
+	if resp, body := getFrom(t, "127.0.0.2", fe, "/"); resp.StatusCode != 200 || body != "app" {
+		t.Fatalf("other client: %s %q", resp.Status, body)
+	}
+	tb := r.e.Table("web")
+	v := entryValues(t, tb, "127.0.0.1")
+	if v["http_req_cnt"] != 8 || v["http_req_rate"] != 8 || v["conn_cnt"] != 8 || v["conn_cur"] != 0 || v["http_err_cnt"] != 1 || v["bytes_out_cnt"] == 0 {
+		t.Errorf("127.0.0.1's entry: %v", v)
+	}
+	if v := entryValues(t, tb, "127.0.0.2"); v["http_req_cnt"] != 1 {
+		t.Errorf("127.0.0.2's entry: %v", v)
+	}
+
+	// A header-keyed table routes a heavy API key elsewhere.
+	var bodies []string
+	for i := 0; i < 4; i++ {
+		_, body := getFrom(t, "127.0.0.3", fe, "/", "X-Api-Key: k1\r\n")
+		bodies = append(bodies, body)
+	}
+	if got := strings.Join(bodies, ","); got != "app,app,slow,slow" {
+		t.Errorf("api key k1 served by %s", got)
+	}
+	if v := entryValues(t, r.e.Table("per_key"), "k1"); v["http_req_cnt"] != 4 {
+		t.Errorf("k1's entry: %v", v)
+	}
+	// lbctl table clear: the client is let through again.
+	if rm, _, err := tb.Clear("127.0.0.1"); err != nil || rm != 1 {
+		t.Fatalf("clear: %d %v", rm, err)
+	}
+	if resp, _ := getFrom(t, "127.0.0.1", fe, "/"); resp.StatusCode != 200 {
+		t.Errorf("after clear: %s", resp.Status)
+	}
+	// A reload with the same table keeps its entries.
+	r.apply(stickHTTP, map[string]string{"fe": fe, "app": hostport(app), "slow": hostport(slow)})
+	if r.e.Table("web") != tb || tb.Stats().Entries != 3 {
+		t.Errorf("after reload: table kept %v, %d entries", r.e.Table("web") == tb, tb.Stats().Entries)
+	}
+}
+
+const stickConn = `
+defaults {
+  mode = "http"
+  timeouts {
+    client = "5s"
+    server = "5s"
+  }
+}
+frontend "web" {
+  bind            = ["{{fe}}"]
+  default_backend = "app"
+  stick_table {
+    size  = 100
+    store = ["conn_cur", "conn_rate(1m)", "http_req_cnt"]
+  }
+  tcp_request "connection" "track_sc0" {}
+  acl "too_many" {
+    sc0_conn_cur = ["gt 2"]
+  }
+  tcp_request "connection" "reject" {
+    if = "too_many"
+  }
+}
+backend "app" {
+  server "a" { address = "{{app}}" }
+}
+`
+
+// Connections tracked by tcp_request rules: conn_cur holds while they
+// are open (idle keep-alive ones included), every HTTP request on them
+// counts, a third concurrent connection is refused.
+func TestStickConnections(t *testing.T) {
+	app := backendServer(t, "app", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "app") })
+	fe := freePort(t)
+	r := newRig(t, stickConn, map[string]string{"fe": fe, "app": hostport(app)})
+	c1, c2 := dialClient(t, fe), dialClient(t, fe)
+	for _, c := range []*client{c1, c2, c1} {
+		c.send(t, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		if resp, _ := c.read(t, "GET"); resp.StatusCode != 200 {
+			t.Fatalf("%s", resp.Status)
+		}
+	}
+	tb := r.e.Table("web")
+	if v := entryValues(t, tb, "127.0.0.1"); v["conn_cur"] != 2 || v["http_req_cnt"] != 3 || v["conn_rate"] != 2 {
+		t.Fatalf("entry with two connections open: %v", v)
+	}
+	out := rawRequest(t, fe, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 2*time.Second)
+	if out != "" {
+		t.Fatalf("third connection answered: %q", out)
+	}
+	c1.c.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for entryValues(t, tb, "127.0.0.1")["conn_cur"] != 1 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	// conn_cur: c2, and the refused one was counted then let go.
+	if v := entryValues(t, tb, "127.0.0.1"); v["conn_cur"] != 1 {
+		t.Fatalf("after closing one: %v", v)
+	}
+	if out := rawRequest(t, fe, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 2*time.Second); statusOf(out) != "200" {
+		t.Fatalf("after closing one: %q", out)
+	}
+}
