@@ -128,6 +128,9 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	if snap.BGP.Configured {
 		m.bgp(snap.BGP)
 	}
+	for _, t := range snap.Tables {
+		m.table(t)
+	}
 }
 
 func (m emitter) bgp(st bgp.Status) {

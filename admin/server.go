@@ -109,6 +109,7 @@ func (s *Server) routes() http.Handler {
 	s.pairRoutes(mux)
 	s.tlsRoutes(mux)
 	s.policyRoutes(mux)
+	s.tableRoutes(mux)
 	mux.HandleFunc("GET /v1/bgp", s.bgpStatus)
 	mux.HandleFunc("POST /v1/bgp/drain", s.bgpDrain)
 	mux.HandleFunc("POST /v1/bgp/undrain", s.bgpUndrain)

@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"lbd/sticktable"
+
 	"time"
 
 	"lbd/bgp"
@@ -24,6 +26,8 @@ type Snapshot struct {
 	// BGP is the BGP speaker (Configured false without a bgp block).
 	BGP  bgp.Status
 	Logs []LogStats
+	// Tables are the stick tables (tables.go).
+	Tables []sticktable.Stats
 }
 
 // LogStats are one log target's counters.

@@ -50,6 +50,7 @@ func (a *Appliance) Stats() admin.Snapshot {
 		}
 		snap.Backends = append(snap.Backends, bs)
 	}
+	snap.Tables = a.proxy.TableStats()
 	if a.sinks != nil {
 		for _, l := range a.sinks.Stats() {
 			snap.Logs = append(snap.Logs, admin.LogStats{Target: l.Target, Sent: l.Sent, Dropped: l.Dropped})

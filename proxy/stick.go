@@ -259,3 +259,13 @@ func (s *session) untrackSession() {
 	}
 	s.stk = nil
 }
+
+// TableStats lists the running tables' counters, by name.
+func (e *Engine) TableStats() []sticktable.Stats {
+	ts := e.Tables()
+	out := make([]sticktable.Stats, len(ts))
+	for i, t := range ts {
+		out[i] = t.Stats()
+	}
+	return out
+}

@@ -54,6 +54,9 @@ Commands:
   map del NAME KEY                    remove every entry of KEY
   map clear NAME                      remove every entry
   map reset NAME                      drop the runtime changes: back to the file
+  table list                          stick tables: type, size, entries, lookups, evictions
+  table show NAME [--key KEY]         a table's entries and counters (HAProxy's show table)
+  table clear NAME [--key KEY]        remove entries (those in use get their counters zeroed)
 
 Options:
   --socket PATH   admin socket (default $LBD_SOCKET or /run/lbd/admin.sock)
@@ -123,6 +126,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case a == "-h" || a == "--help" || a == "help" && len(words) == 0:
 			fmt.Fprint(stdout, usage)
 			return exitOK
+		case len(words) > 0 && words[0] == "table" && (a == "--key" || strings.HasPrefix(a, "--key=")):
+			// table's own option (table.go), with its value as is
+			words = append(words, a)
+			if a == "--key" && i+1 < len(args) {
+				i++
+				words = append(words, args[i])
+			}
 		case strings.HasPrefix(a, "-") && len(a) > 1 && !isNumber(a[1:]):
 			fmt.Fprintf(stderr, "lbctl: unknown option %s\n\n%s", a, usage)
 			return exitUsage
@@ -220,6 +230,8 @@ func (c *cli) dispatch(w []string) error {
 		return c.pairCmd(w)
 	case "map":
 		return c.mapCommand(w)
+	case "table":
+		return c.tableCommand(w)
 	}
 	return usageError{fmt.Sprintf("unknown command %q", w[0])}
 }

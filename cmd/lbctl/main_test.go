@@ -45,6 +45,10 @@ func TestUsageAndLocalCommands(t *testing.T) {
 		{"bgp unknown command", []string{"bgp", "pause"}, 2, `unknown bgp command "pause"`},
 		{"bgp drain with a name", []string{"bgp", "drain", "web"}, 2, "usage: lbctl bgp status|drain|undrain"},
 		{"bgp no daemon", append(nosock, "bgp", "drain"), 1, "lbd is not running"},
+		{"table clear without a name", []string{"table", "clear"}, 2, "usage: lbctl table list | show [NAME] [--key KEY] | clear NAME [--key KEY]"},
+		{"table --key without a value", []string{"table", "show", "web", "--key"}, 2, "usage: lbctl table"},
+		{"table show with a key", append(nosock, "table", "show", "web", "--key", "-weird-key"), 1, "lbd is not running"},
+		{"table clear with key=", append(nosock, "table", "clear", "web", "--key=192.0.2.1"), 1, "lbd is not running"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
