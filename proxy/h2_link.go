@@ -3,6 +3,7 @@ package proxy
 import (
 	"io"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -125,6 +126,14 @@ func (l *h2link) wakeReader() {
 func (l *h2link) flushLocked() {
 	for !l.writing && l.werr == nil && l.c.Pending() > 0 {
 		l.writing = true
+		if l.c.Active() > 1 {
+			// Let the other streams that are ready (their servers answered
+			// in the same poll) add their frames first: one write, one TLS
+			// record and one system call for all, as an event loop does.
+			l.mu.Unlock()
+			runtime.Gosched()
+			l.mu.Lock()
+		}
 		b := l.c.Output(l.spare)
 		l.mu.Unlock()
 		err := l.ep.write(b, nanotime(), l.wto)

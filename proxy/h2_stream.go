@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"sync"
+	"time"
 
 	"lbd/config"
 	"lbd/h2"
@@ -13,10 +14,11 @@ import (
 // the stream's pipe).
 type h2stream struct {
 	h2pipe
-	hc    *h2conn
-	x     exchange
-	ep    endpoint
-	start int64
+	hc     *h2conn
+	x      exchange
+	ep     endpoint
+	start  int64
+	status int // the error status to answer (431), 0 to serve the request
 }
 
 var h2streamPool = sync.Pool{New: func() any {
@@ -25,6 +27,71 @@ var h2streamPool = sync.Pool{New: func() any {
 	hs.owner = hs
 	return hs
 }}
+
+// Stream goroutines are reused: a goroutine that served a stream waits a
+// moment for the next one, anywhere in the engine, instead of ending, so
+// that busy connections do not pay for a goroutine start and its stack's
+// growth at every request. Idle ones end after streamWorkerIdle; at most
+// maxIdleWorkers wait (LIFO: the busy ones stay warm).
+var streamPool struct {
+	mu   sync.Mutex
+	idle []chan *h2stream
+}
+
+const (
+	streamWorkerIdle = 10 * time.Second
+	maxIdleWorkers   = 1024
+)
+
+// runStream runs hs on an idle worker, or a new one.
+func runStream(hs *h2stream) {
+	p := &streamPool
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		w := p.idle[n-1]
+		p.idle[n-1] = nil
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		w <- hs
+		return
+	}
+	p.mu.Unlock()
+	go streamWorker(hs)
+}
+
+func streamWorker(hs *h2stream) {
+	p := &streamPool
+	jobs := make(chan *h2stream, 1)
+	t := time.NewTimer(streamWorkerIdle)
+	t.Stop()
+	for {
+		hs.run(hs.status)
+		p.mu.Lock()
+		if len(p.idle) >= maxIdleWorkers {
+			p.mu.Unlock()
+			return
+		}
+		p.idle = append(p.idle, jobs)
+		p.mu.Unlock()
+		t.Reset(streamWorkerIdle)
+		select {
+		case hs = <-jobs:
+			t.Stop()
+			continue
+		case <-t.C:
+		}
+		p.mu.Lock()
+		for i, w := range p.idle {
+			if w == jobs {
+				p.idle = append(p.idle[:i], p.idle[i+1:]...)
+				p.mu.Unlock()
+				return
+			}
+		}
+		p.mu.Unlock()
+		hs = <-jobs // taken from the pool just now: its stream is on the way
+	}
+}
 
 // h2handler receives a client connection's events, with hc.mu held.
 type h2handler h2conn
@@ -43,8 +110,9 @@ func (h *h2handler) Request(st *h2.Stream, q *h2.Request) {
 	// The head is the endpoint's first bytes, as a client's would be.
 	hs.ep.w = copy(*hs.ep.buf, q.Head)
 	hs.ended = q.EndStream
+	hs.status = status
 	hc.wg.Add(1)
-	go hs.run(status)
+	runStream(hs)
 }
 
 func (h *h2handler) Response(*h2.Stream, *h2.Response) {} // client role only
