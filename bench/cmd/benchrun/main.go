@@ -45,6 +45,7 @@ var (
 	proxyCPU = flag.String("proxy-cpu", "0", "CPU list for the proxies")
 	loadCPU  = flag.String("load-cpu", "1", "CPU list for wrk and nginx")
 	keep     = flag.Bool("keep", false, "keep the temporary directory")
+	only     = flag.String("only", "", `run only these cases: "h2" (the HTTP/2 cases), "" all`)
 	logMode  = flag.String("log", "", `access logs: "" none; "httplog": both proxies send HAProxy's httplog/tcplog lines to a UDP syslog receiver; "json": lbd writes its JSON lines to stderr (a file), HAProxy as with httplog`)
 )
 
@@ -152,6 +153,15 @@ func (r *runner) run() error {
 		fmt.Printf("access logs: HAProxy httplog/tcplog lines to the UDP syslog receiver %s; lbd %s\n", r.ports["syslog"], lbdLog)
 	}
 	fmt.Println()
+	if *only == "h2" {
+		tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "case\tmetric\tHAProxy\tlbd\tlbd/HAProxy\t")
+		err := r.runH2(tw)
+		tw.Flush()
+		return err
+	} else if *only != "" {
+		return fmt.Errorf("-only %q: want \"h2\" or nothing", *only)
+	}
 
 	type row struct {
 		name     string
@@ -206,6 +216,9 @@ func (r *runner) run() error {
 		fmt.Fprintf(tw, "\tRSS KiB/conn\t%.2f\t%.2f\t%.2f\t\n", h.perConnKiB, l.perConnKiB, l.perConnKiB/h.perConnKiB)
 	}
 	if err := r.runTLS(tw); err != nil { // tls.go
+		return err
+	}
+	if err := r.runH2(tw); err != nil { // h2.go
 		return err
 	}
 	tw.Flush()
@@ -372,17 +385,19 @@ func (r *runner) idleMemoryDial(name string, n int, dial func() (net.Conn, error
 			fmt.Fprintf(os.Stderr, "%s: connection %d: %v\n", name, i, err)
 			break
 		}
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		if _, err := c.Write(req); err != nil {
-			c.Close()
-			break
+		if _, done := c.(idleConn); !done { // an HTTP/2 one made its request (h2.go)
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := c.Write(req); err != nil {
+				c.Close()
+				break
+			}
+			if _, err := readResponse(c, buf); err != nil {
+				fmt.Fprintf(os.Stderr, "%s: response %d: %v\n", name, i, err)
+				c.Close()
+				break
+			}
+			c.SetDeadline(time.Time{})
 		}
-		if _, err := readResponse(c, buf); err != nil {
-			fmt.Fprintf(os.Stderr, "%s: response %d: %v\n", name, i, err)
-			c.Close()
-			break
-		}
-		c.SetDeadline(time.Time{})
 		held = append(held, c)
 	}
 	time.Sleep(2 * time.Second)
