@@ -46,6 +46,9 @@ type Config struct {
 
 	VRRPScripts   []*VRRPScript
 	VRRPInstances []*VRRPInstance
+	// VRRPSyncGroups are keepalived's vrrp_sync_group: instances that
+	// change state together.
+	VRRPSyncGroups []*VRRPSyncGroup
 
 	// Warnings are problems that do not make the file invalid (a
 	// certificate close to its expiry): `lbd -c` prints them.
@@ -527,6 +530,29 @@ type VRRPInstance struct {
 	Notify       string
 
 	rng blockRanges
+}
+
+// VRRPSyncGroup is keepalived's vrrp_sync_group: vrrp_instances that
+// change state together (a front VIP and a back VIP, say): when one
+// enters FAULT, the others do; one becomes MASTER only when every member
+// would, and then all do; when one leaves MASTER for BACKUP, the others
+// follow.
+type VRRPSyncGroup struct {
+	Name string
+	// Group names the member vrrp_instances; an instance is in one group
+	// at most. Required.
+	Group []string
+	// NotifyMaster, NotifyBackup, NotifyFault run (without arguments)
+	// when the group enters that state; Notify on every change, with
+	// keepalived's arguments "GROUP name STATE 0". Default "".
+	NotifyMaster string
+	NotifyBackup string
+	NotifyFault  string
+	Notify       string
+
+	rng blockRanges
+	// memberRng is where each name of Group is written.
+	memberRng []hcl.Range
 }
 
 // IPv6 reports whether the instance carries IPv6 addresses (a version 3

@@ -48,6 +48,7 @@ var fileSchema = &hcl.BodySchema{
 		{Type: "acme"},
 		{Type: "vrrp_script", LabelNames: []string{"name"}},
 		{Type: "vrrp_instance", LabelNames: []string{"name"}},
+		{Type: "vrrp_sync_group", LabelNames: []string{"name"}},
 		{Type: "bgp"},
 		{Type: "peer_api"},
 		{Type: "map", LabelNames: []string{"name"}},
@@ -103,6 +104,8 @@ func (d *decoder) decodeFile(filename string, b hcl.Body) *Config {
 			cfg.VRRPScripts = append(cfg.VRRPScripts, d.decodeVRRPScript(blk))
 		case "vrrp_instance":
 			cfg.VRRPInstances = append(cfg.VRRPInstances, d.decodeVRRPInstance(blk))
+		case "vrrp_sync_group":
+			cfg.VRRPSyncGroups = append(cfg.VRRPSyncGroups, d.decodeVRRPSyncGroup(blk))
 		case "bgp":
 			if seen["bgp"] == blk.DefRange {
 				cfg.BGP = d.decodeBGP(blk)

@@ -16,6 +16,7 @@ func (d *decoder) validate(cfg *Config) {
 	d.references(cfg)
 	d.bindConflicts(cfg)
 	d.vrrpConflicts(cfg)
+	d.syncGroups(cfg)
 	d.bgpConflicts(cfg)
 	d.checkPeerAPI(cfg)
 	d.checkStickTables(cfg)

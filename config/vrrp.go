@@ -236,6 +236,106 @@ func (d *decoder) decodeVMAC(b body, vi *VRRPInstance) {
 	}
 }
 
+// VRRPInstanceByName returns the vrrp_instance of that name, or nil.
+func (cfg *Config) VRRPInstanceByName(name string) *VRRPInstance {
+	for _, vi := range cfg.VRRPInstances {
+		if vi.Name == name {
+			return vi
+		}
+	}
+	return nil
+}
+
+// SyncGroupOf returns the vrrp_sync_group that lists the instance, or nil.
+func (cfg *Config) SyncGroupOf(name string) *VRRPSyncGroup {
+	for _, g := range cfg.VRRPSyncGroups {
+		for _, m := range g.Group {
+			if m == name {
+				return g
+			}
+		}
+	}
+	return nil
+}
+
+var vrrpSyncGroupSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "group", Required: true},
+		{Name: "notify_master"}, {Name: "notify_backup"}, {Name: "notify_fault"}, {Name: "notify"},
+	},
+}
+
+func (d *decoder) decodeVRRPSyncGroup(blk *hcl.Block) *VRRPSyncGroup {
+	g := &VRRPSyncGroup{Name: blk.Labels[0]}
+	d.checkName(blk, "vrrp_sync_group")
+	b := d.body(d.content(blk, vrrpSyncGroupSchema), blk.DefRange, &g.rng)
+	b.strList("group", &g.Group)
+	for i := range g.Group {
+		g.memberRng = append(g.memberRng, b.elemRange("group", i))
+	}
+	if b.has("group") && g.Group != nil && len(g.Group) == 0 {
+		d.errorf(g.rng.at("group"), "group: at least one vrrp_instance is required")
+	}
+	for _, n := range []struct {
+		name string
+		dst  *string
+	}{
+		{"notify_master", &g.NotifyMaster}, {"notify_backup", &g.NotifyBackup},
+		{"notify_fault", &g.NotifyFault}, {"notify", &g.Notify},
+	} {
+		b.str(n.name, n.dst)
+		if *n.dst != "" {
+			d.command(g.rng.at(n.name), n.name, *n.dst)
+		}
+	}
+	return g
+}
+
+// syncGroups checks the vrrp_sync_group blocks against the instances:
+// members exist, none is in two groups or named twice; a group of one
+// (keepalived: "probably isn't what you want") and a group mixing address
+// owners with other instances (they cannot move together) are warned of.
+func (d *decoder) syncGroups(cfg *Config) {
+	names := make([]string, len(cfg.VRRPInstances))
+	for i, vi := range cfg.VRRPInstances {
+		names[i] = vi.Name
+	}
+	first := map[string]*VRRPSyncGroup{}
+	inGroup := map[string]*VRRPSyncGroup{}
+	for _, g := range cfg.VRRPSyncGroups {
+		if prev, dup := first[g.Name]; dup {
+			d.errorf(g.rng.block, "duplicate vrrp_sync_group %q; the first one is at line %d", g.Name, prev.rng.block.Start.Line)
+			continue
+		}
+		first[g.Name] = g
+		owners := 0
+		for i, m := range g.Group {
+			vi := cfg.VRRPInstanceByName(m)
+			switch {
+			case vi == nil:
+				d.errorf(g.memberRng[i], "group: unknown vrrp_instance %q%s", m, suggest(m, names))
+				continue
+			case inGroup[m] == g:
+				d.errorf(g.memberRng[i], "group: %q is listed twice", m)
+				continue
+			case inGroup[m] != nil:
+				d.errorf(g.memberRng[i], "group: vrrp_instance %q is already in vrrp_sync_group %q", m, inGroup[m].Name)
+				continue
+			}
+			inGroup[m] = g
+			if vi.Priority == 255 {
+				owners++
+			}
+		}
+		switch {
+		case len(g.Group) == 1:
+			d.warnf(g.rng.at("group"), "vrrp_sync_group %q has one member: it syncs nothing", g.Name)
+		case owners > 0 && owners < len(g.Group):
+			d.warnf(g.rng.at("group"), "vrrp_sync_group %q mixes address owners (priority 255) with other instances: they cannot change state together", g.Name)
+		}
+	}
+}
+
 var trackBackendSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "min_up"}, {Name: "weight"}},
 }

@@ -105,3 +105,35 @@ func TestVRRPv3Config(t *testing.T) {
 		})
 	}
 }
+
+// twoInstances are vrrp_instance "A" (VRID 51, priority 100) and "B"
+// (VRID 52, priority bPrio) on lines 1 to 12.
+func twoInstances(bPrio string) string {
+	inst := func(name, vrid, vip, prio string) string {
+		return "vrrp_instance \"" + name + "\" {\n  interface = \"eth0\"\n  virtual_router_id = " + vrid +
+			"\n  virtual_ipaddress = [\"" + vip + "\"]\n  priority = " + prio + "\n}\n"
+	}
+	return inst("A", "51", "192.0.2.100/24", "100") + inst("B", "52", "192.0.2.101/24", bPrio)
+}
+
+func TestVRRPSyncGroupConfig(t *testing.T) {
+	two := twoInstances("100")
+	group := func(lines ...string) string {
+		return "vrrp_sync_group \"G\" {\n" + strings.Join(lines, "\n") + "\n}\n"
+	}
+	runDiagCases(t, []diagCase{
+		{name: "valid with notify", src: two + group(`  group = ["A", "B"]`, `  notify_master = "/etc/lbd/master.sh"`, `  notify_backup = "/etc/lbd/backup.sh"`, `  notify_fault = "/etc/lbd/fault.sh x"`, `  notify = "/etc/lbd/notify.sh"`)},
+		{name: "group required", src: two + group(`  notify = "/x"`), want: []string{`13:21: Missing required argument: The argument "group" is required`}},
+		{name: "group empty", src: two + group(`  group = []`), want: []string{`14:11: group: at least one vrrp_instance is required`}},
+		{name: "unknown member", src: two + group(`  group = ["A", "C"]`), want: []string{`14:17: group: unknown vrrp_instance "C" (did you mean "A"?)`}},
+		{name: "member twice", src: two + group(`  group = ["A", "B", "A"]`), want: []string{`14:22: group: "A" is listed twice`}},
+		{name: "member in two groups", src: two + group(`  group = ["A", "B"]`) + "vrrp_sync_group \"H\" {\n  group = [\"B\"]\n}\n", want: []string{
+			`17:12: group: vrrp_instance "B" is already in vrrp_sync_group "G"`,
+		}},
+		{name: "duplicate group", src: two + group(`  group = ["A"]`) + group(`  group = ["B"]`), want: []string{`16:1: duplicate vrrp_sync_group "G"; the first one is at line 13`}},
+		{name: "one member warned", src: two + group(`  group = ["A"]`), want: []string{`14:11: warning: vrrp_sync_group "G" has one member: it syncs nothing`}},
+		{name: "owner mixed in warned", src: twoInstances("255") + group(`  group = ["A", "B"]`), want: []string{`14:11: warning: vrrp_sync_group "G" mixes address owners (priority 255) with other instances`}},
+		{name: "bad notify", src: two + group(`  group = ["A", "B"]`, `  notify = "'unterminated"`), want: []string{`15:12: notify: `}},
+		{name: "bad name", src: two + "vrrp_sync_group \"a/b\" {\n  group = [\"A\", \"B\"]\n}\n", want: []string{`13:17: vrrp_sync_group name "a/b" must not`}},
+	})
+}
