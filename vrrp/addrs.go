@@ -54,7 +54,7 @@ func (in *instance) isVIP(a netip.Addr) bool {
 // and a VIP that someone else deletes while we hold it is put back.
 func (in *instance) onAddrEvent(ev addrEvent) {
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	if in.stopped {
 		return
 	}
@@ -76,7 +76,7 @@ func (in *instance) onAddrEvent(ev addrEvent) {
 // been lost, restoring held VIPs that went missing.
 func (in *instance) resync() {
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	if in.stopped || in.io == nil {
 		return
 	}
@@ -103,7 +103,7 @@ func (in *instance) resync() {
 // ifindex is the index of the interface the instance's sockets are on.
 func (in *instance) ifindex() int {
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	if in.io == nil {
 		return 0
 	}
@@ -113,7 +113,7 @@ func (in *instance) ifindex() int {
 // vipIfindex is the index of the interface the VIPs are on.
 func (in *instance) vipIfindex() int {
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	if in.io == nil {
 		return 0
 	}
@@ -123,7 +123,7 @@ func (in *instance) vipIfindex() int {
 // setIO swaps the instance's sockets (interface re-created).
 func (in *instance) setIO(io instanceIO) {
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	in.io = io
 	in.refreshPrimary()
 }
@@ -131,6 +131,6 @@ func (in *instance) setIO(io instanceIO) {
 // trackersChanged is called when a tracked source may have changed.
 func (in *instance) trackersChanged(why string) {
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	in.refresh(why)
 }

@@ -23,7 +23,7 @@ func (in *instance) arm(s *timerSlot, d time.Duration, fn func()) {
 	s.at = in.clk.Now().Add(d)
 	s.t = in.clk.AfterFunc(d, func() {
 		in.mu.Lock()
-		defer in.mu.Unlock()
+		defer in.unlock()
 		if s.gen != gen || in.stopped {
 			return
 		}

@@ -20,7 +20,7 @@ import (
 // its first result, as keepalived does.
 func (in *instance) start() {
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	in.started = true
 	// VIPs left on the interface by a crashed predecessor are not ours
 	// until we are master; keepalived removes them at start too.
@@ -54,6 +54,11 @@ func (in *instance) refresh(why string) {
 	ev := evaluate(in.cfg.Priority, in.trackers)
 	if !in.primary.IsValid() && ev.fault == "" {
 		ev.fault = "no " + in.noSourceWhat()
+	}
+	in.ownFault = ev.fault
+	if gf := in.syncFault(ev.fault); ev.fault == "" {
+		// Another member of the sync group is in FAULT of its own.
+		ev.fault = gf
 	}
 	if in.effPrio != 0 && ev.priority != in.effPrio {
 		in.log.Info().Int("from", in.effPrio).Int("to", ev.priority).Str("why", why).Msg("effective priority changed")
@@ -139,6 +144,17 @@ func (in *instance) onMasterDown() {
 		}
 		in.master = netip.Addr{}
 		in.armDown(in.masterDownInterval(), afterSilence, "no advert from the master within the master down interval")
+		return
+	}
+	if ok, holding := in.mayBecomeMaster(); !ok {
+		// keepalived: "only sync to master if everyone wants to", and
+		// check again a master down interval later. The member that
+		// wants it last takes the others with it (syncState).
+		if in.every("sync-wait") {
+			in.log.Info().Str("why", in.down.why).Str("waiting_for", holding).
+				Msg("sync group: would become MASTER, waiting until every member of the group would")
+		}
+		in.armDown(in.masterDownInterval(), in.down.kind, in.down.why)
 		return
 	}
 	in.becomeMaster(in.down.why, in.down.kind)
@@ -280,6 +296,7 @@ func (in *instance) backupAdvert(src netip.Addr, a *Advert) {
 			in.log.Info().Str("master", src.String()).Int("master_priority", prio).Msg("master seen")
 		}
 		in.setMaster(src, prio)
+		in.noLongerWants()
 		if in.cfg.PreemptDelay > 0 {
 			switch {
 			case !lower:
@@ -362,6 +379,7 @@ func (in *instance) setState(s State, reason string) {
 	in.log.Info().Str("from", prev.String()).Str("to", s.String()).Str("reason", reason).
 		Int("priority", in.effPrio).Msg("VRRP state transition")
 	in.runNotify(s.String())
+	in.syncState(prev)
 }
 
 // runNotify starts keepalived's notify scripts for a new state: the

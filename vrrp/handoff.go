@@ -76,7 +76,7 @@ func (s *Speaker) Adopt(hs []InstanceHandoff) {
 // script, the VIPs left where they are.
 func (in *instance) detach() InstanceHandoff {
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	h := InstanceHandoff{
 		Name: in.name, Interface: in.cfg.Interface, VRID: in.cfg.VirtualRouterID,
 		State: in.state.String(), Reason: in.reason,
@@ -108,7 +108,7 @@ func (in *instance) detach() InstanceHandoff {
 // backup keeps the master it knew and waits for its adverts.
 func (in *instance) adopt(h InstanceHandoff) {
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	in.started = true
 	if h.Released {
 		in.standing = released
@@ -139,12 +139,13 @@ func (in *instance) adopt(h InstanceHandoff) {
 		in.armDown(in.masterDownInterval(), afterSilence, "no advert from the master within the master down interval")
 		in.state, in.reason, in.since = StateBackup, "resumed from the previous process (binary upgrade)", now
 	default:
-		in.mu.Unlock()
+		in.unlock()
 		in.start()
 		in.mu.Lock()
 		return
 	}
 	in.log.Info().Str("state", in.state.String()).Int("priority", in.effPrio).Msg("instance resumed from the previous process")
+	in.syncResumed()
 	in.refresh("resumed")
 }
 

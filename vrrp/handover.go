@@ -25,10 +25,19 @@ import (
 // handover is a departure as the caller of release or shutdown waits for
 // it: done is closed when it ends, err says why it failed.
 type handover struct {
-	final bool // shutting down (else: lbctl vip release)
-	done  chan struct{}
-	err   error
+	purpose handoverPurpose
+	done    chan struct{}
+	err     error
 }
+
+// handoverPurpose is why a master departs, which decides where it ends.
+type handoverPurpose int
+
+const (
+	handoverRelease  handoverPurpose = iota // lbctl vip release: BACKUP, released
+	handoverSync                            // its sync group left MASTER: BACKUP, electable
+	handoverShutdown                        // the instance stops
+)
 
 // departure is one of staying, *awaitingSuccessor, *handingOff.
 type departure interface{ String() string }
@@ -78,14 +87,14 @@ func (in *instance) setDeparture(d departure) {
 // keep serving until the peer's first advert as master, bounded by the
 // master down interval; then move them to it at a quiet moment (leave)
 // and finish (finishHandover).
-func (in *instance) beginHandover(final bool) *handover {
-	h := &handover{final: final, done: make(chan struct{})}
+func (in *instance) beginHandover(purpose handoverPurpose) *handover {
+	h := &handover{purpose: purpose, done: make(chan struct{})}
 	d := &awaitingSuccessor{h: h, since: in.clk.Now()}
 	in.setDeparture(d)
 	in.disarm(&in.adver)
 	in.sendAdvert(PriorityStop)
 	in.armDepartTimer(d)
-	in.log.Info().Bool("shutdown", final).Dur("limit", in.masterDownInterval()).Msg("handing over: sent priority 0, keeping the VIPs until a peer is master")
+	in.log.Info().Bool("shutdown", purpose == handoverShutdown).Dur("limit", in.masterDownInterval()).Msg("handing over: sent priority 0, keeping the VIPs until a peer is master")
 	return h
 }
 
@@ -118,11 +127,12 @@ func (in *instance) departureAdvert(src netip.Addr, prio int) {
 }
 
 // handoverUnanswered ends a wait nobody answered. On shutdown the VIPs
-// go anyway; a release is abandoned instead, and the node stays master:
-// a planned failover must not leave the VIP nowhere.
+// go anyway; a release (or a sync group's handover) is abandoned instead,
+// and the node stays master: a planned failover must not leave the VIP
+// nowhere.
 func (in *instance) handoverUnanswered() {
 	h := in.current()
-	if h.final {
+	if h.purpose == handoverShutdown {
 		in.finishHandover(fmt.Sprintf("no peer announced itself master within %s", in.masterDownInterval()))
 		return
 	}
@@ -137,17 +147,20 @@ func (in *instance) handoverUnanswered() {
 
 // finishHandover ends a departure whose VIPs are gone (or go now, on a
 // shutdown nobody answered): a shutdown stops the instance, a release
-// leaves it BACKUP and released.
+// leaves it BACKUP and released, a sync group's handover BACKUP.
 func (in *instance) finishHandover(reason string) {
 	h := in.endHandover()
 	if h == nil {
 		return
 	}
-	if h.final {
+	switch h.purpose {
+	case handoverShutdown:
 		in.stopNow(reason, false)
-	} else {
+	case handoverRelease:
 		in.standing = released
 		in.becomeBackup("released: " + reason)
+	case handoverSync:
+		in.becomeBackup("with its sync group: " + reason)
 	}
 	// Waiters wake once the VIPs are gone.
 	close(h.done)
@@ -184,10 +197,14 @@ func (in *instance) stopNow(reason string, sendStop bool) {
 		in.removeVIPs()
 	}
 	in.master = netip.Addr{}
+	prev := in.state
 	in.state, in.reason, in.since = StateInit, "stopped: "+reason, in.clk.Now()
 	in.stopped = true
 	in.log.Info().Str("reason", reason).Msg("instance stopped")
 	in.runNotify("STOP")
+	// The group goes on without it: its fault no longer counts.
+	in.syncFault("")
+	in.syncState(prev)
 }
 
 // release is lbctl vip release: a master hands over and stays BACKUP; any
@@ -195,7 +212,7 @@ func (in *instance) stopNow(reason string, sendStop bool) {
 // handover to wait for, or nil.
 func (in *instance) release() (*handover, error) {
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	if in.stopped {
 		return nil, fmt.Errorf("vrrp_instance %q is stopped", in.name)
 	}
@@ -213,13 +230,13 @@ func (in *instance) release() (*handover, error) {
 		}
 		return nil, nil
 	}
-	return in.beginHandover(false), nil
+	return in.beginHandover(handoverRelease), nil
 }
 
 // reclaim undoes release; the protocol then decides (preemption).
 func (in *instance) reclaim() error {
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	if in.stopped {
 		return fmt.Errorf("vrrp_instance %q is stopped", in.name)
 	}
@@ -239,16 +256,16 @@ func (in *instance) reclaim() error {
 // at once. It returns the handover to wait for, or nil.
 func (in *instance) shutdown() *handover {
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	if in.stopped {
 		return nil
 	}
 	if h := in.current(); h != nil {
-		h.final = true
+		h.purpose = handoverShutdown
 		return h
 	}
 	if in.state == StateMaster {
-		return in.beginHandover(true)
+		return in.beginHandover(handoverShutdown)
 	}
 	in.stopNow("shutdown", false)
 	return nil
@@ -258,6 +275,6 @@ func (in *instance) shutdown() *handover {
 // or an instance removed from the config).
 func (in *instance) forceStop(reason string) {
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	in.stopNow(reason, !in.handingOver())
 }

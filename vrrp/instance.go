@@ -116,6 +116,12 @@ type instance struct {
 	started bool // start was called: tracker changes move the state machine
 	stopped bool
 
+	// The vrrp_sync_group (sync.go), nil when in none; ownFault is the
+	// fault of the instance's own trackers, which the group shares.
+	group    *syncGroup
+	ownFault string
+	pending  []func() // asked of the group's other members, run by unlock
+
 	ctr      counters
 	rlReason map[Reason]time.Time // last log time per invalid reason
 	rlEvent  map[string]time.Time // last log time of repetitive events
@@ -365,7 +371,7 @@ func (in *instance) every(key string) bool {
 // 6.4.2 or 6.4.3).
 func (in *instance) onPacket(pkt rxPacket) {
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	if in.stopped {
 		return
 	}
@@ -400,7 +406,7 @@ func (in *instance) invalidPacket(src netip.Addr, perr *ParseError) {
 // status snapshots the instance for the admin API.
 func (in *instance) status() InstanceStatus {
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	st := InstanceStatus{
 		Name:                 in.name,
 		Interface:            in.cfg.Interface,
@@ -415,6 +421,7 @@ func (in *instance) status() InstanceStatus {
 		Preempt:              in.preempts(),
 		Released:             in.standing == released,
 		HandingOver:          in.handingOver(),
+		SyncGroup:            in.groupName(),
 		SourceAddress:        addrString(in.primary),
 		LastTransition:       in.since,
 		LastTransitionReason: in.reason,

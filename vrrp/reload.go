@@ -14,7 +14,7 @@ import (
 // advert interval, and the trackers are re-read.
 func (in *instance) reconfigure(cfg *config.VRRPInstance, scripts []*config.VRRPScript) {
 	in.mu.Lock()
-	defer in.mu.Unlock()
+	defer in.unlock()
 	if in.stopped {
 		return
 	}

@@ -36,6 +36,10 @@ type sim struct {
 	// cut, while set, keeps adverts from and to nodes marked cutOff (VRRP
 	// blocked between them, as in a split brain); announcements pass.
 	cut bool
+	// demux delivers an advert only to the nodes of its VRID, as a host
+	// running several instances does (keepalived's one socket, lbd's
+	// filters); without it every node gets every advert.
+	demux bool
 }
 
 type frame struct {
@@ -173,6 +177,9 @@ func (s *sim) pump() {
 		s.queue = s.queue[1:]
 		for _, n := range s.nodes {
 			if n == f.from || n.down || (s.cut && (n.cutOff || f.from.cutOff)) {
+				continue
+			}
+			if s.demux && len(f.pkt.Payload) > 1 && n.peer == nil && int(f.pkt.Payload[1]) != n.in.cfg.VirtualRouterID {
 				continue
 			}
 			if n.peer != nil {

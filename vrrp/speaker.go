@@ -37,6 +37,7 @@ type Speaker struct {
 	stopWatch func()
 	untrack   func()
 	instances []*running
+	groups    map[string]*runningGroup // vrrp_sync_group by name
 	closed    bool
 	awaiting  bool // AwaitHandoff: Apply leaves new instances to Adopt (handoff.go)
 
@@ -60,6 +61,13 @@ type running struct {
 	nq  *notifyQueue
 }
 
+// runningGroup is a vrrp_sync_group with its notify queue, which
+// survives reloads.
+type runningGroup struct {
+	g  *syncGroup
+	nq *notifyQueue
+}
+
 // New returns a speaker with no instances; Apply starts them. tracker may
 // be nil when no instance uses track_backend.
 func New(log zerolog.Logger, tracker BackendTracker) *Speaker {
@@ -75,6 +83,7 @@ func newSpeaker(log zerolog.Logger, tracker BackendTracker, clk clock.Clock, mkH
 		mkHost:   mkHost,
 		scripts:  map[string]*scriptRunner{},
 		links:    map[string]linkInfo{},
+		groups:   map[string]*runningGroup{},
 		kick:     make(chan struct{}, 1),
 		quit:     make(chan struct{}),
 		loopDone: make(chan struct{}),
@@ -183,12 +192,42 @@ func (s *Speaker) Apply(cfg *config.Config) error {
 		}
 	}
 	s.instances = list
+	s.applyGroups(cfg)
 	for _, p := range plans {
 		if p.new != nil && !s.awaiting {
 			p.new.in.start()
 		}
 	}
 	return nil
+}
+
+// applyGroups rebuilds the sync groups over the running instances. A
+// group that was there keeps its state and notify queue.
+func (s *Speaker) applyGroups(cfg *config.Config) {
+	for _, r := range s.instances {
+		r.in.leaveGroup()
+	}
+	old := s.groups
+	s.groups = map[string]*runningGroup{}
+	for _, gc := range cfg.VRRPSyncGroups {
+		prev, nq := StateInit, (*notifyQueue)(nil)
+		if o := old[gc.Name]; o != nil {
+			prev, nq = o.g.groupState(), o.nq
+			delete(old, gc.Name)
+		} else {
+			nq = newNotifyQueue(s.log.With().Str("sync_group", gc.Name).Logger())
+		}
+		g := newSyncGroup(gc, s.log, nq.push)
+		for _, name := range gc.Group {
+			if r := s.find(name); r != nil {
+				g.join(r.in, prev)
+			}
+		}
+		s.groups[gc.Name] = &runningGroup{g: g, nq: nq}
+	}
+	for _, o := range old {
+		o.nq.close()
+	}
 }
 
 // check refuses a config this host cannot run, before anything changes.
@@ -571,6 +610,9 @@ func (s *Speaker) Shutdown(ctx context.Context) error {
 		r.io.close()
 		r.nq.close()
 	}
+	for _, g := range s.groups {
+		g.nq.close()
+	}
 	s.srcMu.Lock()
 	scripts := s.scripts
 	s.scripts = map[string]*scriptRunner{}
@@ -579,9 +621,16 @@ func (s *Speaker) Shutdown(ctx context.Context) error {
 		r.stop()
 	}
 	var err error
+	queues := make([]*notifyQueue, 0, len(s.instances)+len(s.groups))
 	for _, r := range s.instances {
+		queues = append(queues, r.nq)
+	}
+	for _, g := range s.groups {
+		queues = append(queues, g.nq)
+	}
+	for _, q := range queues {
 		select {
-		case <-r.nq.done:
+		case <-q.done:
 		case <-ctx.Done():
 			err = fmt.Errorf("vrrp: notify scripts still running: %w", ctx.Err())
 		}

@@ -38,7 +38,9 @@ type InstanceStatus struct {
 	Released bool `json:"released"`
 	// HandingOver is true while a master that sent priority 0 keeps its
 	// VIPs until the peer announces itself.
-	HandingOver          bool            `json:"handing_over"`
+	HandingOver bool `json:"handing_over"`
+	// SyncGroup is the vrrp_sync_group the instance is in, "" when none.
+	SyncGroup            string          `json:"sync_group,omitempty"`
 	Trackers             []TrackerStatus `json:"trackers"`
 	LastTransition       time.Time       `json:"last_transition"`
 	LastTransitionReason string          `json:"reason"`

@@ -147,7 +147,7 @@ func (in *instance) leave(to netip.Addr, then func(how string)) {
 		}
 		waited := time.Since(start)
 		in.mu.Lock()
-		defer in.mu.Unlock()
+		defer in.unlock()
 		if in.vips != vipPhase(lv) || lv.step != leaveWaitQuiet || in.stopped {
 			return
 		}
