@@ -549,6 +549,11 @@ type VRRPSyncGroup struct {
 	NotifyBackup string
 	NotifyFault  string
 	Notify       string
+	// TrackingWeight (sync_group_tracking_weight) keeps the tracking
+	// weights of the members. Default false: as in keepalived, a member's
+	// trackers count as weight 0, so that a failure is a FAULT of the
+	// group instead of priorities that differ between its members.
+	TrackingWeight bool
 
 	rng blockRanges
 	// memberRng is where each name of Group is written.

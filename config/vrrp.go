@@ -262,6 +262,7 @@ var vrrpSyncGroupSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "group", Required: true},
 		{Name: "notify_master"}, {Name: "notify_backup"}, {Name: "notify_fault"}, {Name: "notify"},
+		{Name: "sync_group_tracking_weight"},
 	},
 }
 
@@ -270,6 +271,7 @@ func (d *decoder) decodeVRRPSyncGroup(blk *hcl.Block) *VRRPSyncGroup {
 	d.checkName(blk, "vrrp_sync_group")
 	b := d.body(d.content(blk, vrrpSyncGroupSchema), blk.DefRange, &g.rng)
 	b.strList("group", &g.Group)
+	b.boolean("sync_group_tracking_weight", &g.TrackingWeight)
 	for i := range g.Group {
 		g.memberRng = append(g.memberRng, b.elemRange("group", i))
 	}
@@ -326,6 +328,9 @@ func (d *decoder) syncGroups(cfg *Config) {
 			if vi.Priority == 255 {
 				owners++
 			}
+			if w := weightedTracker(cfg, vi); w != "" && !g.TrackingWeight {
+				d.warnf(g.memberRng[i], "vrrp_sync_group %q: %s of %q counts as weight 0 in a sync group (a failure is a FAULT of the group), as in keepalived; sync_group_tracking_weight = true keeps the weights", g.Name, w, m)
+			}
 		}
 		switch {
 		case len(g.Group) == 1:
@@ -334,6 +339,21 @@ func (d *decoder) syncGroups(cfg *Config) {
 			d.warnf(g.rng.at("group"), "vrrp_sync_group %q mixes address owners (priority 255) with other instances: they cannot change state together", g.Name)
 		}
 	}
+}
+
+// weightedTracker names a tracker of vi with a weight, "" when none has.
+func weightedTracker(cfg *Config, vi *VRRPInstance) string {
+	for _, n := range vi.TrackScripts {
+		if sc := cfg.VRRPScript(n); sc != nil && sc.Weight != 0 {
+			return fmt.Sprintf("track_script %q (weight %d)", n, sc.Weight)
+		}
+	}
+	for _, tb := range vi.TrackBackends {
+		if tb.Weight != 0 {
+			return fmt.Sprintf("track_backend %q (weight %d)", tb.Backend, tb.Weight)
+		}
+	}
+	return ""
 }
 
 var trackBackendSchema = &hcl.BodySchema{

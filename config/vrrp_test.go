@@ -134,6 +134,12 @@ func TestVRRPSyncGroupConfig(t *testing.T) {
 		{name: "one member warned", src: two + group(`  group = ["A"]`), want: []string{`14:11: warning: vrrp_sync_group "G" has one member: it syncs nothing`}},
 		{name: "owner mixed in warned", src: twoInstances("255") + group(`  group = ["A", "B"]`), want: []string{`14:11: warning: vrrp_sync_group "G" mixes address owners (priority 255) with other instances`}},
 		{name: "bad notify", src: two + group(`  group = ["A", "B"]`, `  notify = "'unterminated"`), want: []string{`15:12: notify: `}},
+		{name: "weighted tracker warned", src: "vrrp_script \"chk\" {\n  script = \"/bin/true\"\n  weight = -20\n}\n" +
+			strings.Replace(two, "priority = 100\n}", "priority = 100\n  track_script = [\"chk\"]\n}", 1) + group(`  group = ["A", "B"]`), want: []string{
+			`19:12: warning: vrrp_sync_group "G": track_script "chk" (weight -20) of "A" counts as weight 0 in a sync group`,
+		}},
+		{name: "weighted tracker kept", src: "vrrp_script \"chk\" {\n  script = \"/bin/true\"\n  weight = -20\n}\n" +
+			strings.Replace(two, "priority = 100\n}", "priority = 100\n  track_script = [\"chk\"]\n}", 1) + group(`  group = ["A", "B"]`, `  sync_group_tracking_weight = true`)},
 		{name: "bad name", src: two + "vrrp_sync_group \"a/b\" {\n  group = [\"A\", \"B\"]\n}\n", want: []string{`13:17: vrrp_sync_group name "a/b" must not`}},
 	})
 }

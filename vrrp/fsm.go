@@ -51,7 +51,7 @@ func (in *instance) refresh(why string) {
 	for _, t := range in.trackers {
 		t.read(in.src)
 	}
-	ev := evaluate(in.cfg.Priority, in.trackers)
+	ev := evaluate(in.cfg.Priority, in.trackers, in.unweighted())
 	if !in.primary.IsValid() && ev.fault == "" {
 		ev.fault = "no " + in.noSourceWhat()
 	}

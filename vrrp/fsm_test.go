@@ -405,7 +405,7 @@ func TestClampedPriority(t *testing.T) {
 		{100, -20, true, 100},
 		{100, 20, false, 100},
 	} {
-		ev := evaluate(tc.base, []*tracker{{kind: trackScript, name: "s", weight: tc.weight, known: true, ok: tc.ok}})
+		ev := evaluate(tc.base, []*tracker{{kind: trackScript, name: "s", weight: tc.weight, known: true, ok: tc.ok}}, false)
 		if ev.priority != tc.want || ev.fault != "" {
 			t.Errorf("base %d weight %d ok %v: %+v, want priority %d", tc.base, tc.weight, tc.ok, ev, tc.want)
 		}

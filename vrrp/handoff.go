@@ -117,7 +117,7 @@ func (in *instance) adopt(h InstanceHandoff) {
 	for _, t := range in.trackers {
 		t.read(in.src)
 	}
-	in.effPrio = evaluate(in.cfg.Priority, in.trackers).priority
+	in.effPrio = evaluate(in.cfg.Priority, in.trackers, in.unweighted()).priority
 	now := in.clk.Now()
 	switch {
 	case h.State == "MASTER" && h.VIPsHeld && in.primary.IsValid():

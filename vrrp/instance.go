@@ -422,6 +422,7 @@ func (in *instance) status() InstanceStatus {
 		Released:             in.standing == released,
 		HandingOver:          in.handingOver(),
 		SyncGroup:            in.groupName(),
+		SyncGroupState:       in.groupStateName(),
 		SourceAddress:        addrString(in.primary),
 		LastTransition:       in.since,
 		LastTransitionReason: in.reason,
@@ -456,9 +457,13 @@ func (in *instance) status() InstanceStatus {
 	}
 	owner := in.cfg.Priority == PriorityOwner
 	for _, t := range in.trackers {
-		d, f := t.contribution(owner)
+		d, f := t.contribution(owner, in.unweighted())
+		w := t.weight
+		if in.unweighted() {
+			w = 0
+		}
 		ts := TrackerStatus{
-			Kind: string(t.kind), Name: t.name, Weight: t.weight,
+			Kind: string(t.kind), Name: t.name, Weight: w,
 			Status: "INIT", Detail: t.detail, Contribution: d, Fault: f, Implicit: t.implicit,
 		}
 		if t.known {

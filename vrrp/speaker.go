@@ -204,8 +204,11 @@ func (s *Speaker) Apply(cfg *config.Config) error {
 // applyGroups rebuilds the sync groups over the running instances. A
 // group that was there keeps its state and notify queue.
 func (s *Speaker) applyGroups(cfg *config.Config) {
+	var left []*instance
 	for _, r := range s.instances {
-		r.in.leaveGroup()
+		if r.in.leaveGroup() {
+			left = append(left, r.in)
+		}
 	}
 	old := s.groups
 	s.groups = map[string]*runningGroup{}
@@ -227,6 +230,9 @@ func (s *Speaker) applyGroups(cfg *config.Config) {
 	}
 	for _, o := range old {
 		o.nq.close()
+	}
+	for _, in := range left {
+		in.leftGroup()
 	}
 }
 

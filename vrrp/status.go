@@ -40,7 +40,11 @@ type InstanceStatus struct {
 	// VIPs until the peer announces itself.
 	HandingOver bool `json:"handing_over"`
 	// SyncGroup is the vrrp_sync_group the instance is in, "" when none.
-	SyncGroup            string          `json:"sync_group,omitempty"`
+	SyncGroup string `json:"sync_group,omitempty"`
+	// SyncGroupState is that group's state (MASTER when every member is,
+	// BACKUP when none is, FAULT when one is; it keeps its last value
+	// while members follow each other).
+	SyncGroupState       string          `json:"sync_group_state,omitempty"`
 	Trackers             []TrackerStatus `json:"trackers"`
 	LastTransition       time.Time       `json:"last_transition"`
 	LastTransitionReason string          `json:"reason"`

@@ -69,23 +69,45 @@ func newSyncGroup(cfg *config.VRRPSyncGroup, log zerolog.Logger, notify func([]s
 
 // join adds in to the group, as it is now: a reload rebuilds the groups,
 // and a group that was there before keeps its state (prev), so that its
-// scripts do not run again for a state it was already in.
+// scripts do not run again for a state it was already in. A running
+// member re-reads its trackers: their weights may count no more (or
+// again).
 func (g *syncGroup) join(in *instance, prev State) {
 	in.mu.Lock()
 	defer in.unlock()
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	in.group = g
 	g.members = append(g.members, in)
 	g.views[in] = &memberView{state: in.state, fault: in.ownFault}
 	g.state = prev
+	g.mu.Unlock()
+	in.refresh("joined sync group " + g.name)
 }
 
-// leaveGroup takes in out of its group (a reload that no longer lists it).
-func (in *instance) leaveGroup() {
+// leaveGroup takes in out of its group, before a reload's groups are
+// joined; it reports whether in was in one.
+func (in *instance) leaveGroup() bool {
 	in.mu.Lock()
 	defer in.unlock()
+	was := in.group != nil
 	in.group = nil
+	return was
+}
+
+// leftGroup re-reads the trackers of an instance a reload took out of its
+// group (unless it joined another): their weights count again.
+func (in *instance) leftGroup() {
+	in.mu.Lock()
+	defer in.unlock()
+	if in.group == nil {
+		in.refresh("left its sync group")
+	}
+}
+
+// unweighted reports whether in's trackers count as weight 0: it is in a
+// sync group without sync_group_tracking_weight (keepalived's rule).
+func (in *instance) unweighted() bool {
+	return in.group != nil && !in.group.cfg.TrackingWeight
 }
 
 func (in *instance) groupName() string {
@@ -93,6 +115,15 @@ func (in *instance) groupName() string {
 		return ""
 	}
 	return in.group.name
+}
+
+// groupStateName is the state of in's group for the status, "" when in
+// is in none.
+func (in *instance) groupStateName() string {
+	if in.group == nil {
+		return ""
+	}
+	return in.group.groupState().String()
 }
 
 // groupState is the group's state as last notified.

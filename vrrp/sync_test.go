@@ -175,3 +175,56 @@ func TestSyncGroupFollowsBackup(t *testing.T) {
 	s.wantStates(map[*node]State{a1: StateMaster, a2: StateMaster, b2: StateBackup})
 	s.onlyHolder("192.0.2.101/24", a2)
 }
+
+// A member's tracking weight counts as weight 0 in a group (keepalived's
+// rule): the backend a2 tracks with weight -60 failing is a FAULT of a's
+// group, and b takes both VIPs. With sync_group_tracking_weight the weight
+// applies: a2 runs at 90, b2 preempts it and a1 hands over with it.
+func TestSyncGroupTrackingWeight(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		t.Run(map[bool]string{false: "weights count as 0", true: "sync_group_tracking_weight"}[keep], func(t *testing.T) {
+			s := newSim(t)
+			s.demux = true
+			a1 := s.add("a1", "192.0.2.1", 150, nil)
+			a2 := s.add("a2", "192.0.2.1", 150, func(c *config.VRRPInstance) {
+				second(c)
+				c.TrackBackends = []*config.TrackBackend{{Backend: "web", MinUp: 1, Weight: -60}}
+			})
+			a2.src.backends["web"] = 2
+			b1 := s.add("b1", "192.0.2.2", 100, nil)
+			b2 := s.add("b2", "192.0.2.2", 100, second)
+			g := newSyncGroup(&config.VRRPSyncGroup{Name: "G", Group: []string{"VI_1", "VI_2"}, TrackingWeight: keep},
+				zerolog.New(zerolog.NewTestWriter(t)), func([]string) {})
+			g.join(a1.in, StateInit)
+			g.join(a2.in, StateInit)
+			for _, n := range []*node{a1, a2, b1, b2} {
+				n.start()
+			}
+			s.advance(10 * time.Second)
+			s.wantStates(map[*node]State{a1: StateMaster, a2: StateMaster, b1: StateBackup, b2: StateBackup})
+			a2.setBackend("web", 0)
+			s.advance(5 * time.Second)
+			if keep {
+				if a2.prio() != 90 {
+					t.Errorf("a2's effective priority = %d, want 90", a2.prio())
+				}
+				// b2 preempts a2, and a1 hands over with it.
+				s.wantStates(map[*node]State{a1: StateBackup, a2: StateBackup, b1: StateMaster, b2: StateMaster})
+				return
+			}
+			if a2.prio() != 150 {
+				t.Errorf("a2's effective priority = %d, want 150 (the weight does not count)", a2.prio())
+			}
+			s.wantStates(map[*node]State{a1: StateFault, a2: StateFault, b1: StateMaster, b2: StateMaster})
+			st := a2.in.status()
+			for _, tr := range st.Trackers {
+				if tr.Kind == "backend" && (tr.Weight != 0 || !tr.Fault) {
+					t.Errorf("a2's backend tracker in the status: weight %d, fault %v; want 0, true", tr.Weight, tr.Fault)
+				}
+			}
+			a2.setBackend("web", 2)
+			s.advance(10 * time.Second)
+			s.wantStates(map[*node]State{a1: StateMaster, a2: StateMaster, b1: StateBackup, b2: StateBackup})
+		})
+	}
+}

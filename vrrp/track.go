@@ -72,13 +72,16 @@ func (t *tracker) read(src trackSource) {
 }
 
 // contribution is what the tracker adds to the priority now, and whether it
-// holds the instance in FAULT.
-func (t *tracker) contribution(owner bool) (delta int, fault bool) {
+// holds the instance in FAULT. unweighted is keepalived's rule for the
+// members of a vrrp_sync_group (without sync_group_tracking_weight): every
+// tracker counts as weight 0, so that a failure is a FAULT of the group
+// rather than priorities that differ between its members.
+func (t *tracker) contribution(owner, unweighted bool) (delta int, fault bool) {
 	if !t.known {
 		return 0, false
 	}
 	switch {
-	case t.weight == 0:
+	case t.weight == 0 || unweighted:
 		return 0, !t.ok
 	case owner:
 		return 0, false
@@ -99,7 +102,7 @@ type evaluation struct {
 
 // evaluate computes the effective priority and FAULT condition from the
 // trackers' current values.
-func evaluate(base int, trackers []*tracker) evaluation {
+func evaluate(base int, trackers []*tracker, unweighted bool) evaluation {
 	owner := base == PriorityOwner
 	ev := evaluation{priority: base}
 	var faults []string
@@ -110,7 +113,7 @@ func evaluate(base int, trackers []*tracker) evaluation {
 			}
 			continue
 		}
-		d, f := t.contribution(owner)
+		d, f := t.contribution(owner, unweighted)
 		ev.priority += d
 		if f {
 			faults = append(faults, t.label()+" "+t.detail)

@@ -102,6 +102,9 @@ func (c *cli) vipStatus() error {
 	if err := t.flush(); err != nil {
 		return err
 	}
+	if err := syncGroupTable(c.out, vips); err != nil {
+		return err
+	}
 	// What moves the priority, and the packet counters, per instance.
 	for _, v := range vips {
 		fmt.Fprintf(c.out, "\n%s: base priority %d", v.Name, v.Priority)
@@ -143,4 +146,32 @@ func (c *cli) vipStatus() error {
 			ct.AdvertsSent, ct.AdvertsReceived, ct.Transitions, strings.Join(invalid, " "))
 	}
 	return nil
+}
+
+// syncGroupTable lists the vrrp_sync_groups, their state and members, in
+// the order their first member appears; nothing when there are none.
+func syncGroupTable(w io.Writer, vips []vrrp.InstanceStatus) error {
+	var order []string
+	members := map[string][]string{}
+	state := map[string]string{}
+	for _, v := range vips {
+		if v.SyncGroup == "" {
+			continue
+		}
+		if _, ok := members[v.SyncGroup]; !ok {
+			order = append(order, v.SyncGroup)
+		}
+		members[v.SyncGroup] = append(members[v.SyncGroup], v.Name+"="+v.State)
+		state[v.SyncGroup] = v.SyncGroupState
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	t := newTable(w)
+	t.row("SYNC GROUP", "STATE", "MEMBERS")
+	for _, g := range order {
+		t.row(g, state[g], strings.Join(members[g], ","))
+	}
+	return t.flush()
 }
