@@ -131,6 +131,9 @@ func (c *metricsCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, t := range snap.Tables {
 		m.table(t)
 	}
+	for _, p := range snap.Peers {
+		m.peers(p)
+	}
 }
 
 func (m emitter) bgp(st bgp.Status) {

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"lbd/peers"
 	"lbd/sticktable"
 
 	"time"
@@ -28,6 +29,8 @@ type Snapshot struct {
 	Logs []LogStats
 	// Tables are the stick tables (tables.go).
 	Tables []sticktable.Stats
+	// Peers are the peers links (tables.go).
+	Peers []peers.Stats
 }
 
 // LogStats are one log target's counters.

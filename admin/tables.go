@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 
+	"lbd/peers"
 	"lbd/sticktable"
 )
 
@@ -122,4 +123,21 @@ func (m emitter) table(t sticktable.Stats) {
 	m.counter(stInserts, t.Inserts, t.Name)
 	m.counter(stEvictions, t.Evictions, t.Name)
 	m.counter(stExpired, t.Expired, t.Name)
+}
+
+var (
+	peLabels    = []string{"peers"}
+	peConnected = desc("peers_connected", "1 while this node's connection to the peer (pushing its table changes) is up.", peLabels...)
+	peConnects  = desc("peers_connects_total", "Connections made to the peer (each starts with a full resynchronisation).", peLabels...)
+	peSent      = desc("peers_entries_sent_total", "Stick table entries sent to the peer.", peLabels...)
+	peReceived  = desc("peers_entries_received_total", "Stick table entries received from the peer and applied.", peLabels...)
+	peAuthFail  = desc("peers_auth_failures_total", "Connections refused: the other side does not hold the shared secret.", peLabels...)
+)
+
+func (m emitter) peers(p peers.Stats) {
+	m.gauge(peConnected, b2f(p.Connected), p.Name)
+	m.counter(peConnects, p.Connects, p.Name)
+	m.counter(peSent, p.Sent, p.Name)
+	m.counter(peReceived, p.Received, p.Name)
+	m.counter(peAuthFail, p.AuthFailures, p.Name)
 }

@@ -19,6 +19,7 @@ import (
 	"lbd/config"
 	"lbd/health"
 	"lbd/logsink"
+	"lbd/peers"
 	"lbd/proxy"
 	"lbd/tlsconf"
 	"lbd/vrrp"
@@ -35,7 +36,9 @@ type Appliance struct {
 	proxy   *proxy.Engine
 	sinks   *logsink.Set // the log targets, for the metrics; nil without
 	stats   *admin.StatsServer
-	peer    *admin.PeerServer // peer_api: the other node's lbctl pair (pair.go)
+	peer    *admin.PeerServer      // peer_api: the other node's lbctl pair (pair.go)
+	peers   map[string]*peers.Link // peers blocks: stick tables shared with the other node (peers.go); under pmu
+	pmu     sync.Mutex
 	speaker *vrrp.Speaker
 	// sessions makes TLS sessions resumable across reloads (tls.go).
 	sessions *tlsconf.Sessions
@@ -194,6 +197,16 @@ func (a *Appliance) apply(cfg, old *config.Config) error {
 		}
 		return err
 	}
+	if err := a.applyPeers(cfg); err != nil {
+		a.rollback(old, runtime, true)
+		if old != nil {
+			_ = a.speaker.Apply(old)
+			_ = a.bgp.Apply(old)
+			_ = a.stats.Apply(old.Stats)
+			_ = a.peer.Apply(old.PeerAPI)
+		}
+		return err
+	}
 	a.configureSessions(cfg)
 	a.applyACME(cfg)
 	return nil
@@ -296,6 +309,7 @@ func (a *Appliance) Stop(ctx context.Context) error {
 	a.acme.stop()
 	a.stats.Close(pctx)
 	a.peer.Close()
+	a.closePeers()
 	a.bgp.Close()
 	a.pool.Close()
 	return errors.Join(verr, perr)

@@ -128,6 +128,7 @@ func (a *Appliance) Retire(ctx context.Context) error {
 	a.stats.Close(sctx)
 	cancel()
 	a.peer.Close()
+	a.closePeers() // the successor's links took over (SO_REUSEPORT)
 	pctx, cancel := context.WithTimeout(ctx, grace)
 	defer cancel()
 	perr := a.proxy.Retire(pctx)

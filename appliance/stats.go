@@ -51,6 +51,7 @@ func (a *Appliance) Stats() admin.Snapshot {
 		snap.Backends = append(snap.Backends, bs)
 	}
 	snap.Tables = a.proxy.TableStats()
+	snap.Peers = a.PeersStats()
 	if a.sinks != nil {
 		for _, l := range a.sinks.Stats() {
 			snap.Logs = append(snap.Logs, admin.LogStats{Target: l.Target, Sent: l.Sent, Dropped: l.Dropped})

@@ -55,7 +55,7 @@ func (e *Engine) tableByName(name string) any {
 
 // tableSpec turns a stick_table block into a table's description.
 func tableSpec(st *config.StickTable) sticktable.Spec {
-	s := sticktable.Spec{Name: st.Name, KeyLen: st.Len, Size: st.Size, Expire: st.Expire, Sync: st.Peers != ""}
+	s := sticktable.Spec{Name: st.Name, KeyLen: st.Len, Size: st.Size, Expire: st.Expire, Peers: st.Peers}
 	switch st.Type {
 	case "ipv6":
 		s.Kind = sticktable.IPv6

@@ -105,7 +105,7 @@ func (c *core) touch(i int32, now uint32) {
 
 // mark queues slot i for the peers.
 func (c *core) mark(i int32) {
-	if !c.t.spec.Sync {
+	if c.t.spec.Peers == "" {
 		return
 	}
 	m := c.m(i)

@@ -195,3 +195,16 @@ func (t *Table) applyOne(key []byte, age uint32, vals []byte) error {
 	}
 	return nil
 }
+
+// ValuesSize is the encoded size of an entry's counters.
+func (t *Table) ValuesSize() int {
+	n := 0
+	for _, s := range t.spec.Store {
+		if t.period[s.Counter] != 0 {
+			n += 12
+		} else {
+			n += 8
+		}
+	}
+	return n
+}

@@ -66,8 +66,9 @@ type Spec struct {
 	Size   int           // the most entries
 	Expire time.Duration // an entry unused this long goes; 0: never (only evicted)
 	Store  []Store
-	// Sync: entries changed here are marked for the other node (peers).
-	Sync bool
+	// Peers names the peers block sharing the table ("": none); entries
+	// changed here are then marked for the other node.
+	Peers string
 }
 
 // MaxExpire is the longest expire (HAProxy's: 2^31 ms).
@@ -188,7 +189,7 @@ func (t *Table) Stores(c Counter) bool { return c >= 0 && c < nCounters && t.off
 // counters as t (a reload then keeps t and its entries).
 func (t *Table) SameLayout(s Spec) bool {
 	a := t.spec
-	if a.Kind != s.Kind || a.KeyLen != s.KeyLen && s.Kind == String || a.Size != s.Size || a.Expire != s.Expire || a.Sync != s.Sync || len(a.Store) != len(s.Store) {
+	if a.Kind != s.Kind || a.KeyLen != s.KeyLen && s.Kind == String || a.Size != s.Size || a.Expire != s.Expire || a.Peers != s.Peers || len(a.Store) != len(s.Store) {
 		return false
 	}
 	for i := range a.Store {

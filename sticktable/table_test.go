@@ -231,7 +231,7 @@ func TestClear(t *testing.T) {
 // Two tables synchronised by Drain/All and Apply, as two nodes are.
 func TestSyncRoundTrip(t *testing.T) {
 	spec := ipSpec(100, time.Minute)
-	spec.Sync = true
+	spec.Peers = "pair"
 	a, clk := newTest(t, spec)
 	b, _ := newTest(t, spec)
 	if a.Layout() != "ip,http_req_rate(10000),conn_cur,http_req_cnt,conn_cnt" {
