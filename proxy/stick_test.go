@@ -138,6 +138,11 @@ func TestStickRateLimit(t *testing.T) {
 		t.Fatalf("other client: %s %q", resp.Status, body)
 	}
 	tb := r.e.Table("web")
+	// The last request's tracking ends just after its response is sent.
+	deadline := time.Now().Add(5 * time.Second)
+	for entryValues(t, tb, "127.0.0.1")["conn_cur"] != 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 	v := entryValues(t, tb, "127.0.0.1")
 	if v["http_req_cnt"] != 8 || v["http_req_rate"] != 8 || v["conn_cnt"] != 8 || v["conn_cur"] != 0 || v["http_err_cnt"] != 1 || v["bytes_out_cnt"] == 0 {
 		t.Errorf("127.0.0.1's entry: %v", v)

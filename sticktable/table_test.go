@@ -364,8 +364,8 @@ func TestConcurrent(t *testing.T) {
 // http_req_rate, conn_cur, http_req_cnt and conn_cnt (the figure the
 // README gives).
 func TestBytesPerEntry(t *testing.T) {
-	if testing.Short() {
-		t.Skip("allocates a table of a million entries")
+	if testing.Short() || raceEnabled {
+		t.Skip("allocates a table of a million entries (and the race detector's shadow memory would be counted)")
 	}
 	const n = 1_000_000
 	for _, spec := range []Spec{

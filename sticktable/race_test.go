@@ -1,0 +1,5 @@
+//go:build race
+
+package sticktable
+
+const raceEnabled = true
