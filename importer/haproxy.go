@@ -128,12 +128,15 @@ type hapConv struct {
 	lbdDef  *proxy                 // the defaults section written as lbd's defaults block
 	// mapFiles names the map blocks written for map files (haproxy_rules.go).
 	mapFiles map[string]string
+	// localPeer is global's localpeer (haproxy_stick.go).
+	localPeer string
 }
 
 func convertHAProxy(file string, data []byte, doc *document, ns *notes) {
 	hc := &hapConv{file: file, ns: ns, doc: doc, named: map[string]*hapSection{}}
 	hc.secs = parseHAProxy(file, data, ns, doc.comments)
 	var lastDef *hapSection
+	var peerSecs []*hapSection
 	defProxies := map[*hapSection]*proxy{}
 	usedBy := map[*hapSection]int{}
 	for _, s := range hc.secs {
@@ -154,12 +157,17 @@ func convertHAProxy(file string, data []byte, doc *document, ns *notes) {
 				usedBy[d]++
 			}
 			hc.proxies = append(hc.proxies, hc.newProxy(s, d))
+		case "peers":
+			peerSecs = append(peerSecs, s) // after global (localpeer)
 		default:
 			ns.add(s.head.pos, NotConverted, s.head.text(), "lbd has no %s section", s.kind)
 			for _, l := range s.lines {
 				ns.add(l.pos, NotConverted, l.text(), "in the %s section at line %d", s.kind, s.head.line)
 			}
 		}
+	}
+	for _, s := range peerSecs {
+		hc.convertPeers(s)
 	}
 	// lbd has one defaults block: it gets the HAProxy defaults section
 	// most proxies use; proxies under another one get its differences

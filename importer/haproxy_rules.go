@@ -160,6 +160,13 @@ func criterionTarget(fetch, match string) (critTarget, string, string) {
 	if i := strings.IndexByte(fetch, '('); i > 0 && strings.HasSuffix(fetch, ")") {
 		name, arg = fetch[:i], fetch[i+1:len(fetch)-1]
 	}
+	// Stick counters first: sc0_http_req_cnt is not hdr_cnt's form.
+	if c, ok := counterCriterion(name, arg); ok {
+		return critTarget{attr: c}, "int", ""
+	}
+	if e, err := sample.ParseExpr(fetch); err == nil && e.Fetch.Def.ID == sample.FSC {
+		return critTarget{block: "sample", label: fetch}, "", ""
+	}
 	base, suffix := name, ""
 	for _, s := range []string{"_beg", "_end", "_sub", "_dir", "_dom", "_reg", "_len", "_cnt", "_found"} {
 		if strings.HasSuffix(name, s) && name != "src_port" {
@@ -224,9 +231,6 @@ func criterionTarget(fetch, match string) (critTarget, string, string) {
 	case "ssl_fc_sni", "req.ssl_sni", "req_ssl_sni":
 		return critTarget{attr: "sni", caseless: true}, defaultStr(method), ""
 	}
-	if c, ok := counterCriterion(name, arg); ok {
-		return critTarget{attr: c}, "int", ""
-	}
 	// Anything lbd's sample language knows, as a sample block.
 	if e, err := sample.ParseExpr(fetch); err == nil {
 		m := defaultStr(method)
@@ -246,8 +250,12 @@ func defaultStr(m string) string {
 }
 
 // counterCriterion maps sc0_http_req_rate and sc_http_req_rate(0) to
-// lbd's sc0_http_req_rate.
+// lbd's sc0_http_req_rate, and src_http_req_rate (the proxy's own table)
+// to src_http_req_rate. With a table argument they are sample blocks.
 func counterCriterion(name, arg string) (string, bool) {
+	if c, ok := strings.CutPrefix(name, "src_"); ok && sample.CounterIndex(c) >= 0 && arg == "" {
+		return name, true
+	}
 	for s := 0; s < 3; s++ {
 		if c, ok := strings.CutPrefix(name, fmt.Sprintf("sc%d_", s)); ok && sample.CounterIndex(c) >= 0 && arg == "" {
 			return name, true

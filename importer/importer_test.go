@@ -45,6 +45,8 @@ func validate(t *testing.T, name string, hcl []byte) {
 	src = withTestCerts(t, src) // tls_test.go
 	// Map and pattern files of the traffic policy's rows.
 	src = bytes.ReplaceAll(src, []byte(`"/etc/haproxy/`), []byte(`"`+filepath.Join(dir, "../policy")+`/`))
+	// The peers block's secret (haproxy_stick.go).
+	src = bytes.ReplaceAll(src, []byte(`"`+peersSecret+`"`), []byte(`"`+filepath.Join(dir, "../policy/peers.key")+`"`))
 	if _, err := config.Parse(name+".hcl", src); err != nil {
 		t.Errorf("%s: the output does not pass lbd -c:\n%v\n--- output:\n%s", name, err, numbered(hcl))
 	}

@@ -246,6 +246,8 @@ var attrOrder = map[string][]string{
 	"http_response":           {"if", "unless", "status", "reason", "content_type", "body", "file", "headers", "name", "value", "regex", "replace", "level"},
 	"tcp_request":             {"if", "unless", "key", "table"},
 	"map":                     {"file"},
+	"peers":                   {"bind", "peer", "secret_file"},
+	"stick_table":             {"type", "len", "size", "expire", "store", "peers"},
 	"error_file":              {"status", "path"},
 	"backend":                 {"mode", "balance", "hash_key", "hash_type", "retries", "observe", "error_limit"},
 	"cookie":                  {"mode", "indirect", "nocache", "httponly", "secure", "maxidle", "maxlife"},
@@ -264,7 +266,7 @@ var attrOrder = map[string][]string{
 
 // blockRank orders the top-level blocks of the output.
 var blockRank = map[string]int{
-	"global": 0, "map": 1, "defaults": 2, "frontend": 3, "backend": 4, "stats": 5,
+	"global": 0, "map": 1, "peers": 1, "defaults": 2, "frontend": 3, "backend": 4, "stats": 5,
 	"vrrp_script": 6, "vrrp_instance": 7,
 }
 
