@@ -63,7 +63,9 @@ func (in *instance) refresh(why string) {
 	if in.effPrio != 0 && ev.priority != in.effPrio {
 		in.log.Info().Int("from", in.effPrio).Int("to", ev.priority).Str("why", why).Msg("effective priority changed")
 	}
+	oldSkew := in.skew()
 	in.effPrio = ev.priority
+	in.reskew(oldSkew)
 	switch in.state {
 	case StateInit:
 		if ev.waiting != "" {
@@ -84,6 +86,22 @@ func (in *instance) refresh(why string) {
 			in.enterFault(ev.fault)
 		}
 	}
+}
+
+// reskew moves a backup's running Master_Down_Timer by the change of
+// Skew_Time a new priority brings (a reload or a tracker): the timer,
+// whether a whole Master_Down_Interval or the Skew_Time after a priority-0
+// advert, then ends when it would have with that priority from the start,
+// instead of keeping the old priority's skew until the next advert (RFC
+// 5798 section 6.1: Skew_Time is computed from the priority).
+func (in *instance) reskew(oldSkew time.Duration) {
+	delta := in.skew() - oldSkew
+	if in.state != StateBackup || in.down.at.IsZero() || delta == 0 {
+		return
+	}
+	left := max(in.down.at.Sub(in.clk.Now())+delta, 0)
+	in.log.Debug().Dur("skew_change", delta).Dur("left", left).Msg("master down timer follows the new priority's skew")
+	in.armDown(left, in.down.kind, in.down.why)
 }
 
 // initialize is the Startup event of RFC 3768 section 6.4.1: the address

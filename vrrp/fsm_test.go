@@ -232,6 +232,50 @@ func TestReloadAdvertIntKeepsShortTakeover(t *testing.T) {
 	}
 }
 
+// TestReloadPriorityReskews: a reload that changes a backup's priority
+// moves its running Master_Down_Timer by the change of Skew_Time, both
+// the Skew_Time after a priority-0 advert and a whole master down
+// interval after the master went silent, sooner and later.
+func TestReloadPriorityReskews(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		crash    bool // the master goes silent instead of sending priority 0
+		prio     int  // b's new priority
+		at       time.Duration
+		wantDone bool // b is master at `at` after the master left
+	}{
+		// Skew_Time: 100 -> 0.609s, 250 -> 0.023s, 10 -> 0.961s.
+		{"priority 0, higher", false, 250, 100 * time.Millisecond, true},
+		{"priority 0, old skew not yet", false, 250, 20 * time.Millisecond, false},
+		{"priority 0, lower", false, 10, 800 * time.Millisecond, false},
+		{"priority 0, lower, its own skew", false, 10, 1000 * time.Millisecond, true},
+		// Master_Down_Interval: 100 -> 3.609s, 250 -> 3.023s.
+		{"silence, higher", true, 250, 3100 * time.Millisecond, true},
+		{"silence, unchanged", true, 100, 3100 * time.Millisecond, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSim(t)
+			a, b := s.pair()
+			// Right after an advert of a: b's timer is a whole interval.
+			for n := len(a.io.sent); len(a.io.sent) == n; {
+				s.advance(time.Millisecond)
+			}
+			t0 := s.clk.Now()
+			if tc.crash {
+				a.crash()
+			} else {
+				a.in.shutdown()
+				s.pump()
+			}
+			b.in.reconfigure(testInstanceConfig(tc.prio), nil)
+			s.advance(tc.at - s.clk.Now().Sub(t0))
+			if got := b.state() == StateMaster; got != tc.wantDone {
+				t.Errorf("b (priority %d) is %s %s after the master left", tc.prio, b.state(), tc.at)
+			}
+		})
+	}
+}
+
 // TestReloadUnicastInPlace: new unicast peers or a new unicast_src are a
 // change in place (the instance keeps its state and VIPs); only a new
 // interface, VRID or a switch between multicast and unicast restarts it.
