@@ -252,6 +252,27 @@ func (in *instance) reclaim() error {
 	return nil
 }
 
+// retire stops an instance a reload restarts: a master hands over as on
+// shutdown, anything else stops at once. It returns the handover to wait
+// for, or nil.
+func (in *instance) retire(reason string) *handover {
+	in.mu.Lock()
+	defer in.unlock()
+	if in.stopped {
+		return nil
+	}
+	if h := in.current(); h != nil {
+		h.purpose = handoverShutdown
+		return h
+	}
+	if in.state == StateMaster {
+		in.log.Info().Str("reason", reason).Msg("restarting: handing over first, as on a planned stop")
+		return in.beginHandover(handoverShutdown)
+	}
+	in.stopNow(reason, true)
+	return nil
+}
+
 // shutdown starts a final stop: a master hands over, anything else stops
 // at once. It returns the handover to wait for, or nil.
 func (in *instance) shutdown() *handover {

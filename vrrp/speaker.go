@@ -37,6 +37,7 @@ type Speaker struct {
 	stopWatch func()
 	untrack   func()
 	instances []*running
+	retiring  []*running               // restarted by a reload, handing over (retire)
 	groups    map[string]*runningGroup // vrrp_sync_group by name
 	closed    bool
 	awaiting  bool // AwaitHandoff: Apply leaves new instances to Adopt (handoff.go)
@@ -173,6 +174,7 @@ func (s *Speaker) Apply(cfg *config.Config) error {
 	}
 
 	var list []*running
+	later := map[*running]bool{} // started once their predecessor handed over
 	for _, p := range plans {
 		switch {
 		case p.new == nil:
@@ -180,8 +182,8 @@ func (s *Speaker) Apply(cfg *config.Config) error {
 			p.old.cfg = p.vi
 			list = append(list, p.old)
 		default:
-			if p.old != nil {
-				s.stopRunning(p.old, "restarted: interface, VRID, address family, multicast/unicast mode or use_vmac changed")
+			if p.old != nil && s.retire(p.old, p.new) {
+				later[p.new] = true
 			}
 			list = append(list, p.new)
 		}
@@ -194,7 +196,7 @@ func (s *Speaker) Apply(cfg *config.Config) error {
 	s.instances = list
 	s.applyGroups(cfg)
 	for _, p := range plans {
-		if p.new != nil && !s.awaiting {
+		if p.new != nil && !s.awaiting && !later[p.new] {
 			p.new.in.start()
 		}
 	}
@@ -317,6 +319,36 @@ func (s *Speaker) create(vi *config.VRRPInstance, scripts []*config.VRRPScript) 
 	in.io = io
 	in.mu.Unlock()
 	return &running{in: in, io: io, cfg: vi, nq: nq}, nil
+}
+
+// retire stops an instance a reload restarts (a new interface, VRID,
+// transport or macvlan) the way a planned stop does: a master sends
+// priority 0 and keeps its VIPs until a peer is master (at most the master
+// down interval), then moves them at a quiet moment; its successor starts
+// once they are gone, so that it does not take them from under it. It
+// reports whether the successor waits (false: the old instance stopped at
+// once, start the successor now). The caller holds s.mu.
+func (s *Speaker) retire(old, next *running) bool {
+	h := old.in.retire("restarted: interface, VRID, address family, multicast/unicast mode or use_vmac changed")
+	if h == nil {
+		old.io.close()
+		old.nq.close()
+		return false
+	}
+	s.retiring = append(s.retiring, old)
+	go func() {
+		<-h.done
+		old.io.close()
+		old.nq.close()
+		s.mu.Lock()
+		s.retiring = slices.DeleteFunc(s.retiring, func(r *running) bool { return r == old })
+		start := !s.closed && !s.awaiting && slices.Contains(s.instances, next)
+		s.mu.Unlock()
+		if start {
+			next.in.start()
+		}
+	}()
+	return true
 }
 
 // stopRunning stops an instance at once (priority 0 if master, VIPs
@@ -579,7 +611,8 @@ func (s *Speaker) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	s.closed = true
-	list := slices.Clone(s.instances)
+	// Instances a reload restarted finish their handover too.
+	list := append(slices.Clone(s.instances), s.retiring...)
 	s.mu.Unlock()
 
 	var wg sync.WaitGroup

@@ -440,3 +440,33 @@ func TestLabInterfaceRecreated(t *testing.T) {
 		return stateOf(sa, "VI_1") == "MASTER" && stateOf(sb, "VI_1") == "BACKUP" && na.hasAddr(labVIP)
 	})
 }
+
+// TestLabReloadRestartHandsOver: a reload that restarts the master's
+// instance (here: use_vmac turned on) hands the VIP over as a planned stop
+// does (the peer has it before the master lets go, no moment without it),
+// and the restarted instance then starts and preempts back, the VIP on its
+// macvlan.
+func TestLabReloadRestartHandsOver(t *testing.T) {
+	_, na, nb, sa, sb := pair(t, nil, nil)
+	na.arpIgnore()
+	t0, added, removed := watchHandover(t, na, nb, func() error {
+		if err := sa.Apply(labConfig(150, useVMAC)); err != nil {
+			return err
+		}
+		waitFor(t, 10*time.Second, "b MASTER and the VIP gone from a's eth0", func() bool {
+			return stateOf(sb, "VI_1") == "MASTER" && !na.hasAddr(labVIP)
+		})
+		return nil
+	})
+	if added.IsZero() || removed.IsZero() {
+		t.Fatalf("VIP added on b at %v, removed from a at %v", added, removed)
+	}
+	t.Logf("reload restarting the master: b has the VIP %s after the reload, a removed it %s later",
+		added.Sub(t0).Round(time.Millisecond), removed.Sub(added).Round(time.Millisecond))
+	if removed.Before(added) {
+		t.Errorf("the VIP was nowhere for %s: the restarted master did not hand over", added.Sub(removed))
+	}
+	waitFor(t, 15*time.Second, "the restarted instance MASTER again, the VIP on its macvlan", func() bool {
+		return stateOf(sa, "VI_1") == "MASTER" && na.hasAddrOn("vrrp.51", labVIP) && stateOf(sb, "VI_1") == "BACKUP" && !nb.hasAddr(labVIP)
+	})
+}
