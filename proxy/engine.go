@@ -214,20 +214,35 @@ func (e *Engine) Apply(cfg *config.Config) error {
 		frontends = append(frontends, fe)
 	}
 
-	// Bind the new addresses before touching anything that runs.
+	// Bind the new addresses before touching anything that runs. An
+	// address in use by a listener this reload removes on the same port
+	// (0.0.0.0:80 becoming 192.0.2.1:80) is freed first, and bound again
+	// if the reload fails.
 	opened := map[string]*listener{}
 	want := map[string]*frontend{}
 	for _, fe := range frontends {
 		for _, addr := range tlsAddrs(feConfig(cfg, fe.name)) {
 			want[addr] = fe
-			if _, ok := e.listeners[addr]; ok {
+		}
+	}
+	var freed []*listener
+	for _, fe := range frontends {
+		for _, addr := range tlsAddrs(feConfig(cfg, fe.name)) {
+			if _, ok := e.listeners[addr]; ok || want[addr] != fe || opened[addr] != nil {
 				continue
 			}
 			l, err := e.listen(addr)
+			if errors.Is(err, syscall.EADDRINUSE) {
+				if f := e.freePort(addr, want); len(f) > 0 {
+					freed = append(freed, f...)
+					l, err = e.listen(addr)
+				}
+			}
 			if err != nil {
 				for _, o := range opened {
-					o.ln.Close()
+					o.stop() // the socket and its watching duplicate
 				}
+				e.rebind(freed)
 				return fmt.Errorf("proxy: frontend %q: %w", fe.name, err)
 			}
 			opened[addr] = l

@@ -187,3 +187,44 @@ func (e *Engine) drainListener(l *listener, grace time.Duration) {
 		}
 	})
 }
+
+// freePort stops the running listeners on addr's port that the reload
+// being applied removes (not in want), so that addr can be bound; their
+// connections go on. It returns them for rebind.
+func (e *Engine) freePort(addr string, want map[string]*frontend) []*listener {
+	port := portOf(addr)
+	var out []*listener
+	for a, l := range e.listeners {
+		if _, kept := want[a]; kept || portOf(a) != port || l.closed.Load() {
+			continue
+		}
+		l.stop()
+		e.log.Info().Str("bind", a).Str("for", addr).Msg("listener removed by the reload closed first: its port is bound again")
+		out = append(out, l)
+	}
+	return out
+}
+
+// rebind puts back listeners freePort stopped, when the reload fails.
+func (e *Engine) rebind(ls []*listener) {
+	for _, old := range ls {
+		l, err := e.listen(old.addr)
+		if err != nil {
+			e.log.Error().Err(err).Str("bind", old.addr).Msg("rollback: cannot bind again")
+			delete(e.listeners, old.addr)
+			continue
+		}
+		l.fe.Store(old.fe.Load())
+		l.tls.Store(old.tls.Load())
+		e.listeners[old.addr] = l
+		l.start()
+	}
+}
+
+func portOf(addr string) uint16 {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return 0
+	}
+	return ap.Port()
+}
