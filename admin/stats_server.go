@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -64,10 +65,41 @@ func (s *StatsServer) Apply(cfg *config.Stats) error {
 		return nil
 	}
 	ln, err := s.listen(cfg.Bind)
+	if errors.Is(err, syscall.EADDRINUSE) && s.cfg != nil && samePort(s.cfg.Bind, cfg.Bind) {
+		// Moved on its port (0.0.0.0:8404 to 192.0.2.1:8404): the
+		// running listener goes first; it comes back if the new one
+		// cannot bind.
+		prev := s.cfg
+		s.closeLocked(ctx)
+		s.cfg = nil
+		if ln, err = s.listen(cfg.Bind); err != nil {
+			if back, berr := s.listen(prev.Bind); berr == nil {
+				s.serve(prev, back)
+			} else {
+				s.log.Error().Err(berr).Str("bind", prev.Bind).Msg("stats: cannot bind the previous address again")
+			}
+			return fmt.Errorf("stats: %w", err)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("stats: %w", err)
 	}
 	s.closeLocked(ctx)
+	s.serve(cfg, ln)
+	s.log.Info().Str("bind", cfg.Bind).Str("uri", cfg.URI).Msg("stats page listening")
+	return nil
+}
+
+// samePort reports whether two "host:port" binds share the port.
+func samePort(a, b string) bool {
+	_, pa, errA := net.SplitHostPort(a)
+	_, pb, errB := net.SplitHostPort(b)
+	return errA == nil && errB == nil && pa == pb
+}
+
+// serve runs the page on ln for cfg. The caller holds s.mu and has
+// closed the previous listener.
+func (s *StatsServer) serve(cfg *config.Stats, ln net.Listener) {
 	s.cfg, s.ln = cfg, ln
 	s.srv = &http.Server{
 		Handler:           s.handler(),
@@ -81,8 +113,6 @@ func (s *StatsServer) Apply(cfg *config.Stats) error {
 			s.log.Error().Err(err).Msg("stats listener stopped")
 		}
 	}(s.srv, ln)
-	s.log.Info().Str("bind", cfg.Bind).Str("uri", cfg.URI).Msg("stats page listening")
-	return nil
 }
 
 // listen binds bind, or takes the socket a predecessor handed over for it.

@@ -144,12 +144,23 @@ func (a *Appliance) apply(cfg, old *config.Config) error {
 		return fmt.Errorf("servers: %w", err)
 	}
 	a.adoptServers()
+	statsFreed := old != nil && a.freeStatsPort(cfg, cfg.Stats) // rebind.go
 	if err := a.proxy.Apply(cfg); err != nil {
 		a.rollback(old, runtime, false)
+		if statsFreed {
+			if err := a.stats.Apply(old.Stats); err != nil {
+				a.log.Error().Err(err).Msg("rollback: stats")
+			}
+		}
 		return err // already says "proxy: ..."
 	}
 	if err := a.stats.Apply(cfg.Stats); err != nil {
 		a.rollback(old, runtime, true)
+		if old != nil {
+			if err := a.stats.Apply(old.Stats); err != nil {
+				a.log.Error().Err(err).Msg("rollback: stats")
+			}
+		}
 		return err
 	}
 	if err := a.speaker.Apply(cfg); err != nil {
@@ -229,6 +240,9 @@ func (a *Appliance) rollback(old *config.Config, runtime health.Runtime, proxyCh
 	// old file would have reset where the refused file changed them.
 	a.pool.RestoreRuntime(runtime)
 	if proxyChanged {
+		// The new stats page may hold a port the old frontends bind
+		// again; the callers put the old stats block back.
+		a.freeStatsPort(old, nil)
 		if err := a.proxy.Apply(old); err != nil {
 			a.log.Error().Err(err).Msg("rollback: proxy")
 		}
