@@ -57,7 +57,7 @@
 //
 //  1. Find the row in the table above (most unsupported directives already
 //     have a reject row, e.g. "proto" in bindOptions, "http-response"
-//     in proxyKeywords, "use_vmac" in instanceKeywords) and replace its
+//     in proxyKeywords, "track_bfd" in instanceKeywords) and replace its
 //     reject with a conv function that writes the new attribute or block.
 //     For the output's order, add the attribute to attrOrder.
 //  2. Add a row to TestDirectives (directives_test.go) with the directive
@@ -71,7 +71,8 @@
 // block, ssl-default-* global's blocks. For example HTTP/2: "alpn" and
 // "proto"; rules: the "http-request" row of proxyKeywords parses the
 // rule (aclCriteria and parseCondition already read acls and conditions);
-// VRRPv3: the "version" row of instanceKeywords and "vrrp_version" of
-// globalDefsKeywords; sync groups: the "vrrp_sync_group" row of
-// topKeywords.
+// VRRPv3, IPv6, virtual MACs and sync groups too (keepalived_v3.go): the
+// "version" and "vrrp_version" rows record the version, finish writes it
+// with advert_int in the version's unit; "vrrp_sync_group" has a table of
+// its own (syncGroupKeywords).
 package importer

@@ -2,7 +2,6 @@ package importer
 
 import (
 	"fmt"
-	"math"
 	"net/netip"
 	"strings"
 	"time"
@@ -45,6 +44,9 @@ type kaConv struct {
 		delay, refresh setting[time.Duration]
 		repeat         setting[int]
 	} // global_defs vrrp_garp_*
+	version setting[int]   // global_defs vrrp_version
+	groups  []*kaSyncGroup // vrrp_sync_group (keepalived_v3.go)
+	group   *kaSyncGroup   // the vrrp_sync_group being read
 }
 
 // kaScript is a vrrp_script (or vrrp_track_process) being converted.
@@ -68,6 +70,13 @@ type kaInstance struct {
 	node    *node
 	tracks  []*kaTrack
 	garpSet map[string]bool
+	// version and advert_int are written by finish (keepalived_v3.go);
+	// ipv6 is the family of the VIPs; authStmt the auth_pass converted.
+	version    setting[int]
+	advert     setting[time.Duration]
+	advertStmt *kaStmt
+	ipv6       bool
+	authStmt   *kaStmt
 }
 
 // kaTrack is one entry of an instance's track_script block.
@@ -83,7 +92,7 @@ var topKeywords = map[string]*kaKeyword{
 	"vrrp_script":          {block: true, conv: convVRRPScript},
 	"vrrp_track_process":   {block: true, conv: convTrackProcess},
 	"vrrp_instance":        {block: true, conv: convVRRPInstance},
-	"vrrp_sync_group":      {block: true, reject: "lbd has no sync groups yet: each instance fails over on its own"},
+	"vrrp_sync_group":      {block: true, conv: convSyncGroup}, // keepalived_v3.go
 	"vrrp_track_file":      {block: true, reject: "lbd does not track files; a vrrp_script testing the file does"},
 	"track_file":           {block: true, reject: "lbd does not track files; a vrrp_script testing the file does"},
 	"vrrp_track_bfd":       {block: true, reject: "lbd has no BFD"},
@@ -172,13 +181,13 @@ var globalDefsKeywords = map[string]*kaKeyword{
 	"vrrp_garp_master_refresh":        {conv: globalGARP("refresh")},
 	"vrrp_garp_master_refresh_repeat": {reject: "lbd sends one gratuitous ARP per refresh"},
 	"vrrp_garp_interval":              {reject: "lbd sends a burst's gratuitous ARPs back to back"},
-	"vrrp_gna_interval":               {reject: "lbd has no IPv6 VIPs yet"},
+	"vrrp_gna_interval":               {reject: "lbd sends a burst's neighbour advertisements back to back"},
 	"vrrp_garp_lower_prio_delay":      {reject: "lbd sends no gratuitous ARPs on lower-priority adverts"},
 	"vrrp_garp_lower_prio_repeat":     {reject: "lbd sends no gratuitous ARPs on lower-priority adverts"},
 	"vrrp_lower_prio_no_advert":       {reject: "not configurable in lbd"},
 	"vrrp_higher_prio_send_advert":    {reject: "not configurable in lbd"},
 	"vrrp_mcast_group4":               {reject: "lbd sends adverts to 224.0.0.18 (or unicast peers)"},
-	"vrrp_mcast_group6":               {reject: "lbd has no IPv6 VRRP yet"},
+	"vrrp_mcast_group6":               {reject: "lbd sends IPv6 adverts to ff02::12 (or unicast peers)"},
 	"vrrp_strict":                     {reject: "lbd follows RFC 3768 but does not enforce keepalived's strict mode restrictions"},
 	"vrrp_skip_check_adv_addr":        {reject: "lbd checks every advert's address list"},
 	"vrrp_check_unicast_src":          {ignore: "lbd accepts unicast adverts from its configured peers"},
@@ -218,12 +227,20 @@ func convGlobalDefs(c *kctx) {
 	}
 }
 
+// convVRRPVersion reads vrrp_version (global_defs, every instance's
+// default) or an instance's version; finish writes it (keepalived_v3.go).
 func convVRRPVersion(c *kctx) {
-	if len(c.args) == 1 && c.args[0] == "2" {
-		c.ignored("lbd speaks VRRPv2")
+	if len(c.args) != 1 || (c.args[0] != "2" && c.args[0] != "3") {
+		c.notConverted("expects 2 or 3")
 		return
 	}
-	c.notConverted("lbd speaks VRRPv2 (RFC 3768) only yet")
+	v := int(c.args[0][0] - '0')
+	l := &srcLine{pos: c.s.pos, words: c.s.words}
+	if c.inst == nil {
+		c.kc.version.put(v, l, false)
+		return
+	}
+	c.inst.version.put(v, l, false)
 }
 
 // globalGARP records global_defs' vrrp_garp_master_* settings, which
@@ -450,9 +467,10 @@ var instanceKeywords = map[string]*kaKeyword{
 	"lower_prio_no_advert":       {reject: "not configurable in lbd"},
 	"higher_prio_send_advert":    {reject: "not configurable in lbd"},
 	"smtp_alert":                 {reject: "lbd sends no mail; use notify scripts or the metrics"},
-	"use_vmac":                   {reject: "lbd has no virtual MAC (VMAC) interfaces yet"},
-	"vmac_xmit_base":             {reject: "lbd has no virtual MAC (VMAC) interfaces yet"},
-	"native_ipv6":                {reject: "lbd has no IPv6 VRRP yet"},
+	"use_vmac":                   {conv: convUseVMAC},
+	"vmac_xmit_base":             {conv: func(c *kctx) { c.inst.node.set("vmac_xmit_base", boolV(true), c.s.pos, "") }},
+	"native_ipv6":                {ignore: "lbd takes an instance's family from its VIPs (IPv6 ones make it an IPv6 instance)"},
+	"gna_interval":               {reject: "lbd sends a burst's neighbour advertisements back to back"},
 	"version":                    {conv: convVRRPVersion},
 	"mcast_src_ip":               {reject: "lbd sends multicast adverts from the interface's primary address"},
 	"dont_track_primary":         {reject: "not configurable in lbd"},
@@ -554,6 +572,9 @@ func convState(c *kctx) {
 	c.inst.node.set("state", strV(c.args[0]), c.s.pos, "")
 }
 
+// convAdvertInt reads advert_int; finish writes it once the instance's
+// version is known (keepalived_v3.go: whole seconds with VRRPv2, 10 ms
+// steps with VRRPv3).
 func convAdvertInt(c *kctx) {
 	if len(c.args) != 1 {
 		c.notConverted("expects a number of seconds")
@@ -564,13 +585,8 @@ func convAdvertInt(c *kctx) {
 		c.notConverted("%v", err)
 		return
 	}
-	if d%time.Second != 0 || d < time.Second || d > 255*time.Second {
-		whole := time.Duration(math.Max(1, math.Round(d.Seconds()))) * time.Second
-		c.inst.node.set("advert_int", durV(whole), c.s.pos, "")
-		c.notConverted("VRRPv2 adverts are sent every whole second (1..255); %s is written as %s", c.args[0], formatDuration(whole))
-		return
-	}
-	c.inst.node.set("advert_int", durV(d), c.s.pos, "")
+	c.inst.advert.put(d, &srcLine{pos: c.s.pos, words: c.s.words}, false)
+	c.inst.advertStmt = c.s
 }
 
 func convAuthentication(c *kctx) {
@@ -611,6 +627,7 @@ func convAuthentication(c *kctx) {
 		pass = pass[:8]
 	}
 	c.inst.node.set("auth_pass", strV(pass), passStmt.pos, "")
+	c.inst.authStmt = passStmt
 }
 
 // vipOptions are the words that may follow an address in
@@ -653,8 +670,11 @@ stmts:
 			}
 			p = netip.PrefixFrom(a, a.BitLen()) // keepalived's default: a host address
 		}
-		if !p.Addr().Is4() {
-			c.kc.ns.add(s.pos, NotConverted, s.text(), "lbd speaks VRRPv2, which carries IPv4 VIPs only")
+		if len(vips) == 0 {
+			c.inst.ipv6 = p.Addr().Is6()
+		} else if p.Addr().Is6() != c.inst.ipv6 {
+			// keepalived takes the family of the first address too.
+			c.kc.ns.add(s.pos, NotConverted, s.text(), "an instance carries one address family (the first VIP's); put %s in a vrrp_instance of its own (version 3)", p.Addr())
 			continue
 		}
 		opts := s.words[1:]
@@ -787,6 +807,7 @@ func (kc *kaConv) finish() {
 			continue
 		}
 		kc.applyGlobalGARP(inst)
+		kc.finishVersion(inst) // keepalived_v3.go
 		var names []string
 		for _, t := range inst.tracks {
 			scr := kc.scripts[t.name]
@@ -852,6 +873,7 @@ func (kc *kaConv) finish() {
 	for _, n := range instNodes {
 		kc.doc.add(n)
 	}
+	kc.finishGroups(instNodes)
 }
 
 // applyGlobalGARP gives an instance global_defs' vrrp_garp_master_*

@@ -258,8 +258,9 @@ var attrOrder = map[string][]string{
 	"auth":                    {"user", "password"},
 	"log":                     {"facility", "level", "min_level", "format", "len"},
 	"vrrp_script":             {"script", "interval", "timeout", "fall", "rise", "weight"},
-	"vrrp_instance":           {"interface", "state", "virtual_router_id", "priority", "advert_int", "preempt", "preempt_delay", "auth_pass", "virtual_ipaddress", "unicast_src", "unicast_peers", "garp_master_delay", "garp_master_repeat", "garp_master_refresh", "track_script", "track_interface", "notify_master", "notify_backup", "notify_fault", "notify"},
+	"vrrp_instance":           {"interface", "state", "virtual_router_id", "priority", "version", "advert_int", "preempt", "preempt_delay", "auth_pass", "virtual_ipaddress", "unicast_src", "unicast_peers", "use_vmac", "vmac_xmit_base", "garp_master_delay", "garp_master_repeat", "garp_master_refresh", "track_script", "track_interface", "notify_master", "notify_backup", "notify_fault", "notify"},
 	"track_backend":           {"min_up", "weight"},
+	"vrrp_sync_group":         {"group", "notify_master", "notify_backup", "notify_fault", "notify", "sync_group_tracking_weight"},
 	"capture_request_header":  {"len"},
 	"capture_response_header": {"len"},
 }
@@ -267,7 +268,7 @@ var attrOrder = map[string][]string{
 // blockRank orders the top-level blocks of the output.
 var blockRank = map[string]int{
 	"global": 0, "map": 1, "peers": 1, "defaults": 2, "frontend": 3, "backend": 4, "stats": 5,
-	"vrrp_script": 6, "vrrp_instance": 7,
+	"vrrp_script": 6, "vrrp_instance": 7, "vrrp_sync_group": 8,
 }
 
 func (n *node) sortedAttrs() []*attr {

@@ -9,7 +9,9 @@ vrrp_instance "VI_0" {
   interface         = "eth0"            # keepalived.conf.conditional_conf:17
   state             = "BACKUP"          # keepalived.conf.conditional_conf:16
   virtual_router_id = 1                 # keepalived.conf.conditional_conf:18
+  version           = 3                 # keepalived.conf.conditional_conf:22
   advert_int        = "12s"             # keepalived.conf.conditional_conf:21
   virtual_ipaddress = ["10.1.0.254/32"] # keepalived.conf.conditional_conf:31
+  use_vmac          = true              # keepalived.conf.conditional_conf:23
   track_interface   = ["eth3"]          # keepalived.conf.conditional_conf:27
 }

@@ -35,3 +35,11 @@ vrrp_instance "VI_3" {
   priority          = 150                    # keepalived.conf.vrrp.scripts:52
   virtual_ipaddress = ["192.168.200.101/27"] # keepalived.conf.vrrp.scripts:53
 }
+
+# from keepalived.conf.vrrp.scripts:6: vrrp_sync_group G1
+vrrp_sync_group "G1" {
+  group         = ["VI_2", "VI_3"]                      # keepalived.conf.vrrp.scripts:8
+  notify_master = "/usr/local/bin/vrrp.mast arg1 arg2"  # keepalived.conf.vrrp.scripts:12
+  notify_backup = "/usr/local/bin/vrrp.back arg1 arg2"  # keepalived.conf.vrrp.scripts:11
+  notify_fault  = "/usr/local/bin/vrrp.fault arg1 arg2" # keepalived.conf.vrrp.scripts:13
+}

@@ -82,3 +82,16 @@ vrrp_instance "VI_9" {
   priority          = 100                   # keepalived.conf.vrrp.sync:107
   virtual_ipaddress = ["192.168.200.24/27"] # keepalived.conf.vrrp.sync:108
 }
+
+# from keepalived.conf.vrrp.sync:3: vrrp_sync_group G1
+vrrp_sync_group "G1" {
+  group         = ["VI_1", "VI_2", "VI_5", "VI_6", "VI_7", "VI_8", "VI_9"] # keepalived.conf.vrrp.sync:5
+  notify_master = "/usr/local/bin/vrrp.mast arg1 arg2" # keepalived.conf.vrrp.sync:14
+  notify_backup = "/usr/local/bin/vrrp.back arg1 arg2" # keepalived.conf.vrrp.sync:13
+  notify_fault  = "/usr/local/bin/vrrp.fault arg1 arg2" # keepalived.conf.vrrp.sync:15
+}
+
+# from keepalived.conf.vrrp.sync:18: vrrp_sync_group G2
+vrrp_sync_group "G2" {
+  group = ["VI_3", "VI_4"] # keepalived.conf.vrrp.sync:20
+}
