@@ -45,7 +45,7 @@ var (
 	proxyCPU = flag.String("proxy-cpu", "0", "CPU list for the proxies")
 	loadCPU  = flag.String("load-cpu", "1", "CPU list for wrk and nginx")
 	keep     = flag.Bool("keep", false, "keep the temporary directory")
-	only     = flag.String("only", "", `run only these cases: "h2" (the HTTP/2 cases), "" all`)
+	only     = flag.String("only", "", `run only these cases: "h2" (the HTTP/2 cases), "policy" (rules, maps, rate limiting), "" all`)
 	logMode  = flag.String("log", "", `access logs: "" none; "httplog": both proxies send HAProxy's httplog/tcplog lines to a UDP syslog receiver; "json": lbd writes its JSON lines to stderr (a file), HAProxy as with httplog`)
 )
 
@@ -159,6 +159,12 @@ func (r *runner) run() error {
 		err := r.runH2(tw)
 		tw.Flush()
 		return err
+	} else if *only == "policy" {
+		tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "case\tmetric\tHAProxy\tlbd\tlbd/HAProxy\t")
+		err := r.runPolicy(tw) // policy.go
+		tw.Flush()
+		return err
 	} else if *only != "" {
 		return fmt.Errorf("-only %q: want \"h2\" or nothing", *only)
 	}
@@ -219,6 +225,9 @@ func (r *runner) run() error {
 		return err
 	}
 	if err := r.runH2(tw); err != nil { // h2.go
+		return err
+	}
+	if err := r.runPolicy(tw); err != nil { // policy.go
 		return err
 	}
 	tw.Flush()
