@@ -19,26 +19,34 @@ func (a *Appliance) applyPeers(cfg *config.Config) error {
 	for _, p := range cfg.Peers {
 		want[p.Name] = p
 	}
-	for name, l := range a.peers {
-		p := want[name]
-		if p == nil || !sameLink(l.Config(), p) {
-			l.Close()
-			delete(a.peers, name)
-		}
-	}
+	// New and changed links start first (SO_REUSEPORT lets a changed one
+	// bind beside its predecessor): a failure leaves the running ones.
+	started := map[string]*peers.Link{}
 	for _, p := range cfg.Peers {
-		if a.peers[p.Name] != nil {
+		if l := a.peers[p.Name]; l != nil && sameLink(l.Config(), p) {
 			continue
 		}
 		name := p.Name
 		l, err := peers.Start(peers.Config{Name: name, Bind: p.Bind, Peer: p.Peer, Secret: p.Secret},
 			func() []*sticktable.Table { return a.sharedTables(name) }, a.log.With().Str("component", "peers").Logger())
 		if err != nil {
+			for _, s := range started {
+				s.Close()
+			}
 			return err
 		}
-		if a.peers == nil {
-			a.peers = map[string]*peers.Link{}
+		started[name] = l
+	}
+	for name, l := range a.peers {
+		if want[name] == nil || started[name] != nil {
+			l.Close()
+			delete(a.peers, name)
 		}
+	}
+	if a.peers == nil {
+		a.peers = map[string]*peers.Link{}
+	}
+	for name, l := range started {
 		a.peers[name] = l
 	}
 	return nil

@@ -21,6 +21,7 @@ var nodeOwn = map[string]bool{
 	"VRRPInstances.State": true, "VRRPInstances.Priority": true,
 	"VRRPInstances.UnicastSrc": true, "VRRPInstances.UnicastPeers": true,
 	"PeerAPI.Bind": true, "PeerAPI.Peer": true,
+	"Peers.Bind": true, "Peers.Peer": true, // peers blocks (stick.go)
 	"BGP.RouterID": true, "BGP.Neighbors.LocalAddress": true,
 	"Global.AdminSocket": true, // lbd --socket may override it per node
 	"Filename":           true, "Warnings": true,
