@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
+	"lbd/health"
 	"lbd/sticktable"
 )
 
@@ -238,5 +241,69 @@ func TestStickConnections(t *testing.T) {
 	}
 	if out := rawRequest(t, fe, "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 2*time.Second); statusOf(out) != "200" {
 		t.Fatalf("after closing one: %q", out)
+	}
+}
+
+// BenchmarkProxyStickTracked is BenchmarkProxyKeepAlive through a
+// frontend that tracks every request by source in a stick table and
+// compares its rate (never reached): the allocation count and the time
+// against the plain benchmark are what tracking costs.
+func BenchmarkProxyStickTracked(b *testing.B) {
+	const src = `
+defaults {
+  mode = "http"
+  timeouts {
+    connect = "1s"
+    client  = "5s"
+    server  = "5s"
+  }
+}
+frontend "web" {
+  bind            = ["{{fe}}"]
+  default_backend = "app"
+  stick_table {
+    size   = "100k"
+    expire = "1m"
+    store  = ["http_req_rate(10s)", "conn_cur", "http_err_rate(10s)", "bytes_out_rate(10s)"]
+  }
+  http_request "track_sc0" {}
+  acl "flood" { sc0_http_req_rate = ["gt 1000000000"] }
+  http_request "deny" {
+    if     = "flood"
+    status = 429
+  }
+}
+backend "app" {
+  server "s1" {
+    address = "{{s1}}"
+    check   = false
+  }
+}
+`
+	srv := fastBackend(b)
+	fe := freePort(b)
+	cfg := parse(b, src, map[string]string{"fe": fe, "s1": srv})
+	pool := health.NewPool(zerolog.Nop())
+	pool.Apply(cfg)
+	e := New(zerolog.Nop(), pool)
+	if err := e.Apply(cfg); err != nil {
+		b.Fatal(err)
+	}
+	defer e.Shutdown(b.Context())
+	c, err := net.Dial("tcp", fe)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	req := []byte("GET /bench HTTP/1.1\r\nHost: bench\r\nUser-Agent: wrk\r\n\r\n")
+	want := len("HTTP/1.1 200 OK\r\nContent-Length: 12\r\nContent-Type: text/plain\r\n\r\nhello world\n")
+	buf := make([]byte, 4096)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		c.Write(req)
+		if _, err := io.ReadAtLeast(c, buf, want); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
