@@ -199,9 +199,6 @@ type VIPStatus struct {
 	VRID              int      `json:"vrid"`
 	VIPs              []string `json:"vips"`
 	Master            string   `json:"master"`
-	Reason            string   `json:"reason"`
-	SyncGroup         string   `json:"sync_group"`
-	SyncGroupState    string   `json:"sync_group_state"`
 }
 
 // BackendStatus is one entry of `lbctl --json backend status`.

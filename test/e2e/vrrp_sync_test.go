@@ -129,7 +129,12 @@ func TestVRRPSyncGroup(t *testing.T) {
 	lb1.WaitInstanceState(t, "VI_1", "FAULT", 5*time.Second)
 	waitBoth(t, l, 5*time.Second, "lb2")
 	seen = waitLines(t, notify1, seen, "GROUP G FAULT 0")
-	var vs []VIPStatus
+	var vs []struct {
+		Name           string `json:"name"`
+		Reason         string `json:"reason"`
+		SyncGroup      string `json:"sync_group"`
+		SyncGroupState string `json:"sync_group_state"`
+	}
 	if err := lb1.CtlJSON(&vs, "vip", "status"); err != nil {
 		t.Fatal(err)
 	}
