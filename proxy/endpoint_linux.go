@@ -43,8 +43,10 @@ func (x *sysio) init(c *net.TCPConn) error {
 		return err
 	}
 	x.rc = rc
-	x.rfn = x.rawRead
-	x.wfn = x.rawWrite
+	if x.rfn == nil { // kept when a parked connection is wrapped again
+		x.rfn = x.rawRead
+		x.wfn = x.rawWrite
+	}
 	return nil
 }
 

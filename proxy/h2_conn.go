@@ -109,7 +109,9 @@ func (s *session) startH2(fe *frontend) {
 	hc.ep, hc.wto = &s.cli, fe.t.Client
 	hc.pipes = map[*h2.Stream]*h2pipe{}
 	hc.c = h2.NewConn(h2.RoleServer, fe.h2, (*h2handler)(hc))
+	s.kmu.Lock() // kick looks at it
 	s.h2 = hc
+	s.kmu.Unlock()
 }
 
 // serveH2 serves an HTTP/2 connection until it ends; true when it handed

@@ -358,3 +358,34 @@ func TestH2Upstream(t *testing.T) {
 		t.Errorf("60 clients took %d server connections", n)
 	}
 }
+
+// TestH2Parked: an idle HTTP/2 connection is parked (without a goroutine
+// or its net.Conn) and serves its next stream from there, on the same
+// connection.
+func TestH2Parked(t *testing.T) {
+	if parkUnsupported {
+		t.Skip("no parker on this system")
+	}
+	s1 := backendServer(t, "s1", h2Echo("s1"))
+	fe := freePort(t)
+	r := newRig(t, h2cConfig, map[string]string{"fe": fe, "s1": hostport(s1), "s2": hostport(s1)})
+	cl := h2cClient()
+	for i := 0; i < 3; i++ {
+		resp, err := cl.Get("http://" + fe + "/a")
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.ProtoMajor != 2 || resp.StatusCode != 200 {
+			t.Fatalf("request %d: %s %d", i, resp.Proto, resp.StatusCode)
+		}
+		waitUntil(t, func() bool { return r.e.parker.count() == 1 })
+		if n := parkedHoldingConn(r.e); n != 0 {
+			t.Fatalf("%d parked sessions still hold their net.Conn", n)
+		}
+	}
+	if n := r.e.actconn.Load(); n != 1 {
+		t.Fatalf("%d client connections, want the one reused", n)
+	}
+}

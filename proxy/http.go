@@ -120,6 +120,10 @@ func (s *exchange) requestTimeout(idleFrom int64) {
 // (and shrinks at the next GC) while the connection is idle.
 func (s *session) resume() {
 	s.noHandoff = true
+	if err := s.reattach(); err != nil || s.killed.Load() {
+		s.end() // killed while it was wrapped again: kill saw no conn
+		return
+	}
 	if s.h2 != nil {
 		s.resumeH2()
 		return

@@ -638,6 +638,9 @@ func TestParkedKeepAlive(t *testing.T) {
 		cl.read(t, "GET")
 	}
 	waitUntil(t, func() bool { return r.e.parker.count() == 2 || parkUnsupported })
+	if n := parkedHoldingConn(r.e); n != 0 {
+		t.Fatalf("%d parked sessions still hold their net.Conn", n)
+	}
 	// Served again from the parked state.
 	c.send(t, "GET /again HTTP/1.1\r\nHost: a\r\n\r\n")
 	if resp, body := c.read(t, "GET"); resp.StatusCode != 200 || body != "hello from s1\n" {
@@ -713,4 +716,19 @@ func TestStaleKeptConnectionSkipped(t *testing.T) {
 		}
 		time.Sleep(1200 * time.Millisecond)
 	}
+}
+
+// parkedHoldingConn counts the parked sessions that kept their net.Conn
+// (a parked connection keeps only a descriptor: park_linux.go).
+func parkedHoldingConn(e *Engine) (n int) {
+	e.sessMu.Lock()
+	defer e.sessMu.Unlock()
+	for s := range e.sessions {
+		s.kmu.Lock()
+		if s.state.Load() == sParked && s.cli.c != nil {
+			n++
+		}
+		s.kmu.Unlock()
+	}
+	return n
 }

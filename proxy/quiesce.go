@@ -111,9 +111,6 @@ func (e *Engine) leaveAddrs(addrs []netip.Addr) (busy bool) {
 	e.sessMu.Lock()
 	defer e.sessMu.Unlock()
 	for s := range e.sessions {
-		if !s.local.IsValid() {
-			s.local = localAddr(s.cli.c)
-		}
 		if !slices.Contains(addrs, s.local) {
 			continue
 		}

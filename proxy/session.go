@@ -37,6 +37,7 @@ type session struct {
 
 	parkFD       int32 // descriptor while parked
 	parkDeadline int64 // keep-alive deadline while parked
+	detached     bool  // parked without its net.Conn: cli.c is nil (park_linux.go)
 
 	// PROXY protocol (proxyproto.go): viaProxy when peer came from a
 	// header; dstAddr is the address the client reached, once known.
@@ -49,7 +50,7 @@ type session struct {
 	// A VRRP handover of the address the client reached (quiesce.go).
 	tun     atomic.Pointer[tunnelState] // while tunneling, for its activity
 	leaving atomic.Bool                 // close once idle
-	local   netip.Addr                  // the address the client reached; guarded by Engine.sessMu
+	local   netip.Addr                  // the address the client reached, set at accept
 }
 
 const (
@@ -64,6 +65,7 @@ func (e *Engine) startSession(l *listener, fe *frontend, lim *limiter, c *net.TC
 	s := &session{e: e, ln: l, fe: fe, lim: lim, fst: fe.st, cli: endpoint{c: c}, accepted: nanotime()}
 	s.cli.sys.init(c)
 	s.x.session, s.x.cli = s, &s.cli
+	s.local = localAddr(c) // now: a parked connection has no net.Conn to ask
 	if ap, ok := netip.AddrFromSlice(c.RemoteAddr().(*net.TCPAddr).IP); ok {
 		s.peer = netip.AddrPortFrom(ap.Unmap(), uint16(c.RemoteAddr().(*net.TCPAddr).Port))
 	}
@@ -90,6 +92,10 @@ func (s *session) run() {
 }
 
 func (s *session) end() {
+	// A parked connection is wrapped again to be closed properly (GOAWAY,
+	// close_notify); if it cannot be, its descriptor is closed and the
+	// rest is skipped (cli.c stays nil).
+	_ = s.reattach()
 	if u := s.x.up; u != nil {
 		if s.killed.Load() {
 			u.close()
@@ -98,17 +104,19 @@ func (s *session) end() {
 		}
 		s.x.up = nil
 	}
-	if s.h2 != nil && !s.killed.Load() {
+	if s.h2 != nil && s.cli.c != nil && !s.killed.Load() {
 		s.h2.closeIdle() // a parked connection kicked: GOAWAY first
 	}
 	s.cli.release()
-	if t := s.cli.sys.tls; t != nil && !s.killed.Load() {
+	if t := s.cli.sys.tls; t != nil && s.cli.c != nil && !s.killed.Load() {
 		t.closeNotify()
 	}
-	if s.x.linger && !s.killed.Load() {
+	if s.x.linger && s.cli.c != nil && !s.killed.Load() {
 		s.lingeringClose()
 	}
-	s.cli.c.Close()
+	if s.cli.c != nil {
+		s.cli.c.Close()
+	}
 	s.untrackSession()
 	s.lim.release()
 	s.e.global.release()
@@ -206,8 +214,14 @@ func (s *session) kill() {
 	if s.state.CompareAndSwap(sParked, sKicked) {
 		s.e.parker.unpark(s)
 		go s.end()
+		return
 	}
-	s.cli.c.Close()
+	s.kmu.Lock()
+	c := s.cli.c // nil while it is being parked (detach)
+	s.kmu.Unlock()
+	if c != nil {
+		c.Close()
+	}
 	if u := s.x.upc.Load(); u != nil {
 		u.abort()
 	}
