@@ -276,6 +276,10 @@ func serve(log zerolog.Logger, sinks *logsink.Set, path string, cfg *config.Conf
 	log.Info().Str("version", version).Str("admin_socket", adm.Path()).Int("pid", os.Getpid()).Msg("lbd started")
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady)
 
+	stopTrim := make(chan struct{})
+	defer close(stopTrim)
+	go trimMemory(log, stopTrim)
+
 	u := &upgrader{log: log, app: app, adm: adm, exe: exe, args: os.Args[1:], reqs: make(chan upgradeRequest)}
 	adm.SetUpgrade(u.request)
 	sigs := make(chan os.Signal, 4)
