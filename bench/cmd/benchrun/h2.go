@@ -11,6 +11,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"flag"
 	"fmt"
@@ -167,6 +168,8 @@ func (r *runner) measureH2(name, url string) (result, error) {
 	return res, nil
 }
 
+const h2loadGrace = time.Minute
+
 func (r *runner) runH2load(url string, d time.Duration, logPath string) (string, error) {
 	secs := max(int(d.Round(time.Second)/time.Second), 1)
 	args := []string{"-c", *loadCPU, *h2load, "-t1", "-c" + strconv.Itoa(*h2Clients), "-m" + strconv.Itoa(*h2Streams),
@@ -174,7 +177,15 @@ func (r *runner) runH2load(url string, d time.Duration, logPath string) (string,
 	if logPath != "" {
 		args = append(args, "--log-file="+logPath)
 	}
-	out, err := exec.Command("taskset", append(args, url)...).CombinedOutput()
+	// On a loaded machine h2load (Debian's 1.52) was once seen going on
+	// for minutes past its -D, ten of its clients still asking for
+	// 100 KiB responses as fast as it could read them: bound it.
+	ctx, cancel := context.WithTimeout(context.Background(), d+h2loadGrace)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "taskset", append(args, url)...).CombinedOutput()
+	if ctx.Err() != nil {
+		return string(out), fmt.Errorf("h2load %s: still running %s after its %s run, killed (a machine too busy to measure?)", url, h2loadGrace, d)
+	}
 	if err != nil {
 		return string(out), fmt.Errorf("h2load: %w: %s", err, out)
 	}
