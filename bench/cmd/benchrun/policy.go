@@ -68,7 +68,8 @@ func (r *runner) runPolicy(tw *tabwriter.Writer) error {
 	fmt.Fprintf(tw, "20 rules + 10k map\treq/s\t%.0f\t%.0f\t%.2f\t\n", hapRules.rps, lbdRules.rps, lbdRules.rps/hapRules.rps)
 	fmt.Fprintf(tw, "\tp99 ms\t%.2f\t%.2f\t%.2f\t\n", hapRules.p99ms, lbdRules.p99ms, lbdRules.p99ms/hapRules.p99ms)
 	fmt.Fprintf(tw, "\tCPU s/1k req\t%.4f\t%.4f\t%.2f\t\n", hapRules.cpuPer1k, lbdRules.cpuPer1k, lbdRules.cpuPer1k/hapRules.cpuPer1k)
-	fmt.Fprintf(tw, "\tlbd rules/no rules\t\t%.0f/%.0f\t%.2f\t\n", lbdRules.rps, plain.rps, lbdRules.rps/plain.rps)
+	fmt.Fprintf(tw, "\tlbd rules/no rules req/s\t\t%.0f/%.0f\t%.2f\t\n", lbdRules.rps, plain.rps, lbdRules.rps/plain.rps)
+	fmt.Fprintf(tw, "\tlbd rules/no rules CPU s/1k\t\t%.4f/%.4f\t%.2f\t\n", lbdRules.cpuPer1k, plain.cpuPer1k, lbdRules.cpuPer1k/plain.cpuPer1k)
 	if n := hapRules.errors + lbdRules.errors; n > 0 {
 		fmt.Fprintf(tw, "\terrors\t%d\t%d\t\t\n", hapRules.errors, lbdRules.errors)
 	}
@@ -115,6 +116,7 @@ func (r *runner) runPolicy(tw *tabwriter.Writer) error {
 	fmt.Fprintf(tw, "rate limited, quiet\treq/s\t%.0f\t%.0f\t%.2f\t\n", hap.quiet.rps, lbd.quiet.rps, lbd.quiet.rps/hap.quiet.rps)
 	fmt.Fprintf(tw, "rate limited, one client flooding\treq/s\t%.0f\t%.0f\t%.2f\t\n", hap.flooded.rps, lbd.flooded.rps, lbd.flooded.rps/hap.flooded.rps)
 	fmt.Fprintf(tw, "\tflooded/quiet\t%.2f\t%.2f\t\t\n", hap.flooded.rps/hap.quiet.rps, lbd.flooded.rps/lbd.quiet.rps)
+	fmt.Fprintf(tw, "\tCPU s/1k req quiet, flooded\t%.4f, %.4f\t%.4f, %.4f\t\t\n", hap.quiet.cpuPer1k, hap.flooded.cpuPer1k, lbd.quiet.cpuPer1k, lbd.flooded.cpuPer1k)
 	fmt.Fprintf(tw, "\tflood req/s (429s)\t%.0f (%.0f)\t%.0f (%.0f)\t\t\n",
 		float64(hap.flood[0])/secs, float64(hap.flood[1])/secs, float64(lbd.flood[0])/secs, float64(lbd.flood[1])/secs)
 	if n := hap.flooded.errors + lbd.flooded.errors + hap.quiet.errors + lbd.quiet.errors; n > 0 {
