@@ -238,6 +238,7 @@ func (t *txn) untrack() {
 }
 
 func (t *txn) countEnd(r *sticktable.Ref) {
+	r.Tick()
 	if t.bytesIn > 0 {
 		r.Count(sticktable.BytesInCnt, sticktable.BytesInRate, uint64(t.bytesIn))
 	}

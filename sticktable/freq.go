@@ -12,7 +12,7 @@ func rateAdd(w0, w1 *uint64, now, period, n uint32) {
 		old := atomic.LoadUint64(w0)
 		tick, curr := uint32(old>>32), uint32(old)
 		el := now - tick
-		if el < period {
+		if el < period || int32(el) < 0 { // now, or a moment before another rotated it
 			nc := curr + n
 			if nc < curr { // saturate rather than wrap
 				nc = ^uint32(0)
@@ -43,6 +43,9 @@ func rateRead(w0, w1 *uint64, now, period uint32) uint32 {
 	prev := uint32(atomic.LoadUint64(w1))
 	tick, curr := uint32(old>>32), uint32(old)
 	el := now - tick
+	if int32(el) < 0 {
+		el = 0 // read with a time older than the last event's
+	}
 	if el >= 2*period {
 		return 0
 	}

@@ -9,6 +9,18 @@ type Ref struct {
 	c *core
 	i int32
 	w []uint64
+	// now is the time its counters are updated and read at: when it was
+	// tracked, or the last Tick (reading the clock once per request, not
+	// per counter).
+	now uint32
+}
+
+// Tick moves the Ref's time to now (before counting what happened since
+// it was tracked: the bytes of a long transfer, a response).
+func (r *Ref) Tick() {
+	if r.c != nil {
+		r.now = r.c.t.now()
+	}
 }
 
 // Valid reports whether r tracks an entry.
@@ -34,7 +46,7 @@ func (r *Ref) Add(c Counter, n uint64) {
 		if n > 1<<32-1 {
 			n = 1<<32 - 1
 		}
-		rateAdd(&r.w[o], &r.w[o+1], t.now(), p, uint32(n))
+		rateAdd(&r.w[o], &r.w[o+1], r.now, p, uint32(n))
 		return
 	}
 	atomic.AddUint64(&r.w[o], n)
@@ -57,7 +69,7 @@ func (r *Ref) Get(c Counter) (int64, bool) {
 	if c < 0 || c >= nCounters || t.off[c] < 0 {
 		return 0, false
 	}
-	return t.read(r.w, c, t.now()), true
+	return t.read(r.w, c, r.now), true
 }
 
 // ConnStart counts a tracked connection (or request tracked by an HTTP

@@ -228,7 +228,7 @@ func (s *shard[K]) hold(i int32, now uint32) (Ref, bool) {
 	s.m(i).ref++
 	s.touch(i, now)
 	s.mark(i)
-	r := Ref{c: &s.core, i: i, w: s.w(i)}
+	r := Ref{c: &s.core, i: i, w: s.w(i), now: now}
 	s.mu.Unlock()
 	return r, true
 }

@@ -61,6 +61,7 @@ func TestRate(t *testing.T) {
 	}
 	for i, s := range steps {
 		clk.add(s.adv)
+		r.Tick()
 		if s.add > 0 {
 			r.Add(HTTPReqRate, s.add)
 		}
@@ -69,6 +70,7 @@ func TestRate(t *testing.T) {
 		}
 	}
 	clk.add(25 * time.Second) // two periods without events
+	r.Tick()
 	if got, _ := r.Get(HTTPReqRate); got != 0 {
 		t.Fatalf("after two idle periods: rate %d, want 0", got)
 	}
