@@ -167,7 +167,11 @@ func (t *txn) stickRequest(s *session, http bool) {
 	}
 	for i := range ss.refs {
 		if ss.refs[i].Valid() {
-			ss.refs[i].Count(sticktable.HTTPReqCnt, sticktable.HTTPReqRate, 1)
+			// A copy at this request's time: the connection's Ref is
+			// shared by its HTTP/2 streams.
+			r := ss.refs[i]
+			r.Tick()
+			r.Count(sticktable.HTTPReqCnt, sticktable.HTTPReqRate, 1)
 		}
 	}
 }
@@ -200,7 +204,9 @@ func (t *txn) Counter(slot int, table any, counter int) (int64, bool) {
 		if ss == nil || !ss.refs[slot].Valid() {
 			return 0, false
 		}
-		ref, key = &ss.refs[slot], &ss.keys[slot]
+		r := ss.refs[slot] // the connection's, read now
+		r.Tick()
+		ref, key = &r, &ss.keys[slot]
 	}
 	if tb == nil || tb == ref.Table() {
 		return ref.Get(counter)
@@ -230,7 +236,8 @@ func (t *txn) untrack() {
 	if ss := st.sess; ss != nil {
 		for i := range ss.refs {
 			if ss.refs[i].Valid() {
-				t.countEnd(&ss.refs[i])
+				r := ss.refs[i] // countEnd ticks a copy: the Ref is shared
+				t.countEnd(&r)
 			}
 		}
 		st.sess = nil
