@@ -14,6 +14,23 @@ func FuzzParse(f *testing.F) {
   virtual_ipaddress = ["192.0.2.100/24"]
   auth_pass = "x"
 }`))
+	f.Add([]byte(`vrrp_instance "A" {
+  interface = "eth0"
+  virtual_router_id = 1
+  virtual_ipaddress = ["192.0.2.100/24"]
+}
+vrrp_instance "B" {
+  interface = "eth1"
+  virtual_router_id = 2
+  version = 3
+  advert_int = "100ms"
+  virtual_ipaddress = ["2001:db8::1/64"]
+}
+vrrp_sync_group "G" {
+  group = ["A", "B"]
+  notify = "/bin/true"
+  sync_group_tracking_weight = true
+}`))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		cfg, err := Parse("fuzz.hcl", src)
 		if err != nil {
@@ -36,6 +53,16 @@ func FuzzParse(f *testing.F) {
 		for _, vi := range cfg.VRRPInstances {
 			if vi.VirtualRouterID < 1 || vi.VirtualRouterID > 255 || len(vi.AuthPass) > 8 || len(vi.VirtualIPAddresses) == 0 {
 				t.Fatalf("instance %q accepted out of range: %+v", vi.Name, vi)
+			}
+		}
+		for _, g := range cfg.VRRPSyncGroups {
+			if len(g.Group) == 0 {
+				t.Fatalf("vrrp_sync_group %q accepted without members", g.Name)
+			}
+			for _, m := range g.Group {
+				if cfg.VRRPInstanceByName(m) == nil {
+					t.Fatalf("vrrp_sync_group %q: unknown member %q accepted", g.Name, m)
+				}
 			}
 		}
 		checkBGPInvariants(t, cfg)

@@ -72,6 +72,7 @@ func FuzzKeepalived(f *testing.F) {
 	addFiles(f, "testdata/debian/keepalived/*")
 	f.Add([]byte("vrrp_instance \"V\\\"I\" {\n interface \"e${x}\"\n virtual_router_id 1\n virtual_ipaddress { 192.0.2.1 }\n track_script {\n c weight 5\n }\n}\nvrrp_script c {\n script \"sh -c 'curl http://127.0.0.1:8080/'\"\n}\n"))
 	f.Add([]byte("{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{}"))
+	f.Add([]byte("global_defs {\n vrrp_version 3\n}\nvrrp_instance A {\n interface eth0\n virtual_router_id 1\n advert_int 0.125\n use_vmac vrrp1\n vmac_xmit_base\n virtual_ipaddress {\n 2001:db8::1/64\n 192.0.2.1\n }\n}\nvrrp_sync_group G {\n group {\n A\n B\n }\n notify_master \"/x y\" root\n global_tracking\n}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := Convert(Options{Keepalived: &Source{Name: "k.conf", Data: data}})
 		if err != nil {
