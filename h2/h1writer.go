@@ -115,6 +115,9 @@ func (c *Conn) WriteH1(st *Stream, p []byte) (int, error) {
 			return n, ErrStreamClosed
 		}
 	}
+	if st.closed && st.ID == 0 {
+		return n, ErrStreamClosed // refused before its HEADERS (takeID)
+	}
 	return n, nil
 }
 
@@ -363,6 +366,9 @@ func (c *Conn) ended(st *Stream) {
 // writeBlock sends a header block: HEADERS, then CONTINUATION frames
 // when it is larger than the peer's frame size.
 func (c *Conn) writeBlock(st *Stream, block []byte, end bool) {
+	if !c.takeID(st) {
+		return
+	}
 	f := c.framer()
 	max := int(c.peerMaxFrame)
 	first := block

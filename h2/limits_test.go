@@ -158,3 +158,49 @@ func TestMaxTotalStreams(t *testing.T) {
 		t.Fatalf("%d requests", len(r.h.reqs))
 	}
 }
+
+// TestClientStreamIDsInSendOrder: streams opened together may send their
+// requests in any order; their identifiers follow the order the HEADERS
+// leave in, as a server closes every idle stream below one it sees (RFC
+// 9113 §5.1.1). A stream whose request comes after a GOAWAY is refused
+// without a frame.
+func TestClientStreamIDsInSendOrder(t *testing.T) {
+	r := newRig(t, RoleClient, Config{})
+	a, b := r.c.OpenStream(), r.c.OpenStream()
+	if a == nil || b == nil {
+		t.Fatal("OpenStream refused")
+	}
+	head := func(path string) []byte { return []byte("GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n") }
+	for _, w := range []struct {
+		st   *Stream
+		path string
+	}{{b, "/b"}, {a, "/a"}} {
+		if _, err := r.c.WriteH1(w.st, head(w.path)); err != nil {
+			t.Fatalf("%s: %v", w.path, err)
+		}
+	}
+	r.flush()
+	var ids []uint32
+	for _, f := range r.frames() {
+		if h, ok := f.(*http2.MetaHeadersFrame); ok {
+			ids = append(ids, h.StreamID)
+		}
+	}
+	if len(ids) != 2 || ids[0] != 1 || ids[1] != 3 || b.ID != 1 || a.ID != 3 {
+		t.Fatalf("HEADERS on streams %v; b=%d a=%d, want [1 3], b=1 a=3", ids, b.ID, a.ID)
+	}
+
+	late := r.c.OpenStream()
+	r.peer.WriteGoAway(3, http2.ErrCodeNo, nil)
+	r.flush()
+	if _, err := r.c.WriteH1(late, head("/late")); err != ErrStreamClosed {
+		t.Fatalf("a request after GOAWAY: %v, want ErrStreamClosed", err)
+	}
+	if code, ok := r.h.resets[0]; !ok || code != ErrCodeRefusedStream {
+		t.Fatalf("the late stream: reset %v %v, want REFUSED_STREAM", code, ok)
+	}
+	r.flush()
+	if fs := r.frames(); len(fs) != 0 {
+		t.Fatalf("frames for the refused stream: %v", fs)
+	}
+}

@@ -56,13 +56,18 @@ func (c *Conn) newStream(id uint32) *Stream {
 		contentLength: -1,
 		counted:       true,
 	}
-	c.streams[id] = st
+	if id != 0 {
+		c.streams[id] = st
+	}
 	c.active++
 	return st
 }
 
 // OpenStream starts a stream for a request (client role); nil when the
-// server's concurrency limit or a GOAWAY forbids one now.
+// server's concurrency limit or a GOAWAY forbids one now. Its identifier
+// is taken when its HEADERS are written (takeID): streams opened together
+// may send their requests in any order, and a server takes a stream
+// whose identifier is below one it has seen as closed (RFC 9113 §5.1.1).
 func (c *Conn) OpenStream() *Stream {
 	if c.role != RoleClient || c.err != nil || c.goawayRecv || c.goawaySent {
 		return nil
@@ -70,9 +75,25 @@ func (c *Conn) OpenStream() *Stream {
 	if !c.CanOpen() {
 		return nil
 	}
-	st := c.newStream(c.nextLocal)
+	return c.newStream(0)
+}
+
+// takeID gives a client stream its identifier as its HEADERS go out;
+// false when the connection can open no more (a GOAWAY came meanwhile,
+// or the identifiers ran out): the stream is closed as refused, so that
+// its request may be retried elsewhere (RFC 9113 §6.8).
+func (c *Conn) takeID(st *Stream) bool {
+	if st.ID != 0 {
+		return true
+	}
+	if c.goawayRecv || c.goawaySent || c.nextLocal > maxWindow {
+		c.closeStream(st, ErrCodeRefusedStream, true)
+		return false
+	}
+	st.ID = c.nextLocal
 	c.nextLocal += 2
-	return st
+	c.streams[st.ID] = st
+	return true
 }
 
 // CanOpen reports whether OpenStream would succeed (client role).
@@ -109,7 +130,9 @@ func (c *Conn) resetStream(id uint32, code ErrCode, why string) {
 // Reset abandons a stream from our side (RST_STREAM with code).
 func (c *Conn) Reset(st *Stream, code ErrCode) {
 	if !st.closed && c.err == nil {
-		c.framer().WriteRSTStream(st.ID, code)
+		if st.ID != 0 { // nothing was sent on a stream without one
+			c.framer().WriteRSTStream(st.ID, code)
+		}
 		c.closeStream(st, code, false)
 	}
 }
@@ -124,7 +147,7 @@ func (c *Conn) Release(st *Stream) {
 		if st.outEnded && c.role == RoleServer {
 			code = ErrCodeNo
 		}
-		if c.err == nil {
+		if c.err == nil && st.ID != 0 {
 			c.framer().WriteRSTStream(st.ID, code)
 		}
 		st.inEnded = st.inEnded || code == ErrCodeNo
