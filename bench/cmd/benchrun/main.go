@@ -45,7 +45,8 @@ var (
 	proxyCPU = flag.String("proxy-cpu", "0", "CPU list for the proxies")
 	loadCPU  = flag.String("load-cpu", "1", "CPU list for wrk and nginx")
 	keep     = flag.Bool("keep", false, "keep the temporary directory")
-	only     = flag.String("only", "", `run only these cases: "h2" (the HTTP/2 cases), "policy" (rules, maps, rate limiting), "" all`)
+	only     = flag.String("only", "", `run only these cases: "h2" (the HTTP/2 cases), "policy" (rules, maps, rate limiting), "scale" (memory per connection, one by one and after a burst, active connections, accept rate), "" all`)
+	threads  = flag.Int("threads", 1, "HAProxy's nbthread for the main cases; lbd uses the CPUs of -proxy-cpu (give as many)")
 	logMode  = flag.String("log", "", `access logs: "" none; "httplog": both proxies send HAProxy's httplog/tcplog lines to a UDP syslog receiver; "json": lbd writes its JSON lines to stderr (a file), HAProxy as with httplog`)
 )
 
@@ -142,8 +143,8 @@ func (r *runner) run() error {
 			return fmt.Errorf("%s did not come up: %w (logs in %s)", p, err, dir)
 		}
 	}
-	fmt.Printf("lbd vs HAProxy: wrk -t1 -c%d -d%s --latency, proxy on CPU %s, wrk+nginx on CPU %s\n",
-		*conns, *duration, *proxyCPU, *loadCPU)
+	fmt.Printf("lbd vs HAProxy: wrk -t1 -c%d -d%s --latency, proxy on CPU %s (HAProxy nbthread %d), wrk+nginx on CPU %s\n",
+		*conns, *duration, *proxyCPU, *threads, *loadCPU)
 	fmt.Printf("HAProxy: %s; lbd: %s; work dir %s\n", version(*haproxy, "-v"), *lbdBin, dir)
 	if *logMode != "" {
 		lbdLog := "httplog/tcplog lines to the UDP syslog receiver"
@@ -165,8 +166,14 @@ func (r *runner) run() error {
 		err := r.runPolicy(tw) // policy.go
 		tw.Flush()
 		return err
+	} else if *only == "scale" {
+		tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "case\tmetric\tHAProxy\tlbd\tlbd/HAProxy\t")
+		err := r.runScale(tw) // scale.go
+		tw.Flush()
+		return err
 	} else if *only != "" {
-		return fmt.Errorf("-only %q: want \"h2\" or nothing", *only)
+		return fmt.Errorf("-only %q: want \"h2\", \"policy\", \"scale\" or nothing", *only)
 	}
 
 	type row struct {
@@ -209,17 +216,8 @@ func (r *runner) run() error {
 			fmt.Fprintf(tw, "\terrors\t%d\t%d\t\t\n", rw.hap.errors, rw.lbd.errors)
 		}
 	}
-	if *idle > 0 {
-		h, err := r.idleMemory("haproxy", r.ports["hap_http"], *idle)
-		if err != nil {
-			return err
-		}
-		l, err := r.idleMemory("lbd", r.ports["lbd_http"], *idle)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(tw, "idle keep-alive conns\tconns held\t%d\t%d\t\t\n", h.n, l.n)
-		fmt.Fprintf(tw, "\tRSS KiB/conn\t%.2f\t%.2f\t%.2f\t\n", h.perConnKiB, l.perConnKiB, l.perConnKiB/h.perConnKiB)
+	if err := r.runScale(tw); err != nil { // scale.go
+		return err
 	}
 	if err := r.runTLS(tw); err != nil { // tls.go
 		return err
@@ -409,7 +407,7 @@ func (r *runner) idleMemoryDial(name string, n int, dial func() (net.Conn, error
 		}
 		held = append(held, c)
 	}
-	time.Sleep(2 * time.Second)
+	time.Sleep(5 * time.Second)
 	after, err := rssKiB(pid)
 	if err != nil {
 		return memResult{}, err
@@ -533,7 +531,7 @@ http {
 	}
 	hap := fmt.Sprintf(`global
   maxconn %[4]d
-  nbthread 1
+  nbthread %[8]d
 %[5]sdefaults
   mode http
 %[7]s  timeout connect 5s
@@ -553,7 +551,7 @@ frontend fe_tcp
 backend be_tcp
   mode tcp
   server n1 %[3]s
-`, r.ports["hap_http"], r.ports["hap_tcp"], r.ports["nginx"], r.maxcon, hapLog, hapTCP, hapDef)
+`, r.ports["hap_http"], r.ports["hap_tcp"], r.ports["nginx"], r.maxcon, hapLog, hapTCP, hapDef, *threads)
 	lbd := fmt.Sprintf(`global {
   maxconn      = %[5]d
   %[6]s

@@ -1,0 +1,232 @@
+package main
+
+// The scale cases (issue "Scale"): what many clients cost each proxy.
+//
+//   - idle keep-alive connections opened one after the other (main.go's
+//     idleMemory), and the same number arriving at once: every client
+//     connects, then all send their request together, as after a failover
+//     when every client reconnects to the new master; resident memory per
+//     connection measured 5 s and -burst-wait after the burst;
+//   - every one of those connections sending a request each second: errors
+//     and p99 latency;
+//   - the accept rate: wrk with "Connection: close", one new connection
+//     per request.
+
+import (
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"sync"
+	"text/tabwriter"
+	"time"
+)
+
+var (
+	burstWait  = flag.Duration("burst-wait", 60*time.Second, "how long after a burst of requests the last memory sample is taken")
+	activeTime = flag.Duration("active", 20*time.Second, "length of the run where every idle connection sends a request each second (0: skip)")
+)
+
+// runScale measures both proxies with the idle connection count of -idle.
+func (r *runner) runScale(tw *tabwriter.Writer) error {
+	if *idle <= 0 {
+		return nil
+	}
+	h, err := r.idleMemory("haproxy", r.ports["hap_http"], *idle)
+	if err != nil {
+		return err
+	}
+	l, err := r.idleMemory("lbd", r.ports["lbd_http"], *idle)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(tw, "idle keep-alive conns, one by one\tconns held\t%d\t%d\t\t\n", h.n, l.n)
+	fmt.Fprintf(tw, "\tRSS KiB/conn\t%.2f\t%.2f\t%.2f\t\n", h.perConnKiB, l.perConnKiB, l.perConnKiB/h.perConnKiB)
+	fmt.Fprintf(tw, "\t100k conns MiB\t%.0f\t%.0f\t\t\n", h.perConnKiB*100000/1024, l.perConnKiB*100000/1024)
+
+	hb, err := r.burstMemory("haproxy", r.ports["hap_http"], *idle)
+	if err != nil {
+		return err
+	}
+	lb, err := r.burstMemory("lbd", r.ports["lbd_http"], *idle)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(tw, "idle conns after a burst\tconns held\t%d\t%d\t\t\n", hb.n, lb.n)
+	fmt.Fprintf(tw, "\tRSS KiB/conn 5s\t%.2f\t%.2f\t%.2f\t\n", hb.at5, lb.at5, lb.at5/hb.at5)
+	w := burstWait.String()
+	fmt.Fprintf(tw, "\tRSS KiB/conn %s\t%.2f\t%.2f\t%.2f\t\n", w, hb.atEnd, lb.atEnd, lb.atEnd/hb.atEnd)
+	fmt.Fprintf(tw, "\t100k conns MiB %s\t%.0f\t%.0f\t\t\n", w, hb.atEnd*100000/1024, lb.atEnd*100000/1024)
+
+	if *activeTime > 0 {
+		ha, err := r.activeConns("haproxy", r.ports["hap_http"], *idle)
+		if err != nil {
+			return err
+		}
+		la, err := r.activeConns("lbd", r.ports["lbd_http"], *idle)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "conns sending 1 req/s\trequests\t%d\t%d\t\t\n", ha.requests, la.requests)
+		fmt.Fprintf(tw, "\terrors\t%d\t%d\t\t\n", ha.errors, la.errors)
+		fmt.Fprintf(tw, "\tp99 ms\t%.2f\t%.2f\t%.2f\t\n", ha.p99ms, la.p99ms, la.p99ms/ha.p99ms)
+	}
+
+	connClose := []string{"-H", "Connection: close"}
+	hc, err := r.measureWith("haproxy", "http://"+r.ports["hap_http"]+"/", connClose)
+	if err != nil {
+		return err
+	}
+	lc, err := r.measureWith("lbd", "http://"+r.ports["lbd_http"]+"/", connClose)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(tw, "new connection per request\tconns/s\t%.0f\t%.0f\t%.2f\t\n", hc.rps, lc.rps, lc.rps/hc.rps)
+	fmt.Fprintf(tw, "\tp99 ms\t%.2f\t%.2f\t%.2f\t\n", hc.p99ms, lc.p99ms, lc.p99ms/hc.p99ms)
+	fmt.Fprintf(tw, "\tCPU s/1k conns\t%.4f\t%.4f\t%.2f\t\n", hc.cpuPer1k, lc.cpuPer1k, lc.cpuPer1k/hc.cpuPer1k)
+	if hc.errors+lc.errors > 0 {
+		fmt.Fprintf(tw, "\terrors\t%d\t%d\t\t\n", hc.errors, lc.errors)
+	}
+	return nil
+}
+
+type burstResult struct {
+	n          int
+	at5, atEnd float64 // KiB per connection
+}
+
+// dialAll opens n connections to port without a request; it stops at the
+// first failure.
+func dialAll(name, port string, n int) []net.Conn {
+	conns := make([]net.Conn, 0, n)
+	for i := 0; i < n; i++ {
+		c, err := net.DialTimeout("tcp", port, 2*time.Second)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: connection %d: %v\n", name, i, err)
+			break
+		}
+		conns = append(conns, c)
+	}
+	return conns
+}
+
+func closeAll(conns []net.Conn) {
+	for _, c := range conns {
+		c.Close()
+	}
+	time.Sleep(2 * time.Second) // let the proxy close its side
+}
+
+// oneRequest sends a request on c and reads its response.
+func oneRequest(c net.Conn, buf []byte) error {
+	req := []byte("GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	defer c.SetDeadline(time.Time{})
+	if _, err := c.Write(req); err != nil {
+		return err
+	}
+	_, err := readResponse(c, buf)
+	return err
+}
+
+// burstMemory connects n clients, then has all of them send a request at
+// once, and samples the proxy's resident memory 5 s and -burst-wait after
+// the last response.
+func (r *runner) burstMemory(name, port string, n int) (burstResult, error) {
+	pid := r.pid(name)
+	time.Sleep(time.Second)
+	before, err := rssKiB(pid)
+	if err != nil {
+		return burstResult{}, err
+	}
+	conns := dialAll(name, port, n)
+	defer closeAll(conns)
+	if len(conns) == 0 {
+		return burstResult{}, fmt.Errorf("%s: no connection could be opened", name)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	failed := 0
+	start := make(chan struct{})
+	for _, c := range conns {
+		wg.Go(func() {
+			buf := make([]byte, 4096)
+			<-start
+			if oneRequest(c, buf) != nil {
+				mu.Lock()
+				failed++
+				mu.Unlock()
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if failed > 0 {
+		fmt.Fprintf(os.Stderr, "%s burst: %d of %d requests failed\n", name, failed, len(conns))
+	}
+	t0 := time.Now()
+	sample := func(after time.Duration) (float64, error) {
+		time.Sleep(time.Until(t0.Add(after)))
+		rss, err := rssKiB(pid)
+		fmt.Fprintf(os.Stderr, "== %s burst: RSS %d KiB -> %d KiB %s after, %d connections\n", name, before, rss, after, len(conns))
+		return float64(rss-before) / float64(len(conns)), err
+	}
+	res := burstResult{n: len(conns)}
+	if res.at5, err = sample(5 * time.Second); err != nil {
+		return res, err
+	}
+	res.atEnd, err = sample(max(*burstWait, 5*time.Second))
+	return res, err
+}
+
+type activeResult struct {
+	requests, errors int
+	p99ms            float64
+}
+
+// activeConns keeps n connections each sending a request every second,
+// spread over the second, for -active, and reports the errors and the
+// p99 latency.
+func (r *runner) activeConns(name, port string, n int) (activeResult, error) {
+	conns := dialAll(name, port, n)
+	defer closeAll(conns)
+	if len(conns) == 0 {
+		return activeResult{}, fmt.Errorf("%s: no connection could be opened", name)
+	}
+	var mu sync.Mutex
+	var res activeResult
+	var lat []time.Duration
+	var wg sync.WaitGroup
+	t0 := time.Now().Add(time.Second)
+	end := t0.Add(*activeTime)
+	for i, c := range conns {
+		offset := time.Duration(i) * time.Second / time.Duration(len(conns))
+		wg.Go(func() {
+			buf := make([]byte, 4096)
+			mine := make([]time.Duration, 0, int(*activeTime/time.Second)+1)
+			errs := 0
+			for next := t0.Add(offset); next.Before(end); next = next.Add(time.Second) {
+				time.Sleep(time.Until(next))
+				s := time.Now()
+				if err := oneRequest(c, buf); err != nil {
+					errs++
+					break // the connection is gone
+				}
+				mine = append(mine, time.Since(s))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			res.errors += errs
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	res.requests = len(lat) + res.errors
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		res.p99ms = float64(lat[len(lat)*99/100]) / float64(time.Millisecond)
+	}
+	fmt.Fprintf(os.Stderr, "== %s active: %d connections, %d requests, %d errors, p99 %.2f ms\n", name, len(conns), res.requests, res.errors, res.p99ms)
+	return res, nil
+}
