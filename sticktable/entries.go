@@ -194,7 +194,9 @@ func (t *Table) readCur(w []uint64) uint64 {
 // Layout describes the entries' encoding, so that a receiver applies
 // only what it stores alike (the same kind and counters, periods
 // included).
-func (t *Table) Layout() string {
+func (t *Table) Layout() string { return t.layout }
+
+func (t *Table) makeLayout() string {
 	s := t.spec.Kind.String()
 	for _, st := range t.spec.Store {
 		s += "," + storeName(st)

@@ -3,6 +3,7 @@ package sticktable
 import (
 	"encoding/binary"
 	"fmt"
+	"sync"
 	"sync/atomic"
 )
 
@@ -22,8 +23,15 @@ func (t *Table) All(emit func([]byte) error) error {
 	return t.encode(false, emit)
 }
 
+// encodeBufs are the batches' buffers: Drain runs every 50 ms per shared
+// table.
+var encodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, Batch+2*(1+255+4+12*nCounters)); return &b }}
+
 func (t *Table) encode(dirty bool, emit func([]byte) error) error {
-	buf := make([]byte, 0, Batch+t.entrySize())
+	bp := encodeBufs.Get().(*[]byte)
+	defer encodeBufs.Put(bp)
+	buf := (*bp)[:0]
+	defer func() { *bp = buf[:0] }()
 	var kb [16]byte
 	flush := func(force bool) error {
 		if len(buf) == 0 || !force && len(buf) < Batch {

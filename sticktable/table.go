@@ -81,6 +81,7 @@ type Table struct {
 	period [nCounters]uint32
 	stride int
 	expire uint32 // ms; 0 never
+	layout string
 
 	v4  []shard[uint32]
 	v6  []shard[[16]byte]
@@ -146,6 +147,7 @@ func newTable(spec Spec, now func() uint32) (*Table, error) {
 			t.stride++
 		}
 	}
+	t.layout = t.makeLayout()
 	// A shard per 1024 entries, up to 64: small tables keep an exact LRU
 	// over all their entries.
 	n := 1
