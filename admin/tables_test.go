@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"lbd/peers"
 	"lbd/sticktable"
 )
 
@@ -70,5 +71,41 @@ func TestTableEndpoints(t *testing.T) {
 	c2 := startAPI(t, &fakeController{})
 	if err := c2.Get("/v1/tables", &l, nil); !errors.As(err, &ae) || ae.Status != http.StatusNotFound {
 		t.Fatalf("no table support: %v", err)
+	}
+}
+
+type tableSource struct{}
+
+func (tableSource) Stats() Snapshot {
+	return Snapshot{
+		Tables: []sticktable.Stats{{Name: "web", Size: 100, Entries: 7, Lookups: 40, Evictions: 3}},
+		Peers:  []peers.Stats{{Name: "pair", Connected: true, Sent: 12, AuthFailures: 1}},
+	}
+}
+
+func TestTableMetrics(t *testing.T) {
+	mfs, err := newRegistry(tableSource{}).Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{
+		"lbd_stick_table_entries": 7, "lbd_stick_table_size": 100, "lbd_stick_table_lookups_total": 40,
+		"lbd_stick_table_evictions_total": 3, "lbd_peers_connected": 1, "lbd_peers_entries_sent_total": 12,
+		"lbd_peers_auth_failures_total": 1,
+	}
+	for _, mf := range mfs {
+		w, ok := want[mf.GetName()]
+		if !ok {
+			continue
+		}
+		m := mf.GetMetric()[0]
+		v := m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		if v != w {
+			t.Errorf("%s = %v, want %v", mf.GetName(), v, w)
+		}
+		delete(want, mf.GetName())
+	}
+	for n := range want {
+		t.Errorf("no %s", n)
 	}
 }
