@@ -15,8 +15,11 @@
 //     one timer that phase uses: vips.go (the VIPs: absent, claimed,
 //     announced, leaving), switch.go (leaving: the moment the VIPs move to
 //     a live successor), handover.go (a master's planned departure:
-//     staying, awaiting a successor, handing off). reload.go applies a
-//     reload in place. It all runs against a clock and an instanceIO, so
+//     staying, awaiting a successor, handing off; its purpose, release,
+//     sync or shutdown, decides where it ends). reload.go applies a
+//     reload in place (speaker.go restarts an instance whose identity
+//     changed, after a planned handover). sync.go: vrrp_sync_group,
+//     instances that change state together. It all runs against a clock and an instanceIO, so
 //     that the unit tests drive it with a fake clock over a simulated
 //     segment.
 //   - track.go, command.go: tracked scripts, interfaces and backends;

@@ -16,6 +16,11 @@ package vrrp
 //     too: they send priority 0 and move their clients to their
 //     successor as a release does, but stay electable.
 //
+// In a group the members' trackers count as weight 0 (a failure is a
+// FAULT, which the group shares) unless sync_group_tracking_weight is set:
+// keepalived's rule, since members whose priorities differ would disagree
+// on who is master (keepalived.conf(5), "VRRP synchronization group(s)").
+//
 // The group's state is FAULT when a member is in FAULT, MASTER when all
 // are, BACKUP when none is; it is unchanged in between (while members
 // follow each other). Its notify scripts run when it changes.
