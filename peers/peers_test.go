@@ -235,3 +235,33 @@ type rw struct {
 
 func (x *rw) Read(p []byte) (int, error)  { return x.r.Read(p) }
 func (x *rw) Write(p []byte) (int, error) { return x.w.Write(p) }
+
+// TestLinkDropped: connections cut in the middle (a network blip) are
+// redialled, and what changed meanwhile arrives.
+func TestLinkDropped(t *testing.T) {
+	aAddr, bAddr := freeAddr(t), freeAddr(t)
+	a := startNode(t, aAddr, bAddr, secret, newTable(t))
+	b := startNode(t, bAddr, aAddr, secret, newTable(t))
+	hit(a.t, "192.0.2.1", 1)
+	waitValue(t, b.t, "192.0.2.1", sticktable.HTTPReqCnt, 1)
+	for i := 0; i < 3; i++ {
+		for _, n := range []*node{a, b} {
+			n.link.mu.Lock()
+			for c := range n.link.conns {
+				c.Close()
+			}
+			n.link.mu.Unlock()
+		}
+		hit(a.t, "192.0.2.1", 1)
+		hit(b.t, "198.51.100.1", 1)
+	}
+	waitValue(t, b.t, "192.0.2.1", sticktable.HTTPReqCnt, 4)
+	waitValue(t, a.t, "198.51.100.1", sticktable.HTTPReqCnt, 3)
+	deadline := time.Now().Add(5 * time.Second)
+	for !a.link.Stats().Connected && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if s := a.link.Stats(); !s.Connected || s.Connects < 2 {
+		t.Errorf("a's link after the drops: %+v", s)
+	}
+}

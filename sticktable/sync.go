@@ -111,8 +111,11 @@ func encodeShard[K comparable](t *Table, sh *shard[K], dirty bool, buf *[]byte, 
 }
 
 // Apply stores entries the other node sent (encoded by Drain or All of a
-// table of the same Layout): their counters replace the local ones but
-// conn_cur; they are not sent back. It returns how many it applied.
+// table of the same Layout): the counters of an entry used more recently
+// there than here replace the local ones, conn_cur excepted (a local
+// entry used more recently stays: after a broken link both nodes send
+// everything again, and the one that counted last wins); they are not
+// sent back. It returns how many entries it read.
 func (t *Table) Apply(b []byte) (int, error) {
 	n := 0
 	for len(b) > 0 {
@@ -146,13 +149,14 @@ func (t *Table) Apply(b []byte) (int, error) {
 
 func (t *Table) applyOne(key []byte, age uint32, vals []byte) error {
 	now := t.now()
-	set := func(c *core, i int32) {
+	set := func(c *core, i int32, created bool) {
 		if i == none {
 			return
 		}
-		if m := c.m(i); int32(now-age-m.touch) > 0 {
-			m.touch = now - age
+		if m := c.m(i); created || int32(now-age-m.touch) > 0 {
 			c.touch(i, now-age)
+		} else if int32(now-age-m.touch) < 0 {
+			return // used here since: ours is newer
 		}
 		w := c.w(i)
 		v := vals
@@ -177,7 +181,8 @@ func (t *Table) applyOne(key []byte, age uint32, vals []byte) error {
 		k := binary.BigEndian.Uint32(key)
 		sh := &t.v4[t.shardOf4(k)]
 		sh.mu.Lock()
-		set(&sh.core, sh.find(k, now, true))
+		_, had := sh.idx[k]
+		set(&sh.core, sh.find(k, now, true), !had)
 		sh.mu.Unlock()
 	case IPv6:
 		if len(key) != 16 {
@@ -186,7 +191,8 @@ func (t *Table) applyOne(key []byte, age uint32, vals []byte) error {
 		k := [16]byte(key)
 		sh := &t.v6[t.shardOf16(&k)]
 		sh.mu.Lock()
-		set(&sh.core, sh.find(k, now, true))
+		_, had := sh.idx[k]
+		set(&sh.core, sh.find(k, now, true), !had)
 		sh.mu.Unlock()
 	default:
 		if len(key) > t.spec.KeyLen {
@@ -198,7 +204,7 @@ func (t *Table) applyOne(key []byte, age uint32, vals []byte) error {
 		if !ok {
 			i = sh.find(string(key), now, true)
 		}
-		set(&sh.core, i)
+		set(&sh.core, i, !ok)
 		sh.mu.Unlock()
 	}
 	return nil

@@ -235,7 +235,7 @@ func TestSyncRoundTrip(t *testing.T) {
 	spec := ipSpec(100, time.Minute)
 	spec.Peers = "pair"
 	a, clk := newTest(t, spec)
-	b, _ := newTest(t, spec)
+	b, bclk := newTest(t, spec)
 	if a.Layout() != "ip,http_req_rate(10000),conn_cur,http_req_cnt,conn_cnt" {
 		t.Fatalf("layout %q", a.Layout())
 	}
@@ -293,6 +293,21 @@ func TestSyncRoundTrip(t *testing.T) {
 	if _, err := b.Apply([]byte{4, 1, 2}); err == nil {
 		t.Error("a truncated record applied")
 	}
+	// An entry used here after the other node's copy was taken is newer:
+	// the older copy (after a broken link, both sides send everything)
+	// does not replace it.
+	bclk.add(time.Second)
+	var stale [][]byte
+	_ = b.All(func(p []byte) error { stale = append(stale, append([]byte(nil), p...)); return nil }) // b: 42, used 1s ago
+	r2, _ := a.Track(addr("192.0.2.7"), true)
+	r2.Count(HTTPReqCnt, HTTPReqRate, 8) // a: 50, used now
+	r2.Release()
+	for _, p := range stale {
+		if _, err := a.Apply(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check(a, HTTPReqCnt, 50)
 }
 
 func TestNoAllocation(t *testing.T) {
