@@ -8,7 +8,8 @@
 // entries that change (sticktable.Drain) every 50 ms, and a heartbeat
 // every second when nothing changed. The listening side applies what it
 // receives (sticktable.Apply: the received counters replace the local
-// ones, conn_cur excepted). Two connections, one each way, so that each
+// ones when the entry was used more recently on the other node, conn_cur
+// excepted). Two connections, one each way, so that each
 // node's changes reach the other whatever the other is doing; when a
 // node restarts, the other's connection to it fails, it redials within
 // a second and sends its whole tables: the restarted node is resynchronised
@@ -17,7 +18,7 @@
 // the next one starts with a full resynchronisation, so nothing is lost
 // for long (tolerant of loss, not of a partition: what each node counts
 // while they cannot talk is merged entry by entry when they can again,
-// the last writer winning, as in HAProxy).
+// the node that used the entry last winning).
 //
 // # Authentication
 //

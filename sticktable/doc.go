@@ -44,6 +44,6 @@
 // A table that names a peers section marks the entries it changes;
 // package peers sends them (Drain) and applies what the other node sends
 // (Apply), as HAProxy's peers protocol does: a received entry's counters
-// replace the local ones, except conn_cur, which counts this node's own
-// connections.
+// replace the local ones when it was used more recently there than here,
+// except conn_cur, which counts this node's own connections.
 package sticktable
