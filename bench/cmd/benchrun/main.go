@@ -45,7 +45,7 @@ var (
 	proxyCPU = flag.String("proxy-cpu", "0", "CPU list for the proxies")
 	loadCPU  = flag.String("load-cpu", "1", "CPU list for wrk and nginx")
 	keep     = flag.Bool("keep", false, "keep the temporary directory")
-	only     = flag.String("only", "", `run only these cases: "h2" (the HTTP/2 cases), "policy" (rules, maps, rate limiting), "scale" (memory per connection, one by one and after a burst, active connections, accept rate), "" all`)
+	only     = flag.String("only", "", `run only these cases: "core" (L7 and L4 keep-alive), "h2" (the HTTP/2 cases), "policy" (rules, maps, rate limiting), "scale" (memory per connection, one by one and after a burst, active connections, accept rate), "" all`)
 	threads  = flag.Int("threads", 1, "HAProxy's nbthread for the main cases; lbd uses the CPUs of -proxy-cpu (give as many)")
 	logMode  = flag.String("log", "", `access logs: "" none; "httplog": both proxies send HAProxy's httplog/tcplog lines to a UDP syslog receiver; "json": lbd writes its JSON lines to stderr (a file), HAProxy as with httplog`)
 )
@@ -172,8 +172,8 @@ func (r *runner) run() error {
 		err := r.runScale(tw) // scale.go
 		tw.Flush()
 		return err
-	} else if *only != "" {
-		return fmt.Errorf("-only %q: want \"h2\", \"policy\", \"scale\" or nothing", *only)
+	} else if *only != "" && *only != "core" {
+		return fmt.Errorf("-only %q: want \"core\", \"h2\", \"policy\", \"scale\" or nothing", *only)
 	}
 
 	type row struct {
@@ -215,6 +215,10 @@ func (r *runner) run() error {
 		if rw.hap.errors+rw.lbd.errors > 0 {
 			fmt.Fprintf(tw, "\terrors\t%d\t%d\t\t\n", rw.hap.errors, rw.lbd.errors)
 		}
+	}
+	if *only == "core" {
+		tw.Flush()
+		return nil
 	}
 	if err := r.runScale(tw); err != nil { // scale.go
 		return err
@@ -535,10 +539,10 @@ http {
 %[5]sdefaults
   mode http
 %[7]s  timeout connect 5s
-  timeout client 60s
+  timeout client 300s
   timeout server 60s
   timeout http-request 10s
-  timeout http-keep-alive 60s
+  timeout http-keep-alive 300s
 frontend fe_http
   bind %[1]s
   default_backend be_http
@@ -561,10 +565,10 @@ defaults {
   mode = "http"
   timeouts {
     connect         = "5s"
-    client          = "60s"
+    client          = "300s"
     server          = "60s"
     http_request    = "10s"
-    http_keep_alive = "60s"
+    http_keep_alive = "300s"
   }
 }
 frontend "fe_http" {

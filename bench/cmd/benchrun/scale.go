@@ -115,7 +115,7 @@ func closeAll(conns []net.Conn) {
 	for _, c := range conns {
 		c.Close()
 	}
-	time.Sleep(2 * time.Second) // let the proxy close its side
+	time.Sleep(5 * time.Second) // let the proxy close its side (both are at maxconn)
 }
 
 // oneRequest sends a request on c and reads its response.
@@ -197,6 +197,7 @@ func (r *runner) activeConns(name, port string, n int) (activeResult, error) {
 	var mu sync.Mutex
 	var res activeResult
 	var lat []time.Duration
+	var firstErr error
 	var wg sync.WaitGroup
 	t0 := time.Now().Add(time.Second)
 	end := t0.Add(*activeTime)
@@ -211,6 +212,13 @@ func (r *runner) activeConns(name, port string, n int) (activeResult, error) {
 				s := time.Now()
 				if err := oneRequest(c, buf); err != nil {
 					errs++
+					if errs == 1 {
+						mu.Lock()
+						if res.errors == 0 && firstErr == nil {
+							firstErr = fmt.Errorf("connection %d at %s: %w", i, time.Since(t0).Round(time.Millisecond), err)
+						}
+						mu.Unlock()
+					}
 					break // the connection is gone
 				}
 				mine = append(mine, time.Since(s))
@@ -228,5 +236,8 @@ func (r *runner) activeConns(name, port string, n int) (activeResult, error) {
 		res.p99ms = float64(lat[len(lat)*99/100]) / float64(time.Millisecond)
 	}
 	fmt.Fprintf(os.Stderr, "== %s active: %d connections, %d requests, %d errors, p99 %.2f ms\n", name, len(conns), res.requests, res.errors, res.p99ms)
+	if firstErr != nil {
+		fmt.Fprintf(os.Stderr, "== %s active: first error: %v\n", name, firstErr)
+	}
 	return res, nil
 }
