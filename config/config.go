@@ -230,10 +230,13 @@ type Route struct {
 	rng blockRanges
 }
 
-// ErrorStatuses are the statuses lbd answers with itself (bad requests,
-// timeouts, no server, server errors), the ones an error_file can replace.
-// Other statuses come from the servers and pass through unchanged.
-var ErrorStatuses = []int{400, 408, 414, 431, 501, 502, 503, 504, 505}
+// ErrorStatuses are the statuses lbd answers with itself, the ones an
+// error_file can replace: its own (bad requests, timeouts, no server,
+// server errors) and those of the traffic policy's rules (deny's 403 or
+// the status it names, tarpit's 500, a rate limit's 429), as HAProxy's
+// errorfile list. Other statuses come from the servers and pass through
+// unchanged.
+var ErrorStatuses = []int{200, 400, 401, 403, 404, 405, 407, 408, 410, 413, 414, 425, 429, 431, 500, 501, 502, 503, 504, 505}
 
 // ErrorFile is a raw HTTP response sent instead of lbd's built-in page for
 // one status code, as HAProxy's errorfile.

@@ -11,10 +11,19 @@ import (
 // error_file blocks replace them by status.
 
 var errorText = map[int][2]string{
+	200: {"OK", "Service ready."},
 	400: {"Bad Request", "Your browser sent an invalid request."},
+	401: {"Unauthorized", "You need a valid user and password to access this content."},
 	403: {"Forbidden", "Request forbidden by administrative rules."},
+	404: {"Not Found", "The resource could not be found."},
+	405: {"Method Not Allowed", "A request was made of a resource using a request method not supported by that resource."},
+	407: {"Proxy Authentication Required", "You need a valid user and password to access this content."},
 	408: {"Request Time-out", "Your browser didn't send a complete request in time."},
+	410: {"Gone", "The resource is no longer available and will not be available again."},
+	413: {"Payload Too Large", "The request entity exceeds the maximum allowed."},
 	414: {"URI Too Long", "The request line is too long."},
+	425: {"Too Early", "Your browser sent early data."},
+	429: {"Too Many Requests", "You have sent too many requests in a given amount of time."},
 	431: {"Request Header Fields Too Large", "The request header fields are too large."},
 	500: {"Internal Server Error", "An internal server error occurred."},
 	501: {"Not Implemented", "The request method is not supported."},

@@ -48,8 +48,18 @@ frontend "haproxy" {
   }
 
   error_file {
+    status = 403                            # 000-haproxy.cfg:36: inherited from defaults
+    path   = "/etc/haproxy/errors/403.http" # 000-haproxy.cfg:36
+  }
+
+  error_file {
     status = 408                            # 000-haproxy.cfg:37: inherited from defaults
     path   = "/etc/haproxy/errors/408.http" # 000-haproxy.cfg:37
+  }
+
+  error_file {
+    status = 500                            # 000-haproxy.cfg:38: inherited from defaults
+    path   = "/etc/haproxy/errors/500.http" # 000-haproxy.cfg:38
   }
 
   error_file {
