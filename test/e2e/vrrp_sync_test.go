@@ -105,6 +105,7 @@ func waitLines(t *testing.T, path string, from int, want ...string) int {
 // group's notify scripts run once per group state.
 func TestVRRPSyncGroup(t *testing.T) {
 	RequireLBD(t)
+	t.Parallel()
 	l := newVRRPLab(t)
 	fail := filepath.Join(l.Dir(), "back-fails")
 	check := "/usr/bin/test ! -e " + fail
@@ -171,6 +172,7 @@ func TestVRRPSyncGroup(t *testing.T) {
 // changes state as one, and keepalived logs no complaint.
 func TestVRRPSyncGroupKeepalived(t *testing.T) {
 	RequireLBD(t)
+	t.Parallel()
 	l := newVRRPLab(t)
 	inst := func(name string, vrid int, vip string) keepalived.Instance {
 		return keepalived.Instance{Name: name, Interface: "eth0", VRID: vrid, Priority: 100, Version: 3, AdvertInt: labAdvertInt,
@@ -203,5 +205,53 @@ func TestVRRPSyncGroupKeepalived(t *testing.T) {
 	}
 	waitLines(t, notify1, 0, "GROUP G BACKUP 0", "master", "GROUP G MASTER 0", "GROUP G FAULT 0",
 		"GROUP G BACKUP 0", "master", "GROUP G MASTER 0")
+	k.CheckNoComplaints()
+}
+
+// TestVRRPSyncGroupKeepalivedMaster is the other way round: keepalived's
+// group is master on lb1 (priority 150), lbd's the backup on lb2. When
+// keepalived's VI_2 loses its tracked interface, keepalived's group goes
+// to FAULT and lbd's group takes both VIPs; when the interface is back,
+// keepalived preempts both, and lbd's group follows as one.
+func TestVRRPSyncGroupKeepalivedMaster(t *testing.T) {
+	RequireLBD(t)
+	t.Parallel()
+	l := newVRRPLab(t)
+	for _, args := range [][]string{{"ip", "link", "add", "trk0", "type", "veth", "peer", "name", "trk1"}, {"ip", "link", "set", "trk1", "up"}, {"ip", "link", "set", "trk0", "up"}} {
+		if out, err := l.Exec("lb1", args...); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	inst := func(name string, vrid int, vip string, extra ...string) keepalived.Instance {
+		return keepalived.Instance{Name: name, Interface: "eth0", VRID: vrid, Priority: 150, Version: 3, AdvertInt: labAdvertInt,
+			VIPs: []string{vip + "/24"}, Extra: extra}
+	}
+	k := keepalived.New(t, keepalived.Options{Bin: keepalived.Require(t), Netns: l.NS("lb1"), Name: "lb1",
+		Dir: filepath.Join(l.Dir(), "keepalived-lb1"),
+		Config: keepalived.Config{RouterID: "lb1",
+			Instances:  []keepalived.Instance{inst("VI_1", 51, VIP), inst("VI_2", 52, VIP2, "track_interface {", "  trk0", "}")},
+			SyncGroups: []keepalived.SyncGroup{{Name: "G", Instances: []string{"VI_1", "VI_2"}}}}})
+	k.Start()
+	notify2 := filepath.Join(l.Dir(), "lb2-group.log")
+	lb2 := l.StartLBD("lb2", withSyncGroup(LabConfig("lb2"), "/bin/true", 0, notify2))
+	k.WaitLog("(VI_1) Entering MASTER STATE", 1, 10*time.Second)
+	waitBoth(t, l, 10*time.Second, "lb1")
+	lb2.WaitInstanceState(t, "VI_1", "BACKUP", 5*time.Second)
+	lb2.WaitInstanceState(t, "VI_2", "BACKUP", 5*time.Second)
+
+	if out, err := l.Exec("lb1", "ip", "link", "set", "trk0", "down"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	lb2.WaitInstanceState(t, "VI_1", "MASTER", 5*time.Second)
+	lb2.WaitInstanceState(t, "VI_2", "MASTER", 5*time.Second)
+	waitBoth(t, l, 5*time.Second, "lb2")
+
+	if out, err := l.Exec("lb1", "ip", "link", "set", "trk0", "up"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	waitBoth(t, l, 10*time.Second, "lb1")
+	lb2.WaitInstanceState(t, "VI_1", "BACKUP", 5*time.Second)
+	lb2.WaitInstanceState(t, "VI_2", "BACKUP", 5*time.Second)
+	waitLines(t, notify2, 0, "GROUP G BACKUP 0", "master", "GROUP G MASTER 0", "GROUP G BACKUP 0")
 	k.CheckNoComplaints()
 }
