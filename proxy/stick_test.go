@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -305,5 +306,69 @@ backend "app" {
 		if _, err := io.ReadAtLeast(c, buf, want); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+const stickH2 = `
+defaults {
+  mode = "http"
+  timeouts {
+    client = "5s"
+    server = "5s"
+  }
+}
+frontend "web" {
+  bind            = ["{{fe}}"]
+  default_backend = "app"
+  h2c             = true
+  stick_table {
+    size  = 100
+    store = ["conn_cur", "http_req_cnt", "http_req_rate(1m)"]
+  }
+  tcp_request "connection" "track_sc0" {}
+  acl "flood" { sc0_http_req_rate = ["gt 30"] }
+  http_request "deny" {
+    if     = "flood"
+    status = 429
+  }
+}
+backend "app" {
+  server "a" { address = "{{app}}" }
+}
+`
+
+// HTTP/2: the streams of one connection, run concurrently, count in the
+// entry its tcp_request rule tracks; past the limit they get 429.
+func TestStickHTTP2(t *testing.T) {
+	app := backendServer(t, "app", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "app") })
+	fe := freePort(t)
+	r := newRig(t, stickH2, map[string]string{"fe": fe, "app": hostport(app)})
+	c := h2cClient()
+	var mu sync.Mutex
+	codes := map[int]int{}
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := c.Get("http://" + fe + "/")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			mu.Lock()
+			codes[resp.StatusCode]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if codes[200] != 30 || codes[429] != 10 {
+		t.Errorf("40 streams: %v, want 30 × 200 and 10 × 429", codes)
+	}
+	v := entryValues(t, r.e.Table("web"), "127.0.0.1")
+	if v["http_req_cnt"] != 40 || v["conn_cur"] < 1 {
+		t.Errorf("entry: %v", v)
 	}
 }
