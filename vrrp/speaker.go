@@ -228,6 +228,7 @@ func (s *Speaker) applyGroups(cfg *config.Config) {
 				g.join(r.in, prev)
 			}
 		}
+		g.joined()
 		s.groups[gc.Name] = &runningGroup{g: g, nq: nq}
 	}
 	for _, o := range old {

@@ -89,6 +89,15 @@ func (g *syncGroup) join(in *instance, prev State) {
 	in.refresh("joined sync group " + g.name)
 }
 
+// joined settles the group once its members have joined: a group a
+// reload creates over running instances (or whose members changed)
+// takes their state at once, and runs its notify scripts for it.
+func (g *syncGroup) joined() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.settle(true)
+}
+
 // leaveGroup takes in out of its group, before a reload's groups are
 // joined; it reports whether in was in one.
 func (in *instance) leaveGroup() bool {

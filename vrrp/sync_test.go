@@ -228,3 +228,43 @@ func TestSyncGroupTrackingWeight(t *testing.T) {
 		})
 	}
 }
+
+// A group a reload creates over running masters takes their state at once
+// (MASTER, its scripts run once), and a reload that keeps it runs nothing
+// again.
+func TestSyncGroupCreatedByReload(t *testing.T) {
+	s := newSim(t)
+	s.demux = true
+	a1 := s.add("a1", "192.0.2.1", 150, nil)
+	a2 := s.add("a2", "192.0.2.1", 150, second)
+	for _, n := range []*node{a1, a2} {
+		n.start()
+	}
+	s.advance(10 * time.Second)
+	s.wantStates(map[*node]State{a1: StateMaster, a2: StateMaster})
+	rec := &groupNotifies{}
+	cfg := &config.VRRPSyncGroup{Name: "G", Group: []string{"VI_1", "VI_2"}, NotifyMaster: "/bin/group-master", Notify: "/bin/group-notify"}
+	mk := func(prev State) *syncGroup {
+		g := newSyncGroup(cfg, zerolog.New(zerolog.NewTestWriter(t)), func(args []string) { rec.runs = append(rec.runs, args) })
+		for _, n := range []*node{a1, a2} {
+			n.in.leaveGroup()
+			g.join(n.in, prev)
+		}
+		g.joined()
+		return g
+	}
+	g := mk(StateInit)
+	if g.groupState() != StateMaster {
+		t.Errorf("the new group's state = %s, want MASTER", g.groupState())
+	}
+	if got, want := rec.lines(), []string{"/bin/group-master", "/bin/group-notify GROUP G MASTER 0"}; !slices.Equal(got, want) {
+		t.Errorf("notifies = %q, want %q", got, want)
+	}
+	rec.runs = nil
+	mk(g.groupState())
+	s.advance(5 * time.Second)
+	if len(rec.runs) != 0 {
+		t.Errorf("a reload keeping the group ran %q", rec.lines())
+	}
+	s.wantStates(map[*node]State{a1: StateMaster, a2: StateMaster})
+}
