@@ -223,7 +223,9 @@ func TestDirectives(t *testing.T) {
 		{"frontend", "http-response return status 404 if { res.hdr(x-missing) -m found }", []string{`res_hdr "x-missing" {`}, none, ""},
 		// the traffic policy: tcp rules
 		{"frontend", "tcp-request inspect-delay 5s\n\ttcp-request content accept if { req_ssl_sni -i a.example.com }", nil, NotConverted, "tcp frontends only"},
-		{"frontend", "tcp-request session reject", nil, NotConverted, "not convertible"},
+		{"frontend", "tcp-request session reject", []string{`tcp_request "connection" "reject" {}`}, Replaced, "before the TLS handshake"},
+		{"frontend", "stick-table type ip size 1k store conn_cur\n\ttcp-request session track-sc0 src\n\ttcp-request session reject if { sc0_conn_cur gt 10 }", []string{`tcp_request "connection" "track_sc0" {`, `sc0_conn_cur = ["gt 10"]`}, Replaced, "tcp_request \"connection\""},
+		{"frontend", "tcp-request session", nil, NotConverted, "not convertible"},
 		{"frontend", "monitor-uri /health", nil, NotConverted, "monitor URI"},
 		{"frontend", "compression algo gzip", nil, NotConverted, "compress"},
 		{"frontend", "stats uri /stats", nil, NotConverted, "listener of its own"},

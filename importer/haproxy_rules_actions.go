@@ -269,6 +269,13 @@ func convRule(c *hctx) {
 			convInspectDelay(c)
 			return
 		}
+		if len(args) > 1 && args[0] == "session" {
+			// HAProxy's session rules run after the PROXY header and the
+			// TLS handshake; lbd's connection rules after the PROXY header
+			// only: the same for tracking and refusing by address.
+			c.note(Replaced, "tcp-request session becomes a tcp_request \"connection\" rule (run before the TLS handshake)")
+			args = append([]string{"connection"}, args[1:]...)
+		}
 		if len(args) == 0 || (args[0] != "connection" && args[0] != "content") {
 			c.notConverted("tcp-request %s is not convertible", strings.Join(args, " "))
 			return
