@@ -3,14 +3,18 @@ package main
 // The scale cases (issue "Scale"): what many clients cost each proxy.
 //
 //   - idle keep-alive connections opened one after the other (main.go's
-//     idleMemory), and the same number arriving at once: every client
-//     connects, then all send their request together, as after a failover
-//     when every client reconnects to the new master; resident memory per
-//     connection measured 5 s and -burst-wait after the burst;
+//     idleMemory);
 //   - every one of those connections sending a request each second: errors
 //     and p99 latency;
 //   - the accept rate: wrk with "Connection: close", one new connection
-//     per request.
+//     per request;
+//   - the same number of idle connections arriving at once: every client
+//     connects, then all send their request together, as after a failover
+//     when every client reconnects to the new master; resident memory per
+//     connection measured 5 s and -burst-wait after the burst, on freshly
+//     started proxies (as the backup that becomes master). Last: the
+//     burst leaves each proxy with thousands of server connections that
+//     nginx counts against its limit.
 
 import (
 	"flag"
@@ -19,6 +23,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"syscall"
 	"text/tabwriter"
 	"time"
 )
@@ -44,20 +49,6 @@ func (r *runner) runScale(tw *tabwriter.Writer) error {
 	fmt.Fprintf(tw, "idle keep-alive conns, one by one\tconns held\t%d\t%d\t\t\n", h.n, l.n)
 	fmt.Fprintf(tw, "\tRSS KiB/conn\t%.2f\t%.2f\t%.2f\t\n", h.perConnKiB, l.perConnKiB, l.perConnKiB/h.perConnKiB)
 	fmt.Fprintf(tw, "\t100k conns MiB\t%.0f\t%.0f\t\t\n", h.perConnKiB*100000/1024, l.perConnKiB*100000/1024)
-
-	hb, err := r.burstMemory("haproxy", r.ports["hap_http"], *idle)
-	if err != nil {
-		return err
-	}
-	lb, err := r.burstMemory("lbd", r.ports["lbd_http"], *idle)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(tw, "idle conns after a burst\tconns held\t%d\t%d\t\t\n", hb.n, lb.n)
-	fmt.Fprintf(tw, "\tRSS KiB/conn 5s\t%.2f\t%.2f\t%.2f\t\n", hb.at5, lb.at5, lb.at5/hb.at5)
-	w := burstWait.String()
-	fmt.Fprintf(tw, "\tRSS KiB/conn %s\t%.2f\t%.2f\t%.2f\t\n", w, hb.atEnd, lb.atEnd, lb.atEnd/hb.atEnd)
-	fmt.Fprintf(tw, "\t100k conns MiB %s\t%.0f\t%.0f\t\t\n", w, hb.atEnd*100000/1024, lb.atEnd*100000/1024)
 
 	if *activeTime > 0 {
 		ha, err := r.activeConns("haproxy", r.ports["hap_http"], *idle)
@@ -88,6 +79,25 @@ func (r *runner) runScale(tw *tabwriter.Writer) error {
 	if hc.errors+lc.errors > 0 {
 		fmt.Fprintf(tw, "\terrors\t%d\t%d\t\t\n", hc.errors, lc.errors)
 	}
+	// Fresh processes, as the backup that becomes master after a failover,
+	// whose pools and heap no earlier case has grown.
+	if err := r.restartProxies(); err != nil {
+		return err
+	}
+	hb, err := r.burstMemory("haproxy", r.ports["hap_http"], *idle)
+	if err != nil {
+		return err
+	}
+	lb, err := r.burstMemory("lbd", r.ports["lbd_http"], *idle)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(tw, "idle conns after a burst\tconns held\t%d\t%d\t\t\n", hb.n, lb.n)
+	fmt.Fprintf(tw, "\tRSS KiB/conn 5s\t%.2f\t%.2f\t%.2f\t\n", hb.at5, lb.at5, lb.at5/hb.at5)
+	w := burstWait.String()
+	fmt.Fprintf(tw, "\tRSS KiB/conn %s\t%.2f\t%.2f\t%.2f\t\n", w, hb.atEnd, lb.atEnd, lb.atEnd/hb.atEnd)
+	fmt.Fprintf(tw, "\t100k conns MiB %s\t%.0f\t%.0f\t\t\n", w, hb.atEnd*100000/1024, lb.atEnd*100000/1024)
+
 	return nil
 }
 
@@ -240,4 +250,38 @@ func (r *runner) activeConns(name, port string, n int) (activeResult, error) {
 		fmt.Fprintf(os.Stderr, "== %s active: first error: %v\n", name, firstErr)
 	}
 	return res, nil
+}
+
+// restartProxies stops HAProxy and lbd and starts them again with the same
+// configuration (nginx keeps running).
+func (r *runner) restartProxies() error {
+	keep := r.procs[:0]
+	for _, p := range r.procs {
+		if p.name != "haproxy" && p.name != "lbd" {
+			keep = append(keep, p)
+			continue
+		}
+		syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { p.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	}
+	r.procs = keep
+	if err := r.start("haproxy", *proxyCPU, *haproxy, "-f", r.path("haproxy.cfg"), "-db"); err != nil {
+		return err
+	}
+	if err := r.start("lbd", *proxyCPU, *lbdBin, "-f", r.path("lbd.hcl")); err != nil {
+		return err
+	}
+	for _, p := range []string{"hap_http", "lbd_http"} {
+		if err := waitPort(r.ports[p], 10*time.Second); err != nil {
+			return fmt.Errorf("%s did not come back: %w", p, err)
+		}
+	}
+	return nil
 }
