@@ -83,12 +83,12 @@ func (p *parker) park(s *session, deadline int64) bool {
 	if fd < 0 {
 		return false
 	}
+	s.parkFD, s.parkDeadline = fd, deadline
 	if s.killed.Load() {
 		// Killed while it was let go of: nobody else ends it now.
 		go s.end()
 		return true
 	}
-	s.parkFD, s.parkDeadline = fd, deadline
 	served := s.reqs > 0 // read now: once registered, it is another goroutine's
 	// Under the lock: the loop only sees the session once registered, and
 	// a kick that catches it parked waits on the lock before unparking.
