@@ -44,10 +44,17 @@ var peerAPISchema = &hcl.BodySchema{
 func (d *decoder) decodePeerAPI(blk *hcl.Block, dir string) *PeerAPI {
 	p := &PeerAPI{}
 	b := d.body(d.content(blk, peerAPISchema), blk.DefRange, &p.rng)
+	d.decodePeerLink(b, &p.rng, dir, &p.Bind, &p.Peer, &p.SecretFile, &p.Secret)
+	return p
+}
+
+// decodePeerLink reads what peer_api and peers blocks share: this node's
+// bind, the other node's address and the shared secret's file.
+func (d *decoder) decodePeerLink(b body, rng *blockRanges, dir string, bind, peer, secretFile *string, secret *[]byte) {
 	for _, a := range []struct {
 		name string
 		dst  *string
-	}{{"bind", &p.Bind}, {"peer", &p.Peer}} {
+	}{{"bind", bind}, {"peer", peer}} {
 		b.str(a.name, a.dst)
 		if !b.has(a.name) {
 			continue
@@ -55,31 +62,30 @@ func (d *decoder) decodePeerAPI(blk *hcl.Block, dir string) *PeerAPI {
 		ap, err := ParseBind(*a.dst)
 		switch {
 		case err != nil:
-			d.errorf(p.rng.at(a.name), "%s: %v", a.name, err)
+			d.errorf(rng.at(a.name), "%s: %v", a.name, err)
 		case a.name == "peer" && ap.Addr().IsUnspecified():
-			d.errorf(p.rng.at(a.name), "peer: %s is not an address to connect to", *a.dst)
+			d.errorf(rng.at(a.name), "peer: %s is not an address to connect to", *a.dst)
 		default:
 			*a.dst = ap.String()
 		}
 	}
-	if p.Bind != "" && p.Bind == p.Peer {
-		d.errorf(p.rng.at("peer"), "peer: %s is this node's own bind", p.Peer)
+	if *bind != "" && *bind == *peer {
+		d.errorf(rng.at("peer"), "peer: %s is this node's own bind", *peer)
 	}
-	b.str("secret_file", &p.SecretFile)
+	b.str("secret_file", secretFile)
 	if b.has("secret_file") {
-		p.SecretFile = absPath(dir, p.SecretFile)
-		sec, err := os.ReadFile(p.SecretFile)
+		*secretFile = absPath(dir, *secretFile)
+		sec, err := os.ReadFile(*secretFile)
 		switch {
 		case err != nil:
-			d.errorf(p.rng.at("secret_file"), "secret_file: %v", err)
+			d.errorf(rng.at("secret_file"), "secret_file: %v", err)
 		case len(sec) < MinPeerSecret:
-			d.errorf(p.rng.at("secret_file"), "secret_file: %s holds %d bytes, the shared secret needs at least %d (e.g. head -c 48 /dev/urandom | base64 > %s)",
-				p.SecretFile, len(sec), MinPeerSecret, filepath.Base(p.SecretFile))
+			d.errorf(rng.at("secret_file"), "secret_file: %s holds %d bytes, the shared secret needs at least %d (e.g. head -c 48 /dev/urandom | base64 > %s)",
+				*secretFile, len(sec), MinPeerSecret, filepath.Base(*secretFile))
 		default:
-			p.Secret = sec
+			*secret = sec
 		}
 	}
-	return p
 }
 
 // checkPeerAPI refuses a peer_api bind another listener has.

@@ -2,8 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -217,41 +215,7 @@ func (d *decoder) decodePeers(blk *hcl.Block, dir string) *Peers {
 	p := &Peers{Name: blk.Labels[0]}
 	d.checkName(blk, "peers")
 	b := d.body(d.content(blk, peersSchema), blk.DefRange, &p.rng)
-	for _, a := range []struct {
-		name string
-		dst  *string
-	}{{"bind", &p.Bind}, {"peer", &p.Peer}} {
-		b.str(a.name, a.dst)
-		if !b.has(a.name) {
-			continue
-		}
-		ap, err := ParseBind(*a.dst)
-		switch {
-		case err != nil:
-			d.errorf(p.rng.at(a.name), "%s: %v", a.name, err)
-		case a.name == "peer" && ap.Addr().IsUnspecified():
-			d.errorf(p.rng.at(a.name), "peer: %s is not an address to connect to", *a.dst)
-		default:
-			*a.dst = ap.String()
-		}
-	}
-	if p.Bind != "" && p.Bind == p.Peer {
-		d.errorf(p.rng.at("peer"), "peer: %s is this node's own bind", p.Peer)
-	}
-	b.str("secret_file", &p.SecretFile)
-	if b.has("secret_file") {
-		p.SecretFile = absPath(dir, p.SecretFile)
-		sec, err := os.ReadFile(p.SecretFile)
-		switch {
-		case err != nil:
-			d.errorf(p.rng.at("secret_file"), "secret_file: %v", err)
-		case len(sec) < MinPeerSecret:
-			d.errorf(p.rng.at("secret_file"), "secret_file: %s holds %d bytes, the shared secret needs at least %d (e.g. head -c 48 /dev/urandom | base64 > %s)",
-				p.SecretFile, len(sec), MinPeerSecret, filepath.Base(p.SecretFile))
-		default:
-			p.Secret = sec
-		}
-	}
+	d.decodePeerLink(b, &p.rng, dir, &p.Bind, &p.Peer, &p.SecretFile, &p.Secret)
 	return p
 }
 
