@@ -158,7 +158,11 @@ func (p *SystemdPair) MustSystemctl(t testing.TB, node string, args ...string) s
 	t.Helper()
 	out, err := p.Systemctl(node, args...)
 	if err != nil {
-		t.Fatalf("%s: systemctl %s: %v\n%s\njournal:\n%s", node, strings.Join(args, " "), err, out, p.Journal(node))
+		// Which process failed, with its status, and the journal once
+		// journald has written what the failure logged.
+		status, _ := p.Exec(node, "systemctl", "status", "lbd", "--no-pager", "-l")
+		p.Exec(node, "journalctl", "--sync")
+		t.Fatalf("%s: systemctl %s: %v\n%s\nstatus:\n%s\njournal:\n%s", node, strings.Join(args, " "), err, out, status, p.Journal(node))
 	}
 	return out
 }
