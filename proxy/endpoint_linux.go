@@ -28,6 +28,7 @@ type sysio struct {
 	n    int
 	rerr error
 	mode readMode
+	fd   int32 // the socket's descriptor once stale looked it up (0: not yet)
 	wb   []byte
 	werr error
 	idle *endpoint // the endpoint whose buffer readIdle fills
@@ -42,7 +43,7 @@ func (x *sysio) init(c *net.TCPConn) error {
 	if err != nil {
 		return err
 	}
-	x.rc = rc
+	x.rc, x.fd = rc, 0
 	if x.rfn == nil { // kept when a parked connection is wrapped again
 		x.rfn = x.rawRead
 		x.wfn = x.rawWrite
@@ -141,19 +142,24 @@ func (x *sysio) write(c *net.TCPConn, b []byte) error {
 }
 
 // stale reports whether an idle connection has bytes or an EOF waiting
-// (peeked without waiting): it cannot carry a new request.
+// (peeked without waiting): it cannot carry a new request. It allocates
+// nothing per call: the descriptor is looked up once per connection (a
+// closure given to Control escapes), and the peeked byte lands in x.n,
+// which no read is using. The connection is this goroutine's while it is
+// idle, so the descriptor cannot be closed under the peek.
 func (x *sysio) stale(c *net.TCPConn) bool {
 	if x.init(c) != nil {
 		return true
 	}
-	bad := true
-	var b [1]byte
-	x.rc.Control(func(fd uintptr) {
-		_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1,
-			syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
-		bad = e != syscall.EAGAIN // data, EOF (e == 0) or an error
-	})
-	return bad
+	if x.fd <= 0 {
+		if x.rc.Control(func(fd uintptr) { x.fd = int32(fd) }) != nil || x.fd <= 0 {
+			return true
+		}
+	}
+	_, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(x.fd), uintptr(unsafe.Pointer(&x.n)), 1,
+		syscall.MSG_PEEK|syscall.MSG_DONTWAIT, 0, 0)
+	x.n = 0
+	return e != syscall.EAGAIN // data, EOF (e == 0) or an error
 }
 
 // readIdle waits for bytes without holding a buffer: one is taken from the
