@@ -113,22 +113,11 @@ func (p *h2Prober) run(ctx context.Context, track func(io.Closer) bool) result {
 	deadline := time.Now().Add(p.timeout)
 	t, err := p.dialTarget(ctx, deadline)
 	if err != nil {
-		if isTimeout(err) {
-			return failed(codeL4TOUT, "")
-		}
-		return failed(codeL4CON, errText(err))
+		return targetFailure(err)
 	}
-	d := net.Dialer{Deadline: deadline, KeepAlive: -1}
-	c, err := d.DialContext(ctx, "tcp", t.ap.String())
-	if err != nil {
-		return ioFailure(err, false, "")
-	}
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
-	}
-	if !track(c) {
-		c.Close()
-		return failed(codeL4CON, errCheckStopped.Error())
+	c, r := connect(ctx, t, deadline, track)
+	if c == nil {
+		return r
 	}
 	defer c.Close()
 	c.SetDeadline(deadline)

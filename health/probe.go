@@ -161,11 +161,7 @@ func (p *netProber) start(ctx context.Context, track func(io.Closer) bool, done 
 	go func() {
 		t, err := p.dialTarget(ctx, deadline)
 		if err != nil {
-			if isTimeout(err) {
-				done(failed(codeL4TOUT, ""))
-			} else {
-				done(failed(codeL4CON, errText(err)))
-			}
+			done(targetFailure(err))
 			return
 		}
 		if r, ok := p.launch(t, deadline, track, done); ok {
@@ -179,19 +175,40 @@ func (p *netProber) start(ctx context.Context, track func(io.Closer) bool, done 
 // standard library's blocking sockets: the portable way, and Linux's when
 // its event loop cannot start.
 func (p *netProber) runBlocking(t *sockTarget, deadline time.Time, track func(io.Closer) bool) result {
-	d := net.Dialer{Deadline: deadline, KeepAlive: -1}
-	c, err := d.Dial("tcp", t.ap.String())
-	if err != nil {
-		return ioFailure(err, false, "")
-	}
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0) // closed with a RST, as HAProxy closes checks
-	}
-	if !track(c) { // else the checker closes it
-		c.Close()
-		return failed(codeL4CON, errCheckStopped.Error())
+	c, r := connect(context.Background(), t, deadline, track)
+	if c == nil {
+		return r
 	}
 	return p.converse(c, deadline, true)
+}
+
+// targetFailure is a check's result when its target's name cannot be
+// resolved.
+func targetFailure(err error) result {
+	if isTimeout(err) {
+		return failed(codeL4TOUT, "")
+	}
+	return failed(codeL4CON, errText(err))
+}
+
+// connect dials t before deadline with the standard library's blocking
+// sockets and hands the connection to track (the checker closes it on a
+// stop); nil and the check's result when that failed. The connection is
+// closed with a RST, as HAProxy closes checks.
+func connect(ctx context.Context, t *sockTarget, deadline time.Time, track func(io.Closer) bool) (net.Conn, result) {
+	d := net.Dialer{Deadline: deadline, KeepAlive: -1}
+	c, err := d.DialContext(ctx, "tcp", t.ap.String())
+	if err != nil {
+		return nil, ioFailure(err, false, "")
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	if !track(c) {
+		c.Close()
+		return nil, failed(codeL4CON, errCheckStopped.Error())
+	}
+	return c, result{}
 }
 
 // converse runs a check's exchange over an established connection (plain,
