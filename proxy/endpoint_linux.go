@@ -62,46 +62,61 @@ func (x *sysio) rawRead(fd uintptr) bool {
 		x.mode = readTry
 		return false
 	}
-	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&x.rb[0])), uintptr(len(x.rb)))
-		switch e {
-		case 0:
-			x.n = int(n)
-			if n == 0 {
-				x.rerr = io.EOF
-			}
-			return true
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			if x.mode == readNoWait {
-				x.rerr = errWouldBlock
-				return true
-			}
-			return false
-		}
-		x.rerr = e
-		return true
-	}
+	n, done, err := readFD(fd, x.rb, x.mode == readNoWait, errWouldBlock)
+	x.n, x.rerr = n, err
+	return done
 }
 
 func (x *sysio) rawWrite(fd uintptr) bool {
-	for len(x.wb) > 0 {
-		n, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&x.wb[0])), uintptr(len(x.wb)),
+	var done bool
+	x.wb, done, x.werr = writeFD(fd, x.wb)
+	return done
+}
+
+// readFD is one read into b (non-empty) inside RawConn.Read, shared by
+// plain sockets and the TLS transport: done false when nothing is there
+// and the caller may wait (EAGAIN), else n and the error (io.EOF at the
+// end, wouldBlock for EAGAIN with noWait, or the errno).
+func readFD(fd uintptr, b []byte, noWait bool, wouldBlock error) (n int, done bool, err error) {
+	for {
+		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+		switch e {
+		case 0:
+			if n == 0 {
+				return 0, true, io.EOF
+			}
+			return int(n), true, nil
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			if noWait {
+				return 0, true, wouldBlock
+			}
+			return 0, false, nil
+		}
+		return 0, true, e
+	}
+}
+
+// writeFD writes what it can of b inside RawConn.Write: the rest, done
+// false when the socket is full (EAGAIN: the caller waits), and the errno
+// of a failure.
+func writeFD(fd uintptr, b []byte) (rest []byte, done bool, err error) {
+	for len(b) > 0 {
+		n, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
 			syscall.MSG_NOSIGNAL, 0, 0)
 		switch e {
 		case 0:
-			x.wb = x.wb[n:]
+			b = b[n:]
 			continue
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
-			return false
+			return b, false, nil
 		}
-		x.werr = e
-		return true
+		return b, true, e
 	}
-	return true
+	return b, true, nil
 }
 
 // read reads into b (non-empty) as mode says.
@@ -204,28 +219,14 @@ func (x *sysio) rawIdleRead(fd uintptr) bool {
 	ep := x.idle
 	ep.hold()
 	b := (*ep.buf)[ep.w:]
-	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
-		switch e {
-		case 0:
-			ep.w += int(n)
-			ep.busy = int(n) == len(b)
-			x.n = int(n)
-			if n == 0 {
-				x.rerr = io.EOF
-			}
-			return true
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			ep.releaseIfEmpty()
-			if x.mode == readNoWait {
-				x.rerr = errWouldBlock
-				return true
-			}
-			return false
-		}
-		x.rerr = e
-		return true
+	n, done, err := readFD(fd, b, x.mode == readNoWait, errWouldBlock)
+	x.n, x.rerr = n, err
+	switch {
+	case !done || err == errWouldBlock:
+		ep.releaseIfEmpty() // nothing came: no buffer held while waiting
+	case err == nil || err == io.EOF:
+		ep.w += n
+		ep.busy = n == len(b)
 	}
+	return done
 }

@@ -3,10 +3,8 @@
 package proxy
 
 import (
-	"io"
 	"net"
 	"syscall"
-	"unsafe"
 )
 
 // rawTLS is the transport's socket I/O: raw non-blocking calls inside
@@ -40,46 +38,15 @@ func (x *rawTLS) rawRead(fd uintptr) bool {
 		}
 		return true
 	}
-	for {
-		n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&x.rb[0])), uintptr(len(x.rb)))
-		switch e {
-		case 0:
-			x.n = int(n)
-			if n == 0 {
-				x.rerr = io.EOF
-			}
-			return true
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			if x.mode == readNoWait {
-				x.rerr = errTLSWouldBlock
-				return true
-			}
-			return false
-		}
-		x.rerr = e
-		return true
-	}
+	n, done, err := readFD(fd, x.rb, x.mode == readNoWait, errTLSWouldBlock)
+	x.n, x.rerr = n, err
+	return done
 }
 
 func (x *rawTLS) rawWrite(fd uintptr) bool {
-	for len(x.wb) > 0 {
-		n, _, e := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(&x.wb[0])), uintptr(len(x.wb)),
-			syscall.MSG_NOSIGNAL, 0, 0)
-		switch e {
-		case 0:
-			x.wb = x.wb[n:]
-			continue
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			return false
-		}
-		x.werr = e
-		return true
-	}
-	return true
+	var done bool
+	x.wb, done, x.werr = writeFD(fd, x.wb)
+	return done
 }
 
 func (x *rawTLS) read(c *net.TCPConn, b []byte, mode readMode) (int, error) {
