@@ -384,6 +384,13 @@ var months = [12]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", 
 // local time.
 func appendDate(dst []byte, ns int64) []byte {
 	t := time.Unix(0, ns)
+	dst = appendClock(dst, t)
+	dst = append(dst, '.')
+	return appendPad(dst, t.Nanosecond()/1e6, 3)
+}
+
+// appendClock writes the "06/Feb/2009:12:14:14" both date forms share.
+func appendClock(dst []byte, t time.Time) []byte {
 	y, mo, d := t.Date()
 	h, mi, s := t.Clock()
 	dst = appendPad(dst, d, 2)
@@ -396,9 +403,7 @@ func appendDate(dst []byte, ns int64) []byte {
 	dst = append(dst, ':')
 	dst = appendPad(dst, mi, 2)
 	dst = append(dst, ':')
-	dst = appendPad(dst, s, 2)
-	dst = append(dst, '.')
-	return appendPad(dst, t.Nanosecond()/1e6, 3)
+	return appendPad(dst, s, 2)
 }
 
 // appendDateZone writes gmt2str_log ("06/Feb/2009:12:14:14 +0000") or
@@ -408,19 +413,7 @@ func appendDateZone(dst []byte, ns int64, gmt bool) []byte {
 	if gmt {
 		t = t.UTC()
 	}
-	y, mo, d := t.Date()
-	h, mi, s := t.Clock()
-	dst = appendPad(dst, d, 2)
-	dst = append(dst, '/')
-	dst = append(dst, months[mo-1]...)
-	dst = append(dst, '/')
-	dst = appendPad(dst, y, 4)
-	dst = append(dst, ':')
-	dst = appendPad(dst, h, 2)
-	dst = append(dst, ':')
-	dst = appendPad(dst, mi, 2)
-	dst = append(dst, ':')
-	dst = appendPad(dst, s, 2)
+	dst = appendClock(dst, t)
 	dst = append(dst, ' ')
 	_, off := t.Zone()
 	if off < 0 {
