@@ -1,8 +1,10 @@
 package proxy
 
 import (
+	"errors"
 	"net"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -13,10 +15,23 @@ import (
 // and serves.
 func TestReloadMovesBindOnSamePort(t *testing.T) {
 	b := backendServer(t, "s1", nil)
-	fe := freePort(t)
-	port := fe[strings.LastIndex(fe, ":")+1:]
-	vars := map[string]string{"fe": "0.0.0.0:" + port, "s1": hostport(b)}
-	r := newRig(t, basicHTTP, vars)
+	r := newRig(t, basicHTTP, map[string]string{"fe": freePort(t), "s1": hostport(b)})
+	// The port freePort found free on 127.0.0.1 can be taken before the
+	// wildcard bind (by a parallel test's outgoing connection): another.
+	var fe, port string
+	var vars map[string]string
+	for attempt := 0; ; attempt++ {
+		fe = freePort(t)
+		port = fe[strings.LastIndex(fe, ":")+1:]
+		vars = map[string]string{"fe": "0.0.0.0:" + port, "s1": hostport(b)}
+		err := r.apply(basicHTTP, vars)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EADDRINUSE) || attempt == 4 {
+			t.Fatalf("binding 0.0.0.0:%s: %v", port, err)
+		}
+	}
 	if resp, _ := httpGet(t, "http://"+fe+"/", nil); resp.StatusCode != 200 {
 		t.Fatal(resp.StatusCode)
 	}
