@@ -41,6 +41,9 @@ type endpoint struct {
 	// noSkip: a readiness was lost on this socket once (bytes came while
 	// it was not being waited on): always try reads first from now on.
 	noSkip bool
+	// wroteAt: when the last write to the socket ended (unix nanoseconds),
+	// kept with several Ps only (skipAfterWrite).
+	wroteAt int64
 	// pipe, when set, is the endpoint's transport instead of the socket
 	// (c is nil then): an HTTP/2 stream (h2_stream.go).
 	pipe pipe
@@ -73,22 +76,77 @@ func (ep *endpoint) interrupt() {
 	ep.c.SetReadDeadline(time.Unix(1, 0))
 }
 
-// skipReads enables waiting for readability before reading (fillWait).
-// With one P nothing polls the network between the proxy's last look at a
-// socket and its next wait, except rarely; with several, another P may
-// consume the readiness of bytes that arrive in between, and each loss
-// costs a safety wait. It is set once from GOMAXPROCS (a proxy pinned to
-// one CPU has one P).
-var skipReads atomic.Bool
+// skipReads enables waiting for readability before reading (fillWait),
+// saving the read that would find nothing. The risk is a readiness lost:
+// the runtime's poller is edge-triggered, and arming a wait forgets a
+// readiness it already noted (internal/poll's prepareRead), so bytes that
+// came, and were noted by a poll, between the proxy's last look at a
+// socket and its wait, are not waited for; each loss costs a safety wait
+// (safeWait). It is set once from GOMAXPROCS:
+//
+//   - one P (a proxy pinned to one CPU): nothing polls the network while
+//     the proxy's goroutine runs, except rarely (sysmon): every read may
+//     wait first;
+//   - several: another P's poll notes readiness at once, so a read waits
+//     first only when no bytes can have come since the proxy's last look.
+//     That is right after a write to the socket (within writeWindow) when
+//     what the read expects is the peer's answer to that write: a peer
+//     cannot receive, answer, and have the answer polled in two
+//     microseconds (a loopback round trip alone takes several). This is
+//     the usual case of a keep-alive exchange: the request written, the
+//     response awaited; the response written, the next request awaited.
+var skipReads atomic.Int32
 
-func init() { skipReads.Store(canSkipRead && runtime.GOMAXPROCS(0) == 1) }
+const (
+	skipNever      = iota // always try first (no raw socket reads here)
+	skipAfterWrite        // several Ps: wait first right after a write
+	skipAlways            // one P: wait first unless the socket is busy
+)
+
+// writeWindow bounds the time from a write to a read that may wait first
+// with several Ps (skipAfterWrite).
+const writeWindow = 2 * time.Microsecond
+
+func init() {
+	switch {
+	case !canSkipRead:
+		skipReads.Store(skipNever)
+	case runtime.GOMAXPROCS(0) == 1:
+		skipReads.Store(skipAlways)
+	default:
+		skipReads.Store(skipAfterWrite)
+	}
+}
 
 // mayWait reports whether the next read may wait for readability first.
-func (ep *endpoint) mayWait() bool { return !ep.busy && !ep.noSkip && skipReads.Load() }
+func (ep *endpoint) mayWait() bool { return ep.mayWaitIn(skipReads.Load(), nanotime) }
 
-// lostReadiness is called when a bounded wait expired and bytes were there
-// at once: the poller had forgotten them.
-func (ep *endpoint) lostReadiness() { ep.noSkip = true }
+func (ep *endpoint) mayWaitIn(mode int32, now func() int64) bool {
+	if ep.busy || ep.noSkip {
+		return false
+	}
+	switch mode {
+	case skipAlways:
+		return true
+	case skipAfterWrite:
+		return ep.wroteAt != 0 && now()-ep.wroteAt < int64(writeWindow)
+	}
+	return false
+}
+
+// lostReadiness is called when a bounded wait, armed until dl, expired and
+// bytes were there at once: the poller had forgotten them, unless the wait
+// ended late. A goroutine woken well after its deadline (an overloaded
+// machine) may have been woken by the timer while bytes came in the lag;
+// then nothing is known, and the socket keeps waiting first.
+func (ep *endpoint) lostReadiness(dl int64) {
+	if nanotime()-dl < int64(lateWake) {
+		ep.noSkip = true
+	}
+}
+
+// lateWake: a wait that ends this long after its deadline ended late.
+const lateWake = time.Millisecond
 
 func (ep *endpoint) data() []byte  { return (*ep.buf)[ep.r:ep.w] }
 func (ep *endpoint) buffered() int { return ep.w - ep.r }
@@ -197,14 +255,15 @@ func (ep *endpoint) fillWait(now int64, to time.Duration) (int, error) {
 	if ep.w == len(b) {
 		return ep.fill() // buffer handling as fill
 	}
-	ep.readDeadline(now + int64(safeWait))
+	dl := now + int64(safeWait)
+	ep.readDeadline(dl)
 	room := len(b) - ep.w
 	n, err := ep.sys.read(ep.c, b[ep.w:], readWait)
 	if err != nil && isTimeout(err) {
 		ep.readDeadline(nanotime() + int64(to))
 		n, err := ep.fillNoWait()
 		if n > 0 {
-			ep.lostReadiness()
+			ep.lostReadiness(dl)
 			return n, nil
 		}
 		if err != nil && !errors.Is(err, errWouldBlock) {
@@ -288,7 +347,11 @@ func (ep *endpoint) write(p []byte, now int64, to time.Duration) error {
 	if ep.pipe != nil {
 		return ep.pipe.write(p)
 	}
-	return ep.sys.write(ep.c, p)
+	err := ep.sys.write(ep.c, p)
+	if skipReads.Load() == skipAfterWrite {
+		ep.wroteAt = nanotime()
+	}
+	return err
 }
 
 // isTimeout reports whether err is a deadline expiry.

@@ -289,6 +289,8 @@ var parkUnsupported = runtime.GOOS != "linux"
 // (skipReads), which production enables only with one P, so that those
 // paths and their fallbacks are exercised whatever GOMAXPROCS is.
 func TestMain(m *testing.M) {
-	skipReads.Store(canSkipRead)
+	if canSkipRead {
+		skipReads.Store(skipAlways)
+	}
 	os.Exit(m.Run())
 }

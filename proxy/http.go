@@ -213,7 +213,7 @@ func (s *session) waitRequest(fe *frontend, first bool, idleFrom int64) waitOutc
 		// Before parking, a plain look: bytes there at once were missed.
 		s.cli.readDeadline(deadline)
 		if m, _ := s.cli.readIdleNoWait(); m > 0 {
-			s.cli.lostReadiness()
+			s.cli.lostReadiness(dl)
 			n, err = m, nil
 		}
 	}

@@ -113,12 +113,13 @@ func pump(dst, src *endpoint, ts *tunnelState, idle time.Duration, rb, wb byte) 
 		if !first && src.mayWait() {
 			// Drained after a transfer: wait for readability rather than
 			// try a read that would fail (see fillWait), within safeWait.
-			src.readDeadline(now + int64(safeWait))
+			dl := now + int64(safeWait)
+			src.readDeadline(dl)
 			n, err = src.readIdleWait(true)
 			if err != nil && isTimeout(err) {
 				src.armRead(nanotime(), idle)
 				if n, err = src.readIdleNoWait(); n > 0 {
-					src.lostReadiness()
+					src.lostReadiness(dl)
 				} else {
 					n, err = src.readIdle()
 				}

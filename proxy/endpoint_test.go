@@ -1,0 +1,110 @@
+package proxy
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestMayWait: when a read may wait for readability before trying, in
+// each of the three modes (see skipReads).
+func TestMayWait(t *testing.T) {
+	const now = int64(1_000_000_000)
+	clock := func() int64 { return now }
+	cases := []struct {
+		name         string
+		mode         int32
+		busy, noSkip bool
+		wroteAgo     time.Duration // -1: never wrote
+		want         bool
+	}{
+		{"one P", skipAlways, false, false, -1, true},
+		{"one P, busy socket", skipAlways, true, false, 0, false},
+		{"one P, readiness lost once", skipAlways, false, true, 0, false},
+		{"several Ps, just wrote", skipAfterWrite, false, false, time.Microsecond, true},
+		{"several Ps, wrote at this instant", skipAfterWrite, false, false, 0, true},
+		{"several Ps, wrote at the window's end", skipAfterWrite, false, false, writeWindow, false},
+		{"several Ps, wrote long ago", skipAfterWrite, false, false, time.Millisecond, false},
+		{"several Ps, never wrote", skipAfterWrite, false, false, -1, false},
+		{"several Ps, busy socket", skipAfterWrite, true, false, 0, false},
+		{"several Ps, readiness lost once", skipAfterWrite, false, true, 0, false},
+		{"never", skipNever, false, false, 0, false},
+	}
+	for _, tc := range cases {
+		ep := endpoint{busy: tc.busy, noSkip: tc.noSkip}
+		if tc.wroteAgo >= 0 {
+			ep.wroteAt = now - int64(tc.wroteAgo)
+		}
+		if got := ep.mayWaitIn(tc.mode, clock); got != tc.want {
+			t.Errorf("%s: mayWait %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestKeepAliveWithSeveralPs: keep-alive exchanges on clients and kept
+// server connections, with reads waiting first only after writes
+// (skipAfterWrite, production's mode with several Ps), each answer whole
+// and in order, without stalls. Not parallel: it sets the process-wide mode.
+func TestKeepAliveWithSeveralPs(t *testing.T) {
+	if !canSkipRead {
+		t.Skip("reads always try first here")
+	}
+	defer skipReads.Store(skipReads.Load())
+	skipReads.Store(skipAfterWrite)
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(2, runtime.GOMAXPROCS(0))))
+
+	b := backendServer(t, "s1", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, r.URL.Path) })
+	fe := freePort(t)
+	newRig(t, basicHTTP, map[string]string{"fe": fe, "s1": hostport(b)})
+	start := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for c := 0; c < 4; c++ {
+		wg.Add(1)
+		go func(c int) {
+			defer wg.Done()
+			nc, err := net.Dial("tcp", fe)
+			if err != nil {
+				errs <- fmt.Errorf("client %d: %v", c, err)
+				return
+			}
+			defer nc.Close()
+			br := bufio.NewReader(nc)
+			for i := 0; i < 100; i++ {
+				path := fmt.Sprintf("/c%d/r%d", c, i)
+				nc.SetDeadline(time.Now().Add(5 * time.Second))
+				if _, err := fmt.Fprintf(nc, "GET %s HTTP/1.1\r\nHost: a\r\n\r\n", path); err != nil {
+					errs <- fmt.Errorf("client %d request %d: %v", c, i, err)
+					return
+				}
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					errs <- fmt.Errorf("client %d request %d: %v", c, i, err)
+					return
+				}
+				body, err := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != 200 || string(body) != path {
+					errs <- fmt.Errorf("client %d request %d: %v %d %q", c, i, err, resp.StatusCode, body)
+					return
+				}
+			}
+		}(c)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	// A wait that lost its readiness still ends, after safeWait: were the
+	// waits after writes losing theirs, 400 requests would take 8 s.
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("400 requests took %v: reads that waited first stalled", d)
+	}
+}
