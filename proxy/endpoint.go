@@ -118,10 +118,18 @@ func init() {
 	}
 }
 
-// mayWait reports whether the next read may wait for readability first.
-func (ep *endpoint) mayWait() bool { return ep.mayWaitIn(skipReads.Load(), nanotime) }
+// mayWait reports whether the next read may wait for readability first,
+// the read expecting the answer to the last write to the same socket.
+func (ep *endpoint) mayWait() bool { return ep.mayWaitIn(skipReads.Load(), nanotime, ep.wroteAt) }
 
-func (ep *endpoint) mayWaitIn(mode int32, now func() int64) bool {
+// mayWaitAfter is mayWait for a read that expects the answer to a write
+// that ended at wrote, on another socket (a tunnel: what the client sends
+// next answers what the server said, which the tunnel just wrote to it).
+func (ep *endpoint) mayWaitAfter(wrote int64) bool {
+	return ep.mayWaitIn(skipReads.Load(), nanotime, wrote)
+}
+
+func (ep *endpoint) mayWaitIn(mode int32, now func() int64, wrote int64) bool {
 	if ep.busy || ep.noSkip {
 		return false
 	}
@@ -129,7 +137,7 @@ func (ep *endpoint) mayWaitIn(mode int32, now func() int64) bool {
 	case skipAlways:
 		return true
 	case skipAfterWrite:
-		return ep.wroteAt != 0 && now()-ep.wroteAt < int64(writeWindow)
+		return wrote != 0 && now()-wrote < int64(writeWindow)
 	}
 	return false
 }

@@ -110,9 +110,10 @@ func pump(dst, src *endpoint, ts *tunnelState, idle time.Duration, rb, wb byte) 
 		now := nanotime()
 		var n int
 		var err error
-		if !first && src.mayWait() {
+		if !first && src.mayWaitAfter(dst.wroteAt) {
 			// Drained after a transfer: wait for readability rather than
 			// try a read that would fail (see fillWait), within safeWait.
+			// (dst.wroteAt: this pump's write; the other pump writes src.)
 			dl := now + int64(safeWait)
 			src.readDeadline(dl)
 			n, err = src.readIdleWait(true)
