@@ -453,3 +453,41 @@ func BenchmarkTrackOneKey(b *testing.B) {
 		}
 	})
 }
+
+var rateSink int64
+
+// BenchmarkTrackHeaderKeys is what the bench's rate-limited frontend does
+// for each request (bench/cmd/benchrun/policy.go: a string table of
+// http_req_rate(10s) keyed by a header, 10,000 clients in turn): track the
+// key, count the request, read its rate, tick at the request's end and let
+// it go. One goroutine, as lbd on one CPU; allocs/op must stay 0.
+func BenchmarkTrackHeaderKeys(b *testing.B) {
+	tb, err := New(Spec{Name: "t", Kind: String, KeyLen: 32, Size: 100_000, Expire: time.Minute,
+		Store: []Store{{Counter: HTTPReqRate, Period: 10 * time.Second}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tb.Close()
+	keys := make([][]byte, 10_000)
+	for i := range keys {
+		keys[i] = fmt.Appendf(nil, "c%d", i)
+		r, _ := tb.Track(keys[i], false)
+		r.Release()
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		r, ok := tb.Track(keys[i], false)
+		if !ok {
+			b.Fatal("not tracked")
+		}
+		r.ConnStart()
+		r.Count(HTTPReqCnt, HTTPReqRate, 1)
+		rateSink, _ = r.Get(HTTPReqRate)
+		r.Tick()
+		r.Release()
+		if i++; i == len(keys) {
+			i = 0
+		}
+	}
+}
