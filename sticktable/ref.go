@@ -13,14 +13,30 @@ type Ref struct {
 	// tracked, or the last Tick (reading the clock once per request, not
 	// per counter).
 	now uint32
+	// ticked: Tick was called since it was tracked; stale: and the clock
+	// is yet to be read for it. The clock is read when a counter is
+	// counted or read, or when the Ref is released, not by Tick: a
+	// request's end often counts nothing the table stores, and its
+	// release then reads the clock once for both (the clock is a good
+	// part of what tracking costs on a virtual machine).
+	ticked, stale bool
 }
 
 // Tick moves the Ref's time to now (before counting what happened since
-// it was tracked: the bytes of a long transfer, a response).
+// it was tracked: the bytes of a long transfer, a response); Release then
+// marks the entry used at that time.
 func (r *Ref) Tick() {
 	if r.c != nil {
-		r.now = r.c.t.now()
+		r.ticked, r.stale = true, true
 	}
+}
+
+// at is the Ref's time, reading the clock if it was ticked since.
+func (r *Ref) at() uint32 {
+	if r.stale {
+		r.now, r.stale = r.c.t.now(), false
+	}
+	return r.now
 }
 
 // Valid reports whether r tracks an entry.
@@ -46,7 +62,7 @@ func (r *Ref) Add(c Counter, n uint64) {
 		if n > 1<<32-1 {
 			n = 1<<32 - 1
 		}
-		rateAdd(&r.w[o], &r.w[o+1], r.now, p, uint32(n))
+		rateAdd(&r.w[o], &r.w[o+1], r.at(), p, uint32(n))
 		return
 	}
 	atomic.AddUint64(&r.w[o], n)
@@ -69,7 +85,7 @@ func (r *Ref) Get(c Counter) (int64, bool) {
 	if c < 0 || c >= nCounters || t.off[c] < 0 {
 		return 0, false
 	}
-	return t.read(r.w, c, r.now), true
+	return t.read(r.w, c, r.at()), true
 }
 
 // ConnStart counts a tracked connection (or request tracked by an HTTP
@@ -83,7 +99,9 @@ func (r *Ref) ConnStart() {
 }
 
 // Release ends the tracking: conn_cur goes down, the entry is marked
-// used now (its expiry starts again) and for the peers.
+// used now (its expiry starts again) and for the peers. After a Tick,
+// "now" is the Ref's time: the clock read for the first counter counted
+// since, or read here when none was.
 func (r *Ref) Release() {
 	c := r.c
 	if c == nil {
@@ -97,7 +115,10 @@ func (r *Ref) Release() {
 			}
 		}
 	}
-	now := c.t.now()
+	now := r.at()
+	if !r.ticked {
+		now = c.t.now()
+	}
 	c.mu.Lock()
 	m := c.m(r.i)
 	if m.ref > 0 {

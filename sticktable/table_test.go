@@ -202,6 +202,47 @@ func TestExpiry(t *testing.T) {
 	}
 }
 
+// An entry's expiry starts again when it is let go: at the Ref's time
+// after a Tick (a request's end, the clock read for what it counted), now
+// when it was never ticked (a connection held for a long time).
+func TestReleaseTime(t *testing.T) {
+	tb, clk := newTest(t, ipSpec(100, time.Minute))
+	expireOf := func(a string) string {
+		t.Helper()
+		es, _ := tb.Show(a)
+		if len(es) != 1 {
+			t.Fatalf("%s: %+v", a, es)
+		}
+		return es[0].Expire
+	}
+	r, _ := tb.Track(addr("192.0.2.1"), true)
+	clk.add(30 * time.Second)
+	r.Release() // never ticked: used now
+	if e := expireOf("192.0.2.1"); e != "1m0s" {
+		t.Errorf("released without a Tick: expire %s, want 1m0s", e)
+	}
+	r, _ = tb.Track(addr("192.0.2.1"), true)
+	clk.add(10 * time.Second)
+	r.Tick()
+	clk.add(5 * time.Second)
+	r.Count(HTTPReqCnt, HTTPReqRate, 1) // counted at the clock read now
+	clk.add(20 * time.Second)
+	r.Release() // used when counted, 20 s ago
+	if e := expireOf("192.0.2.1"); e != "40s" {
+		t.Errorf("released after a Tick and a count: expire %s, want 40s", e)
+	}
+	r, _ = tb.Track(addr("192.0.2.1"), true)
+	r.Tick()
+	clk.add(7 * time.Second)
+	r.Release() // ticked, nothing counted since: the clock is read here
+	if e := expireOf("192.0.2.1"); e != "1m0s" {
+		t.Errorf("released after a Tick alone: expire %s, want 1m0s", e)
+	}
+	if v, _ := tb.Get(addr("192.0.2.1"), true, HTTPReqCnt); v != 1 {
+		t.Errorf("http_req_cnt %d", v)
+	}
+}
+
 func TestClear(t *testing.T) {
 	tb, _ := newTest(t, ipSpec(100, time.Minute))
 	held, _ := tb.Track(addr("192.0.2.1"), true)
