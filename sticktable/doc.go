@@ -32,12 +32,13 @@
 //
 // # Size and expiry
 //
-// Each shard keeps its entries in least-recently-used order. An entry
-// not used for the table's expire is removed (by a sweep every second
-// and whenever a slot is needed); when a shard is full, creating an entry
-// evicts its least recently used one. Entries a connection or request
-// tracks right now are neither expired nor evicted (HAProxy's ref_cnt):
-// when all are in use, the new key is not tracked.
+// Each shard keeps its entries in least-recently-used order (an entry
+// moves up when a connection or request lets it go: the one move per
+// request). An entry not used for the table's expire is removed (by a
+// sweep every second and whenever a slot is needed); when a shard is
+// full, creating an entry evicts its least recently used one. Entries a
+// connection or request tracks right now are neither expired nor evicted
+// (HAProxy's ref_cnt): when all are in use, the new key is not tracked.
 //
 // # Sharing with the other node
 //

@@ -243,6 +243,36 @@ func TestReleaseTime(t *testing.T) {
 	}
 }
 
+// An entry in use moves up the LRU list only when let go: one held at the
+// tail must not stop the sweep from removing the expired ones after it.
+func TestExpiryPastEntryInUse(t *testing.T) {
+	tb, clk := newTest(t, ipSpec(100, 10*time.Second))
+	for _, a := range []string{"192.0.2.1", "192.0.2.2"} {
+		r, _ := tb.Track(addr(a), true)
+		r.Release()
+		clk.add(time.Second)
+	}
+	clk.add(5 * time.Second)
+	held, _ := tb.Track(addr("192.0.2.1"), true) // the least recently let go
+	clk.add(6 * time.Second)                     // .2 let go 11 s ago, .1 tracked 6 s ago
+	tb.Sweep()
+	es, _ := tb.Show("")
+	if len(es) != 1 || es[0].Key != "192.0.2.1" || es[0].Use != 1 {
+		t.Fatalf("after the sweep: %+v (.2 expired, .1 in use)", es)
+	}
+	held.Release()
+	clk.add(9 * time.Second)
+	tb.Sweep()
+	if s := tb.Stats(); s.Entries != 1 {
+		t.Fatalf("let go 9 s ago, expired: %+v", s)
+	}
+	clk.add(time.Second)
+	tb.Sweep()
+	if s := tb.Stats(); s.Entries != 0 || s.Expired != 2 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
 func TestClear(t *testing.T) {
 	tb, _ := newTest(t, ipSpec(100, time.Minute))
 	held, _ := tb.Track(addr("192.0.2.1"), true)
