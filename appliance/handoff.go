@@ -22,6 +22,13 @@ func (a *Appliance) HandoffState() (*handoff.State, []*os.File, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	st := &handoff.State{Version: a.version, Servers: a.pool.Handoff()}
+	for _, t := range a.proxy.Tables() {
+		snap, err := t.Snapshot()
+		if err != nil {
+			return nil, nil, err
+		}
+		st.Tables = append(st.Tables, snap)
+	}
 	var files []*os.File
 	fail := func(err error) (*handoff.State, []*os.File, error) {
 		for _, f := range files {
@@ -59,7 +66,8 @@ func (a *Appliance) HandoffState() (*handoff.State, []*os.File, error) {
 // StartSuccessor is Start for the successor of an upgrade: the frontends
 // and the stats page serve on the sockets the predecessor handed over,
 // the servers resume the state it handed over (UP stays UP, drained stays
-// drained), and the VRRP instances wait for AdoptVRRP.
+// drained), the stick tables start with its entries, and the VRRP
+// instances wait for AdoptVRRP.
 func (a *Appliance) StartSuccessor(cfg *config.Config, pred *handoff.Predecessor) error {
 	a.proxy.Inherit(pred.Files(handoff.KindFrontend))
 	for bind, f := range pred.Files(handoff.KindStats) {
@@ -69,6 +77,7 @@ func (a *Appliance) StartSuccessor(cfg *config.Config, pred *handoff.Predecessor
 		a.peer.Inherit(bind, f)
 	}
 	a.speaker.AwaitHandoff()
+	a.proxy.SeedTables(pred.State.Tables)
 	a.mu.Lock()
 	a.adopt = pred.State.Servers
 	a.mu.Unlock()

@@ -8,8 +8,9 @@
 //  1. The predecessor starts the successor with the listening sockets
 //     (frontends, the stats page, the admin socket) as inherited
 //     descriptors and, on a socket pair, the State: which descriptor is
-//     which address, and the runtime state of the servers (check state
-//     and history, drained and maintenance servers, runtime weights).
+//     which address, the runtime state of the servers (check state and
+//     history, drained and maintenance servers, runtime weights) and the
+//     stick tables' entries.
 //  2. The successor loads the configuration, serves on the inherited
 //     sockets (both processes accept for a moment: the kernel gives each
 //     queued connection to one of them) and says Ready. Anything that
@@ -40,6 +41,7 @@ import (
 	"time"
 
 	"lbd/health"
+	"lbd/sticktable"
 	"lbd/vrrp"
 )
 
@@ -55,6 +57,9 @@ type State struct {
 	Sockets []Socket `json:"sockets"`
 	// Servers is the pool's runtime state (health.Pool.Handoff).
 	Servers []health.ServerHandoff `json:"servers"`
+	// Tables are the stick tables' entries, restored by the successor
+	// before it serves.
+	Tables []sticktable.Snapshot `json:"tables,omitempty"`
 }
 
 // Socket names one inherited descriptor.

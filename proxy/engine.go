@@ -66,6 +66,8 @@ type Engine struct {
 	maps, pendingMaps map[string]*maps.Map
 	// tables are the stick tables, kept across reloads (stick.go).
 	tables, pendingTables map[string]*sticktable.Table
+	// seeds: a predecessor's tables (SeedTables), for the first Apply.
+	seeds map[string]sticktable.Snapshot
 
 	parker  *parker   // idle keep-alive connections without a goroutine
 	h2cfg   config.H2 // the global h2 block of the configuration being applied

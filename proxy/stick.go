@@ -85,7 +85,16 @@ func (e *Engine) prepareTables(cfg *config.Config, commit *commitList) error {
 			return err
 		}
 		e.pendingTables[st.Name] = t
+		if seed, ok := e.seeds[st.Name]; ok {
+			n, err := t.Restore(seed)
+			if err != nil {
+				e.log.Warn().Str("table", st.Name).Err(err).Int("entries", n).Msg("stick table not taken over from the previous process: its entries start over")
+			} else {
+				e.log.Info().Str("table", st.Name).Int("entries", n).Msg("stick table taken over from the previous process")
+			}
+		}
 	}
+	e.seeds = nil
 	commit.add(func() {
 		for name, t := range e.tables {
 			if e.pendingTables[name] != t {
@@ -98,6 +107,18 @@ func (e *Engine) prepareTables(cfg *config.Config, commit *commitList) error {
 		e.tables = e.pendingTables
 	})
 	return nil
+}
+
+// SeedTables gives the entries of a predecessor's tables (a binary
+// upgrade) to the first Apply, which restores each into the new table of
+// the same name and layout before anything is served.
+func (e *Engine) SeedTables(seeds []sticktable.Snapshot) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.seeds = make(map[string]sticktable.Snapshot, len(seeds))
+	for _, s := range seeds {
+		e.seeds[s.Name] = s
+	}
 }
 
 // Tables lists the running stick tables, by name.

@@ -122,7 +122,8 @@ func lineStream(l *Lab, addr, prologue, line, want string, stop <-chan struct{})
 // upgrade while clients use the VIP in every way: new connections, kept
 // connections, a tcp stream and a WebSocket. Nothing may fail or be cut,
 // the VIP must never leave the master, the peer must never become
-// master, and the runtime state (a drained server) must survive.
+// master, and the runtime state (a drained server, a stick table's
+// entries) must survive.
 func TestUpgradeUnderLoad(t *testing.T) {
 	t.Parallel()
 	l := NewLab(t)
@@ -135,6 +136,24 @@ func TestUpgradeUnderLoad(t *testing.T) {
 	cfg := strings.Replace(LabConfig("lb1"), `grace      = "2s"`, `grace      = "10s"`, 1)
 	if cfg == LabConfig("lb1") {
 		t.Fatal("no grace line to change in the lab config")
+	}
+	// A stick table counting each client's requests: the upgrade hands
+	// its entries over.
+	tracked := strings.Replace(cfg, "  forward_for     = true\n", `  forward_for     = true
+  stick_table {
+    type   = "ip"
+    size   = "100k"
+    expire = "10m"
+    store  = ["http_req_rate(1m)", "http_req_cnt"]
+  }
+  http_request "track_sc0" {}
+`, 1)
+	if tracked == cfg {
+		t.Fatal("lab config: the web frontend's forward_for line moved")
+	}
+	cfg = tracked
+	if out, err := l.Exec("client", "ip", "addr", "add", "192.0.2.51/24", "dev", "eth0"); err != nil {
+		t.Fatalf("second client address: %v %s", err, out)
 	}
 	lb1 := l.StartLBDBinary("lb1", cfg, bin)
 	lb2 := l.StartLBD("lb2", LabConfig("lb2"))
@@ -149,6 +168,15 @@ func TestUpgradeUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	lb2Transitions := transitions(t, lb2)
+	// 192.0.2.51 sends 7 requests before the upgrade, none after.
+	for i := 0; i < 7; i++ {
+		if code, _, err := getFrom(l, "client", "192.0.2.51", "http://"+VIP+"/"); err != nil || code != 200 {
+			t.Fatalf("request %d from 192.0.2.51: %d %v", i, code, err)
+		}
+	}
+	if n := tableCount(lb1, "192.0.2.51"); n != 7 {
+		t.Fatalf("before the upgrade the table counts %d requests from 192.0.2.51, want 7", n)
+	}
 
 	newBin := filepath.Join(l.Dir(), "lbd.new")
 	buildLBD(t, newBin, "e2e-upgraded")
@@ -248,6 +276,9 @@ func TestUpgradeUnderLoad(t *testing.T) {
 	}
 	if st := lb1.ServerState("web", "web2"); st != "UP" {
 		t.Errorf("web2 is %s after the upgrade", st)
+	}
+	if n := tableCount(lb1, "192.0.2.51"); n != 7 {
+		t.Errorf("after the upgrade the table counts %d requests from 192.0.2.51, want the 7 counted before it", n)
 	}
 }
 
