@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -59,5 +60,61 @@ func TestStale(t *testing.T) {
 			t.Fatal("a closed connection is not stale")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestNoTCPKeepAlive: neither accepted client connections nor dialled
+// server connections carry TCP keep-alive probes (Go's default, four
+// system calls a connection; HAProxy's clitcpka and srvtcpka are off by
+// default too).
+func TestNoTCPKeepAlive(t *testing.T) {
+	b := backendServer(t, "s1", nil)
+	fe := freePort(t)
+	r := newRig(t, basicHTTP, map[string]string{"fe": fe, "s1": hostport(b)})
+	cl := dialClient(t, fe)
+	cl.send(t, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if resp, _ := cl.read(t, "GET"); resp.StatusCode != 200 {
+		t.Fatal(resp.StatusCode)
+	}
+	// Half a head: the session reads it, holding its connection (an idle
+	// one may be parked without it).
+	cl.send(t, "GET / HTTP/1.1\r\n")
+	time.Sleep(20 * time.Millisecond)
+	keepAlive := func(c *net.TCPConn) int {
+		rc, err := c.SyscallConn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := -1
+		rc.Control(func(fd uintptr) { v, _ = syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_KEEPALIVE) })
+		return v
+	}
+	var checked int
+	r.e.sessMu.Lock()
+	for s := range r.e.sessions {
+		s.kmu.Lock()
+		if c := s.cli.c; c != nil {
+			if v := keepAlive(c); v != 0 {
+				t.Errorf("a client connection has SO_KEEPALIVE %d", v)
+			}
+			checked++
+		}
+		s.kmu.Unlock()
+	}
+	r.e.sessMu.Unlock()
+	r.e.mu.Lock()
+	for _, srv := range r.e.servers {
+		srv.idleMu.Lock()
+		for _, u := range srv.idle {
+			if v := keepAlive(u.ep.c); v != 0 {
+				t.Errorf("a server connection has SO_KEEPALIVE %d", v)
+			}
+			checked++
+		}
+		srv.idleMu.Unlock()
+	}
+	r.e.mu.Unlock()
+	if checked < 2 {
+		t.Fatalf("%d connections checked, want the client's and the server's", checked)
 	}
 }

@@ -58,7 +58,12 @@ func (e *Engine) listen(addr string) (*listener, error) {
 			return nil, fmt.Errorf("inherited socket of %s is not TCP", addr)
 		}
 	} else {
-		lc := net.ListenConfig{Control: freebind}
+		// No TCP keep-alive probes on accepted connections (Go's default
+		// costs four system calls an accept): as HAProxy without option
+		// clitcpka, the client and keep-alive timeouts bound a silent
+		// client. An inherited socket (above) cannot be told so
+		// (net.FileListener): its connections keep Go's 15 s probes.
+		lc := net.ListenConfig{Control: freebind, KeepAlive: -1}
 		ln, err := lc.Listen(context.Background(), network, addr)
 		if err != nil {
 			return nil, err

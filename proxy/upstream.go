@@ -128,7 +128,10 @@ func (s *server) purgeIdle(now int64, all bool) {
 // dial opens a new connection to the server.
 func (s *server) dial(ctx context.Context, timeout time.Duration, clientSNI string) (*upConn, error) {
 	addr := s.address()
-	d := net.Dialer{Timeout: timeout}
+	// No TCP keep-alive probes (Go's default, four system calls a
+	// connection): as HAProxy without option srvtcpka, the server timeout
+	// and the idle list's age bound a silent connection.
+	d := net.Dialer{Timeout: timeout, KeepAlive: -1}
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
