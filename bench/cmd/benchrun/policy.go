@@ -118,8 +118,11 @@ func (r *runner) runPolicy(tw *tabwriter.Writer) error {
 			if err != nil {
 				return err
 			}
-			if c.dst.quiet.rps == 0 || f.rps/e.rps > c.dst.flooded.rps/c.dst.elsewhere.rps {
-				c.dst.quiet, c.dst.elsewhere, c.dst.flooded, c.dst.flood = q, e, f, [2]int64{fs.total.Load(), fs.refused.Load()}
+			// The best quiet round on its own; the flooded and elsewhere
+			// runs as a pair, from the round where the flood cost least.
+			c.dst.quiet = better(c.dst.quiet, q)
+			if c.dst.flooded.rps == 0 || f.rps/e.rps > c.dst.flooded.rps/c.dst.elsewhere.rps {
+				c.dst.elsewhere, c.dst.flooded, c.dst.flood = e, f, [2]int64{fs.total.Load(), fs.refused.Load()}
 			}
 		}
 	}
