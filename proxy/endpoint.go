@@ -21,6 +21,7 @@ const (
 	readTry    readMode = iota // try, then wait for readability (Go's usual read)
 	readWait                   // wait for readability first, then read
 	readNoWait                 // try once, never wait: errWouldBlock
+	readSend                   // write a request first, then wait for readability (sendFill)
 )
 
 // endpoint is one connection of a session with its read buffer. Deadlines
@@ -278,6 +279,50 @@ func (ep *endpoint) fillWait(now int64, to time.Duration) (int, error) {
 			return n, err
 		}
 		return ep.fill()
+	}
+	ep.w += n
+	ep.busy = n == room
+	return n, err
+}
+
+// errUnsent wraps the failure of a request that did not leave whole in
+// sendFill: nothing of the answer was read, and the server processed
+// nothing it could answer, as when connect's write fails.
+type errUnsent struct{ err error }
+
+func (e errUnsent) Error() string { return "request not sent: " + e.err.Error() }
+func (e errUnsent) Unwrap() error { return e.err }
+
+// sendFill writes req, a whole request, then fills the buffer with the
+// answer. On a plain socket the write is made from inside the read
+// (sysio.sendRead), after the poller forgot what it knew of the socket:
+// the readiness of the answer, which only the write can cause, cannot be
+// lost then, so the read waits for it first, on any number of Ps, with
+// neither a read that would fail with EAGAIN before it nor a safeWait
+// bound (fillWait's two costs). Elsewhere (TLS, an HTTP/2 stream, no raw
+// I/O) it is write then fillWait. A failed write is an errUnsent.
+func (ep *endpoint) sendFill(req []byte, now int64, to time.Duration) (int, error) {
+	ep.hold()
+	b := *ep.buf
+	if !canSendRead || ep.pipe != nil || ep.sys.tls != nil || ep.w == len(b) {
+		if err := ep.write(req, now, to); err != nil {
+			return 0, errUnsent{err}
+		}
+		return ep.fillWait(now, to)
+	}
+	ep.armRead(now, to)
+	room := len(b) - ep.w
+	rest, n, err := ep.sys.sendRead(ep.c, req, b[ep.w:])
+	if len(rest) > 0 {
+		// Not written whole: the socket was full (finish the usual way),
+		// or the write failed.
+		if err == nil {
+			err = ep.write(rest, now, to)
+		}
+		if err != nil {
+			return 0, errUnsent{err}
+		}
+		return ep.fillWait(now, to)
 	}
 	ep.w += n
 	ep.busy = n == room

@@ -12,6 +12,9 @@ import (
 // canSkipRead: reads may wait for readability before trying.
 const canSkipRead = true
 
+// canSendRead: sysio.sendRead writes a request from inside its read.
+const canSendRead = true
+
 // sysio does socket I/O with raw non-blocking system calls inside
 // RawConn.Read/Write, which still park the goroutine on the netpoller and
 // honour deadlines. Raw calls skip the runtime's syscall bookkeeping: on a
@@ -58,9 +61,18 @@ func (x *sysio) rawRead(fd uintptr) bool {
 	if x.idle != nil {
 		return x.rawIdleRead(fd)
 	}
-	if x.mode == readWait {
+	switch x.mode {
+	case readWait:
 		x.mode = readTry
 		return false
+	case readSend:
+		var done bool
+		x.wb, done, x.werr = writeFD(fd, x.wb)
+		if x.werr != nil || !done {
+			return true // sendRead's caller finishes the write or fails
+		}
+		x.mode = readTry
+		return false // the answer cannot be there yet: wait for it
 	}
 	n, done, err := readFD(fd, x.rb, x.mode == readNoWait, errWouldBlock)
 	x.n, x.rerr = n, err
@@ -134,6 +146,35 @@ func (x *sysio) read(c *net.TCPConn, b []byte, mode readMode) (int, error) {
 		return 0, err
 	}
 	return x.n, x.rerr
+}
+
+// sendRead writes req, then waits for readability and reads into b (see
+// endpoint.sendFill). RawConn.Read resets the poller's readiness of the
+// socket before it calls rawRead, which writes req first: whatever the
+// answer makes readable comes after that reset and wakes the wait, even
+// if another P polls the network before this goroutine waits. It returns
+// what of req was not written (the socket was full, or err is the
+// write's failure), and then reads nothing. x.wb and x.werr carry the
+// request: a server connection whose request is whole has no other
+// writer.
+func (x *sysio) sendRead(c *net.TCPConn, req, b []byte) (rest []byte, n int, err error) {
+	if err := x.init(c); err != nil {
+		return req, 0, err
+	}
+	x.rb, x.n, x.rerr, x.mode = b, 0, nil, readSend
+	x.wb, x.werr = req, nil
+	err = x.rc.Read(x.rfn)
+	rest, werr := x.wb, x.werr
+	x.rb, x.wb, x.werr = nil, nil, nil
+	switch {
+	case werr != nil:
+		return rest, 0, werr
+	case err != nil:
+		return rest, 0, err // a timeout or a close, before or after the write
+	case len(rest) > 0:
+		return rest, 0, nil
+	}
+	return nil, x.n, x.rerr
 }
 
 // write writes b whole.

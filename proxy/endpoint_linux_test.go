@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"errors"
+	"io"
 	"net"
 	"syscall"
 	"testing"
@@ -117,4 +119,95 @@ func TestNoTCPKeepAlive(t *testing.T) {
 	if checked < 2 {
 		t.Fatalf("%d connections checked, want the client's and the server's", checked)
 	}
+}
+
+// tcpPair is a connected loopback pair: ours and the peer's end.
+func tcpPair(t *testing.T) (*net.TCPConn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			accepted <- c
+		}
+	}()
+	nc, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer := <-accepted
+	t.Cleanup(func() { nc.Close(); peer.Close() })
+	return nc.(*net.TCPConn), peer
+}
+
+// TestSendFill: the request written from inside the read reaches the
+// server and its answer is read, many times over on one connection (the
+// wait for the answer is not bounded by safeWait, so a lost readiness
+// would hang here), without allocating; a request bigger than the
+// socket buffers is finished by an ordinary write; a write that fails
+// is errUnsent with nothing read.
+func TestSendFill(t *testing.T) {
+	c, peer := tcpPair(t)
+	go func() {
+		b := make([]byte, 64<<10)
+		for {
+			n, err := peer.Read(b)
+			if err != nil {
+				return
+			}
+			if _, err := peer.Write(b[:n]); err != nil { // echo: the answer is the request
+				return
+			}
+		}
+	}()
+	ep := &endpoint{c: c}
+	req := []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	round := func() {
+		n, err := ep.sendFill(req, nanotime(), 5*time.Second)
+		for err == nil && ep.buffered() < len(req) {
+			var m int
+			m, err = ep.fill()
+			n += m
+		}
+		if err != nil || string(ep.data()) != string(req) {
+			t.Fatalf("sendFill: %d %q %v", n, ep.data(), err)
+		}
+		ep.consume(ep.buffered())
+	}
+	for range 1000 {
+		round()
+	}
+	if n := testing.AllocsPerRun(200, round); n != 0 {
+		t.Errorf("sendFill allocates %.1f times a request", n)
+	}
+
+	// Bigger than what the sockets hold: the rest goes by write.
+	big := make([]byte, 8<<20)
+	c1, peer1 := tcpPair(t)
+	go func() {
+		if _, err := io.ReadFull(peer1, make([]byte, len(big))); err == nil {
+			peer1.Write([]byte("done"))
+		}
+	}()
+	ep1 := &endpoint{c: c1}
+	if n, err := ep1.sendFill(big, nanotime(), 5*time.Second); err != nil || string(ep1.data()) != "done" {
+		t.Fatalf("big request: %d %q %v", n, ep1.data(), err)
+	}
+	ep1.release()
+
+	// Our side can no longer write: the request never left.
+	c2, _ := tcpPair(t)
+	c2.CloseWrite()
+	ep2 := &endpoint{c: c2}
+	n, err := ep2.sendFill(req, nanotime(), time.Second)
+	var un errUnsent
+	if n != 0 || !errors.As(err, &un) {
+		t.Fatalf("write after shutdown: %d %v, want errUnsent", n, err)
+	}
+	ep2.release()
 }

@@ -13,6 +13,10 @@ func (sysio) init(c *net.TCPConn) error { return nil }
 
 const canSkipRead = false
 
+const canSendRead = false
+
+func (sysio) sendRead(c *net.TCPConn, req, b []byte) ([]byte, int, error) { return req, 0, nil }
+
 func (x sysio) read(c *net.TCPConn, b []byte, mode readMode) (int, error) {
 	if x.tls != nil {
 		return x.tls.read(b, mode)

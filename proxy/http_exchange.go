@@ -35,7 +35,7 @@ func (s *exchange) exchange(t *txn, pr *pickReq, fr h1.Framing, bodyLen int64) b
 	fresh := false
 	for {
 		var reused bool
-		u, reused = s.connect(t, pr, out, replay, fresh)
+		u, reused = s.connect(t, pr, out, replay, fresh, complete)
 		if u == nil {
 			return false
 		}
@@ -158,11 +158,13 @@ func appendUpgradeValues(b []byte, req *h1.Head) []byte {
 }
 
 // connect writes out (the request head and the body bytes at hand) to the
-// request's server on a kept, idle or new connection. A failed connect is
+// request's server on a kept, idle or new connection; on a kept or idle
+// plain connection, a whole request (whole) is left to the response's
+// first read to write (upConn.req, sendFill). A failed connect is
 // retried after a short pause (HAProxy's turn-around: min(connect, 1s)),
 // and the last retry goes to another server (redispatch). When everything
 // fails the client gets 503 and connect returns nil.
-func (s *exchange) connect(t *txn, pr *pickReq, out []byte, replay, fresh bool) (*upConn, bool) {
+func (s *exchange) connect(t *txn, pr *pickReq, out []byte, replay, fresh, whole bool) (*upConn, bool) {
 	be := t.be
 	maxAge := safeReuseAge
 	if replay {
@@ -183,7 +185,11 @@ func (s *exchange) connect(t *txn, pr *pickReq, out []byte, replay, fresh bool) 
 				err = s.sendProxyHeader(u, t.tC0, be.t.Server)
 			}
 			if err == nil {
-				err = u.ep.write(out, t.tC0, be.t.Server)
+				if reused && whole && u.ep.pipe == nil && u.ep.sys.tls == nil {
+					u.req = out // written by readResponseHead
+				} else {
+					err = u.ep.write(out, t.tC0, be.t.Server)
+				}
 			}
 			if err == nil {
 				if !reused && be.observe != observeNone {
@@ -384,6 +390,11 @@ func (s *exchange) readResponse(t *txn, u *upConn, canRetry bool) respOutcome {
 			t.setTerm('K', 'H')
 			return respFail
 		}
+		if errors.As(err, new(errUnsent)) {
+			// The kept connection failed the write: nothing was processed
+			// (as when connect's write fails), a new one takes the request.
+			return respRetry
+		}
 		srv := t.srv
 		var pe h1.Err
 		var rst h2ResetError
@@ -438,7 +449,11 @@ func (s *exchange) readResponseHead(t *txn, u *upConn) (got int, err error) {
 		}
 		var n int
 		var err error
-		if now != 0 && got == 0 {
+		if req := u.req; req != nil {
+			// The request leaves now, from inside the read (sendFill).
+			u.req = nil
+			n, err = u.ep.sendFill(req, now, t.be.t.Server)
+		} else if now != 0 && got == 0 {
 			// Nothing can be there yet: the request was just sent.
 			n, err = u.ep.fillWait(now, t.be.t.Server)
 		} else {

@@ -38,6 +38,9 @@ type upConn struct {
 	private bool
 	// pendingTLS: the TLS handshake waits for the PROXY header.
 	pendingTLS *pendingTLS
+	// req: the request connect left for the response's first read to
+	// send (sendFill); nil once sent.
+	req []byte
 	// h2: a stream on an HTTP/2 connection (h2_upstream.go), the
 	// endpoint's pipe; nil for a connection of its own.
 	h2 *h2ustream
