@@ -35,7 +35,8 @@ func (c *Conn) responseDone(hb *headerBlock, m *message) {
 		c.resetStream(st.ID, ErrCodeProtocol, "interim response with END_STREAM")
 		return
 	}
-	resp := Response{Head: m.out, Interim: interim, EndStream: hb.endStream}
+	resp := &c.resp
+	*resp = Response{Head: m.out, Interim: interim, EndStream: hb.endStream}
 	if !interim {
 		st.gotFinal = true
 		st.chunked = m.chunked
@@ -48,7 +49,8 @@ func (c *Conn) responseDone(hb *headerBlock, m *message) {
 	if hb.endStream {
 		st.inEnded = true
 	}
-	c.h.Response(st, &resp)
+	c.h.Response(st, resp)
+	*resp = Response{}
 	if st.inEnded && st.outEnded {
 		c.closeStream(st, ErrCodeNo, true)
 	}

@@ -29,10 +29,11 @@ const frameHeaderLen = 9
 // must not block and must not call back into the Conn except through the
 // Stream's accessors.
 type Handler interface {
-	// Request is a new stream's validated request (server role).
+	// Request is a new stream's validated request (server role); r is
+	// valid during the call.
 	Request(st *Stream, r *Request)
 	// Response is a response head from the server (client role): interim
-	// (1xx) ones first when there are any.
+	// (1xx) ones first when there are any; r is valid during the call.
 	Response(st *Stream, r *Response)
 	// Data is body bytes of the stream, as sent; end is set on the last.
 	Data(st *Stream, p []byte, end bool)
@@ -69,6 +70,14 @@ type Conn struct {
 	enc  *hpack.Encoder
 	encw blockWriter // where enc writes: hbuf
 	hb   headerBlock // the header block being received
+
+	// Scratch space that would escape, and be allocated at each use, if
+	// it were local: field names lowered and content-length digits for
+	// the encoder (lowerName), the message handed to the Handler.
+	lname  [64]byte
+	digits [20]byte
+	req    Request
+	resp   Response
 
 	// The peer's settings (RFC 9113 §6.5.2).
 	peerMaxFrame      uint32

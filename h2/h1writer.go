@@ -417,21 +417,24 @@ var statusDigits = func() (t [600][3]byte) {
 // encodeFields encodes the fields of m that HTTP/2 carries: all but those
 // h1 does not forward (hop-by-hop, framing, Host), with lower-case names.
 func (c *Conn) encodeFields(m *h1.Head) {
-	var name [64]byte
 	for i := range m.Fields {
 		f := &m.Fields[i]
 		if f.Drop {
 			continue
 		}
-		n := m.Bytes(f.Name)
-		var ln []byte
-		if len(n) <= len(name) {
-			ln = lowerName(name[:0], n)
-		} else {
-			ln = lowerName(make([]byte, 0, len(n)), n)
-		}
-		c.field(ln, m.Bytes(f.Value))
+		c.field(c.lowerName(m.Bytes(f.Name)), m.Bytes(f.Value))
 	}
+}
+
+// lowerName is n in lower case, in the connection's scratch space when it
+// fits: the encoder keeps nothing of a field (no dynamic table), and a
+// local array would escape into the field's strings, one allocation per
+// field.
+func (c *Conn) lowerName(n []byte) []byte {
+	if len(n) <= len(c.lname) {
+		return lowerName(c.lname[:0], n)
+	}
+	return lowerName(make([]byte, 0, len(n)), n)
 }
 
 var (
@@ -446,15 +449,13 @@ var (
 )
 
 func (c *Conn) encodeLength(n int64) {
-	var b [20]byte
-	c.field(nameLength, appendUint(b[:0], n))
+	c.field(nameLength, appendUint(c.digits[:0], n))
 }
 
 // encodeResponse encodes a response head.
 func (c *Conn) encodeResponse(m *h1.Head, fr h1.Framing, n int64) []byte {
 	c.encw.b = c.encw.b[:0]
-	d := statusDigits[m.Status]
-	c.field(nameStatus, d[:])
+	c.field(nameStatus, statusDigits[m.Status][:])
 	c.encodeFields(m)
 	switch {
 	case m.Status < 200 || m.Status == 204:
@@ -509,7 +510,6 @@ func hasToken(v []byte, t string) bool {
 // encodeTrailers encodes the field lines of a trailer section.
 func (c *Conn) encodeTrailers(lines []byte) []byte {
 	c.encw.b = c.encw.b[:0]
-	var name [64]byte
 	for len(lines) > 0 {
 		eol := indexCRLF(lines)
 		if eol < 0 {
@@ -521,14 +521,7 @@ func (c *Conn) encodeTrailers(lines []byte) []byte {
 		if colon <= 0 {
 			continue
 		}
-		n, v := line[:colon], trimOWS(line[colon+1:])
-		var ln []byte
-		if len(n) <= len(name) {
-			ln = lowerName(name[:0], n)
-		} else {
-			ln = lowerName(make([]byte, 0, len(n)), n)
-		}
-		c.field(ln, v)
+		c.field(c.lowerName(line[:colon]), trimOWS(line[colon+1:]))
 	}
 	return c.encw.b
 }

@@ -253,17 +253,19 @@ func (c *Conn) requestDone(hb *headerBlock, m *message) {
 	st := c.newStream(hb.id)
 	st.inEnded = hb.endStream
 	c.earnControl(ctlPerRequest)
-	req := Request{EndStream: hb.endStream}
+	req := &c.req
+	*req = Request{EndStream: hb.endStream}
 	if m.tooLarge {
 		req.Status = 431
-		c.h.Request(st, &req)
+		c.h.Request(st, req)
 		return
 	}
 	st.contentLength = m.contentLength
 	st.isHead = m.isHead
 	st.chunked = !hb.endStream && m.contentLength < 0
 	req.Head, req.Chunked = m.out, st.chunked
-	c.h.Request(st, &req)
+	c.h.Request(st, req)
+	*req = Request{}
 }
 
 func (c *Conn) trailersDone(hb *headerBlock, m *message) {

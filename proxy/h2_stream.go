@@ -19,12 +19,15 @@ type h2stream struct {
 	ep     endpoint
 	start  int64
 	status int // the error status to answer (431), 0 to serve the request
+
+	logStallFn func() // hs.logStall, for h2pipe.stall
 }
 
 var h2streamPool = sync.Pool{New: func() any {
 	hs := &h2stream{}
 	hs.ep.pipe = &hs.h2pipe
 	hs.owner = hs
+	hs.logStallFn = hs.logStall // bound once: a method value allocates
 	return hs
 }}
 
@@ -101,7 +104,7 @@ func (h *h2handler) Request(st *h2.Stream, q *h2.Request) {
 	hs := h2streamPool.Get().(*h2stream)
 	hs.hc, hs.start = hc, nanotime()
 	hs.init(&hc.h2link, st)
-	hs.stall = hs.logStall
+	hs.stall = hs.logStallFn
 	hs.ep.buf, hs.ep.r, hs.ep.w = getBuf(), 0, 0
 	status := q.Status
 	if len(q.Head) > len(*hs.ep.buf) {
