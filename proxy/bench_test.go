@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net"
 	"net/netip"
@@ -53,17 +54,7 @@ func BenchmarkProxyKeepAlive(b *testing.B) {
 // machine shared with other work the wall time moves with their load,
 // the CPU time much less.
 func benchKeptRequests(b *testing.B, src string, reqs [][]byte) {
-	srv := fastBackend(b)
-	fe := freePort(b)
-	cfg := parse(b, src, map[string]string{"fe": fe, "s1": srv})
-	pool := health.NewPool(zerolog.Nop())
-	pool.Apply(cfg)
-	e := New(zerolog.Nop(), pool)
-	if err := e.Apply(cfg); err != nil {
-		b.Fatal(err)
-	}
-	defer e.Shutdown(b.Context())
-	c, err := net.Dial("tcp", fe)
+	c, err := net.Dial("tcp", benchEngine(b, src))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -90,6 +81,22 @@ func benchKeptRequests(b *testing.B, src string, reqs [][]byte) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// benchEngine runs an engine with the frontend {{fe}} of src in front of
+// fastBackend ({{s1}}) until the benchmark ends; it returns {{fe}}.
+func benchEngine(b *testing.B, src string) string {
+	srv := fastBackend(b)
+	fe := freePort(b)
+	cfg := parse(b, src, map[string]string{"fe": fe, "s1": srv})
+	pool := health.NewPool(zerolog.Nop())
+	pool.Apply(cfg)
+	e := New(zerolog.Nop(), pool)
+	if err := e.Apply(cfg); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Shutdown(context.Background()) })
+	return fe
 }
 
 // cpuTime is the process's user and system CPU time.
