@@ -34,11 +34,19 @@ var h2streamPool = sync.Pool{New: func() any {
 // Stream goroutines are reused: a goroutine that served a stream waits a
 // moment for the next one, anywhere in the engine, instead of ending, so
 // that busy connections do not pay for a goroutine start and its stack's
-// growth at every request. Idle ones end after streamWorkerIdle; at most
-// maxIdleWorkers wait (LIFO: the busy ones stay warm).
+// growth at every request. At most maxIdleWorkers wait (LIFO: the busy
+// ones stay warm); those idle for streamWorkerIdle are retired by
+// retireWorkers, which runs while any waits, so that a worker's wait is a
+// plain channel receive, with no timer to arm and stop at each stream.
 var streamPool struct {
-	mu   sync.Mutex
-	idle []chan *h2stream
+	mu       sync.Mutex
+	idle     []idleWorker // oldest first
+	retiring bool         // retireWorkers is scheduled
+}
+
+type idleWorker struct {
+	jobs  chan *h2stream // nil: retire
+	since int64          // unix nanoseconds
 }
 
 const (
@@ -52,10 +60,10 @@ func runStream(hs *h2stream) {
 	p.mu.Lock()
 	if n := len(p.idle); n > 0 {
 		w := p.idle[n-1]
-		p.idle[n-1] = nil
+		p.idle[n-1] = idleWorker{}
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
-		w <- hs
+		w.jobs <- hs
 		return
 	}
 	p.mu.Unlock()
@@ -65,35 +73,53 @@ func runStream(hs *h2stream) {
 func streamWorker(hs *h2stream) {
 	p := &streamPool
 	jobs := make(chan *h2stream, 1)
-	t := time.NewTimer(streamWorkerIdle)
-	t.Stop()
-	for {
-		hs.run(hs.status)
+	for hs != nil {
+		end := hs.run(hs.status)
 		p.mu.Lock()
 		if len(p.idle) >= maxIdleWorkers {
 			p.mu.Unlock()
 			return
 		}
-		p.idle = append(p.idle, jobs)
-		p.mu.Unlock()
-		t.Reset(streamWorkerIdle)
-		select {
-		case hs = <-jobs:
-			t.Stop()
-			continue
-		case <-t.C:
-		}
-		p.mu.Lock()
-		for i, w := range p.idle {
-			if w == jobs {
-				p.idle = append(p.idle[:i], p.idle[i+1:]...)
-				p.mu.Unlock()
-				return
-			}
+		p.idle = append(p.idle, idleWorker{jobs: jobs, since: end})
+		if !p.retiring {
+			p.retiring = true
+			time.AfterFunc(streamWorkerIdle, retireWorkers)
 		}
 		p.mu.Unlock()
-		hs = <-jobs // taken from the pool just now: its stream is on the way
+		hs = <-jobs
 	}
+}
+
+// retireWorkers ends the workers idle for streamWorkerIdle, and comes
+// back while others wait. The idle list is in the order workers went
+// idle (a worker taken is the newest), so the retired are its start.
+func retireWorkers() {
+	p := &streamPool
+	p.mu.Lock()
+	cut := nanotime() - int64(streamWorkerIdle)
+	var old []idleWorker
+	p.idle, old = idleSince(p.idle, cut)
+	p.retiring = len(p.idle) > 0
+	if p.retiring {
+		time.AfterFunc(time.Duration(p.idle[0].since-cut), retireWorkers)
+	}
+	p.mu.Unlock()
+	for _, w := range old {
+		w.jobs <- nil
+	}
+}
+
+// idleSince splits idle into the workers idle since after cut, kept in
+// place, and a copy of those idle since cut or before.
+func idleSince(idle []idleWorker, cut int64) (kept, old []idleWorker) {
+	k := 0
+	for k < len(idle) && idle[k].since <= cut {
+		k++
+	}
+	old = append(old, idle[:k]...)
+	n := copy(idle, idle[k:])
+	clear(idle[n:])
+	return idle[:n], old
 }
 
 // h2handler receives a client connection's events, with hc.mu held.
@@ -153,8 +179,8 @@ func (hs *h2stream) abortServer() {
 	}
 }
 
-// run is the stream's exchange.
-func (hs *h2stream) run(status int) {
+// run is the stream's exchange; it returns when it ended.
+func (hs *h2stream) run(status int) int64 {
 	hc := hs.hc
 	s := hc.s
 	x := &hs.x
@@ -198,7 +224,8 @@ func (hs *h2stream) run(status int) {
 	hc.c.FinishH1(st, ok)
 	hc.c.Consumed(st, hs.unread())
 	hc.c.Release(st)
-	hc.lastEnd = nanotime()
+	end := nanotime()
+	hc.lastEnd = end
 	hs.clear()
 	hc.flushLocked()
 	if hc.c.Active() == 0 {
@@ -211,6 +238,7 @@ func (hs *h2stream) run(status int) {
 	hs.owner = hs
 	hc.wg.Done()
 	h2streamPool.Put(hs)
+	return end
 }
 
 // logStall reports a stream whose client kept its flow-control window
