@@ -43,9 +43,11 @@ type endpoint struct {
 	// noSkip: a readiness was lost on this socket once (bytes came while
 	// it was not being waited on): always try reads first from now on.
 	noSkip bool
-	// wroteAt: when the last write to the socket ended (unix nanoseconds),
-	// kept with several Ps only (skipAfterWrite).
-	wroteAt int64
+	// wroteAt: when the last write to the socket began (unix nanoseconds),
+	// until the answer's first bytes are read; turn: the shortest time the
+	// peer took to answer a write. Both kept with several Ps only
+	// (skipAfterWrite).
+	wroteAt, turn int64
 	// pipe, when set, is the endpoint's transport instead of the socket
 	// (c is nil then): an HTTP/2 stream (h2_stream.go).
 	pipe pipe
@@ -90,13 +92,16 @@ func (ep *endpoint) interrupt() {
 //     the proxy's goroutine runs, except rarely (sysmon): every read may
 //     wait first;
 //   - several: another P's poll notes readiness at once, so a read waits
-//     first only when no bytes can have come since the proxy's last look.
-//     That is right after a write to the socket (within writeWindow) when
-//     what the read expects is the peer's answer to that write: a peer
-//     cannot receive, answer, and have the answer polled in two
-//     microseconds (a loopback round trip alone takes several). This is
-//     the usual case of a keep-alive exchange: the request written, the
-//     response awaited; the response written, the next request awaited.
+//     first only when no bytes can have come since the proxy's last look:
+//     what the read expects is the peer's answer to the last write, and
+//     less time has passed since that write began than half the shortest
+//     time this peer ever took to answer (turn, learnt from the reads that
+//     followed writes: an answer cannot come sooner than the peer can
+//     answer). This is the usual case of a keep-alive exchange, the
+//     request written, the response awaited, the response written, the
+//     next request awaited, on a connection that has answered once. The
+//     write's own time counts: the peer it wakes may run first on this
+//     CPU and answer before the write returns.
 var skipReads atomic.Int32
 
 const (
@@ -104,10 +109,6 @@ const (
 	skipAfterWrite        // several Ps: wait first right after a write
 	skipAlways            // one P: wait first unless the socket is busy
 )
-
-// writeWindow bounds the time from a write to a read that may wait first
-// with several Ps (skipAfterWrite).
-const writeWindow = 2 * time.Microsecond
 
 func init() {
 	switch {
@@ -125,7 +126,7 @@ func init() {
 func (ep *endpoint) mayWait() bool { return ep.mayWaitIn(skipReads.Load(), nanotime, ep.wroteAt) }
 
 // mayWaitAfter is mayWait for a read that expects the answer to a write
-// that ended at wrote, on another socket (a tunnel: what the client sends
+// that began at wrote, on another socket (a tunnel: what the client sends
 // next answers what the server said, which the tunnel just wrote to it).
 func (ep *endpoint) mayWaitAfter(wrote int64) bool {
 	return ep.mayWaitIn(skipReads.Load(), nanotime, wrote)
@@ -139,9 +140,23 @@ func (ep *endpoint) mayWaitIn(mode int32, now func() int64, wrote int64) bool {
 	case skipAlways:
 		return true
 	case skipAfterWrite:
-		return wrote != 0 && now()-wrote < int64(writeWindow)
+		return wrote != 0 && ep.turn > 0 && now()-wrote < ep.turn/2
 	}
 	return false
+}
+
+// answered notes, after a read that got bytes, how long the peer took to
+// answer the write that began at wrote (0: none awaited an answer): the
+// shortest such time bounds the reads that may wait first
+// (skipAfterWrite). It returns 0, the new wrote: the next bytes answer
+// nothing written yet.
+func (ep *endpoint) answered(wrote int64) int64 {
+	if wrote != 0 && skipReads.Load() == skipAfterWrite {
+		if t := nanotime() - wrote; ep.turn == 0 || t < ep.turn {
+			ep.turn = max(t, 1)
+		}
+	}
+	return 0
 }
 
 // lostReadiness is called when a bounded wait, armed until dl, expired and
@@ -256,6 +271,14 @@ const safeWait = 20 * time.Millisecond
 // begins, so the wait is bounded by safeWait; past it, an ordinary fill
 // with the inactivity timeout follows.
 func (ep *endpoint) fillWait(now int64, to time.Duration) (int, error) {
+	n, err := ep.fillWaitFirst(now, to)
+	if n > 0 {
+		ep.wroteAt = ep.answered(ep.wroteAt)
+	}
+	return n, err
+}
+
+func (ep *endpoint) fillWaitFirst(now int64, to time.Duration) (int, error) {
 	if !ep.mayWait() || ep.pipe != nil {
 		ep.armRead(now, to)
 		return ep.fill()
@@ -401,11 +424,14 @@ func (ep *endpoint) write(p []byte, now int64, to time.Duration) error {
 	if ep.pipe != nil {
 		return ep.pipe.write(p)
 	}
-	err := ep.sys.write(ep.c, p)
-	if skipReads.Load() == skipAfterWrite {
-		ep.wroteAt = nanotime()
+	if skipReads.Load() != skipAfterWrite {
+		return ep.sys.write(ep.c, p)
 	}
-	return err
+	// The answer can come as soon as the first bytes leave: the window
+	// starts before the write, which may itself be long (the peer woken
+	// by it may run first on this CPU).
+	ep.wroteAt = nanotime()
+	return ep.sys.write(ep.c, p)
 }
 
 // isTimeout reports whether err is a deadline expiry. The deadlines'

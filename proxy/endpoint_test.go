@@ -18,27 +18,30 @@ import (
 func TestMayWait(t *testing.T) {
 	const now = int64(1_000_000_000)
 	clock := func() int64 { return now }
+	const us = time.Microsecond
 	cases := []struct {
 		name         string
 		mode         int32
 		busy, noSkip bool
-		wroteAgo     time.Duration // -1: never wrote
+		turn         time.Duration // the peer's shortest answer
+		wroteAgo     time.Duration // -1: no write awaits an answer
 		want         bool
 	}{
-		{"one P", skipAlways, false, false, -1, true},
-		{"one P, busy socket", skipAlways, true, false, 0, false},
-		{"one P, readiness lost once", skipAlways, false, true, 0, false},
-		{"several Ps, just wrote", skipAfterWrite, false, false, time.Microsecond, true},
-		{"several Ps, wrote at this instant", skipAfterWrite, false, false, 0, true},
-		{"several Ps, wrote at the window's end", skipAfterWrite, false, false, writeWindow, false},
-		{"several Ps, wrote long ago", skipAfterWrite, false, false, time.Millisecond, false},
-		{"several Ps, never wrote", skipAfterWrite, false, false, -1, false},
-		{"several Ps, busy socket", skipAfterWrite, true, false, 0, false},
-		{"several Ps, readiness lost once", skipAfterWrite, false, true, 0, false},
-		{"never", skipNever, false, false, 0, false},
+		{"one P", skipAlways, false, false, 0, -1, true},
+		{"one P, busy socket", skipAlways, true, false, 0, 0, false},
+		{"one P, readiness lost once", skipAlways, false, true, 0, 0, false},
+		{"several Ps, write began just now", skipAfterWrite, false, false, 20 * us, us, true},
+		{"several Ps, write began at this instant", skipAfterWrite, false, false, 20 * us, 0, true},
+		{"several Ps, half the peer's answer time gone", skipAfterWrite, false, false, 20 * us, 10 * us, false},
+		{"several Ps, write began long ago", skipAfterWrite, false, false, 20 * us, time.Millisecond, false},
+		{"several Ps, the peer never answered", skipAfterWrite, false, false, 0, 0, false},
+		{"several Ps, no write awaits an answer", skipAfterWrite, false, false, 20 * us, -1, false},
+		{"several Ps, busy socket", skipAfterWrite, true, false, 20 * us, 0, false},
+		{"several Ps, readiness lost once", skipAfterWrite, false, true, 20 * us, 0, false},
+		{"never", skipNever, false, false, 20 * us, 0, false},
 	}
 	for _, tc := range cases {
-		ep := endpoint{busy: tc.busy, noSkip: tc.noSkip}
+		ep := endpoint{busy: tc.busy, noSkip: tc.noSkip, turn: int64(tc.turn)}
 		var wrote int64
 		if tc.wroteAgo >= 0 {
 			wrote = now - int64(tc.wroteAgo)
@@ -46,6 +49,35 @@ func TestMayWait(t *testing.T) {
 		if got := ep.mayWaitIn(tc.mode, clock, wrote); got != tc.want {
 			t.Errorf("%s: mayWait %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestAnswered: with several Ps an endpoint learns the shortest time its
+// peer took to answer a write; with one P it learns nothing (it needs
+// nothing).
+func TestAnswered(t *testing.T) {
+	defer skipReads.Store(skipReads.Load())
+	skipReads.Store(skipAfterWrite)
+	var ep endpoint
+	if w := ep.answered(0); w != 0 || ep.turn != 0 {
+		t.Fatalf("bytes answering no write: wrote %d, turn %d", w, ep.turn)
+	}
+	for _, ago := range []time.Duration{300 * time.Microsecond, 50 * time.Microsecond, 5 * time.Millisecond} {
+		if w := ep.answered(nanotime() - int64(ago)); w != 0 {
+			t.Fatalf("answered returned %d, want 0", w)
+		}
+	}
+	if ep.turn < int64(50*time.Microsecond) || ep.turn > int64(40*time.Millisecond) {
+		t.Errorf("turn %v, want the shortest answer (50µs, and the time the test took)", time.Duration(ep.turn))
+	}
+	if short := ep.turn; ep.answered(nanotime()) == 0 && ep.turn >= short {
+		t.Errorf("an answer at once did not shorten turn (%v)", time.Duration(ep.turn))
+	}
+	skipReads.Store(skipAlways)
+	one := endpoint{}
+	one.answered(nanotime() - int64(time.Millisecond))
+	if one.turn != 0 {
+		t.Errorf("with one P turn became %v", time.Duration(one.turn))
 	}
 }
 

@@ -217,6 +217,9 @@ func (s *session) waitRequest(fe *frontend, first bool, idleFrom int64) waitOutc
 			n, err = m, nil
 		}
 	}
+	if n > 0 {
+		s.cli.wroteAt = s.cli.answered(s.cli.wroteAt)
+	}
 	kicked := !s.setActive()
 	if kicked && err != nil && isTimeout(err) {
 		// A request may have arrived as we were woken: serve it (with a

@@ -357,8 +357,12 @@ func TestStickHTTP2(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if codes[200] != 30 || codes[429] != 10 {
-		t.Errorf("40 streams: %v, want 30 × 200 and 10 × 429", codes)
+	// Each stream counts itself, then reads the rate, which other streams
+	// may have counted in between (as with HAProxy's threads): never more
+	// than 30 pass, and a stream whose count others overtook may get a
+	// 429 although it came 30th.
+	if codes[200]+codes[429] != 40 || codes[200] > 30 || codes[200] < 20 {
+		t.Errorf("40 streams: %v, want 30 × 200 (a few fewer when streams interleave) and the rest 429", codes)
 	}
 	v := entryValues(t, r.e.Table("web"), "127.0.0.1")
 	if v["http_req_cnt"] != 40 || v["conn_cur"] < 1 {

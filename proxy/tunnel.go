@@ -105,15 +105,15 @@ func pump(dst, src *endpoint, ts *tunnelState, idle time.Duration, rb, wb byte) 
 	var total int64
 	full := 0
 	first := true
+	wrote := int64(0) // when this pump's last write to dst began, until src answers
 	defer src.release()
 	for {
 		now := nanotime()
 		var n int
 		var err error
-		if !first && src.mayWaitAfter(dst.wroteAt) {
+		if !first && src.mayWaitAfter(wrote) {
 			// Drained after a transfer: wait for readability rather than
 			// try a read that would fail (see fillWait), within safeWait.
-			// (dst.wroteAt: this pump's write; the other pump writes src.)
 			dl := now + int64(safeWait)
 			src.readDeadline(dl)
 			n, err = src.readIdleWait(true)
@@ -130,6 +130,9 @@ func pump(dst, src *endpoint, ts *tunnelState, idle time.Duration, rb, wb byte) 
 			n, err = src.readIdle()
 		}
 		first = false
+		if n > 0 {
+			wrote = src.answered(wrote)
+		}
 		if err != nil || n == 0 {
 			if err == nil || errors.Is(err, io.EOF) {
 				dst.closeWrite() // close_notify first over TLS
@@ -145,6 +148,7 @@ func pump(dst, src *endpoint, ts *tunnelState, idle time.Duration, rb, wb byte) 
 			ts.fail(isTimeout(err), wb)
 			return total
 		}
+		wrote = dst.wroteAt // this pump is dst's only writer
 		total += int64(n)
 		if src.w == len(*src.buf) {
 			full++
