@@ -46,8 +46,9 @@ type endpoint struct {
 	// wroteAt: when the last write to the socket began (unix nanoseconds),
 	// until the answer's first bytes are read; turn: the shortest time the
 	// peer took to answer a write. Both kept with several Ps only
-	// (skipAfterWrite).
-	wroteAt, turn int64
+	// (skipAfterWrite); atomic, as an upload copier writes a server
+	// connection while its response is read.
+	wroteAt, turn atomic.Int64
 	// pipe, when set, is the endpoint's transport instead of the socket
 	// (c is nil then): an HTTP/2 stream (h2_stream.go).
 	pipe pipe
@@ -123,7 +124,9 @@ func init() {
 
 // mayWait reports whether the next read may wait for readability first,
 // the read expecting the answer to the last write to the same socket.
-func (ep *endpoint) mayWait() bool { return ep.mayWaitIn(skipReads.Load(), nanotime, ep.wroteAt) }
+func (ep *endpoint) mayWait() bool {
+	return ep.mayWaitIn(skipReads.Load(), nanotime, ep.wroteAt.Load())
+}
 
 // mayWaitAfter is mayWait for a read that expects the answer to a write
 // that began at wrote, on another socket (a tunnel: what the client sends
@@ -140,7 +143,8 @@ func (ep *endpoint) mayWaitIn(mode int32, now func() int64, wrote int64) bool {
 	case skipAlways:
 		return true
 	case skipAfterWrite:
-		return wrote != 0 && ep.turn > 0 && now()-wrote < ep.turn/2
+		turn := ep.turn.Load()
+		return wrote != 0 && turn > 0 && now()-wrote < turn/2
 	}
 	return false
 }
@@ -152,11 +156,20 @@ func (ep *endpoint) mayWaitIn(mode int32, now func() int64, wrote int64) bool {
 // nothing written yet.
 func (ep *endpoint) answered(wrote int64) int64 {
 	if wrote != 0 && skipReads.Load() == skipAfterWrite {
-		if t := nanotime() - wrote; ep.turn == 0 || t < ep.turn {
-			ep.turn = max(t, 1)
+		if t := nanotime() - wrote; ep.turn.Load() == 0 || t < ep.turn.Load() {
+			ep.turn.Store(max(t, 1))
 		}
 	}
 	return 0
+}
+
+// answeredOwn is answered for the answer to this socket's own last write;
+// a write made since (an upload copier's) stays noted.
+func (ep *endpoint) answeredOwn() {
+	if w := ep.wroteAt.Load(); w != 0 {
+		ep.answered(w)
+		ep.wroteAt.CompareAndSwap(w, 0)
+	}
 }
 
 // lostReadiness is called when a bounded wait, armed until dl, expired and
@@ -273,7 +286,7 @@ const safeWait = 20 * time.Millisecond
 func (ep *endpoint) fillWait(now int64, to time.Duration) (int, error) {
 	n, err := ep.fillWaitFirst(now, to)
 	if n > 0 {
-		ep.wroteAt = ep.answered(ep.wroteAt)
+		ep.answeredOwn()
 	}
 	return n, err
 }
@@ -430,7 +443,7 @@ func (ep *endpoint) write(p []byte, now int64, to time.Duration) error {
 	// The answer can come as soon as the first bytes leave: the window
 	// starts before the write, which may itself be long (the peer woken
 	// by it may run first on this CPU).
-	ep.wroteAt = nanotime()
+	ep.wroteAt.Store(nanotime())
 	return ep.sys.write(ep.c, p)
 }
 

@@ -41,7 +41,8 @@ func TestMayWait(t *testing.T) {
 		{"never", skipNever, false, false, 20 * us, 0, false},
 	}
 	for _, tc := range cases {
-		ep := endpoint{busy: tc.busy, noSkip: tc.noSkip, turn: int64(tc.turn)}
+		ep := endpoint{busy: tc.busy, noSkip: tc.noSkip}
+		ep.turn.Store(int64(tc.turn))
 		var wrote int64
 		if tc.wroteAgo >= 0 {
 			wrote = now - int64(tc.wroteAgo)
@@ -59,25 +60,25 @@ func TestAnswered(t *testing.T) {
 	defer skipReads.Store(skipReads.Load())
 	skipReads.Store(skipAfterWrite)
 	var ep endpoint
-	if w := ep.answered(0); w != 0 || ep.turn != 0 {
-		t.Fatalf("bytes answering no write: wrote %d, turn %d", w, ep.turn)
+	if w := ep.answered(0); w != 0 || ep.turn.Load() != 0 {
+		t.Fatalf("bytes answering no write: wrote %d, turn %d", w, ep.turn.Load())
 	}
 	for _, ago := range []time.Duration{300 * time.Microsecond, 50 * time.Microsecond, 5 * time.Millisecond} {
 		if w := ep.answered(nanotime() - int64(ago)); w != 0 {
 			t.Fatalf("answered returned %d, want 0", w)
 		}
 	}
-	if ep.turn < int64(50*time.Microsecond) || ep.turn > int64(40*time.Millisecond) {
-		t.Errorf("turn %v, want the shortest answer (50µs, and the time the test took)", time.Duration(ep.turn))
+	if turn := ep.turn.Load(); turn < int64(50*time.Microsecond) || turn > int64(40*time.Millisecond) {
+		t.Errorf("turn %v, want the shortest answer (50µs, and the time the test took)", time.Duration(turn))
 	}
-	if short := ep.turn; ep.answered(nanotime()) == 0 && ep.turn >= short {
-		t.Errorf("an answer at once did not shorten turn (%v)", time.Duration(ep.turn))
+	if short := ep.turn.Load(); ep.answered(nanotime()) == 0 && ep.turn.Load() >= short {
+		t.Errorf("an answer at once did not shorten turn (%v)", time.Duration(ep.turn.Load()))
 	}
 	skipReads.Store(skipAlways)
 	one := endpoint{}
 	one.answered(nanotime() - int64(time.Millisecond))
-	if one.turn != 0 {
-		t.Errorf("with one P turn became %v", time.Duration(one.turn))
+	if one.turn.Load() != 0 {
+		t.Errorf("with one P turn became %v", time.Duration(one.turn.Load()))
 	}
 }
 

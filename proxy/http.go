@@ -218,7 +218,7 @@ func (s *session) waitRequest(fe *frontend, first bool, idleFrom int64) waitOutc
 		}
 	}
 	if n > 0 {
-		s.cli.wroteAt = s.cli.answered(s.cli.wroteAt)
+		s.cli.answeredOwn()
 	}
 	kicked := !s.setActive()
 	if kicked && err != nil && isTimeout(err) {

@@ -148,7 +148,7 @@ func pump(dst, src *endpoint, ts *tunnelState, idle time.Duration, rb, wb byte) 
 			ts.fail(isTimeout(err), wb)
 			return total
 		}
-		wrote = dst.wroteAt // this pump is dst's only writer
+		wrote = dst.wroteAt.Load() // this pump is dst's only writer
 		total += int64(n)
 		if src.w == len(*src.buf) {
 			full++
