@@ -152,15 +152,14 @@ func (ep *endpoint) mayWaitIn(mode int32, now func() int64, wrote int64) bool {
 // answered notes, after a read that got bytes, how long the peer took to
 // answer the write that began at wrote (0: none awaited an answer): the
 // shortest such time bounds the reads that may wait first
-// (skipAfterWrite). It returns 0, the new wrote: the next bytes answer
-// nothing written yet.
-func (ep *endpoint) answered(wrote int64) int64 {
-	if wrote != 0 && skipReads.Load() == skipAfterWrite {
-		if t := nanotime() - wrote; ep.turn.Load() == 0 || t < ep.turn.Load() {
-			ep.turn.Store(max(t, 1))
-		}
+// (skipAfterWrite).
+func (ep *endpoint) answered(wrote int64) {
+	if wrote == 0 || skipReads.Load() != skipAfterWrite {
+		return
 	}
-	return 0
+	if t, turn := nanotime()-wrote, ep.turn.Load(); turn == 0 || t < turn {
+		ep.turn.Store(max(t, 1))
+	}
 }
 
 // answeredOwn is answered for the answer to this socket's own last write;
@@ -330,6 +329,10 @@ type errUnsent struct{ err error }
 func (e errUnsent) Error() string { return "request not sent: " + e.err.Error() }
 func (e errUnsent) Unwrap() error { return e.err }
 
+// sendsInRead reports whether sendFill writes from inside the read: a
+// plain socket, with raw I/O.
+func (ep *endpoint) sendsInRead() bool { return canSendRead && ep.pipe == nil && ep.sys.tls == nil }
+
 // sendFill writes req, a whole request, then fills the buffer with the
 // answer. On a plain socket the write is made from inside the read
 // (sysio.sendRead), after the poller forgot what it knew of the socket:
@@ -341,7 +344,7 @@ func (e errUnsent) Unwrap() error { return e.err }
 func (ep *endpoint) sendFill(req []byte, now int64, to time.Duration) (int, error) {
 	ep.hold()
 	b := *ep.buf
-	if !canSendRead || ep.pipe != nil || ep.sys.tls != nil || ep.w == len(b) {
+	if !ep.sendsInRead() || ep.w == len(b) {
 		if err := ep.write(req, now, to); err != nil {
 			return 0, errUnsent{err}
 		}

@@ -185,7 +185,7 @@ func (s *exchange) connect(t *txn, pr *pickReq, out []byte, replay, fresh, whole
 				err = s.sendProxyHeader(u, t.tC0, be.t.Server)
 			}
 			if err == nil {
-				if reused && whole && u.ep.pipe == nil && u.ep.sys.tls == nil {
+				if reused && whole && u.ep.sendsInRead() {
 					u.req = out // written by readResponseHead
 				} else {
 					err = u.ep.write(out, t.tC0, be.t.Server)

@@ -131,7 +131,8 @@ func pump(dst, src *endpoint, ts *tunnelState, idle time.Duration, rb, wb byte) 
 		}
 		first = false
 		if n > 0 {
-			wrote = src.answered(wrote)
+			src.answered(wrote)
+			wrote = 0 // what src sends next answers nothing written yet
 		}
 		if err != nil || n == 0 {
 			if err == nil || errors.Is(err, io.EOF) {
