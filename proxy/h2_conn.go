@@ -150,7 +150,7 @@ func (s *session) serveH2() (handedOff bool) {
 				continue
 			case waitHandoff:
 				if !s.e.parker.park(s, s.idleDeadline(hc.fe, false, hc.lastEnd)) {
-					go s.resume()
+					sessionWorkers.run(s.resume)
 				}
 				return true
 			}

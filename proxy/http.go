@@ -40,7 +40,7 @@ func (s *session) serveHTTP() (handedOff bool) {
 				return false
 			case waitHandoff:
 				if !s.e.parker.park(s, s.idleDeadline(fe, first, idleFrom)) {
-					go s.resume()
+					sessionWorkers.run(s.resume)
 				}
 				return true
 			case waitTimeout:

@@ -232,7 +232,7 @@ func (p *parker) loop() {
 		p.mu.Unlock()
 		for i, s := range ready {
 			if s.state.CompareAndSwap(sParked, sActive) {
-				go s.resume()
+				sessionWorkers.run(s.resume)
 			}
 			ready[i] = nil
 		}

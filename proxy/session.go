@@ -75,7 +75,7 @@ func (e *Engine) startSession(l *listener, fe *frontend, lim *limiter, c *net.TC
 	e.sessions[s] = struct{}{}
 	e.wakeQuietWaiters()
 	e.sessMu.Unlock()
-	go s.run()
+	sessionWorkers.run(s.run)
 }
 
 func (s *session) run() {
