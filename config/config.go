@@ -188,6 +188,15 @@ type Frontend struct {
 	// on TLS binds (HAProxy's "proto h2" on a bind). Default "": HTTP/1.1,
 	// with HTTP/2 by ALPN on TLS binds and by h2c on plain ones.
 	Proto string
+	// DeferAccept has the kernel hand a connection to lbd only once its
+	// first bytes arrived (TCP_DEFER_ACCEPT, HAProxy's defer-accept, nginx's
+	// deferred): lbd's first read finds the request instead of waiting for
+	// it, and a client that connects and sends nothing costs nothing until
+	// it does (the kernel accepts it anyway after about a second). Default
+	// true in http mode, where the client always speaks first; false in
+	// tcp mode, where the server may (SMTP, MySQL): set it there for
+	// protocols whose client speaks first (TLS, the PROXY protocol).
+	DeferAccept bool
 	// RedirectHTTPS redirects requests on plain binds to https with this
 	// status (301, 302, 303, 307 or 308), HAProxy's "http-request redirect
 	// scheme https code N unless { ssl_fc }". Default 0: off.

@@ -19,7 +19,7 @@ var frontendSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "bind"}, {Name: "mode"}, {Name: "maxconn"},
 		{Name: "default_backend"}, {Name: "forward_for"}, {Name: "trusted_proxies"}, {Name: "h2c"}, {Name: "proto"}, {Name: "redirect_https"},
-		{Name: "access_log"}, {Name: "log_format"},
+		{Name: "access_log"}, {Name: "log_format"}, {Name: "defer_accept"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "route", LabelNames: []string{"name"}},
@@ -63,6 +63,8 @@ func (d *decoder) decodeFrontend(blk *hcl.Block, def Defaults, dir string) *Fron
 	b.boolean("forward_for", &f.ForwardFor)
 	b.prefixList("trusted_proxies", &f.TrustedProxies, true)
 	b.boolean("h2c", &f.H2C)
+	f.DeferAccept = f.Mode == ModeHTTP
+	b.boolean("defer_accept", &f.DeferAccept)
 	b.str("proto", &f.Proto)
 	b.oneOf("proto", f.Proto, "", "h2")
 	d.decodeTimeoutBlocks(c.Blocks, &f.Timeouts, "frontend")

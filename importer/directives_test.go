@@ -122,6 +122,7 @@ func TestDirectives(t *testing.T) {
 		{"frontend", "bind :8000-8010", nil, NotConverted, "port range"},
 		{"frontend", "bind /run/x.sock", nil, NotConverted, "unix"},
 		{"frontend", "bind :8080 accept-proxy", []string{"accept_proxy {", `from = ["0.0.0.0/0", "::/0"]`}, NotConverted, "every bind"}, // the row's frontend has a bind without it
+		{"frontend", "bind :8080 defer-accept", []string{`"*:8080"`, "defer_accept = true"}, none, ""},
 		{"frontend", "maxconn 3000", []string{"maxconn = 3000"}, none, ""},
 		{"frontend", "option forwardfor", []string{"forward_for = true"}, none, ""},
 		{"frontend", "option forwardfor except 127.0.0.0/8", nil, NotConverted, "except"},

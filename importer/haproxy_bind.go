@@ -26,7 +26,7 @@ var bindOptions = map[string]bindOption{
 	"process":              {args: 1, ignore: "lbd is one process"},
 	"thread":               {args: 1, ignore: "lbd spreads connections over every core"},
 	"nice":                 {args: 1, ignore: "lbd has no per-listener priorities"},
-	"defer-accept":         {ignore: "a socket tuning lbd does not need"},
+	"defer-accept":         {conv: convDeferAccept},
 	"v4v6":                 {ignore: "an address \"::\" listens on IPv4 and IPv6 in lbd"},
 	"expose-fd":            {args: 1, ignore: "lbd keeps its sockets across reloads itself"},
 	"backlog":              {args: 1, ignore: "lbd sizes its accept queue itself"},
@@ -162,6 +162,13 @@ func bindAddr(a string) (string, string) {
 		return "", err.Error()
 	}
 	return out, ""
+}
+
+// convDeferAccept: lbd defers accepts on http frontends unless told not
+// to; on a tcp frontend HAProxy's defer-accept is lbd's defer_accept.
+// lbd's is per frontend, HAProxy's per bind line.
+func convDeferAccept(c *hctx, _ string) {
+	c.p.fe.set("defer_accept", boolV(true), c.at(), "")
 }
 
 // convAcceptProxy: HAProxy's accept-proxy reads the header from anyone

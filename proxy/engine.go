@@ -121,6 +121,7 @@ type frontend struct {
 	// (proxyproto.go); nil: none is read.
 	acceptProxy *config.AcceptProxy
 	h2c         bool         // HTTP/2 with prior knowledge on plain binds
+	deferAccept bool         // TCP_DEFER_ACCEPT on its listeners (config.Frontend.DeferAccept)
 	h2only      bool         // proto = "h2": every connection is HTTP/2
 	h2          h2.Config    // HTTP/2 client connections' settings
 	tls         *frontendTLS // TLS binds and SNI routes (tls_build.go); nil: none
@@ -242,7 +243,7 @@ func (e *Engine) Apply(cfg *config.Config) error {
 			}
 			if err != nil {
 				for _, o := range opened {
-					o.stop() // the socket and its watching duplicate
+					o.stop()
 				}
 				e.rebind(freed)
 				return fmt.Errorf("proxy: frontend %q: %w", fe.name, err)
@@ -264,8 +265,7 @@ func (e *Engine) Apply(cfg *config.Config) error {
 	e.global.setMax(cfg.Global.MaxConn)
 	for addr, l := range e.listeners {
 		if fe, ok := want[addr]; ok {
-			l.tls.Store(fe.bindTLS(addr))
-			l.fe.Store(fe)
+			l.serve(fe, fe.bindTLS(addr))
 			continue
 		}
 		l.stop()
@@ -274,8 +274,7 @@ func (e *Engine) Apply(cfg *config.Config) error {
 		e.log.Info().Str("bind", addr).Msg("listener removed; its connections drain")
 	}
 	for addr, l := range opened {
-		l.tls.Store(want[addr].bindTLS(addr))
-		l.fe.Store(want[addr])
+		l.serve(want[addr], want[addr].bindTLS(addr))
 		e.listeners[addr] = l
 		l.start()
 		e.log.Info().Str("bind", addr).Str("frontend", want[addr].name).Msg("listening")
@@ -409,6 +408,7 @@ func (e *Engine) buildFrontend(fc *config.Frontend, backends map[string]*backend
 		acceptProxy: fc.AcceptProxy,
 		h2c:         fc.H2C || fc.Proto == "h2",
 		h2only:      fc.Proto == "h2",
+		deferAccept: fc.DeferAccept,
 		h2:          h2Config(&e.h2cfg, true),
 		log:         flog,
 	}

@@ -3,9 +3,10 @@ package proxy
 import "sync"
 
 // limiter counts connections against a maximum that a reload may change.
-// An accept loop takes a slot before accepting, so that past the limit new
-// clients wait in the kernel's backlog instead of being accepted and
-// starved, as HAProxy's maxconn.
+// An accept loop takes a slot for each connection it accepts and accepts
+// no other until it has one, so that past the limit new clients wait in
+// the kernel's backlog instead of being accepted and starved, as
+// HAProxy's maxconn.
 type limiter struct {
 	mu   sync.Mutex
 	cur  int

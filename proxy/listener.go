@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -22,12 +21,13 @@ type listener struct {
 	tls    atomic.Pointer[tlsBind] // TLS terminated on this address; nil in clear
 	closed atomic.Bool
 	done   chan struct{}
-	watch  *os.File // duplicate descriptor the accept loop waits on
-	rc     syscall.RawConn
-	pendFn func(uintptr) bool
+	rc     syscall.RawConn // the listening socket's, to look at its accept queue
+	// deferred: TCP_DEFER_ACCEPT is set (serve); changed by reloads only.
+	deferred bool
+	pendFn   func(uintptr) bool
 	// accepting is 1 from the accept until the session is registered: a
 	// quiet wait sees the connection in the accept queue, here, or among
-	// the sessions.
+	// the sessions (and looks twice: quiesce.go).
 	accepting atomic.Int32
 }
 
@@ -70,44 +70,34 @@ func (e *Engine) listen(addr string) (*listener, error) {
 		}
 		tl = ln.(*net.TCPListener)
 	}
-	l := &listener{e: e, addr: addr, ln: tl, done: make(chan struct{})}
-	// A listener's RawConn cannot wait for readability: watch a duplicate
-	// of its descriptor instead, which the netpoller can.
-	if l.watch, err = dupFile(tl); err == nil {
-		l.rc, err = l.watch.SyscallConn()
-	}
-	if err != nil {
+	l := &listener{e: e, addr: addr, ln: tl, done: make(chan struct{}), pendFn: pendingConn}
+	if l.rc, err = tl.SyscallConn(); err != nil {
 		tl.Close()
-		if l.watch != nil {
-			l.watch.Close()
-		}
 		return nil, err
 	}
-	l.pendFn = pendingConn
 	return l, nil
 }
 
-// dupFile returns a pollable duplicate of a listener's descriptor.
-func dupFile(tl *net.TCPListener) (*os.File, error) {
-	rc, err := tl.SyscallConn()
-	if err != nil {
-		return nil, err
+// serve points the listener at fe, with TLS terminated as tls says (nil:
+// in clear), and has the kernel defer accepts as fe wants. A listener's
+// frontend changes only between reloads; the socket option follows it.
+func (l *listener) serve(fe *frontend, tls *tlsBind) {
+	l.tls.Store(tls)
+	l.fe.Store(fe)
+	if l.deferred != fe.deferAccept {
+		l.deferred = fe.deferAccept
+		secs := 0
+		if fe.deferAccept {
+			secs = 1 // the kernel's wait for a silent client, rounded up to its SYN-ACK retries
+		}
+		var err error
+		if cerr := l.rc.Control(func(fd uintptr) { err = setDeferAccept(fd, secs) }); cerr != nil {
+			err = cerr
+		}
+		if err != nil {
+			l.e.log.Warn().Err(err).Str("bind", l.addr).Msg("cannot set TCP_DEFER_ACCEPT: connections are accepted at once")
+		}
 	}
-	var fd int
-	var derr error
-	if err := rc.Control(func(f uintptr) { fd, derr = dupCloexec(int(f)) }); err != nil {
-		return nil, err
-	}
-	if derr != nil {
-		return nil, derr
-	}
-	return os.NewFile(uintptr(fd), "listener"), nil
-}
-
-// waitPending waits until a connection waits to be accepted; false when
-// the listener is closed.
-func (l *listener) waitPending() bool {
-	return l.rc.Read(l.pendFn) == nil
 }
 
 func (l *listener) start() { go l.acceptLoop() }
@@ -117,36 +107,21 @@ func (l *listener) stop() {
 	if l.closed.CompareAndSwap(false, true) {
 		close(l.done)
 		l.ln.Close()
-		l.watch.Close()
 	}
 }
 
-// acceptLoop takes a global and a frontend slot before each accept, so
-// that past maxconn clients wait in the kernel backlog. It takes them only
-// once a connection is pending: a listener waiting for clients must not
-// hold a slot that another listener's client could use.
+// acceptLoop accepts, then takes a global and a frontend slot for the
+// connection, waiting for them past maxconn: the clients after it wait in
+// the kernel's backlog, and one accepted connection per listener waits
+// here with them. Slots are taken after the accept, not before, so that a
+// listener waiting for clients holds none that another listener's client
+// could use, and costs no look at its accept queue (poll(2)) each time.
 func (l *listener) acceptLoop() {
 	e := l.e
 	var delay time.Duration
 	for {
-		if !l.waitPending() {
-			return
-		}
-		if !e.global.acquire(l.done) {
-			return
-		}
-		fe := l.fe.Load()
-		lim := fe.st.lim
-		if !lim.acquire(l.done) {
-			e.global.release()
-			return
-		}
-		l.accepting.Store(1)
 		c, err := l.ln.AcceptTCP()
 		if err != nil {
-			l.accepting.Store(0)
-			lim.release()
-			e.global.release()
 			if l.closed.Load() || errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -165,10 +140,25 @@ func (l *listener) acceptLoop() {
 			continue
 		}
 		delay = 0
+		l.accepting.Store(1)
+		if !e.global.acquire(l.done) {
+			l.accepting.Store(0)
+			c.Close()
+			return
+		}
 		// A reload while this loop waited for a slot may have changed the
 		// frontend's settings (default backend, timeouts): the connection
-		// gets the ones in force now. Its slot stays on the limiter it
-		// holds, the same one unless the bind moved to another frontend.
+		// gets the ones in force when it has its slots.
+		fe := l.fe.Load()
+		lim := fe.st.lim
+		if !lim.acquire(l.done) {
+			e.global.release()
+			l.accepting.Store(0)
+			c.Close()
+			return
+		}
+		// Its slot stays on the limiter it holds, the same one unless the
+		// bind moved to another frontend meanwhile.
 		if cur := l.fe.Load(); cur != fe && cur.st.lim == lim {
 			fe = cur
 		}
@@ -219,8 +209,7 @@ func (e *Engine) rebind(ls []*listener) {
 			delete(e.listeners, old.addr)
 			continue
 		}
-		l.fe.Store(old.fe.Load())
-		l.tls.Store(old.tls.Load())
+		l.serve(old.fe.Load(), old.tls.Load())
 		e.listeners[old.addr] = l
 		l.start()
 	}

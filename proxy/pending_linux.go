@@ -18,3 +18,9 @@ func pendingConn(fd uintptr) bool {
 }
 
 func dupCloexec(fd int) (int, error) { return unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0) }
+
+// setDeferAccept sets TCP_DEFER_ACCEPT on a listening socket: accept(2)
+// returns a connection once data arrived on it, or secs later (0: off).
+func setDeferAccept(fd uintptr, secs int) error {
+	return unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, secs)
+}

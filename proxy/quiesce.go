@@ -32,6 +32,9 @@ const (
 	// quietPoll is how often a wait looks again without an event (fresh
 	// connections age, tunnels go idle).
 	quietPoll = 5 * time.Millisecond
+	// quietConfirm: a quiet look counts once another one this much later
+	// is quiet too.
+	quietConfirm = time.Millisecond
 )
 
 // quietWaiter is one WaitQuiet in progress; sessions opening and closing
@@ -82,18 +85,28 @@ func (e *Engine) WaitQuiet(ctx context.Context, addrs []netip.Addr) error {
 	lns := e.listenersFor(addrs)
 	start := nanotime()
 	seen := false
+	var quietAt int64 // the first of the quiet looks in a row
 	tick := time.NewTicker(quietPoll)
 	defer tick.Stop()
 	for {
 		// The accept queues first, then the sessions: a connection moves
-		// from the one to the other, and is seen in either.
+		// from the one to the other, and is seen in either, but for the
+		// moment accept(2) has taken it from the queue and the accept
+		// loop has not yet marked it (listener.accepting). A second quiet
+		// look quietConfirm later sees it registered.
 		pending := anyPending(lns)
 		busy := e.leaveAddrs(addrs) || pending
+		now := nanotime()
 		switch {
 		case busy:
-			seen = true
-		case seen || nanotime()-start >= int64(quietPreferEnd):
-			return nil
+			seen, quietAt = true, 0
+		case seen || now-start >= int64(quietPreferEnd):
+			if quietAt != 0 && now-quietAt >= int64(quietConfirm) {
+				return nil
+			}
+			if quietAt == 0 {
+				quietAt = now
+			}
 		}
 		select {
 		case <-w.wake:
