@@ -157,7 +157,7 @@ func (s *exchange) answer(t *txn, r *rules.Rule) bool {
 	}
 	*out = b
 	if !keep {
-		s.linger = true
+		s.linger = !s.lastRequestRead(t, fr)
 	}
 	if err := s.cli.write(b, nanotime(), fe.t.Client); err != nil {
 		t.setTerm('C', 'R')
@@ -244,6 +244,16 @@ func (s *exchange) responsePolicy(t *txn, u *upConn, copier *upload) (done, keep
 		t.bytesOut += int64(len(b))
 	}
 	return true, false
+}
+
+// lastRequestRead: the client said this request is its last (Connection:
+// close, or HTTP/1.0 without keep-alive), it has no body and no byte
+// followed it. Such a client sends nothing more (RFC 9112 §9.6): closing
+// at once cannot reset the response on its way, and the lingering close
+// (a half-close and a read, two system calls a connection, the price of
+// every refused request of a flood) is skipped.
+func (s *exchange) lastRequestRead(t *txn, fr h1.Framing) bool {
+	return fr == h1.FramingNone && !t.req.KeepAlive() && s.cli.buffered() == t.headLen
 }
 
 // respHeadLen is how many bytes the response head took in the server's
