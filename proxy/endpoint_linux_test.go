@@ -82,6 +82,12 @@ func TestNoTCPKeepAlive(t *testing.T) {
 			}
 			checked++
 		}
+		if u := s.x.upc.Load(); u != nil { // kept while the client waits on the goroutine
+			if v := keepAlive(u.ep.c); v != 0 {
+				t.Errorf("a server connection has SO_KEEPALIVE %d", v)
+			}
+			checked++
+		}
 		s.kmu.Unlock()
 	}
 	r.e.sessMu.Unlock()

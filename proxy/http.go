@@ -39,6 +39,7 @@ func (s *session) serveHTTP() (handedOff bool) {
 			case waitClosed:
 				return false
 			case waitHandoff:
+				s.x.releaseUpstream(s.lastEnd)
 				if !s.e.parker.park(s, s.idleDeadline(fe, first, idleFrom)) {
 					sessionWorkers.run(s.resume)
 				}
@@ -74,14 +75,20 @@ func (s *session) serveHTTP() (handedOff bool) {
 		}
 		if s.cli.buffered() == 0 {
 			s.cli.releaseIfEmpty()
-			// The client goes idle: its server connection is free for
-			// others, unless it speaks for this client (send_proxy).
-			if x.up != nil && !x.up.private {
-				x.up.srv.putIdle(x.up, s.lastEnd)
-				x.up = nil
-				x.upc.Store(nil)
-			}
 		}
+	}
+}
+
+// releaseUpstream gives the session's server connection back to its
+// server's idle list when the client is let go of (parked): it is free
+// for others then, unless it speaks for this client (send_proxy). While
+// the client waits on the session's goroutine, the session keeps it for
+// the next request.
+func (x *exchange) releaseUpstream(now int64) {
+	if x.up != nil && !x.up.private {
+		x.up.srv.putIdle(x.up, now)
+		x.up = nil
+		x.upc.Store(nil)
 	}
 }
 

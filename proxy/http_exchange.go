@@ -166,10 +166,6 @@ func appendUpgradeValues(b []byte, req *h1.Head) []byte {
 // fails the client gets 503 and connect returns nil.
 func (s *exchange) connect(t *txn, pr *pickReq, out []byte, replay, fresh, whole bool) (*upConn, bool) {
 	be := t.be
-	maxAge := safeReuseAge
-	if replay {
-		maxAge = upstreamIdleMax
-	}
 	if t.tC0 == 0 {
 		t.tC0 = t.tHead
 		if t.tQ1 != 0 {
@@ -178,7 +174,7 @@ func (s *exchange) connect(t *txn, pr *pickReq, out []byte, replay, fresh, whole
 	}
 	attempts := 0
 	for {
-		u, reused, err := s.upstream(t, t.srv, maxAge, fresh)
+		u, reused, err := s.upstream(t, t.srv, replay, fresh)
 		if err == nil {
 			s.upc.Store(u)
 			if !reused {
@@ -257,14 +253,31 @@ func turnAround(connect time.Duration) {
 	time.Sleep(connect)
 }
 
-// upstream returns a connection to srv: the session's own, an idle one no
-// older than maxAge, or a new one.
-func (s *exchange) upstream(t *txn, srv *server, maxAge time.Duration, fresh bool) (*upConn, bool, error) {
+// upstream returns a connection to srv: the session's own, an idle one, or
+// a new one. A request that cannot be replayed takes only idle connections
+// younger than safeReuseAge, and peeks at the session's own first.
+//
+// A request that can be replayed takes the session's own connection
+// without the peek (sys.stale, one system call a request): a close the
+// server sent meanwhile fails the request before its response, and it is
+// replayed on a new connection; bytes the server sent unasked are read as
+// this client's response, and this client's only, since a connection so
+// reused is marked unchecked and never goes to another (putIdle closes
+// it).
+func (s *exchange) upstream(t *txn, srv *server, replay, fresh bool) (*upConn, bool, error) {
 	now := t.tC0
+	maxAge := safeReuseAge
+	if replay {
+		maxAge = upstreamIdleMax
+	}
 	if u := s.up; u != nil {
 		s.up = nil
 		switch {
 		case !fresh && u.srv == srv && u.addr == srv.address():
+			if replay {
+				u.unchecked = true
+				return u, true, nil
+			}
 			if !u.ep.sys.stale(u.ep.c) {
 				return u, true, nil
 			}

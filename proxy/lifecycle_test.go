@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -711,10 +712,71 @@ func TestStaleKeptConnectionSkipped(t *testing.T) {
 	newRig(t, basicHTTP, map[string]string{"fe": fe, "s1": srv})
 	for i := 1; i <= 2; i++ {
 		resp, body := httpGet(t, "http://"+fe+"/", nil)
+		t.Logf("B %d %q", resp.StatusCode, body)
 		if resp.StatusCode != 200 || body != fmt.Sprintf("ok%02d", i) {
 			t.Fatalf("#%d: %d %q", i, resp.StatusCode, body)
 		}
 		time.Sleep(1200 * time.Millisecond)
+	}
+}
+
+// TestUncheckedConnectionStaysWithItsClient: a session reuses its own
+// server connection for a GET without peeking at it first. A server that
+// answers such a request twice (response queue poisoning: the second
+// answer comes late, after any peek would have looked) has its second
+// answer queued on that connection; once the client leaves, the
+// connection must not carry another client's request, whose answer the
+// queued one would be. A POST on a session's own connection is peeked at
+// first, and stray bytes found there.
+func TestUncheckedConnectionStaysWithItsClient(t *testing.T) {
+	var conns atomic.Int32
+	srv := rawBackend(t, func(c net.Conn) {
+		id := conns.Add(1)
+		br := bufio.NewReader(c)
+		for n := 1; ; n++ {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, req.Body)
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nc%d-r%d", id, n)
+			switch req.URL.Path {
+			case "/double":
+				time.Sleep(150 * time.Millisecond)
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nlater")
+			case "/stray":
+				time.Sleep(20 * time.Millisecond)
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstray")
+			}
+		}
+	})
+	fe := freePort(t)
+	newRig(t, basicHTTP, map[string]string{"fe": fe, "s1": srv})
+
+	a := dialClient(t, fe)
+	for _, path := range []string{"/warm", "/double"} {
+		a.send(t, "GET "+path+" HTTP/1.1\r\nHost: a\r\n\r\n")
+		if _, body := a.read(t, "GET"); !strings.HasPrefix(body, "c1-") {
+			t.Fatalf("%s: %q, want an answer on the session's first connection", path, body)
+		}
+	}
+	a.c.Close() // the second answer to /double is still to come
+	time.Sleep(50 * time.Millisecond)
+	for i := 0; i < 3; i++ {
+		resp, body := httpGet(t, "http://"+fe+"/", nil)
+		if resp.StatusCode != 200 || strings.HasPrefix(body, "c1-") || body == "later" {
+			t.Fatalf("another client got %d %q: an answer from the connection of the client that left", resp.StatusCode, body)
+		}
+	}
+
+	// A POST is not replayed: its session peeks at its own connection.
+	p := dialClient(t, fe)
+	p.send(t, "GET /stray HTTP/1.1\r\nHost: a\r\n\r\n")
+	_, first := p.read(t, "GET")
+	time.Sleep(50 * time.Millisecond)
+	p.send(t, "POST /form HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx")
+	if _, body := p.read(t, "POST"); body == "stray" || len(body) < 3 || body[:3] == first[:3] {
+		t.Fatalf("POST after stray bytes on its own connection (first answer %q): %q", first, body)
 	}
 }
 

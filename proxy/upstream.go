@@ -8,13 +8,16 @@ import (
 
 // Upstream connections are kept open between requests (HTTP keep-alive to
 // the servers). A session keeps the connection of its last request while it
-// serves requests for the same server back to back; when the client goes
-// idle the connection returns to its server's idle list, where any session
-// may take it.
+// serves requests for the same server, and while its client waits on the
+// session's goroutine for its next one (idleHandoff); when the session
+// parks or ends, the connection returns to its server's idle list, where
+// any session may take it, unless it was reused unchecked (below).
 //
-// Before a kept connection is reused, a non-blocking peek looks for the
-// server's close or bytes nobody asked for (sys.stale), and the connection
-// is dropped if it finds either. A close still in flight is only
+// Before a connection from the idle list is reused, a non-blocking peek
+// looks for the server's close or bytes nobody asked for (sys.stale), and
+// the connection is dropped if it finds either. A session reusing its own
+// connection for a request that can be replayed skips the look
+// (exchange.upstream). A close still in flight is only
 // discovered when the connection is used. Idempotent requests are then
 // retried on a fresh connection; for
 // the others (a POST cannot be replayed), only connections idle for less
@@ -36,6 +39,9 @@ type upConn struct {
 	// private: made for one client (its PROXY protocol header, proxyproto.go,
 	// or TLS with its SNI, tls_upstream.go): never given to another.
 	private bool
+	// unchecked: its session reused it without peeking at it first
+	// (exchange.upstream): never given to another client either.
+	unchecked bool
 	// pendingTLS: the TLS handshake waits for the PROXY header.
 	pendingTLS *pendingTLS
 	// req: the request connect left for the response's first read to
@@ -89,7 +95,7 @@ func (s *server) getIdle(now int64, maxAge time.Duration) *upConn {
 // putIdle parks a reusable connection.
 func (s *server) putIdle(u *upConn, now int64) {
 	u.ep.release()
-	if u.addr != s.address() || u.private {
+	if u.addr != s.address() || u.private || u.unchecked {
 		u.ep.c.Close()
 		return
 	}
