@@ -51,6 +51,56 @@ type h2conn struct {
 	wg       sync.WaitGroup // stream goroutines
 	draining bool           // GOAWAY wanted: finish the streams, take no more
 	lastEnd  int64          // when the last stream ended, for the idle timeout
+	// own holds HTTP/1 server connections the connection's streams used,
+	// for its next streams: they are this client's, as an HTTP/1
+	// session's own (exchange.upstream). Given back to their servers when
+	// the connection parks or ends. With mu held.
+	own []*upConn
+}
+
+// maxOwnH2 bounds the server connections an HTTP/2 client connection
+// keeps between its streams.
+const maxOwnH2 = 16
+
+// takeOwn gives a stream a server connection to srv that the
+// connection's streams used before, or nil.
+func (hc *h2conn) takeOwn(srv *server) *upConn {
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	for i := len(hc.own) - 1; i >= 0; i-- {
+		if u := hc.own[i]; u.srv == srv {
+			n := len(hc.own) - 1
+			copy(hc.own[i:], hc.own[i+1:])
+			hc.own[n] = nil
+			hc.own = hc.own[:n]
+			return u
+		}
+	}
+	return nil
+}
+
+// keepOwnLocked keeps a stream's server connection for the next streams,
+// or gives it back to its server when enough are kept or the connection
+// is closing; with mu held.
+func (hc *h2conn) keepOwnLocked(u *upConn) {
+	if u.h2 == nil && len(hc.own) < maxOwnH2 && !hc.draining && hc.werr == nil {
+		u.ep.release()
+		hc.own = append(hc.own, u)
+		return
+	}
+	u.srv.putIdle(u, nanotime())
+}
+
+// releaseOwn gives the kept server connections back to their servers.
+func (hc *h2conn) releaseOwn() {
+	hc.mu.Lock()
+	own := hc.own
+	hc.own = nil
+	hc.mu.Unlock()
+	now := nanotime()
+	for _, u := range own {
+		u.srv.putIdle(u, now)
+	}
 }
 
 // h2Config is HTTP/2's settings from the global h2 block: for client
@@ -149,6 +199,7 @@ func (s *session) serveH2() (handedOff bool) {
 			case waitGot:
 				continue
 			case waitHandoff:
+				hc.releaseOwn()
 				if !s.e.parker.park(s, s.idleDeadline(hc.fe, false, hc.lastEnd)) {
 					sessionWorkers.run(s.resume)
 				}
@@ -216,6 +267,7 @@ func (hc *h2conn) end() {
 	hc.abortStreams()
 	hc.mu.Unlock()
 	hc.wg.Wait()
+	hc.releaseOwn()
 	hc.mu.Lock()
 	hc.r, hc.w = 0, 0
 	hc.dropIn()

@@ -210,13 +210,14 @@ func (hs *h2stream) run(status int) int64 {
 	x.logHTTP(t)
 	ok := t.term[0] == '-' && t.term[1] == '-'
 	putTxn(t)
-	if u := x.up; u != nil {
-		x.up = nil
-		u.srv.putIdle(u, nanotime())
-	}
+	u := x.up
+	x.up = nil
 	x.upc.Store(nil)
 
 	hc.mu.Lock()
+	if u != nil {
+		hc.keepOwnLocked(u)
+	}
 	st := hs.st
 	if x.resetCode != 0 {
 		hc.c.Reset(st, x.resetCode)

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -387,5 +388,55 @@ func TestH2Parked(t *testing.T) {
 	}
 	if n := r.e.actconn.Load(); n != 1 {
 		t.Fatalf("%d client connections, want the one reused", n)
+	}
+}
+
+// TestH2OwnServerConnections: an HTTP/2 client's streams reuse the server
+// connections its earlier streams used (one for sequential streams), and
+// a server answering one of them twice (the second answer late, after any
+// peek) cannot reach another client once this one has left.
+func TestH2OwnServerConnections(t *testing.T) {
+	var conns atomic.Int32
+	srv := rawBackend(t, func(c net.Conn) {
+		id := conns.Add(1)
+		br := bufio.NewReader(c)
+		for n := 1; ; n++ {
+			req, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, req.Body)
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nc%d-r%d", id, n)
+			if req.URL.Path == "/double" {
+				time.Sleep(150 * time.Millisecond)
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nlater")
+			}
+		}
+	})
+	fe := freePort(t)
+	newRig(t, h2cConfig, map[string]string{"fe": fe, "s1": srv, "s2": srv})
+	get := func(cl *http.Client, path string) string {
+		t.Helper()
+		resp, err := cl.Get("http://" + fe + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	a := h2cClient()
+	for i, path := range []string{"/1", "/2", "/3", "/double"} {
+		if body := get(a, path); body != fmt.Sprintf("c1-r%d", i+1) {
+			t.Fatalf("%s: %q, want the streams' one server connection", path, body)
+		}
+	}
+	a.CloseIdleConnections() // the second answer to /double is still to come
+	time.Sleep(50 * time.Millisecond)
+	b := h2cClient()
+	for i := 0; i < 3; i++ {
+		if body := get(b, "/"); strings.HasPrefix(body, "c1-") || body == "later" {
+			t.Fatalf("another client got %q: an answer from the connection of the client that left", body)
+		}
 	}
 }

@@ -270,6 +270,9 @@ func (s *exchange) upstream(t *txn, srv *server, replay, fresh bool) (*upConn, b
 	if replay {
 		maxAge = upstreamIdleMax
 	}
+	if s.up == nil && s.h2 != nil && !fresh {
+		s.up = s.h2.takeOwn(srv) // an HTTP/2 client's streams share theirs
+	}
 	if u := s.up; u != nil {
 		s.up = nil
 		switch {
