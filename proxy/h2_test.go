@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -396,23 +395,7 @@ func TestH2Parked(t *testing.T) {
 // a server answering one of them twice (the second answer late, after any
 // peek) cannot reach another client once this one has left.
 func TestH2OwnServerConnections(t *testing.T) {
-	var conns atomic.Int32
-	srv := rawBackend(t, func(c net.Conn) {
-		id := conns.Add(1)
-		br := bufio.NewReader(c)
-		for n := 1; ; n++ {
-			req, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			io.Copy(io.Discard, req.Body)
-			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nc%d-r%d", id, n)
-			if req.URL.Path == "/double" {
-				time.Sleep(150 * time.Millisecond)
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nlater")
-			}
-		}
-	})
+	srv := numberedBackend(t)
 	fe := freePort(t)
 	newRig(t, h2cConfig, map[string]string{"fe": fe, "s1": srv, "s2": srv})
 	get := func(cl *http.Client, path string) string {

@@ -720,17 +720,12 @@ func TestStaleKeptConnectionSkipped(t *testing.T) {
 	}
 }
 
-// TestUncheckedConnectionStaysWithItsClient: a session reuses its own
-// server connection for a GET without peeking at it first. A server that
-// answers such a request twice (response queue poisoning: the second
-// answer comes late, after any peek would have looked) has its second
-// answer queued on that connection; once the client leaves, the
-// connection must not carry another client's request, whose answer the
-// queued one would be. A POST on a session's own connection is peeked at
-// first, and stray bytes found there.
-func TestUncheckedConnectionStaysWithItsClient(t *testing.T) {
+// numberedBackend answers each request with "c<connection>-r<request>"
+// (5 bytes); to /double it answers a second time 150 ms later, to /stray
+// 20 ms later: bytes nobody asked for.
+func numberedBackend(t *testing.T) string {
 	var conns atomic.Int32
-	srv := rawBackend(t, func(c net.Conn) {
+	return rawBackend(t, func(c net.Conn) {
 		id := conns.Add(1)
 		br := bufio.NewReader(c)
 		for n := 1; ; n++ {
@@ -750,6 +745,18 @@ func TestUncheckedConnectionStaysWithItsClient(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestUncheckedConnectionStaysWithItsClient: a session reuses its own
+// server connection for a GET without peeking at it first. A server that
+// answers such a request twice (response queue poisoning: the second
+// answer comes late, after any peek would have looked) has its second
+// answer queued on that connection; once the client leaves, the
+// connection must not carry another client's request, whose answer the
+// queued one would be. A POST on a session's own connection is peeked at
+// first, and stray bytes found there.
+func TestUncheckedConnectionStaysWithItsClient(t *testing.T) {
+	srv := numberedBackend(t)
 	fe := freePort(t)
 	newRig(t, basicHTTP, map[string]string{"fe": fe, "s1": srv})
 
