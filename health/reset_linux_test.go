@@ -36,8 +36,10 @@ func TestChecksLeaveNoTimeWait(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			done := make(chan struct{})
+			var checker string // the checker's address, as the server saw it
 			srv := startServer(t, func(c net.Conn, ts *testServer) {
 				defer close(done)
+				checker = c.RemoteAddr().String()
 				if tt.hc.Type == "http" {
 					readHead(c, ts)
 				}
@@ -56,9 +58,10 @@ func TestChecksLeaveNoTimeWait(t *testing.T) {
 				t.Fatal("the checker did not close its connection")
 			}
 			_, port, _ := net.SplitHostPort(srv.addr())
+			_, from, _ := net.SplitHostPort(checker)
 			deadline := time.Now().Add(2 * time.Second)
 			for {
-				n := timeWaits(t, port)
+				n := timeWaits(t, port, from)
 				if n == 0 {
 					return
 				}
@@ -71,12 +74,17 @@ func TestChecksLeaveNoTimeWait(t *testing.T) {
 	}
 }
 
-// timeWaits counts the IPv4 TCP sockets in TIME_WAIT with port on either
-// end (/proc/net/tcp: addresses as HEX:PORT, state 06).
-func timeWaits(t *testing.T, port string) int {
-	var p int
-	fmt.Sscan(port, &p)
-	hexPort := fmt.Sprintf(":%04X", p)
+// timeWaits counts the IPv4 TCP sockets in TIME_WAIT between port and
+// from, either way round (/proc/net/tcp: addresses as HEX:PORT, state 06).
+// Both ports: a socket of another test in TIME_WAIT may have had the
+// server's port as its own before the server bound it.
+func timeWaits(t *testing.T, port, from string) int {
+	hex := func(port string) string {
+		var p int
+		fmt.Sscan(port, &p)
+		return fmt.Sprintf(":%04X", p)
+	}
+	a, b := hex(port), hex(from)
 	f, err := os.Open("/proc/net/tcp")
 	if err != nil {
 		t.Skipf("no /proc/net/tcp: %v", err)
@@ -86,7 +94,7 @@ func timeWaits(t *testing.T, port string) int {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fs := strings.Fields(sc.Text())
-		if len(fs) > 3 && fs[3] == "06" && (strings.HasSuffix(fs[1], hexPort) || strings.HasSuffix(fs[2], hexPort)) {
+		if len(fs) > 3 && fs[3] == "06" && (strings.HasSuffix(fs[1], a) && strings.HasSuffix(fs[2], b) || strings.HasSuffix(fs[1], b) && strings.HasSuffix(fs[2], a)) {
 			n++
 		}
 	}
