@@ -73,9 +73,7 @@ func (s *session) serveHTTP() (handedOff bool) {
 		if !keep || s.draining() || s.killed.Load() {
 			return false
 		}
-		if s.cli.buffered() == 0 {
-			s.cli.releaseIfEmpty()
-		}
+		s.cli.releaseIfEmpty()
 	}
 }
 

@@ -22,9 +22,6 @@ type listener struct {
 	closed atomic.Bool
 	done   chan struct{}
 	rc     syscall.RawConn // the listening socket's, to look at its accept queue
-	// deferred: TCP_DEFER_ACCEPT is set (serve); changed by reloads only.
-	deferred bool
-	pendFn   func(uintptr) bool
 	// accepting is 1 from the accept until the session is registered: a
 	// quiet wait sees the connection in the accept queue, here, or among
 	// the sessions (and looks twice: quiesce.go).
@@ -70,7 +67,7 @@ func (e *Engine) listen(addr string) (*listener, error) {
 		}
 		tl = ln.(*net.TCPListener)
 	}
-	l := &listener{e: e, addr: addr, ln: tl, done: make(chan struct{}), pendFn: pendingConn}
+	l := &listener{e: e, addr: addr, ln: tl, done: make(chan struct{})}
 	if l.rc, err = tl.SyscallConn(); err != nil {
 		tl.Close()
 		return nil, err
@@ -79,24 +76,21 @@ func (e *Engine) listen(addr string) (*listener, error) {
 }
 
 // serve points the listener at fe, with TLS terminated as tls says (nil:
-// in clear), and has the kernel defer accepts as fe wants. A listener's
-// frontend changes only between reloads; the socket option follows it.
+// in clear), and has the kernel defer accepts as fe wants (set at each
+// reload: a listener's frontend changes only then).
 func (l *listener) serve(fe *frontend, tls *tlsBind) {
 	l.tls.Store(tls)
 	l.fe.Store(fe)
-	if l.deferred != fe.deferAccept {
-		l.deferred = fe.deferAccept
-		secs := 0
-		if fe.deferAccept {
-			secs = 1 // the kernel's wait for a silent client, rounded up to its SYN-ACK retries
-		}
-		var err error
-		if cerr := l.rc.Control(func(fd uintptr) { err = setDeferAccept(fd, secs) }); cerr != nil {
-			err = cerr
-		}
-		if err != nil {
-			l.e.log.Warn().Err(err).Str("bind", l.addr).Msg("cannot set TCP_DEFER_ACCEPT: connections are accepted at once")
-		}
+	secs := 0
+	if fe.deferAccept {
+		secs = 1 // the kernel's wait for a silent client, rounded up to its SYN-ACK retries
+	}
+	var err error
+	if cerr := l.rc.Control(func(fd uintptr) { err = setDeferAccept(fd, secs) }); cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		l.e.log.Warn().Err(err).Str("bind", l.addr).Msg("cannot set TCP_DEFER_ACCEPT: connections are accepted at once")
 	}
 }
 

@@ -189,7 +189,7 @@ func anyPending(lns []*listener) bool {
 			continue
 		}
 		pending := false
-		if l.rc.Control(func(fd uintptr) { pending = l.pendFn(fd) }) == nil && pending {
+		if l.rc.Control(func(fd uintptr) { pending = pendingConn(fd) }) == nil && pending {
 			return true
 		}
 	}
