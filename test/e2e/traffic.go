@@ -31,12 +31,14 @@ type LoadWorker struct {
 	URL       string
 	KeepAlive bool
 	Body      string
+	// Timeout bounds each request (10s when zero).
+	Timeout time.Duration
 }
 
 // Load is client loops running from a lab host until Stop. Every answer
 // must be a 2xx whose body was read whole; anything else is a failure.
-// Requests get a generous timeout (10s): the load measures failures, not
-// speed.
+// Requests get a generous timeout (10s unless the worker sets one): the
+// load measures failures, not speed.
 type Load struct {
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -54,10 +56,12 @@ type LoadResult struct {
 	Servers map[string]int
 	// Errors keeps the first few failures, for the test log.
 	Errors []string
+	// Slowest is the longest request, answered or not.
+	Slowest time.Duration
 }
 
 func (r LoadResult) String() string {
-	return fmt.Sprintf("requests=%d failed=%d keepalive_dials=%d servers=%v errors=%q", r.Requests, r.Failed, r.KeepAliveDials, r.Servers, r.Errors)
+	return fmt.Sprintf("requests=%d failed=%d keepalive_dials=%d servers=%v slowest=%v errors=%q", r.Requests, r.Failed, r.KeepAliveDials, r.Servers, r.Slowest.Round(time.Millisecond), r.Errors)
 }
 
 // StartLoad starts one goroutine per worker, each pausing 2ms between
@@ -75,15 +79,22 @@ func (l *Lab) StartLoad(from string, workers ...LoadWorker) *Load {
 			DisableKeepAlives:   !w.KeepAlive,
 			MaxIdleConnsPerHost: 1,
 		}
-		c := &http.Client{Timeout: 10 * time.Second, Transport: tr}
+		timeout := w.Timeout
+		if timeout == 0 {
+			timeout = 10 * time.Second
+		}
+		c := &http.Client{Timeout: timeout, Transport: tr}
 		ld.wg.Add(1)
 		go func() {
 			defer ld.wg.Done()
 			defer tr.CloseIdleConnections()
 			for {
+				t0 := time.Now()
 				server, err := loadRequest(c, w)
+				took := time.Since(t0)
 				ld.mu.Lock()
 				ld.res.Requests++
+				ld.res.Slowest = max(ld.res.Slowest, took)
 				if w.KeepAlive {
 					ld.res.KeepAliveDials += int(dials.Swap(0))
 				}
