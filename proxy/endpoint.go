@@ -275,6 +275,20 @@ func (ep *endpoint) fillNoWait() (int, error) {
 // safeWait bounds a wait that skipped its speculative read (see fillWait).
 const safeWait = 20 * time.Millisecond
 
+// waitGrid rounds the deadlines of bounded waits (waitDeadline).
+const waitGrid = 4 * time.Millisecond
+
+// waitDeadline is the end of a bounded wait that begins at now: safeWait
+// later, rounded up to a multiple of waitGrid. The waits of a busy socket
+// then share one deadline for waitGrid, and readDeadline, which leaves an
+// unchanged deadline alone, does not move the poller's timer for each of
+// them (a runtime timer change per read, about 1.5% of a tunnelled
+// request's CPU on two Ps, profiled).
+func waitDeadline(now int64) int64 {
+	d := now + int64(safeWait)
+	return d - d%int64(waitGrid) + int64(waitGrid)
+}
+
 // fillWait is fill for bytes that cannot be there yet (a response just
 // asked for): on a drained socket it waits for readability instead of
 // first trying a read that would fail with EAGAIN, as HAProxy does not
@@ -300,7 +314,7 @@ func (ep *endpoint) fillWaitFirst(now int64, to time.Duration) (int, error) {
 	if ep.w == len(b) {
 		return ep.fill() // buffer handling as fill
 	}
-	dl := now + int64(safeWait)
+	dl := waitDeadline(now)
 	ep.readDeadline(dl)
 	room := len(b) - ep.w
 	n, err := ep.sys.read(ep.c, b[ep.w:], readWait)

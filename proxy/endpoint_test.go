@@ -154,3 +154,27 @@ func keepAliveClients(addr string, clients, requests int) error {
 	}
 	return nil
 }
+
+// TestWaitDeadline: a bounded wait lasts at least safeWait and less than
+// safeWait+waitGrid, and the waits begun within one grid step share their
+// deadline (readDeadline then leaves the poller's timer alone).
+func TestWaitDeadline(t *testing.T) {
+	g := int64(waitGrid)
+	base := int64(1_700_000_000_000_000_000) - int64(safeWait)
+	base -= base % g // base+safeWait is on the grid
+	for _, now := range []int64{base, base + 1, base + g/2, base + g - 1, base + g, base + 7*g + 3} {
+		dl := waitDeadline(now)
+		if wait := dl - now; wait < int64(safeWait) || wait > int64(safeWait)+g {
+			t.Errorf("now %d: wait %v, want [%v, %v]", now, time.Duration(wait), safeWait, safeWait+waitGrid)
+		}
+		if dl%g != 0 {
+			t.Errorf("now %d: deadline %d off the grid", now, dl)
+		}
+	}
+	if a, b := waitDeadline(base+1), waitDeadline(base+g-1); a != b {
+		t.Errorf("waits begun within one step: deadlines %d and %d", a, b)
+	}
+	if a, b := waitDeadline(base+g-1), waitDeadline(base+g+1); a == b {
+		t.Errorf("waits a step apart share deadline %d", a)
+	}
+}

@@ -114,7 +114,7 @@ func pump(dst, src *endpoint, ts *tunnelState, idle time.Duration, rb, wb byte) 
 		if !first && src.mayWaitAfter(wrote) {
 			// Drained after a transfer: wait for readability rather than
 			// try a read that would fail (see fillWait), within safeWait.
-			dl := now + int64(safeWait)
+			dl := waitDeadline(now)
 			src.readDeadline(dl)
 			n, err = src.readIdleWait(true)
 			if err != nil && isTimeout(err) {
