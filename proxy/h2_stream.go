@@ -3,7 +3,6 @@ package proxy
 import (
 	"bytes"
 	"sync"
-	"time"
 
 	"lbd/config"
 	"lbd/h2"
@@ -21,6 +20,7 @@ type h2stream struct {
 	status int // the error status to answer (431), 0 to serve the request
 
 	logStallFn func() // hs.logStall, for h2pipe.stall
+	runFn      func() // runs the stream on a worker (streamWorkers), bound once
 }
 
 var h2streamPool = sync.Pool{New: func() any {
@@ -30,97 +30,6 @@ var h2streamPool = sync.Pool{New: func() any {
 	hs.logStallFn = hs.logStall // bound once: a method value allocates
 	return hs
 }}
-
-// Stream goroutines are reused: a goroutine that served a stream waits a
-// moment for the next one, anywhere in the engine, instead of ending, so
-// that busy connections do not pay for a goroutine start and its stack's
-// growth at every request. At most maxIdleWorkers wait (LIFO: the busy
-// ones stay warm); those idle for streamWorkerIdle are retired by
-// retireWorkers, which runs while any waits, so that a worker's wait is a
-// plain channel receive, with no timer to arm and stop at each stream.
-var streamPool struct {
-	mu       sync.Mutex
-	idle     []idleWorker // oldest first
-	retiring bool         // retireWorkers is scheduled
-}
-
-type idleWorker struct {
-	jobs  chan *h2stream // nil: retire
-	since int64          // unix nanoseconds
-}
-
-const (
-	streamWorkerIdle = 10 * time.Second
-	maxIdleWorkers   = 1024
-)
-
-// runStream runs hs on an idle worker, or a new one.
-func runStream(hs *h2stream) {
-	p := &streamPool
-	p.mu.Lock()
-	if n := len(p.idle); n > 0 {
-		w := p.idle[n-1]
-		p.idle[n-1] = idleWorker{}
-		p.idle = p.idle[:n-1]
-		p.mu.Unlock()
-		w.jobs <- hs
-		return
-	}
-	p.mu.Unlock()
-	go streamWorker(hs)
-}
-
-func streamWorker(hs *h2stream) {
-	p := &streamPool
-	jobs := make(chan *h2stream, 1)
-	for hs != nil {
-		end := hs.run(hs.status)
-		p.mu.Lock()
-		if len(p.idle) >= maxIdleWorkers {
-			p.mu.Unlock()
-			return
-		}
-		p.idle = append(p.idle, idleWorker{jobs: jobs, since: end})
-		if !p.retiring {
-			p.retiring = true
-			time.AfterFunc(streamWorkerIdle, retireWorkers)
-		}
-		p.mu.Unlock()
-		hs = <-jobs
-	}
-}
-
-// retireWorkers ends the workers idle for streamWorkerIdle, and comes
-// back while others wait. The idle list is in the order workers went
-// idle (a worker taken is the newest), so the retired are its start.
-func retireWorkers() {
-	p := &streamPool
-	p.mu.Lock()
-	cut := nanotime() - int64(streamWorkerIdle)
-	var old []idleWorker
-	p.idle, old = idleSince(p.idle, cut)
-	p.retiring = len(p.idle) > 0
-	if p.retiring {
-		time.AfterFunc(time.Duration(p.idle[0].since-cut), retireWorkers)
-	}
-	p.mu.Unlock()
-	for _, w := range old {
-		w.jobs <- nil
-	}
-}
-
-// idleSince splits idle into the workers idle since after cut, kept in
-// place, and a copy of those idle since cut or before.
-func idleSince(idle []idleWorker, cut int64) (kept, old []idleWorker) {
-	k := 0
-	for k < len(idle) && idle[k].since <= cut {
-		k++
-	}
-	old = append(old, idle[:k]...)
-	n := copy(idle, idle[k:])
-	clear(idle[n:])
-	return idle[:n], old
-}
 
 // h2handler receives a client connection's events, with hc.mu held.
 type h2handler h2conn
@@ -141,7 +50,10 @@ func (h *h2handler) Request(st *h2.Stream, q *h2.Request) {
 	hs.ended = q.EndStream
 	hs.status = status
 	hc.wg.Add(1)
-	runStream(hs)
+	if hs.runFn == nil {
+		hs.runFn = func() { hs.run(hs.status) } // not in New: run puts hs back in the pool
+	}
+	streamWorkers.run(hs.runFn)
 }
 
 func (h *h2handler) Response(*h2.Stream, *h2.Response) {} // client role only
@@ -179,8 +91,8 @@ func (hs *h2stream) abortServer() {
 	}
 }
 
-// run is the stream's exchange; it returns when it ended.
-func (hs *h2stream) run(status int) int64 {
+// run is the stream's exchange.
+func (hs *h2stream) run(status int) {
 	hc := hs.hc
 	s := hc.s
 	x := &hs.x
@@ -225,8 +137,7 @@ func (hs *h2stream) run(status int) int64 {
 	hc.c.FinishH1(st, ok)
 	hc.c.Consumed(st, hs.unread())
 	hc.c.Release(st)
-	end := nanotime()
-	hc.lastEnd = end
+	hc.lastEnd = nanotime()
 	hs.clear()
 	hc.flushLocked()
 	if hc.c.Active() == 0 {
@@ -239,7 +150,6 @@ func (hs *h2stream) run(status int) int64 {
 	hs.owner = hs
 	hc.wg.Done()
 	h2streamPool.Put(hs)
-	return end
 }
 
 // logStall reports a stream whose client kept its flow-control window
