@@ -4,8 +4,9 @@ package proxy
 
 import "syscall"
 
-// pendingConn cannot look without accepting here: the accept loop then
-// takes its slots before blocking in accept.
+// pendingConn cannot look without accepting here: it reports a
+// connection that may be waiting, so a quiet wait (WaitQuiet) lasts until
+// its deadline.
 func pendingConn(fd uintptr) bool { return true }
 
 func dupCloexec(fd int) (int, error) { return syscall.Dup(fd) }
