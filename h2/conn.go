@@ -67,14 +67,12 @@ type Conn struct {
 	OutLimit int
 
 	dec  *hpack.Decoder
-	enc  *hpack.Encoder
-	encw blockWriter // where enc writes: hbuf
+	encw blockWriter // header blocks being encoded (hpack_encode.go)
 	hb   headerBlock // the header block being received
 
 	// Scratch space that would escape, and be allocated at each use, if
-	// it were local: field names lowered and content-length digits for
-	// the encoder (lowerName), the message handed to the Handler.
-	lname  [64]byte
+	// it were local: content-length digits for the encoder, the message
+	// handed to the Handler.
 	digits [20]byte
 	req    Request
 	resp   Response
@@ -180,11 +178,6 @@ func NewConn(r Role, cfg Config, h Handler) *Conn {
 	// A field longer than the list may be is decoded (then refused with
 	// 431), up to twice that; longer ones end the connection.
 	c.dec.SetMaxStringLength(2 * int(cfg.MaxHeaderListSize))
-	c.enc = hpack.NewEncoder(&c.encw)
-	// The encoder uses no dynamic table (as HAProxy's): nothing it writes
-	// is kept, so fields are encoded from the bytes they are in, and an
-	// idle connection keeps no table for its peer.
-	c.enc.SetMaxDynamicTableSizeLimit(0)
 	c.ctlTokens = ctlBurst
 	c.start()
 	return c

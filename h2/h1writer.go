@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"sync"
-	"unsafe"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 
 	"lbd/h1"
 )
@@ -390,21 +388,12 @@ func (c *Conn) writeBlock(st *Stream, block []byte, end bool) {
 // field encodes one field; name and value are used in place (the encoder
 // keeps nothing: it has no dynamic table).
 func (c *Conn) field(name, value []byte) {
-	c.enc.WriteField(hpack.HeaderField{Name: bstr(name), Value: bstr(value)})
+	c.encw.b = appendField(c.encw.b, name, value, false)
 }
 
-func bstr(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
-// lowerName writes a field name in lower case into c's scratch space.
-func lowerName(dst, n []byte) []byte {
-	dst = dst[:0]
-	for _, ch := range n {
-		if ch >= 'A' && ch <= 'Z' {
-			ch += 'a' - 'A'
-		}
-		dst = append(dst, ch)
-	}
-	return dst
+// fieldLower is field for a name that may have upper-case letters.
+func (c *Conn) fieldLower(name, value []byte) {
+	c.encw.b = appendField(c.encw.b, name, value, true)
 }
 
 var statusDigits = func() (t [600][3]byte) {
@@ -422,19 +411,8 @@ func (c *Conn) encodeFields(m *h1.Head) {
 		if f.Drop {
 			continue
 		}
-		c.field(c.lowerName(m.Bytes(f.Name)), m.Bytes(f.Value))
+		c.fieldLower(m.Bytes(f.Name), m.Bytes(f.Value))
 	}
-}
-
-// lowerName is n in lower case, in the connection's scratch space when it
-// fits: the encoder keeps nothing of a field (no dynamic table), and a
-// local array would escape into the field's strings, one allocation per
-// field.
-func (c *Conn) lowerName(n []byte) []byte {
-	if len(n) <= len(c.lname) {
-		return lowerName(c.lname[:0], n)
-	}
-	return lowerName(make([]byte, 0, len(n)), n)
 }
 
 var (
@@ -521,7 +499,7 @@ func (c *Conn) encodeTrailers(lines []byte) []byte {
 		if colon <= 0 {
 			continue
 		}
-		c.field(c.lowerName(line[:colon]), trimOWS(line[colon+1:]))
+		c.fieldLower(line[:colon], trimOWS(line[colon+1:]))
 	}
 	return c.encw.b
 }
