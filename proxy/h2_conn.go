@@ -157,7 +157,6 @@ func (s *session) wantsH2(fe *frontend) bool {
 func (s *session) startH2(fe *frontend) {
 	hc := &h2conn{s: s, fe: fe, lastEnd: nanotime()}
 	hc.ep, hc.wto = &s.cli, fe.t.Client
-	hc.pipes = map[*h2.Stream]*h2pipe{}
 	hc.c = h2.NewConn(h2.RoleServer, fe.h2, (*h2handler)(hc))
 	s.kmu.Lock() // kick looks at it
 	s.h2 = hc
@@ -277,7 +276,7 @@ func (hc *h2conn) end() {
 
 // abortStreams stops the streams' exchanges; with mu held.
 func (hc *h2conn) abortStreams() {
-	for _, p := range hc.pipes {
+	for _, p := range hc.pipes.list {
 		p.fail(errH2Closed)
 		if hs := p.owner; hs != nil {
 			hs.abortServer()

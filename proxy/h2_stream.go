@@ -65,7 +65,7 @@ func (h *h2handler) Trailers(st *h2.Stream, f []byte) { (*h2conn)(h).onTrailers(
 func (h *h2handler) Writable(st *h2.Stream) { (*h2conn)(h).onWritable(st) }
 
 func (h *h2handler) Reset(st *h2.Stream, code h2.ErrCode, remote bool) {
-	p := (*h2conn)(h).pipes[st]
+	p := pipeOf(st)
 	if p == nil {
 		return
 	}

@@ -109,7 +109,6 @@ func (s *server) openH2(ctx context.Context, be *backend, fresh bool) (*upConn, 
 	}
 	uc := &h2up{srv: s, addr: addr, sock: sock}
 	uc.ep, uc.wto = &sock.ep, be.t.Server
-	uc.pipes = map[*h2.Stream]*h2pipe{}
 	uc.c = h2.NewConn(h2.RoleClient, h2Config(&be.h2cfg, false), (*h2uhandler)(uc))
 	uc.c.SetTLS(sock.ep.sys.tls != nil)
 	uc.mu.Lock()
@@ -233,7 +232,7 @@ func (uc *h2up) close() {
 	if e := uc.c.Err(); e != nil && !e.Remote {
 		uc.srv.hs.Counters.RespErrors.Add(1)
 	}
-	for _, pp := range uc.pipes {
+	for _, pp := range uc.pipes.list {
 		pp.fail(io.ErrUnexpectedEOF)
 	}
 	if uc.werr == nil {
@@ -266,7 +265,7 @@ type h2uhandler h2up
 func (h *h2uhandler) Request(*h2.Stream, *h2.Request) {} // server role only
 
 func (h *h2uhandler) Response(st *h2.Stream, r *h2.Response) {
-	if p := (*h2up)(h).pipes[st]; p != nil {
+	if p := pipeOf(st); p != nil {
 		p.head(r.Head, r.EndStream)
 	}
 }
@@ -278,7 +277,7 @@ func (h *h2uhandler) Trailers(st *h2.Stream, f []byte) { (*h2up)(h).onTrailers(s
 func (h *h2uhandler) Writable(st *h2.Stream) { (*h2up)(h).onWritable(st) }
 
 func (h *h2uhandler) Reset(st *h2.Stream, code h2.ErrCode, remote bool) {
-	p := (*h2up)(h).pipes[st]
+	p := pipeOf(st)
 	if p == nil {
 		return
 	}
