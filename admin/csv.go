@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"lbd/stats"
 )
 
 // csvColumns are HAProxy 2.6's general statistics columns, in its order
@@ -49,7 +51,7 @@ func (r csvRow) set(col, v string) {
 func (r csvRow) i64(col string, v int64)  { r.set(col, strconv.FormatInt(v, 10)) }
 func (r csvRow) u64(col string, v uint64) { r.set(col, strconv.FormatUint(v, 10)) }
 
-func (r csvRow) statuses(c StatusCounts) {
+func (r csvRow) statuses(c stats.Responses) {
 	r.u64("hrsp_1xx", c.C1xx)
 	r.u64("hrsp_2xx", c.C2xx)
 	r.u64("hrsp_3xx", c.C3xx)
@@ -123,7 +125,7 @@ func (r csvRow) rate(rates *rateTracker, key string) (cur, max int64) {
 	return cur, max
 }
 
-func frontendRow(f FrontendStats, pid string, iid int, rates *rateTracker) csvRow {
+func frontendRow(f stats.Frontend, pid string, iid int, rates *rateTracker) csvRow {
 	r := newCSVRow()
 	r.ids(f.Name, "FRONTEND", pid, strconv.Itoa(iid), "0", "0")
 	r.i64("scur", f.CurConns)
@@ -168,7 +170,7 @@ func (r csvRow) traffic(qcur, qmax, scur, smax int64, stot, bin, bout, econ, ere
 	r.u64("wredis", wredis)
 }
 
-func serverRow(b BackendStats, s ServerStats, pid, iid string, sid int, rates *rateTracker, now time.Time) csvRow {
+func serverRow(b stats.Backend, s stats.Server, pid, iid string, sid int, rates *rateTracker, now time.Time) csvRow {
 	r := newCSVRow()
 	r.ids(b.Name, s.Name, pid, iid, strconv.Itoa(sid), "2")
 	r.traffic(s.Queue, s.MaxQueue, s.CurConns, s.MaxConns, s.TotalConns, s.BytesIn, s.BytesOut,
@@ -214,7 +216,7 @@ func serverRow(b BackendStats, s ServerStats, pid, iid string, sid int, rates *r
 	return r
 }
 
-func backendRow(b BackendStats, pid, iid string, rates *rateTracker, now time.Time) csvRow {
+func backendRow(b stats.Backend, pid, iid string, rates *rateTracker, now time.Time) csvRow {
 	r := newCSVRow()
 	r.ids(b.Name, "BACKEND", pid, iid, "0", "1")
 	r.traffic(b.Queue, b.MaxQueue, b.CurConns, b.MaxConns, b.TotalConns, b.BytesIn, b.BytesOut,
@@ -228,7 +230,7 @@ func backendRow(b BackendStats, pid, iid string, rates *rateTracker, now time.Ti
 		}
 	}
 	r.set("weight", strconv.Itoa(weight))
-	act, bck := b.counts()
+	act, bck := b.UpCounts()
 	r.set("act", strconv.Itoa(act))
 	r.set("bck", strconv.Itoa(bck))
 	r.i64("lastchg", secondsSince(now, b.LastChange))

@@ -5,6 +5,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"lbd/bgp"
+	"lbd/stats"
+	"lbd/vrrp"
 )
 
 // metricsCollector exposes a Snapshot as Prometheus metrics, read at scrape
@@ -168,7 +170,7 @@ func (m emitter) counter(d *prometheus.Desc, v uint64, labels ...string) {
 }
 
 // responses emits one counter per HTTP status class, labelled code.
-func (m emitter) responses(d *prometheus.Desc, sc StatusCounts, labels ...string) {
+func (m emitter) responses(d *prometheus.Desc, sc stats.Responses, labels ...string) {
 	for _, x := range []struct {
 		code string
 		n    uint64
@@ -177,7 +179,7 @@ func (m emitter) responses(d *prometheus.Desc, sc StatusCounts, labels ...string
 	}
 }
 
-func (m emitter) frontend(f FrontendStats) {
+func (m emitter) frontend(f stats.Frontend) {
 	m.gauge(feCur, float64(f.CurConns), f.Name)
 	m.gauge(feMax, float64(f.MaxConns), f.Name)
 	m.gauge(feLimit, float64(f.Limit), f.Name)
@@ -193,8 +195,8 @@ func (m emitter) frontend(f FrontendStats) {
 	}
 }
 
-func (m emitter) backend(b BackendStats) {
-	act, bck := b.counts()
+func (m emitter) backend(b stats.Backend) {
+	act, bck := b.UpCounts()
 	m.gauge(beUp, b2f(b.Status() == "UP"), b.Name)
 	m.gauge(beActive, float64(act), b.Name)
 	m.gauge(beBackup, float64(bck), b.Name)
@@ -214,7 +216,7 @@ func (m emitter) backend(b BackendStats) {
 	}
 }
 
-func (m emitter) server(b BackendStats, s ServerStats) {
+func (m emitter) server(b stats.Backend, s stats.Server) {
 	l := []string{b.Name, s.Name}
 	state := baseState(s.Status)
 	for _, st := range serverStates {
@@ -250,16 +252,16 @@ func (m emitter) server(b BackendStats, s ServerStats) {
 	}
 }
 
-func (m emitter) vrrp(v VRRPStats) {
+func (m emitter) vrrp(v vrrp.InstanceStatus) {
 	for _, st := range vrrpStates {
 		m.gauge(vrState, b2f(st == v.State), v.Name, st)
 	}
 	m.gauge(vrPrio, float64(v.Priority), v.Name)
 	m.gauge(vrEffPrio, float64(v.EffectivePriority), v.Name)
-	m.counter(vrTrans, v.Transitions, v.Name)
-	m.counter(vrSent, v.AdvertsSent, v.Name)
-	m.counter(vrRecv, v.AdvertsReceived, v.Name)
-	for reason, n := range v.InvalidPackets {
+	m.counter(vrTrans, v.Counters.Transitions, v.Name)
+	m.counter(vrSent, v.Counters.AdvertsSent, v.Name)
+	m.counter(vrRecv, v.Counters.AdvertsReceived, v.Name)
+	for reason, n := range v.Counters.Invalid {
 		m.counter(vrInvalid, n, v.Name, reason)
 	}
 	if !v.LastTransition.IsZero() {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"lbd/config"
+	"lbd/stats"
 )
 
 // The page follows HAProxy's layout (one table per frontend and backend,
@@ -97,7 +98,7 @@ tr.nolb td{background:#e0e0e0}
 <table>
 <tr><th>Instance</th><th>Interface</th><th>State</th><th>VRID</th><th>Priority</th><th>Effective</th><th>VIPs</th><th>Master</th><th>Since</th><th>Reason</th><th>Transitions</th><th>Adverts sent</th><th>Adverts received</th><th>Invalid packets</th></tr>
 {{range .Snap.VRRP}}
-<tr class="{{if eq .State "MASTER"}}up{{else if eq .State "FAULT"}}down{{else}}nolb{{end}}"><td class="name">{{.Name}}</td><td>{{.Interface}}</td><td>{{.State}}</td><td>{{.VRID}}</td><td>{{.Priority}}</td><td>{{.EffectivePriority}}</td><td>{{join .VIPs ", "}}</td><td>{{.Master}}</td><td>{{age $now .LastTransition}}</td><td>{{.Reason}}</td><td>{{.Transitions}}</td><td>{{.AdvertsSent}}</td><td>{{.AdvertsReceived}}</td><td>{{range $k, $v := .InvalidPackets}}{{$k}}: {{$v}} {{end}}</td></tr>
+<tr class="{{if eq .State "MASTER"}}up{{else if eq .State "FAULT"}}down{{else}}nolb{{end}}"><td class="name">{{.Name}}</td><td>{{.Interface}}</td><td>{{.State}}</td><td>{{.VRID}}</td><td>{{.Priority}}</td><td>{{.EffectivePriority}}</td><td>{{join .VIPs ", "}}</td><td>{{.Master}}</td><td>{{age $now .LastTransition}}</td><td>{{.LastTransitionReason}}</td><td>{{.Counters.Transitions}}</td><td>{{.Counters.AdvertsSent}}</td><td>{{.Counters.AdvertsReceived}}</td><td>{{range $k, $v := .Counters.Invalid}}{{$k}}: {{$v}} {{end}}</td></tr>
 {{end}}
 </table>
 {{end}}
@@ -146,7 +147,7 @@ func renderHTML(w io.Writer, snap Snapshot, rates *rateTracker, cfg *config.Stat
 }
 
 // stateClass picks the row colour as HAProxy does.
-func stateClass(s ServerStats) string {
+func stateClass(s stats.Server) string {
 	switch {
 	case s.Status == "MAINT":
 		return "maint"

@@ -14,6 +14,8 @@ import (
 
 	"lbd/bgp"
 	"lbd/config"
+	"lbd/stats"
+	"lbd/vrrp"
 )
 
 type fakeStats struct{ snap Snapshot }
@@ -24,23 +26,23 @@ func testSnapshot() Snapshot {
 	now := time.Now()
 	return Snapshot{
 		PID: 42, Version: "test", StartedAt: now.Add(-time.Hour),
-		Frontends: []FrontendStats{{Name: "web", Mode: "http", Status: "OPEN", CurConns: 3, MaxConns: 9, Limit: 100, TotalConns: 1000,
-			BytesIn: 5000, BytesOut: 90000, Requests: 1200, Responses: StatusCounts{C2xx: 1100, C5xx: 100}}},
-		Backends: []BackendStats{{Name: "app", Mode: "http", Algo: "roundrobin", TotalConns: 1200, Servers: []ServerStats{
+		Frontends: []stats.Frontend{{Name: "web", Mode: "http", Status: "OPEN", CurConns: 3, MaxConns: 9, Limit: 100, TotalConns: 1000,
+			BytesIn: 5000, BytesOut: 90000, Requests: 1200, Responses: stats.Responses{C2xx: 1100, C5xx: 100}}},
+		Backends: []stats.Backend{{Name: "app", Mode: "http", Algo: "roundrobin", TotalConns: 1200, Servers: []stats.Server{
 			{Name: "a", Address: "192.0.2.21:80", Status: "UP", Weight: 1, Checked: true, TotalConns: 700, CheckStatus: "L7OK", CheckCode: 200,
 				CheckDuration: 2 * time.Millisecond, CheckRise: 2, CheckFall: 3, CheckHealth: 4, LastChange: now.Add(-time.Minute), Throttle: 100},
 			{Name: "b", Address: "192.0.2.22:80", Status: "DOWN", Weight: 1, Checked: true, TotalConns: 500, CheckStatus: "L4CON",
 				CheckDesc: "Layer4 connection problem: Connection refused", CheckFailed: 7, CheckDowns: 1, DownTime: 30 * time.Second, Throttle: 100},
 			{Name: "c", Address: "192.0.2.23:80", Status: "MAINT", Weight: 1, Backup: true, Throttle: 100},
 		}}},
-		VRRP: []VRRPStats{{Name: "VI_1", Interface: "eth0", State: "MASTER", VRID: 51, Priority: 150, EffectivePriority: 150,
-			VIPs: []string{"192.0.2.100/24"}, InvalidPackets: map[string]uint64{"auth": 2}}},
+		VRRP: []vrrp.InstanceStatus{{Name: "VI_1", Interface: "eth0", State: "MASTER", VRID: 51, Priority: 150, EffectivePriority: 150,
+			VIPs: []string{"192.0.2.100/24"}, Counters: vrrp.Counters{Invalid: map[string]uint64{"auth": 2}}}},
 		BGP: bgp.Status{Configured: true, ASN: 64512, RoutesAnnounced: 1,
 			Neighbors: []bgp.NeighborStatus{{Address: "192.0.2.1", State: "ESTABLISHED", RoutesAnnounced: 1, Transitions: 5},
 				{Address: "192.0.2.2", State: "ACTIVE", Transitions: 2}},
 			Announces: []bgp.AnnounceStatus{{Name: "web", Announced: true, Transitions: 1, Since: now},
 				{Name: "api", Announced: false, Transitions: 2}}},
-		Logs: []LogStats{{Target: "/dev/log", Sent: 90, Dropped: 10}},
+		Logs: []stats.Log{{Target: "/dev/log", Sent: 90, Dropped: 10}},
 	}
 }
 
@@ -195,7 +197,7 @@ func TestStatsRemovedWithStalledClient(t *testing.T) {
 
 func TestRateTracker(t *testing.T) {
 	r := newRateTracker()
-	snap := Snapshot{Frontends: []FrontendStats{{Name: "f", TotalConns: 10}}}
+	snap := Snapshot{Frontends: []stats.Frontend{{Name: "f", TotalConns: 10}}}
 	r.observe(snap)
 	snap.Frontends[0].TotalConns = 25
 	r.observe(snap)

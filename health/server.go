@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"lbd/config"
+	"lbd/stats"
 )
 
 // AdminState is what an operator set with `lbctl server state`, or what an
@@ -48,24 +49,19 @@ func ParseAdminState(s string) (AdminState, bool) {
 // Counters are a server's traffic counters, updated by the proxy with
 // atomics on the data path and read by the stats page and lbctl.
 type Counters struct {
-	CurConns    atomic.Int64  // requests (http) or connections (tcp) in progress
-	MaxConns    atomic.Int64  // highest CurConns seen
-	TotalConns  atomic.Uint64 // sessions sent to the server
-	Queued      atomic.Int64  // requests waiting for a slot on this server
-	MaxQueued   atomic.Int64  // highest Queued seen
-	BytesIn     atomic.Uint64 // from clients to the server
-	BytesOut    atomic.Uint64 // from the server to clients
-	ConnErrors  atomic.Uint64 // failed connects
-	RespErrors  atomic.Uint64 // broken or invalid responses
-	Retries     atomic.Uint64 // connect retries
-	Redispatch  atomic.Uint64 // requests moved to another server
-	HTTP1xx     atomic.Uint64
-	HTTP2xx     atomic.Uint64
-	HTTP3xx     atomic.Uint64
-	HTTP4xx     atomic.Uint64
-	HTTP5xx     atomic.Uint64
-	HTTPOther   atomic.Uint64
-	LastSession atomic.Int64 // unix nanoseconds of the last session sent
+	CurConns    atomic.Int64          // requests (http) or connections (tcp) in progress
+	MaxConns    atomic.Int64          // highest CurConns seen
+	TotalConns  atomic.Uint64         // sessions sent to the server
+	Queued      atomic.Int64          // requests waiting for a slot on this server
+	MaxQueued   atomic.Int64          // highest Queued seen
+	BytesIn     atomic.Uint64         // from clients to the server
+	BytesOut    atomic.Uint64         // from the server to clients
+	ConnErrors  atomic.Uint64         // failed connects
+	RespErrors  atomic.Uint64         // broken or invalid responses
+	Retries     atomic.Uint64         // connect retries
+	Redispatch  atomic.Uint64         // requests moved to another server
+	Responses   stats.ResponseCounter // responses by status class
+	LastSession atomic.Int64          // unix nanoseconds of the last session sent
 }
 
 // ConnStarted accounts a new session and keeps MaxConns.
@@ -84,22 +80,7 @@ func (c *Counters) ConnStarted() {
 func (c *Counters) ConnEnded() { c.CurConns.Add(-1) }
 
 // CountStatus counts one HTTP response by class.
-func (c *Counters) CountStatus(code int) {
-	switch code / 100 {
-	case 1:
-		c.HTTP1xx.Add(1)
-	case 2:
-		c.HTTP2xx.Add(1)
-	case 3:
-		c.HTTP3xx.Add(1)
-	case 4:
-		c.HTTP4xx.Add(1)
-	case 5:
-		c.HTTP5xx.Add(1)
-	default:
-		c.HTTPOther.Add(1)
-	}
-}
+func (c *Counters) CountStatus(code int) { c.Responses.Count(code) }
 
 // backendSettings are the backend-wide settings a server needs at run time.
 type backendSettings struct {

@@ -9,6 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"lbd/config"
+	"lbd/stats"
 )
 
 // Set is the process's log targets, replaced as a whole by Apply (start,
@@ -91,11 +92,11 @@ func (s *Set) Close() {
 }
 
 // Stats returns each target's counters, in configuration order.
-func (s *Set) Stats() []TargetStats {
+func (s *Set) Stats() []stats.Log {
 	ts := s.Targets()
-	out := make([]TargetStats, len(ts))
+	out := make([]stats.Log, len(ts))
 	for i, t := range ts {
-		out[i] = TargetStats{Target: t.name, Sent: t.sent.Load(), Dropped: t.dropped.Load()}
+		out[i] = stats.Log{Target: t.name, Sent: t.sent.Load(), Dropped: t.dropped.Load()}
 	}
 	return out
 }

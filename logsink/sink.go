@@ -214,10 +214,3 @@ func isTransient(network string, err error) bool {
 	}
 	return network == "udp" && errors.Is(err, syscall.ECONNREFUSED)
 }
-
-// TargetStats are one target's counters.
-type TargetStats struct {
-	Target  string
-	Sent    uint64
-	Dropped uint64
-}

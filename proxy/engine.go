@@ -42,6 +42,7 @@ import (
 	"lbd/health"
 	"lbd/maps"
 	"lbd/rules"
+	"lbd/stats"
 	"lbd/sticktable"
 )
 
@@ -541,54 +542,20 @@ func (e *Engine) janitor() {
 	}
 }
 
-// FrontendStats is one frontend's counters (HAProxy's FRONTEND row).
-type FrontendStats struct {
-	Name       string
-	Mode       string // http or tcp
-	Status     string // OPEN, FULL (at maxconn) or STOP (shutting down)
-	CurConns   int64
-	MaxConns   int64 // highest CurConns seen
-	Limit      int64 // maxconn, 0 = none
-	TotalConns uint64
-	BytesIn    uint64
-	BytesOut   uint64
-	DeniedReq  uint64 // requests no route or backend took (503), or rules denied
-	DeniedConn uint64 // connections tcp_request rules rejected
-	ErrReq     uint64 // invalid or timed-out requests (400, 408, 414, 431...)
-	Requests   uint64 // HTTP requests
-	Responses  ResponseCounts
-}
-
-// BackendStats is a backend's own counters; its servers' are in the
-// health pool (health.Server.Counters).
-type BackendStats struct {
-	Name       string
-	Mode       string
-	Algo       string
-	Queue      int64 // requests waiting for any server
-	MaxQueue   int64
-	CurConns   int64 // requests (http) or connections (tcp) in progress
-	MaxConns   int64
-	TotalConns uint64
-	BytesIn    uint64
-	BytesOut   uint64
-	Responses  ResponseCounts // every response sent for the backend, the proxy's own (503...) included
-}
-
 // Stats returns the frontends and backends of the running configuration,
 // in configuration order.
-func (e *Engine) Stats() ([]FrontendStats, []BackendStats) {
+func (e *Engine) Stats() ([]stats.Frontend, []stats.Backend) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	var fs []FrontendStats
+	var fs []stats.Frontend
 	for _, fe := range e.frontends {
 		st := fe.st
-		f := FrontendStats{
+		f := stats.Frontend{
 			Name: fe.name, Mode: string(fe.mode), Status: "OPEN",
 			CurConns: st.cur.Load(), MaxConns: st.max.Load(), Limit: int64(fe.maxconn),
 			TotalConns: st.total.Load(), BytesIn: st.bytesIn.Load(), BytesOut: st.bytesOut.Load(),
 			DeniedReq: st.denied.Load(), DeniedConn: st.deniedConn.Load(), ErrReq: st.errReq.Load(), Requests: st.reqs.Load(),
-			Responses: st.responses(),
+			Responses: st.resp.Load(),
 		}
 		switch {
 		case e.stopped:
@@ -598,14 +565,14 @@ func (e *Engine) Stats() ([]FrontendStats, []BackendStats) {
 		}
 		fs = append(fs, f)
 	}
-	var bs []BackendStats
+	var bs []stats.Backend
 	for _, be := range e.backends {
 		st := be.st
-		bs = append(bs, BackendStats{
+		bs = append(bs, stats.Backend{
 			Name: be.name, Mode: string(be.cfg.Mode), Algo: be.cfg.Balance,
 			Queue: int64(st.queueLen()), MaxQueue: st.maxQueue.Load(),
 			CurConns: st.cur.Load(), MaxConns: st.max.Load(), TotalConns: st.total.Load(),
-			BytesIn: st.bytesIn.Load(), BytesOut: st.bytesOut.Load(), Responses: st.responses(),
+			BytesIn: st.bytesIn.Load(), BytesOut: st.bytesOut.Load(), Responses: st.resp.Load(),
 		})
 	}
 	return fs, bs

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"lbd/stats"
 )
 
 const tcpConf = `
@@ -605,8 +607,8 @@ func TestStatsCounters(t *testing.T) {
 		httpGet(t, "http://"+fe+"/", nil)
 	}
 	rawRequest(t, fe, "GET / HTTP/1.1\r\nHost : x\r\n\r\n", 5*time.Second) // 400
-	var fs []FrontendStats
-	var bs []BackendStats
+	var fs []stats.Frontend
+	var bs []stats.Backend
 	waitUntil(t, func() bool {
 		fs, bs = r.e.Stats()
 		return len(fs) == 1 && fs[0].ErrReq == 1 && len(bs) == 1 && bs[0].Responses.C2xx == 3
@@ -619,8 +621,8 @@ func TestStatsCounters(t *testing.T) {
 	if b := bs[0]; b.Name != "app" || b.Algo != "roundrobin" || b.TotalConns != 3 || b.CurConns != 0 || b.BytesOut == 0 {
 		t.Fatalf("backend stats %+v", b)
 	}
-	if c := &r.server("app", "s1").Counters; c.HTTP2xx.Load() != 3 || c.BytesOut.Load() == 0 || c.TotalConns.Load() != 3 {
-		t.Fatalf("server counters 2xx=%d out=%d total=%d", c.HTTP2xx.Load(), c.BytesOut.Load(), c.TotalConns.Load())
+	if c := &r.server("app", "s1").Counters; c.Responses.Load().C2xx != 3 || c.BytesOut.Load() == 0 || c.TotalConns.Load() != 3 {
+		t.Fatalf("server counters 2xx=%d out=%d total=%d", c.Responses.Load().C2xx, c.BytesOut.Load(), c.TotalConns.Load())
 	}
 }
 
