@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net"
@@ -46,6 +47,43 @@ func TestTimeout408OnSlowHead(t *testing.T) {
 		}
 	}
 	r.logs.waitFor(t, `"status":408`, `"termination_state":"cR"`)
+}
+
+// TestTimeout408OnSlowSecondHead: on a kept connection, a request whose
+// head came whole sets no deadline of its own (readRequest), and the next
+// head that comes in pieces still gets http_request's 408, not the
+// keep-alive wait's or the client timeout's.
+func TestTimeout408OnSlowSecondHead(t *testing.T) {
+	b := backendServer(t, "s1", nil)
+	fe := freePort(t)
+	newRig(t, timeoutsHTTP, map[string]string{"fe": fe, "s1": hostport(b)})
+	c, err := net.Dial("tcp", fe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	for range 3 {
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("kept request: %v %v", resp, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	start := time.Now()
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: a\r\n")
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 408 {
+		t.Fatalf("slow second head: %v %v", resp, err)
+	}
+	// http_request is 300 ms, the client timeout 5 s; the hand-off wait
+	// before it ended about 100 ms after the last response.
+	if d := time.Since(start); d < 250*time.Millisecond || d > 3*time.Second {
+		t.Fatalf("408 after %v, want about 300 ms", d)
+	}
 }
 
 func TestTimeout504OnSlowServer(t *testing.T) {

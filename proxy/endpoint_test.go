@@ -178,3 +178,18 @@ func TestWaitDeadline(t *testing.T) {
 		t.Errorf("waits a step apart share deadline %d", a)
 	}
 }
+
+func TestOnGrid(t *testing.T) {
+	for _, tc := range []struct {
+		at   int64
+		grid time.Duration
+		want int64
+	}{
+		{0, 16, 0}, {1, 16, 16}, {15, 16, 16}, {16, 16, 16}, {17, 16, 32},
+		{1_700_000_000_000_000_001, time.Millisecond, 1_700_000_000_001_000_000},
+	} {
+		if got := onGrid(tc.at, tc.grid); got != tc.want {
+			t.Errorf("onGrid(%d, %v) = %d, want %d", tc.at, tc.grid, got, tc.want)
+		}
+	}
+}
