@@ -1,7 +1,8 @@
 package h2
 
-// The HPACK encoder (RFC 7541). lbd encodes as HAProxy does: no dynamic
-// table and no Huffman coding. A field whose name and value are a static
+// The HPACK encoder (RFC 7541). Like HAProxy's (src/hpack-enc.c), it names
+// fields by the static table and writes values as plain octets, without
+// Huffman coding; and it never adds to the peer's dynamic table. A field whose name and value are a static
 // table entry (§A) is one indexed byte (§6.1: `:status 200`, `:method
 // GET`); any other is a literal without indexing (§6.2.2) that names the
 // static entry of its name when there is one, with its value as plain
@@ -23,14 +24,13 @@ func appendField(b, name, value []byte, lower bool) []byte {
 	if i := staticName(name, lower); i != 0 {
 		b = appendInt(b, 0x00, 4, uint64(i)) // §6.2.2, indexed name
 	} else {
-		b = append(b, 0x00)
+		b = append(b, 0x00) // §6.2.2, new name
 		b = appendInt(b, 0x00, 7, uint64(len(name)))
 		if lower {
 			b = appendLower(b, name)
 		} else {
 			b = append(b, name...)
 		}
-		return appendString(b, value)
 	}
 	return appendString(b, value)
 }
