@@ -88,10 +88,17 @@ func TestStaticNames(t *testing.T) {
 	if len(staticTable) != 61 {
 		t.Fatalf("%d static names", len(staticTable))
 	}
-	for name, i := range staticNames {
-		if staticTable[i-1] != name || len(name) > maxStaticName {
-			t.Errorf("%s: index %d", name, i)
+	seen := 0
+	for n, es := range staticByLen {
+		for _, e := range es {
+			if staticTable[e.index-1] != e.name || len(e.name) != n {
+				t.Errorf("%s: index %d, length %d", e.name, e.index, n)
+			}
+			seen++
 		}
+	}
+	if seen != 52 { // 61 entries, 52 names
+		t.Errorf("%d names listed, want 52", seen)
 	}
 	// Each name's first index, against the decoder's own table.
 	for i := 1; i <= 61; i++ {
