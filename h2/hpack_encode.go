@@ -1,5 +1,7 @@
 package h2
 
+import "lbd/h1"
+
 // The HPACK encoder (RFC 7541). Like HAProxy's (src/hpack-enc.c), it names
 // fields by the static table and writes values as plain octets, without
 // Huffman coding; and it never adds to the peer's dynamic table. A field whose name and value are a static
@@ -127,26 +129,11 @@ func staticName(name []byte, lower bool) int {
 		return 0
 	}
 	for _, e := range staticByLen[len(name)] {
-		if equalLower(name, e.name, lower) {
+		if lower && h1.EqFold(name, e.name) || !lower && string(name) == e.name {
 			return e.index
 		}
 	}
 	return 0
-}
-
-// equalLower reports whether b is s (lower case), b lowered first when
-// lower is set; b is as long as s.
-func equalLower(b []byte, s string, lower bool) bool {
-	for i := 0; i < len(s); i++ {
-		c := b[i]
-		if lower && 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != s[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // maxStaticName is the longest name in the static table
