@@ -4,17 +4,18 @@ import "lbd/h1"
 
 // The HPACK encoder (RFC 7541). Like HAProxy's (src/hpack-enc.c), it names
 // fields by the static table and writes values as plain octets, without
-// Huffman coding; and it never adds to the peer's dynamic table. A field whose name and value are a static
-// table entry (§A) is one indexed byte (§6.1: `:status 200`, `:method
-// GET`); any other is a literal without indexing (§6.2.2) that names the
-// static entry of its name when there is one, with its value as plain
-// octets (§5.2, H = 0). Nothing is kept between header blocks, so an idle
-// connection holds no table for its peer, and a field costs one lookup
-// of its name and a copy: no search of a dynamic table, no Huffman pass
-// (golang.org/x/net/http2/hpack's general encoder, used before, took
-// about 1.5% of an HTTP/2 request's CPU in profiles, most of it in its
-// two table searches and Huffman coding). The price is the few bytes a
-// field that Huffman coding would have saved on the wire.
+// Huffman coding; and it never adds to the peer's dynamic table. A field
+// whose name and value are a static table entry (§A) is one indexed byte
+// (§6.1: `:status 200`, `:method GET`); any other is a literal without
+// indexing (§6.2.2) that names the static entry of its name when there is
+// one, with its value as plain octets (§5.2, H = 0). Nothing is kept
+// between header blocks, so an idle connection holds no table for its
+// peer, and a field costs one lookup of its name and a copy: no search of
+// a dynamic table, no Huffman pass (golang.org/x/net/http2/hpack's general
+// encoder, used before, took about 1.5% of an HTTP/2 request's CPU in
+// profiles, most of it in its two table searches and Huffman coding). The
+// price is the few bytes a field that Huffman coding would have saved on
+// the wire.
 
 // appendField appends the representation of name: value to b. name must
 // be lower case already, unless lower is set (then it is lowered as it is
