@@ -33,7 +33,7 @@ import (
 const flooders = 4
 
 func (r *runner) runPolicy(tw *tabwriter.Writer) error {
-	for _, k := range []string{"hap_pol", "hap_lim", "lbd_pol", "lbd_lim"} {
+	for _, k := range []string{"hap_pol", "hap_lim", "hap_tar", "lbd_pol", "lbd_lim", "lbd_tar"} {
 		r.ports[k] = freePort()
 	}
 	if err := r.writePolicyConfigs(); err != nil {
@@ -45,7 +45,7 @@ func (r *runner) runPolicy(tw *tabwriter.Writer) error {
 	if err := r.start("lbd_pol", *proxyCPU, *lbdBin, "-f", r.path("lbd_pol.hcl")); err != nil {
 		return err
 	}
-	for _, p := range []string{"hap_pol", "hap_lim", "lbd_pol", "lbd_lim"} {
+	for _, p := range []string{"hap_pol", "hap_lim", "hap_tar", "lbd_pol", "lbd_lim", "lbd_tar"} {
 		if err := waitPort(r.ports[p], 10*time.Second); err != nil {
 			return fmt.Errorf("%s did not come up: %w (logs in %s)", p, err, r.dir)
 		}
@@ -81,8 +81,8 @@ func (r *runner) runPolicy(tw *tabwriter.Writer) error {
 	}
 	extra := []string{"-s", script}
 	type limRes struct {
-		quiet, elsewhere, flooded result
-		flood                     [2]int64 // requests, 429s
+		quiet, elsewhere, flooded, tarpit result
+		flood, tarpitFlood                [2]int64 // requests, 429s
 	}
 	var hap, lbd limRes
 	underFlood := func(name, url, target string, fs *floodStats) (result, error) {
@@ -99,9 +99,9 @@ func (r *runner) runPolicy(tw *tabwriter.Writer) error {
 	}
 	for i := 0; i < *rounds; i++ {
 		for _, c := range []struct {
-			name, port string
-			dst        *limRes
-		}{{"haproxy_pol", "hap_lim", &hap}, {"lbd_pol", "lbd_lim", &lbd}} {
+			name, port, tarpit string
+			dst                *limRes
+		}{{"haproxy_pol", "hap_lim", "hap_tar", &hap}, {"lbd_pol", "lbd_lim", "lbd_tar", &lbd}} {
 			url := "http://" + r.ports[c.port] + "/"
 			q, err := r.measureWith(c.name, url, extra)
 			if err != nil {
@@ -124,6 +124,14 @@ func (r *runner) runPolicy(tw *tabwriter.Writer) error {
 			if c.dst.flooded.rps == 0 || f.rps/e.rps > c.dst.flooded.rps/c.dst.elsewhere.rps {
 				c.dst.elsewhere, c.dst.flooded, c.dst.flood = e, f, [2]int64{fs.total.Load(), fs.refused.Load()}
 			}
+			ts := &floodStats{}
+			t, err := underFlood(c.name, "http://"+r.ports[c.tarpit]+"/", r.ports[c.tarpit], ts)
+			if err != nil {
+				return err
+			}
+			if t.rps > c.dst.tarpit.rps {
+				c.dst.tarpit, c.dst.tarpitFlood = t, [2]int64{ts.total.Load(), ts.refused.Load()}
+			}
 		}
 	}
 	secs := (*warmup + *duration).Seconds()
@@ -135,8 +143,13 @@ func (r *runner) runPolicy(tw *tabwriter.Writer) error {
 	fmt.Fprintf(tw, "\tCPU s/1k req quiet, flooded\t%.4f, %.4f\t%.4f, %.4f\t\t\n", hap.quiet.cpuPer1k, hap.flooded.cpuPer1k, lbd.quiet.cpuPer1k, lbd.flooded.cpuPer1k)
 	fmt.Fprintf(tw, "\tflood req/s (429s)\t%.0f (%.0f)\t%.0f (%.0f)\t\t\n",
 		float64(hap.flood[0])/secs, float64(hap.flood[1])/secs, float64(lbd.flood[0])/secs, float64(lbd.flood[1])/secs)
-	if n := hap.flooded.errors + lbd.flooded.errors + hap.quiet.errors + lbd.quiet.errors; n > 0 { // 429s to wrk's clients
-		fmt.Fprintf(tw, "\tnon-2xx to wrk\t%d\t%d\t\t\n", hap.flooded.errors+hap.quiet.errors, lbd.flooded.errors+lbd.quiet.errors)
+	fmt.Fprintf(tw, "rate limited by tarpit, one client flooding\treq/s\t%.0f\t%.0f\t%.2f\t\n", hap.tarpit.rps, lbd.tarpit.rps, lbd.tarpit.rps/hap.tarpit.rps)
+	fmt.Fprintf(tw, "\tflooded/quiet\t%.2f\t%.2f\t\t\n", hap.tarpit.rps/hap.quiet.rps, lbd.tarpit.rps/lbd.quiet.rps)
+	fmt.Fprintf(tw, "\tflood req/s (429s)\t%.1f (%.1f)\t%.1f (%.1f)\t\t\n",
+		float64(hap.tarpitFlood[0])/secs, float64(hap.tarpitFlood[1])/secs, float64(lbd.tarpitFlood[0])/secs, float64(lbd.tarpitFlood[1])/secs)
+	errs := func(l limRes) int { return l.flooded.errors + l.quiet.errors + l.tarpit.errors }
+	if n := errs(hap) + errs(lbd); n > 0 { // 429s to wrk's clients
+		fmt.Fprintf(tw, "\tnon-2xx to wrk\t%d\t%d\t\t\n", errs(hap), errs(lbd))
 	}
 	return nil
 }
@@ -181,7 +194,7 @@ func flood(addr string, stop chan struct{}, fs *floodStats) {
 			time.Sleep(time.Millisecond)
 			continue
 		}
-		c.SetDeadline(time.Now().Add(5 * time.Second))
+		c.SetDeadline(time.Now().Add(10 * time.Second)) // longer than the tarpit
 		if _, err := c.Write(req); err == nil {
 			if n, _ := readResponse(c, buf); n > 0 {
 				fs.total.Add(1)
@@ -248,9 +261,16 @@ frontend fe_lim
   http-request track-sc0 req.hdr(x-client)
   http-request deny deny_status 429 if { sc_http_req_rate(0) gt 100 }
   default_backend be_http
+frontend fe_tar
+  bind %[6]s
+  timeout tarpit 5s
+  stick-table type string len 32 size 100k expire 1m store http_req_rate(10s)
+  http-request track-sc0 req.hdr(x-client)
+  http-request tarpit deny_status 429 if { sc_http_req_rate(0) gt 100 }
+  default_backend be_http
 backend be_http
   server n1 %[3]s
-`, r.ports["hap_pol"], r.ports["hap_lim"], r.ports["nginx"], r.dir, r.maxcon)
+`, r.ports["hap_pol"], r.ports["hap_lim"], r.ports["nginx"], r.dir, r.maxcon, r.ports["hap_tar"])
 	if err := os.WriteFile(r.path("haproxy_pol.cfg"), []byte(hap), 0o644); err != nil {
 		return err
 	}
@@ -356,12 +376,29 @@ frontend "fe_lim" {
     status = 429
   }
 }
+frontend "fe_tar" {
+  bind            = ["%[6]s"]
+  default_backend = "be_http"
+  stick_table {
+    type   = "string"
+    size   = "100k"
+    expire = "1m"
+    store  = ["http_req_rate(10s)"]
+  }
+  http_request "track_sc0" { key = "req.hdr(x-client)" }
+  acl "flood" { sc0_http_req_rate = ["gt 100"] }
+  http_request "tarpit" {
+    if     = "flood"
+    status = 429
+    delay  = "5s"
+  }
+}
 backend "be_http" {
   server "n1" {
     address = "%[3]s"
     check   = false
   }
 }
-`, r.ports["lbd_pol"], r.ports["lbd_lim"], r.ports["nginx"], r.dir, r.maxcon)
+`, r.ports["lbd_pol"], r.ports["lbd_lim"], r.ports["nginx"], r.dir, r.maxcon, r.ports["lbd_tar"])
 	return os.WriteFile(r.path("lbd_pol.hcl"), []byte(lbd), 0o644)
 }
