@@ -29,6 +29,67 @@ type h2link struct {
 	woken   bool   // the reader was interrupted on purpose
 
 	pipes pipeSet
+	turns outTurns
+}
+
+// outTurns gives the room in a connection's output to the streams that
+// wait for it in turn (first come, first served; a stream that filled
+// the room goes behind the others), so that the streams of a connection
+// progress round robin. Waking every waiting stream when the output
+// drained let the goroutine scheduler's order pick the ones that got the
+// room, the same ones each time: with 10 streams of 100 KiB on a
+// connection, the mean time per response was HAProxy's but the slowest
+// took 590 ms against 130 (HAProxy's mux sends its streams in turn).
+// With the link's mu held.
+type outTurns struct{ q []*h2pipe }
+
+// mine reports whether p may write now: nobody waits, or p is first.
+func (t *outTurns) mine(p *h2pipe) bool { return len(t.q) == 0 || t.q[0] == p }
+
+// join puts p at the end of the line, unless it is in it.
+func (t *outTurns) join(p *h2pipe) {
+	if !p.inLine {
+		p.inLine = true
+		t.q = append(t.q, p)
+	}
+}
+
+// leave takes p out of the line; the next one is woken when there is
+// room for it.
+func (t *outTurns) leave(p *h2pipe) {
+	if !p.inLine {
+		return
+	}
+	p.inLine = false
+	for i, q := range t.q {
+		if q == p {
+			copy(t.q[i:], t.q[i+1:])
+			t.q[len(t.q)-1] = nil
+			t.q = t.q[:len(t.q)-1]
+			if i == 0 {
+				t.next(p.l)
+			}
+			return
+		}
+	}
+}
+
+// rotate sends p, which wrote and wants more room, behind the others.
+func (t *outTurns) rotate(p *h2pipe) {
+	if len(t.q) > 0 && t.q[0] == p {
+		copy(t.q, t.q[1:])
+		t.q[len(t.q)-1] = p
+		return
+	}
+	t.join(p)
+}
+
+// next wakes the first in line when the output has room, or when it
+// must write the output out (nobody does).
+func (t *outTurns) next(l *h2link) {
+	if len(t.q) > 0 && (l.c.Pending() < l.c.OutLimit || !l.writing) {
+		t.q[0].signal()
+	}
 }
 
 // pipeSet is a link's pipes: each is found from its stream (Stream.User)
@@ -153,9 +214,14 @@ func (l *h2link) wakeReader() {
 }
 
 // flushLocked writes the output out, with mu held (released while the
-// socket is written). One goroutine writes at a time; frames queued by
-// others meanwhile go in its next write.
-func (l *h2link) flushLocked() {
+// socket is written), and reports whether it wrote. One goroutine writes
+// at a time; frames queued by others meanwhile go in its next write. When
+// streams wait for room, the first of them takes the writing over after
+// a write: the goroutine that writes is a stream's, and writing the
+// others' frames for as long as they come would hold its own stream back
+// (in profiles of 10 streams of 100 KiB per connection, such streams took
+// up to 1.3 s where the others took 60 ms).
+func (l *h2link) flushLocked() (wrote bool) {
 	for !l.writing && l.werr == nil && l.c.Pending() > 0 {
 		l.writing = true
 		if l.c.Active() > 1 {
@@ -172,6 +238,7 @@ func (l *h2link) flushLocked() {
 		l.mu.Lock()
 		l.spare = b[:0]
 		l.writing = false
+		wrote = true
 		if err != nil {
 			l.werr = err
 			for _, p := range l.pipes.list {
@@ -180,11 +247,16 @@ func (l *h2link) flushLocked() {
 			l.wakeReader()
 		}
 		for _, p := range l.pipes.list {
-			if p.waitOut {
-				p.signal()
+			if p.waitOut && !p.inLine {
+				p.signal() // waiting for a window
 			}
 		}
+		if len(l.turns.q) > 0 {
+			l.turns.q[0].signal() // it writes what is left, if anything
+			return wrote
+		}
 	}
+	return wrote
 }
 
 // goAwayNow sends GOAWAY without waiting long (a connection closing).
@@ -211,6 +283,7 @@ type h2pipe struct {
 	ended   bool      // the whole message is queued
 	err     error     // reset, or the connection is gone
 	waitOut bool      // waiting for the output to drain or a window to open
+	inLine  bool      // in the link's turns for the output's room
 	intr    bool      // interrupt: the next wait times out at once
 	stall   func()    // called when a write timed out for want of window
 	owner   *h2stream // a client's stream: its exchange (server role)
@@ -242,6 +315,7 @@ func (p *h2pipe) init(l *h2link, st *h2.Stream) {
 func (p *h2pipe) clear() {
 	if p.l != nil {
 		p.l.pipes.remove(p)
+		p.l.turns.leave(p)
 	}
 	pend := p.pend[:0]
 	if cap(pend) > 256<<10 {
@@ -411,25 +485,43 @@ func (p *h2pipe) write(b []byte) error {
 	defer l.mu.Unlock()
 	for len(b) > 0 {
 		if p.err != nil {
+			l.turns.leave(p)
+			l.flushLocked() // the others' frames, if nobody else writes them
 			return p.err
 		}
 		if l.werr != nil {
+			l.turns.leave(p)
 			return l.werr
 		}
-		n, err := l.c.WriteH1(p.st, b)
-		b = b[n:]
-		l.flushLocked()
-		if err != nil {
-			return err
-		}
-		if len(b) == 0 || n > 0 {
-			continue
+		if l.turns.mine(p) {
+			n, err := l.c.WriteH1(p.st, b)
+			b = b[n:]
+			switch {
+			case err != nil || len(b) == 0 || l.c.Blocked(p.st):
+				// Done, or waiting for a window (onWritable), not for room.
+				l.turns.leave(p)
+			case n > 0:
+				l.turns.rotate(p) // out of room: the others' turn first
+			default:
+				l.turns.join(p) // first in line, when the room comes
+			}
+			wrote := l.flushLocked()
+			if err != nil {
+				return err
+			}
+			if len(b) == 0 || wrote && l.turns.mine(p) && !l.c.Blocked(p.st) {
+				continue
+			}
+		} else {
+			l.turns.join(p)
 		}
 		blocked := l.c.Blocked(p.st) && l.c.Pending() == 0
 		p.waitOut = true
 		ok := p.wait(p.wdl)
 		p.waitOut = false
 		if !ok {
+			l.turns.leave(p)
+			l.flushLocked()
 			if blocked && p.err == nil && l.werr == nil && p.stall != nil {
 				p.stall()
 			}

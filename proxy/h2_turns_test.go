@@ -1,0 +1,78 @@
+package proxy
+
+import (
+	"testing"
+
+	"lbd/h2"
+)
+
+// TestOutTurns: the streams of a connection get the output's room in
+// turn: first come, first served; one that filled the room goes behind
+// the others; the first in line is woken when room comes (or when nobody
+// writes the output out), the others are not.
+func TestOutTurns(t *testing.T) {
+	l := &h2link{c: h2.NewConn(h2.RoleServer, h2.Config{}, nil)}
+	pipe := func() *h2pipe { return &h2pipe{l: l, wake: make(chan struct{}, 1)} }
+	a, b, c := pipe(), pipe(), pipe()
+	woken := func(p *h2pipe) bool {
+		select {
+		case <-p.wake:
+			return true
+		default:
+			return false
+		}
+	}
+	order := func(want ...*h2pipe) {
+		t.Helper()
+		if len(l.turns.q) != len(want) {
+			t.Fatalf("%d in line, want %d", len(l.turns.q), len(want))
+		}
+		for i, p := range want {
+			if l.turns.q[i] != p || !p.inLine {
+				t.Fatalf("place %d is not the one expected", i)
+			}
+		}
+	}
+
+	if !l.turns.mine(a) {
+		t.Fatal("nobody waits: a may write")
+	}
+	l.turns.join(a)
+	l.turns.join(b)
+	l.turns.join(c)
+	l.turns.join(a) // already in line: keeps its place
+	order(a, b, c)
+	if !l.turns.mine(a) || l.turns.mine(b) || l.turns.mine(c) {
+		t.Fatal("only the first in line may write")
+	}
+	l.turns.rotate(a) // a filled the room: behind the others
+	order(b, c, a)
+
+	l.turns.leave(b) // the first leaves with room in the output: c is woken
+	order(c, a)
+	if !woken(c) || woken(a) {
+		t.Fatal("the next in line, and only it, is woken when the first leaves")
+	}
+	l.turns.leave(a) // not the first: nobody is woken
+	order(c)
+	if woken(c) {
+		t.Fatal("woken when someone behind it left")
+	}
+
+	l.turns.join(a)
+	l.c.OutLimit = 0 // no room
+	l.writing = true // and a write in progress, which wakes the next when done
+	l.turns.leave(c)
+	if woken(a) {
+		t.Fatal("woken without room while the output is being written")
+	}
+	l.writing = false // nobody writes: the first in line must
+	l.turns.next(l)
+	if !woken(a) {
+		t.Fatal("not woken to write the output out")
+	}
+	l.turns.leave(a)
+	if len(l.turns.q) != 0 || a.inLine {
+		t.Fatal("the line is not empty")
+	}
+}
