@@ -88,7 +88,7 @@ func (t *outTurns) rotate(p *h2pipe) {
 // must write the output out (nobody does).
 func (t *outTurns) next(l *h2link) {
 	if len(t.q) > 0 && (l.c.Pending() < l.c.OutLimit || !l.writing) {
-		t.q[0].signal()
+		t.q[0].signalOut()
 	}
 }
 
@@ -243,16 +243,17 @@ func (l *h2link) flushLocked() (wrote bool) {
 			l.werr = err
 			for _, p := range l.pipes.list {
 				p.signal()
+				p.signalOut()
 			}
 			l.wakeReader()
 		}
 		for _, p := range l.pipes.list {
 			if p.waitOut && !p.inLine {
-				p.signal() // waiting for a window
+				p.signalOut() // waiting for a window
 			}
 		}
 		if len(l.turns.q) > 0 {
-			l.turns.q[0].signal() // it writes what is left, if anything
+			l.turns.q[0].signalOut() // it writes what is left, if anything
 			return wrote
 		}
 	}
@@ -289,10 +290,15 @@ type h2pipe struct {
 	owner   *h2stream // a client's stream: its exchange (server role)
 	idx     int       // in the link's pipeSet
 
-	wake  chan struct{}
-	timer *time.Timer
-	rdl   int64
-	wdl   int64
+	// A pipe is read by one goroutine and may be written by another at
+	// the same time (a request body's copier while the response is
+	// awaited): each side waits on its own channel and timer, so that a
+	// wake-up meant for one is never taken by the other (one shared
+	// channel lost the writer's turn to the reader: an upload stalled).
+	wake, wakeOut   chan struct{}
+	timer, outTimer *time.Timer
+	rdl             int64
+	wdl             int64
 }
 
 // credit is a DATA frame's bytes, given back to the peer's windows once
@@ -306,7 +312,7 @@ type credit struct {
 func (p *h2pipe) init(l *h2link, st *h2.Stream) {
 	p.l, p.st = l, st
 	if p.wake == nil {
-		p.wake = make(chan struct{}, 1)
+		p.wake, p.wakeOut = make(chan struct{}, 1), make(chan struct{}, 1)
 	}
 	l.pipes.add(p)
 }
@@ -321,11 +327,25 @@ func (p *h2pipe) clear() {
 	if cap(pend) > 256<<10 {
 		pend = nil
 	}
-	*p = h2pipe{wake: p.wake, timer: p.timer, pend: pend, credits: p.credits[:0], owner: p.owner}
-	select {
-	case <-p.wake:
-	default:
+	*p = h2pipe{wake: p.wake, wakeOut: p.wakeOut, timer: p.timer, outTimer: p.outTimer,
+		pend: pend, credits: p.credits[:0], owner: p.owner}
+	for _, ch := range [...]chan struct{}{p.wake, p.wakeOut} {
+		select {
+		case <-ch:
+		default:
+		}
 	}
+}
+
+// detach ends a pipe that is not reused while a goroutine may still be
+// using it (a request body's copier writing into a server's stream when
+// the exchange lets the stream go): it leaves the link's lists and fails,
+// and stays bound to the link, so that the copier wakes to the error
+// (clear would leave it a pipe without a link). With l.mu held.
+func (p *h2pipe) detach() {
+	p.l.pipes.remove(p)
+	p.l.turns.leave(p)
+	p.fail(errH2Closed)
 }
 
 // head queues the head of the message (Request, Response); with l.mu held.
@@ -371,6 +391,7 @@ func (p *h2pipe) fail(err error) {
 		p.err = err
 	}
 	p.signal()
+	p.signalOut()
 }
 
 // unread is the DATA bytes queued and never read, to give back to the
@@ -383,52 +404,68 @@ func (p *h2pipe) unread() int {
 	return n
 }
 
-// signal wakes the goroutine waiting on the pipe, if any.
-func (p *h2pipe) signal() {
+// signal wakes the goroutine waiting to read the pipe, if any.
+func (p *h2pipe) signal() { wake(p.wake) }
+
+// signalOut wakes the goroutine waiting to write the pipe, if any.
+func (p *h2pipe) signalOut() { wake(p.wakeOut) }
+
+func wake(ch chan struct{}) {
 	select {
-	case p.wake <- struct{}{}:
+	case ch <- struct{}{}:
 	default:
 	}
 }
 
-// wait waits for a signal until the deadline (0: none); false on timeout.
-// Called with l.mu held, which it releases while waiting.
+// wait waits for a signal to the reader until the deadline (0: none) or
+// an interrupt; false on timeout. Called with l.mu held, which it
+// releases while waiting.
 func (p *h2pipe) wait(deadline int64) bool {
 	if p.intr {
 		p.intr = false
 		return false
 	}
+	ok := p.waitOn(p.wake, &p.timer, deadline)
+	if p.intr {
+		p.intr = false
+		return false
+	}
+	return ok
+}
+
+// waitWrite waits for a signal to the writer until the deadline.
+func (p *h2pipe) waitWrite(deadline int64) bool {
+	return p.waitOn(p.wakeOut, &p.outTimer, deadline)
+}
+
+func (p *h2pipe) waitOn(ch chan struct{}, tm **time.Timer, deadline int64) bool {
 	var tc <-chan time.Time
 	if deadline > 0 {
 		d := time.Duration(deadline - nanotime())
 		if d <= 0 {
 			return false
 		}
-		if p.timer == nil {
-			p.timer = time.NewTimer(d)
+		if *tm == nil {
+			*tm = time.NewTimer(d)
 		} else {
-			p.timer.Reset(d)
+			(*tm).Reset(d)
 		}
-		tc = p.timer.C
+		tc = (*tm).C
 	}
 	p.l.mu.Unlock()
 	ok := true
 	select {
-	case <-p.wake:
+	case <-ch:
 	case <-tc:
 		ok = false
 	}
-	if tc != nil && ok && !p.timer.Stop() {
+	if tc != nil && ok && !(*tm).Stop() {
 		select {
-		case <-p.timer.C:
+		case <-(*tm).C:
 		default:
 		}
 	}
 	p.l.mu.Lock()
-	if p.intr {
-		p.intr = false
-		return false
-	}
 	return ok
 }
 
@@ -493,12 +530,12 @@ func (p *h2pipe) write(b []byte) error {
 			l.turns.leave(p)
 			return l.werr
 		}
-		if l.turns.mine(p) {
+		blocked := l.c.Blocked(p.st) // a window is closed: onWritable wakes us
+		if !blocked && l.turns.mine(p) {
 			n, err := l.c.WriteH1(p.st, b)
 			b = b[n:]
 			switch {
 			case err != nil || len(b) == 0 || l.c.Blocked(p.st):
-				// Done, or waiting for a window (onWritable), not for room.
 				l.turns.leave(p)
 			case n > 0:
 				l.turns.rotate(p) // out of room: the others' turn first
@@ -509,20 +546,25 @@ func (p *h2pipe) write(b []byte) error {
 			if err != nil {
 				return err
 			}
-			if len(b) == 0 || wrote && l.turns.mine(p) && !l.c.Blocked(p.st) {
-				continue
+			if n > 0 || wrote {
+				continue // decide again, with what changed meanwhile
 			}
+		} else if blocked {
+			l.turns.leave(p)
 		} else {
 			l.turns.join(p)
 		}
-		blocked := l.c.Blocked(p.st) && l.c.Pending() == 0
+		// Decided with mu held, which is kept until the wait is armed:
+		// whatever wakes us (onWritable, the first in line's turn) comes
+		// after, and the signal is kept.
+		stalled := blocked && l.c.Pending() == 0
 		p.waitOut = true
-		ok := p.wait(p.wdl)
+		ok := p.waitWrite(p.wdl)
 		p.waitOut = false
 		if !ok {
 			l.turns.leave(p)
 			l.flushLocked()
-			if blocked && p.err == nil && l.werr == nil && p.stall != nil {
+			if stalled && p.err == nil && l.werr == nil && p.stall != nil {
 				p.stall()
 			}
 			return os.ErrDeadlineExceeded
@@ -548,13 +590,13 @@ func (l *h2link) onTrailers(st *h2.Stream, fields []byte) {
 func (l *h2link) onWritable(st *h2.Stream) {
 	if st != nil {
 		if p := pipeOf(st); p != nil {
-			p.signal()
+			p.signalOut()
 		}
 		return
 	}
 	for _, p := range l.pipes.list {
 		if p.waitOut {
-			p.signal()
+			p.signalOut()
 		}
 	}
 }

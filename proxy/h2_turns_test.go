@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"testing"
+	"time"
 
 	"lbd/h2"
 )
@@ -12,11 +13,11 @@ import (
 // writes the output out), the others are not.
 func TestOutTurns(t *testing.T) {
 	l := &h2link{c: h2.NewConn(h2.RoleServer, h2.Config{}, nil)}
-	pipe := func() *h2pipe { return &h2pipe{l: l, wake: make(chan struct{}, 1)} }
+	pipe := func() *h2pipe { return &h2pipe{l: l, wake: make(chan struct{}, 1), wakeOut: make(chan struct{}, 1)} }
 	a, b, c := pipe(), pipe(), pipe()
 	woken := func(p *h2pipe) bool {
 		select {
-		case <-p.wake:
+		case <-p.wakeOut:
 			return true
 		default:
 			return false
@@ -74,5 +75,53 @@ func TestOutTurns(t *testing.T) {
 	l.turns.leave(a)
 	if len(l.turns.q) != 0 || a.inLine {
 		t.Fatal("the line is not empty")
+	}
+}
+
+// TestPipeWakesEachSide: a pipe read by one goroutine and written by
+// another (a request body's copier while the response is awaited) wakes
+// the side a signal is meant for: the writer's turn or window is never
+// taken by the waiting reader, and a reader's data never by the writer.
+func TestPipeWakesEachSide(t *testing.T) {
+	l := &h2link{c: h2.NewConn(h2.RoleServer, h2.Config{}, nil)}
+	p := &h2pipe{l: l, wake: make(chan struct{}, 1), wakeOut: make(chan struct{}, 1)}
+	deadline := func() int64 { return nanotime() + int64(5*time.Second) }
+	reader, writer := make(chan bool), make(chan bool)
+	go func() {
+		l.mu.Lock()
+		ok := p.wait(deadline())
+		l.mu.Unlock()
+		reader <- ok
+	}()
+	go func() {
+		l.mu.Lock()
+		ok := p.waitWrite(deadline())
+		l.mu.Unlock()
+		writer <- ok
+	}()
+	time.Sleep(20 * time.Millisecond) // both wait
+	l.mu.Lock()
+	p.signalOut()
+	l.mu.Unlock()
+	select {
+	case ok := <-writer:
+		if !ok {
+			t.Fatal("the writer timed out")
+		}
+	case <-reader:
+		t.Fatal("the reader took the writer's wake-up")
+	case <-time.After(2 * time.Second):
+		t.Fatal("the writer was not woken")
+	}
+	l.mu.Lock()
+	p.signal()
+	l.mu.Unlock()
+	select {
+	case ok := <-reader:
+		if !ok {
+			t.Fatal("the reader timed out")
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("the reader was not woken")
 	}
 }

@@ -148,7 +148,7 @@ func (us *h2ustream) release() {
 	uc.c.FinishH1(us.st, true)
 	uc.c.Consumed(us.st, us.unread())
 	uc.c.Release(us.st)
-	us.clear()
+	us.detach() // an upload's copier may still be in write (stopCopier)
 	if uc.c.Active() == 0 {
 		uc.idleSince = nanotime()
 	}
