@@ -207,6 +207,23 @@ func flood(addr string, stop chan struct{}, fs *floodStats) {
 	}
 }
 
+// The rate-limited frontends' table and tracking (the 429 one and the
+// tarpit one differ only in the action).
+const (
+	hapLimiter = `  stick-table type string len 32 size 100k expire 1m store http_req_rate(10s)
+  http-request track-sc0 req.hdr(x-client)
+`
+	lbdLimiter = `  stick_table {
+    type   = "string"
+    size   = "100k"
+    expire = "1m"
+    store  = ["http_req_rate(10s)"]
+  }
+  http_request "track_sc0" { key = "req.hdr(x-client)" }
+  acl "flood" { sc0_http_req_rate = ["gt 100"] }
+`
+)
+
 func (r *runner) writePolicyConfigs() error {
 	// The map: 10,000 hosts, and the one the benchmark sends.
 	var m strings.Builder
@@ -257,20 +274,16 @@ frontend fe_pol
   default_backend be_http
 frontend fe_lim
   bind %[2]s
-  stick-table type string len 32 size 100k expire 1m store http_req_rate(10s)
-  http-request track-sc0 req.hdr(x-client)
-  http-request deny deny_status 429 if { sc_http_req_rate(0) gt 100 }
+%[7]s  http-request deny deny_status 429 if { sc_http_req_rate(0) gt 100 }
   default_backend be_http
 frontend fe_tar
   bind %[6]s
   timeout tarpit 5s
-  stick-table type string len 32 size 100k expire 1m store http_req_rate(10s)
-  http-request track-sc0 req.hdr(x-client)
-  http-request tarpit deny_status 429 if { sc_http_req_rate(0) gt 100 }
+%[7]s  http-request tarpit deny_status 429 if { sc_http_req_rate(0) gt 100 }
   default_backend be_http
 backend be_http
   server n1 %[3]s
-`, r.ports["hap_pol"], r.ports["hap_lim"], r.ports["nginx"], r.dir, r.maxcon, r.ports["hap_tar"])
+`, r.ports["hap_pol"], r.ports["hap_lim"], r.ports["nginx"], r.dir, r.maxcon, r.ports["hap_tar"], hapLimiter)
 	if err := os.WriteFile(r.path("haproxy_pol.cfg"), []byte(hap), 0o644); err != nil {
 		return err
 	}
@@ -363,15 +376,7 @@ frontend "fe_pol" {
 frontend "fe_lim" {
   bind            = ["%[2]s"]
   default_backend = "be_http"
-  stick_table {
-    type   = "string"
-    size   = "100k"
-    expire = "1m"
-    store  = ["http_req_rate(10s)"]
-  }
-  http_request "track_sc0" { key = "req.hdr(x-client)" }
-  acl "flood" { sc0_http_req_rate = ["gt 100"] }
-  http_request "deny" {
+%[7]s  http_request "deny" {
     if     = "flood"
     status = 429
   }
@@ -379,15 +384,7 @@ frontend "fe_lim" {
 frontend "fe_tar" {
   bind            = ["%[6]s"]
   default_backend = "be_http"
-  stick_table {
-    type   = "string"
-    size   = "100k"
-    expire = "1m"
-    store  = ["http_req_rate(10s)"]
-  }
-  http_request "track_sc0" { key = "req.hdr(x-client)" }
-  acl "flood" { sc0_http_req_rate = ["gt 100"] }
-  http_request "tarpit" {
+%[7]s  http_request "tarpit" {
     if     = "flood"
     status = 429
     delay  = "5s"
@@ -399,6 +396,6 @@ backend "be_http" {
     check   = false
   }
 }
-`, r.ports["lbd_pol"], r.ports["lbd_lim"], r.ports["nginx"], r.dir, r.maxcon, r.ports["lbd_tar"])
+`, r.ports["lbd_pol"], r.ports["lbd_lim"], r.ports["nginx"], r.dir, r.maxcon, r.ports["lbd_tar"], lbdLimiter)
 	return os.WriteFile(r.path("lbd_pol.hcl"), []byte(lbd), 0o644)
 }
