@@ -530,12 +530,16 @@ func (p *h2pipe) write(b []byte) error {
 			l.turns.leave(p)
 			return l.werr
 		}
-		blocked := l.c.Blocked(p.st) // a window is closed: onWritable wakes us
-		if !blocked && l.turns.mine(p) {
+		blocked := false // a window is closed: onWritable wakes us
+		if l.turns.mine(p) {
+			// Tried even when a window is closed: HEADERS are not
+			// flow-controlled (a 431 must get out while another stream
+			// has taken the connection's window).
 			n, err := l.c.WriteH1(p.st, b)
 			b = b[n:]
+			blocked = l.c.Blocked(p.st)
 			switch {
-			case err != nil || len(b) == 0 || l.c.Blocked(p.st):
+			case err != nil || len(b) == 0 || blocked:
 				l.turns.leave(p)
 			case n > 0:
 				l.turns.rotate(p) // out of room: the others' turn first
@@ -549,10 +553,14 @@ func (p *h2pipe) write(b []byte) error {
 			if n > 0 || wrote {
 				continue // decide again, with what changed meanwhile
 			}
-		} else if blocked {
-			l.turns.leave(p)
 		} else {
 			l.turns.join(p)
+		}
+		// Never wait while frames wait to be written and nobody writes
+		// them (a stream that left the line for a window, say, had been
+		// woken to write them out).
+		if !l.writing && l.c.Pending() > 0 && l.flushLocked() {
+			continue
 		}
 		// Decided with mu held, which is kept until the wait is armed:
 		// whatever wakes us (onWritable, the first in line's turn) comes
