@@ -559,7 +559,7 @@ func (p *h2pipe) write(b []byte) error {
 		// Never wait while frames wait to be written and nobody writes
 		// them (a stream that left the line for a window, say, had been
 		// woken to write them out).
-		if !l.writing && l.c.Pending() > 0 && l.flushLocked() {
+		if l.flushLocked() {
 			continue
 		}
 		// Decided with mu held, which is kept until the wait is armed:

@@ -86,19 +86,17 @@ func TestPipeWakesEachSide(t *testing.T) {
 	l := &h2link{c: h2.NewConn(h2.RoleServer, h2.Config{}, nil)}
 	p := &h2pipe{l: l, wake: make(chan struct{}, 1), wakeOut: make(chan struct{}, 1)}
 	deadline := func() int64 { return nanotime() + int64(5*time.Second) }
-	reader, writer := make(chan bool), make(chan bool)
-	go func() {
-		l.mu.Lock()
-		ok := p.wait(deadline())
-		l.mu.Unlock()
-		reader <- ok
-	}()
-	go func() {
-		l.mu.Lock()
-		ok := p.waitWrite(deadline())
-		l.mu.Unlock()
-		writer <- ok
-	}()
+	waitIn := func(wait func(int64) bool) chan bool {
+		done := make(chan bool)
+		go func() {
+			l.mu.Lock()
+			ok := wait(deadline())
+			l.mu.Unlock()
+			done <- ok
+		}()
+		return done
+	}
+	reader, writer := waitIn(p.wait), waitIn(p.waitWrite)
 	time.Sleep(20 * time.Millisecond) // both wait
 	l.mu.Lock()
 	p.signalOut()
