@@ -2,6 +2,7 @@ package bgp
 
 import (
 	"context"
+	"lbd/test/freeport"
 	"net"
 	"net/netip"
 	"slices"
@@ -25,8 +26,8 @@ func freeTCPPort(t *testing.T, host string) int {
 	if err != nil {
 		t.Skipf("no %s: %v", host, err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return freeport.Port(t, host)
 }
 
 // peerRouter is a second, independent BGP speaker on loopback standing

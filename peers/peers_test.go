@@ -2,6 +2,7 @@ package peers
 
 import (
 	"bytes"
+	"lbd/test/freeport"
 	"net"
 	"net/netip"
 	"os"
@@ -19,15 +20,7 @@ func init() {
 	RedialEvery = 50 * time.Millisecond
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+func freeAddr(t *testing.T) string { return freeport.Loopback(t) }
 
 func newTable(t *testing.T, store ...sticktable.Store) *sticktable.Table {
 	t.Helper()

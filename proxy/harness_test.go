@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"lbd/test/freeport"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -21,16 +22,9 @@ import (
 	"lbd/health"
 )
 
-// freePort returns a loopback port nobody listens on right now.
-func freePort(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+// freePort returns a loopback port nobody listens on, that no listen on
+// port 0 can take meanwhile (package freeport).
+func freePort(t testing.TB) string { return freeport.Loopback(t) }
 
 // logBuf collects log lines for assertions.
 type logBuf struct {
@@ -110,12 +104,16 @@ func newRig(t testing.TB, src string, vars map[string]string) *rig {
 	pool := health.NewPool(log)
 	r := &rig{t: t, pool: pool, logs: logs}
 	r.e = New(log, pool)
-	r.apply(src, vars)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		r.e.Shutdown(ctx)
 	})
+	// A refused first configuration (a port taken, say) fails the test
+	// here: a test that went on would talk to whatever holds the port.
+	if err := r.apply(src, vars); err != nil {
+		t.Fatalf("first configuration refused: %v", err)
+	}
 	return r
 }
 

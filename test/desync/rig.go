@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"lbd/test/freeport"
 	"net"
 	"net/http"
 	"os"
@@ -100,15 +101,7 @@ func startEngine(t testing.TB, src string) (*proxy.Engine, error) {
 	return e, nil
 }
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+func freeAddr(t testing.TB) string { return freeport.Loopback(t) }
 
 // Quiet waits until the engine has no client connection left (its server
 // connections are then closed or idle) and the origin has received

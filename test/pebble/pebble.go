@@ -14,6 +14,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"lbd/test/freeport"
 	"net"
 	"net/http"
 	"os"
@@ -59,16 +60,8 @@ func Find(t testing.TB, name string) string {
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
 
-// FreePort returns a free TCP port on 127.0.0.1.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+// FreePort returns a free TCP port on 127.0.0.1 (package freeport).
+func FreePort(t testing.TB) int { return freeport.Port(t, "127.0.0.1") }
 
 // Start runs Pebble validating HTTP-01 on httpPort and TLS-ALPN-01 on
 // tlsPort of 127.0.0.1; it stops when the test ends.
