@@ -107,7 +107,12 @@ func (u *upgrader) run() (*admin.UpgradeResult, error) {
 	}
 	succ.Release()
 	pid := succ.Pid()
-	if _, err := daemon.SdNotify(false, "MAINPID="+strconv.Itoa(pid)+"\n"+daemon.SdNotifyReady); err != nil {
+	// The watchdog ping in the same message restarts systemd's watchdog
+	// timer at the switch: the successor's first ping comes half a
+	// WatchdogSec after it started, and counted from this process's last
+	// ping (up to half a WatchdogSec before) that was past the limit once
+	// (CI: the upgraded service was restarted 10 s later).
+	if _, err := daemon.SdNotify(false, "MAINPID="+strconv.Itoa(pid)+"\n"+daemon.SdNotifyReady+"\n"+daemon.SdNotifyWatchdog); err != nil {
 		log.Warn().Err(err).Msg("cannot tell systemd the new main process")
 	}
 	u.app.StopAccepting()
