@@ -18,6 +18,9 @@ type h2stream struct {
 	ep     endpoint
 	start  int64
 	status int // the error status to answer (431), 0 to serve the request
+	// t is the stream's transaction, kept emptied with the pooled stream
+	// (one pool round trip a stream instead of three).
+	t *txn
 
 	logStallFn func() // hs.logStall, for h2pipe.stall
 	runFn      func() // runs the stream on a worker (streamWorkers), bound once
@@ -101,7 +104,10 @@ func (hs *h2stream) run(status int) {
 	if x.fe.mode != config.ModeHTTP {
 		x.fe = hc.fe // the address became a tcp frontend's: finish with the old one
 	}
-	t := getTxn()
+	if hs.t == nil {
+		hs.t = getTxn()
+	}
+	t := hs.t
 	t.tIdle = hs.start
 	switch {
 	case status != 0:
@@ -121,7 +127,7 @@ func (hs *h2stream) run(status int) {
 	x.account(t)
 	x.logHTTP(t)
 	ok := t.term[0] == '-' && t.term[1] == '-'
-	putTxn(t)
+	t.reset()
 	u := x.up
 	x.up = nil
 	x.upc.Store(nil)

@@ -24,6 +24,14 @@ const handoffGrid = 16 * time.Millisecond
 // (pipelined requests wait in the buffer for their turn). It returns true
 // when it handed the connection over to a new goroutine.
 func (s *session) serveHTTP() (handedOff bool) {
+	// t serves the connection's requests in turn, emptied between them;
+	// it goes back to the pool when the connection is parked or ends.
+	var t *txn
+	defer func() {
+		if t != nil {
+			putTxn(t)
+		}
+	}()
 	for {
 		fe := s.ln.fe.Load()
 		if fe.mode != config.ModeHTTP {
@@ -39,11 +47,23 @@ func (s *session) serveHTTP() (handedOff bool) {
 			s.cli.consume(h1.SkipLeadingCRLF(s.cli.data()))
 		}
 		if s.cli.buffered() == 0 {
+			if t != nil && t.out != nil {
+				// No head waits: the out buffer (bufSize) goes back while
+				// the client thinks, as before the txn was kept, so that
+				// ten thousand clients waiting at once after a burst do
+				// not each hold one; the txn (2.4 KB) stays.
+				putOut(t.out)
+				t.out = nil
+			}
 			switch s.waitRequest(fe, first, idleFrom) {
 			case waitClosed:
 				return false
 			case waitHandoff:
 				s.x.releaseUpstream(s.lastEnd)
+				if t != nil {
+					putTxn(t) // a parked connection holds none
+					t = nil
+				}
 				if !s.e.parker.park(s, s.idleDeadline(fe, first, idleFrom)) {
 					sessionWorkers.run(s.resume)
 				}
@@ -58,7 +78,9 @@ func (s *session) serveHTTP() (handedOff bool) {
 			return s.serveH2()
 		}
 		x := s.begin(fe)
-		t := getTxn()
+		if t == nil {
+			t = getTxn()
+		}
 		t.tIdle = idleFrom
 		keep := false
 		if x.readRequest(t, first) {
@@ -72,7 +94,7 @@ func (s *session) serveHTTP() (handedOff bool) {
 			x.logHTTP(t)
 		}
 		s.lastEnd = t.tEnd
-		putTxn(t)
+		t.reset()
 		s.reqs++
 		if !keep || s.draining() || s.killed.Load() {
 			return false

@@ -17,7 +17,9 @@ func (s *exchange) exchange(t *txn, pr *pickReq, fr h1.Framing, bodyLen int64) b
 	if t.wantUpgrade {
 		t.upgradeReq = appendUpgradeValues(t.upgradeReq[:0], req)
 	}
-	t.out = getOut()
+	if t.out == nil {
+		t.out = getOut()
+	}
 	out := s.buildRequest(t, (*t.out)[:0])
 	// The body bytes that arrived with the head are sent in the same write.
 	var cs h1.Chunked
