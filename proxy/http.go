@@ -47,13 +47,12 @@ func (s *session) serveHTTP() (handedOff bool) {
 			s.cli.consume(h1.SkipLeadingCRLF(s.cli.data()))
 		}
 		if s.cli.buffered() == 0 {
-			if t != nil && t.out != nil {
+			if t != nil {
 				// No head waits: the out buffer (bufSize) goes back while
 				// the client thinks, as before the txn was kept, so that
 				// ten thousand clients waiting at once after a burst do
 				// not each hold one; the txn (2.4 KB) stays.
-				putOut(t.out)
-				t.out = nil
+				t.dropOut()
 			}
 			switch s.waitRequest(fe, first, idleFrom) {
 			case waitClosed:

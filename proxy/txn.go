@@ -69,22 +69,27 @@ type txnState struct {
 	silent  bool // nothing to log (a keep-alive connection closed while idle)
 }
 
-var txnPool = sync.Pool{New: func() any { return &txn{reqLine: make([]byte, 0, 256)} }}
+// readyState is a transaction's state before its request: nothing
+// reached, no termination state yet.
+var readyState = txnState{term: [2]byte{'-', '-'}}
 
-func getTxn() *txn {
-	t := txnPool.Get().(*txn)
-	t.term = [2]byte{'-', '-'}
-	return t
-}
+var txnPool = sync.Pool{New: func() any { return &txn{txnState: readyState, reqLine: make([]byte, 0, 256)} }}
+
+func getTxn() *txn { return txnPool.Get().(*txn) }
 
 // putTxn gives t back to the pool, emptied.
 func putTxn(t *txn) {
 	t.reset()
+	t.dropOut()
+	txnPool.Put(t)
+}
+
+// dropOut gives the out buffer back to its pool.
+func (t *txn) dropOut() {
 	if t.out != nil {
 		putOut(t.out)
 		t.out = nil
 	}
-	txnPool.Put(t)
 }
 
 // reset empties t for another request, each part in place (the txn is
@@ -92,7 +97,7 @@ func putTxn(t *txn) {
 // request about 1% of its CPU); its buffers stay, out included.
 func (t *txn) reset() {
 	t.untrack() // stick.go
-	t.txnState = txnState{term: [2]byte{'-', '-'}}
+	t.txnState = readyState
 	t.req.Clear()
 	t.resp.Clear()
 	t.reqLine, t.upgradeReq = t.reqLine[:0], t.upgradeReq[:0]

@@ -38,14 +38,15 @@ const (
 	trimMin   = 4 << 20
 )
 
+// trimSamples: three counters, then what the heap holds (summed).
 var trimSamples = []metrics.Sample{
 	{Name: "/gc/heap/allocs:bytes"},              // allocated so far
 	{Name: "/gc/heap/live:bytes"},                // live at the last collection
+	{Name: "/gc/cycles/total:gc-cycles"},         // collections so far
 	{Name: "/memory/classes/heap/objects:bytes"}, // live and garbage not yet swept
 	{Name: "/memory/classes/heap/unused:bytes"},  // free room in spans in use
 	{Name: "/memory/classes/heap/free:bytes"},    // free pages not yet released
 	{Name: "/memory/classes/heap/stacks:bytes"},  // goroutine stacks
-	{Name: "/gc/cycles/total:gc-cycles"},         // collections so far
 }
 
 // trimDue reports whether memory should be given back: allocated is what
@@ -70,10 +71,10 @@ func trimMemory(log zerolog.Logger, stop <-chan struct{}) {
 	defer t.Stop()
 	read := func() (allocs, live, held, gcs uint64) {
 		metrics.Read(trimSamples)
-		for _, s := range trimSamples[2:6] {
+		for _, s := range trimSamples[3:] {
 			held += s.Value.Uint64()
 		}
-		return trimSamples[0].Value.Uint64(), trimSamples[1].Value.Uint64(), held, trimSamples[6].Value.Uint64()
+		return trimSamples[0].Value.Uint64(), trimSamples[1].Value.Uint64(), held, trimSamples[2].Value.Uint64()
 	}
 	last, _, _, lastGCs := read()
 	var kept uint64
