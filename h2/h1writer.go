@@ -352,6 +352,55 @@ func (c *Conn) sendData(st *Stream, p []byte, end bool) int {
 	return n
 }
 
+// FrameHeaderLen is the room DataInPlace needs in front of the bytes it
+// sends: a frame's header (RFC 9113 §4.1).
+const FrameHeaderLen = frameHeaderLen
+
+// DataInPlace is WriteH1 for the next bytes of a body (Content-Length or
+// delimited by the end of the message) that lie in the caller's buffer
+// after FrameHeaderLen bytes it may overwrite: f is the buffer from that
+// room on, f[FrameHeaderLen:] the body's bytes. It writes the header of
+// one DATA frame into f's first FrameHeaderLen bytes and returns the
+// frame's payload length n; the caller writes f[:FrameHeaderLen+n] to the
+// connection as the next bytes after what it wrote before, and the rest
+// of the body goes the same way from f[n:] (the room in front of it is
+// bytes written already). The body is then sent without the copy into
+// the output that WriteH1 makes (half of all the bytes copied for a large
+// response, in profiles). It returns 0 when the frame cannot go this way:
+// frames wait in the output (they go first), the stream is not in such a
+// body, a window is closed; WriteH1 then does what is right.
+func (c *Conn) DataInPlace(st *Stream, f []byte) int {
+	w := &st.w
+	if c.err != nil || st.closed || st.outEnded || w.state != wBody || len(c.out) > 0 || len(f) <= frameHeaderLen {
+		return 0
+	}
+	n := int64(len(f) - frameHeaderLen)
+	if !w.close {
+		n = min(n, w.remain)
+	}
+	n = min(n, st.sendWindow, c.sendWindow, int64(c.peerMaxFrame))
+	if n <= 0 {
+		return 0
+	}
+	end := !w.close && n == w.remain
+	var flags http2.Flags
+	if end {
+		flags = http2.FlagDataEndStream
+	}
+	f[0], f[1], f[2], f[3], f[4] = byte(n>>16), byte(n>>8), byte(n), byte(http2.FrameData), byte(flags)
+	f[5], f[6], f[7], f[8] = byte(st.ID>>24), byte(st.ID>>16), byte(st.ID>>8), byte(st.ID)
+	st.sendWindow -= n
+	c.sendWindow -= n
+	c.earnControl(ctlPerData)
+	if !w.close {
+		w.remain -= n
+	}
+	if end {
+		c.ended(st)
+	}
+	return int(n)
+}
+
 // ended records that our side of st ended.
 func (c *Conn) ended(st *Stream) {
 	st.outEnded = true

@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"sync/atomic"
 	"time"
+
+	"lbd/h2"
 )
 
 // errBufferFull means a head did not fit in a buffer.
@@ -62,7 +64,15 @@ type pipe interface {
 	setReadDeadline(at int64) // unix nanoseconds, 0: none
 	setWriteDeadline(at int64)
 	interrupt() // wake a blocked read now (with a timeout)
+	// writeFramed is write for body bytes that lie after bodyRoom bytes
+	// of the buffer the pipe may overwrite (f is the buffer from there
+	// on): it frames them in place instead of copying them.
+	writeFramed(f []byte) error
 }
+
+// bodyRoom is the room a pipe's writeFramed needs in front of the bytes:
+// an HTTP/2 frame's header.
+const bodyRoom = h2.FrameHeaderLen
 
 // read reads into b from the socket or the pipe.
 func (ep *endpoint) read(b []byte, mode readMode) (int, error) {
@@ -466,6 +476,32 @@ func (ep *endpoint) write(p []byte, now int64, to time.Duration) error {
 	// by it may run first on this CPU).
 	ep.wroteAt.Store(nanotime())
 	return ep.sys.write(ep.c, p)
+}
+
+// writeFramed is write for the bytes of f after bodyRoom bytes that may
+// be overwritten, on an endpoint with a pipe (see pipe.writeFramed).
+func (ep *endpoint) writeFramed(f []byte, now int64, to time.Duration) error {
+	ep.armWrite(now, to)
+	return ep.pipe.writeFramed(f)
+}
+
+// fillRoomy is fill that, when nothing is buffered, leaves bodyRoom bytes
+// free in front of what it reads, for a pipe's writeFramed.
+func (ep *endpoint) fillRoomy() (int, error) {
+	ep.hold()
+	if ep.r == ep.w {
+		ep.r, ep.w = bodyRoom, bodyRoom
+	}
+	return ep.fill()
+}
+
+// roomy is the buffered bytes with the bodyRoom bytes in front of them,
+// nil when they are not there.
+func (ep *endpoint) roomy(n int) []byte {
+	if ep.r < bodyRoom {
+		return nil
+	}
+	return (*ep.buf)[ep.r-bodyRoom : ep.r+n]
 }
 
 // isTimeout reports whether err is a deadline expiry. The deadlines'

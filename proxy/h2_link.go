@@ -237,27 +237,38 @@ func (l *h2link) flushLocked() (wrote bool) {
 		err := l.ep.write(b, nanotime(), l.wto)
 		l.mu.Lock()
 		l.spare = b[:0]
-		l.writing = false
 		wrote = true
-		if err != nil {
-			l.werr = err
-			for _, p := range l.pipes.list {
-				p.signal()
-				p.signalOut()
-			}
-			l.wakeReader()
-		}
-		for _, p := range l.pipes.list {
-			if p.waitOut && !p.inLine {
-				p.signalOut() // waiting for a window
-			}
-		}
-		if len(l.turns.q) > 0 {
-			l.turns.q[0].signalOut() // it writes what is left, if anything
+		if l.wroteOut(err) {
 			return wrote
 		}
 	}
 	return wrote
+}
+
+// wroteOut ends a write to the socket, with mu held again: it wakes the
+// streams that wait for a window (or for all when err ends the link) and
+// the first in line, and reports whether there is one (it writes what is
+// left, if anything).
+func (l *h2link) wroteOut(err error) (handed bool) {
+	l.writing = false
+	if err != nil {
+		l.werr = err
+		for _, p := range l.pipes.list {
+			p.signal()
+			p.signalOut()
+		}
+		l.wakeReader()
+	}
+	for _, p := range l.pipes.list {
+		if p.waitOut && !p.inLine {
+			p.signalOut() // waiting for a window
+		}
+	}
+	if len(l.turns.q) > 0 {
+		l.turns.q[0].signalOut()
+		return true
+	}
+	return false
 }
 
 // goAwayNow sends GOAWAY without waiting long (a connection closing).
@@ -516,11 +527,23 @@ func (p *h2pipe) read(b []byte, mode readMode) (int, error) {
 
 // write sends our message's bytes as frames, waiting for flow-control
 // windows and for the output to drain.
-func (p *h2pipe) write(b []byte) error {
+func (p *h2pipe) write(b []byte) error { return p.send(b, 0) }
+
+// writeFramed is write for body bytes that lie in a buffer after
+// h2.FrameHeaderLen bytes it may overwrite (f is the buffer from there
+// on): each DATA frame is written to the socket from where its bytes
+// lie, its header in the room in front of them (h2.Conn.DataInPlace),
+// instead of being copied into the output. Such a stream waits for its
+// turn while another writes, rather than queue a copy.
+func (p *h2pipe) writeFramed(f []byte) error { return p.send(f, h2.FrameHeaderLen) }
+
+// send is write for the bytes of f after room bytes (see writeFramed
+// for room > 0).
+func (p *h2pipe) send(f []byte, room int) error {
 	l := p.l
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for len(b) > 0 {
+	for len(f) > room {
 		if p.err != nil {
 			l.turns.leave(p)
 			l.flushLocked() // the others' frames, if nobody else writes them
@@ -530,16 +553,38 @@ func (p *h2pipe) write(b []byte) error {
 			l.turns.leave(p)
 			return l.werr
 		}
+		inPlace := room > 0 && !l.c.Blocked(p.st)
 		blocked := false // a window is closed: onWritable wakes us
-		if l.turns.mine(p) {
+		if l.turns.mine(p) && !(inPlace && l.writing) {
+			if inPlace && l.c.Pending() > 0 {
+				l.flushLocked() // the frames queued before go first
+				continue
+			}
+			if inPlace {
+				if n := l.c.DataInPlace(p.st, f); n > 0 {
+					frame := f[:room+n]
+					f = f[n:]
+					if len(f) > room {
+						l.turns.rotate(p) // the others' turn first
+					} else {
+						l.turns.leave(p)
+					}
+					l.writing = true
+					l.mu.Unlock()
+					err := l.ep.write(frame, nanotime(), l.wto)
+					l.mu.Lock()
+					l.wroteOut(err)
+					continue
+				}
+			}
 			// Tried even when a window is closed: HEADERS are not
 			// flow-controlled (a 431 must get out while another stream
 			// has taken the connection's window).
-			n, err := l.c.WriteH1(p.st, b)
-			b = b[n:]
+			n, err := l.c.WriteH1(p.st, f[room:])
+			f = f[n:]
 			blocked = l.c.Blocked(p.st)
 			switch {
-			case err != nil || len(b) == 0 || blocked:
+			case err != nil || len(f) == room || blocked:
 				l.turns.leave(p)
 			case n > 0:
 				l.turns.rotate(p) // out of room: the others' turn first

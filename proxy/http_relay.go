@@ -114,10 +114,20 @@ func (s *exchange) clientWriteFailed(t *txn, err error) {
 // in an incomplete trailer section, which needs more before it can go.
 func (s *exchange) forwardBody(t *txn, u *upConn, fr h1.Framing, remain int64, cs *h1.Chunked, dechunk, short bool) bool {
 	fe, be := s.fe, t.be
+	// An HTTP/2 client's stream takes a body that is passed on as it is
+	// (not chunked) in DATA frames built where its bytes were read
+	// (writeFramed), without copying them.
+	framed := s.cli.pipe != nil && fr != h1.FramingChunked
 	for {
 		if u.ep.buffered() == 0 || short {
 			u.ep.armRead(nanotime(), be.t.Server)
-			if _, err := u.ep.fill(); err != nil {
+			var err error
+			if framed {
+				_, err = u.ep.fillRoomy()
+			} else {
+				_, err = u.ep.fill()
+			}
+			if err != nil {
 				if fr == h1.FramingClose && errors.Is(err, io.EOF) {
 					return true
 				}
@@ -156,7 +166,13 @@ func (s *exchange) forwardBody(t *txn, u *upConn, fr h1.Framing, remain int64, c
 			short = !done && k < len(data)
 		}
 		if len(w) > 0 {
-			if err := s.cli.write(w, nanotime(), fe.t.Client); err != nil {
+			var err error
+			if f := u.ep.roomy(k); framed && f != nil {
+				err = s.cli.writeFramed(f, nanotime(), fe.t.Client)
+			} else {
+				err = s.cli.write(w, nanotime(), fe.t.Client)
+			}
+			if err != nil {
 				s.clientWriteFailed(t, err)
 				return false
 			}
