@@ -13,7 +13,9 @@ import (
 // writes the output out), the others are not.
 func TestOutTurns(t *testing.T) {
 	l := &h2link{c: h2.NewConn(h2.RoleServer, h2.Config{}, nil)}
-	pipe := func() *h2pipe { return &h2pipe{l: l, wake: make(chan struct{}, 1), wakeOut: make(chan struct{}, 1)} }
+	pipe := func() *h2pipe { // one whose stream waits for its turn
+		return &h2pipe{l: l, wake: make(chan struct{}, 1), wakeOut: make(chan struct{}, 1), writeWaits: true}
+	}
 	a, b, c := pipe(), pipe(), pipe()
 	woken := func(p *h2pipe) bool {
 		select {
@@ -81,7 +83,8 @@ func TestOutTurns(t *testing.T) {
 // TestPipeWakesEachSide: a pipe read by one goroutine and written by
 // another (a request body's copier while the response is awaited) wakes
 // the side a signal is meant for: the writer's turn or window is never
-// taken by the waiting reader, and a reader's data never by the writer.
+// taken by the waiting reader, and a reader's data never by the writer;
+// a signal that comes while nobody waits leaves nothing behind.
 func TestPipeWakesEachSide(t *testing.T) {
 	l := &h2link{c: h2.NewConn(h2.RoleServer, h2.Config{}, nil)}
 	p := &h2pipe{l: l, wake: make(chan struct{}, 1), wakeOut: make(chan struct{}, 1)}
@@ -95,6 +98,13 @@ func TestPipeWakesEachSide(t *testing.T) {
 			done <- ok
 		}()
 		return done
+	}
+	l.mu.Lock()
+	p.signal() // nobody waits: nothing is left for a later wait to take
+	p.signalOut()
+	l.mu.Unlock()
+	if len(p.wake)+len(p.wakeOut) != 0 {
+		t.Fatal("a signal nobody waited for left a wake-up behind")
 	}
 	reader, writer := waitIn(p.wait), waitIn(p.waitWrite)
 	time.Sleep(20 * time.Millisecond) // both wait
