@@ -166,8 +166,12 @@ func (s *exchange) forwardBody(t *txn, u *upConn, fr h1.Framing, remain int64, c
 			short = !done && k < len(data)
 		}
 		if len(w) > 0 {
+			var f []byte
+			if framed {
+				f = u.ep.roomy(k) // nil when the room is not there
+			}
 			var err error
-			if f := u.ep.roomy(k); framed && f != nil {
+			if f != nil {
 				err = s.cli.writeFramed(f, nanotime(), fe.t.Client)
 			} else {
 				err = s.cli.write(w, nanotime(), fe.t.Client)
