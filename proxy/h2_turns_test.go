@@ -133,3 +133,46 @@ func TestPipeWakesEachSide(t *testing.T) {
 		t.Fatal("the reader was not woken")
 	}
 }
+
+// TestPipeWakeAtTimeout: a signal sent as a wait times out (after its
+// timer fired, before it took the lock back) is the waiter's: the wait
+// reports it, and no wake-up is left in the channel for the pipe's next
+// stream (clear does not look).
+func TestPipeWakeAtTimeout(t *testing.T) {
+	for _, side := range []string{"reader", "writer"} {
+		t.Run(side, func(t *testing.T) {
+			l := &h2link{c: h2.NewConn(h2.RoleServer, h2.Config{}, nil)}
+			p := &h2pipe{l: l, wake: make(chan struct{}, 1), wakeOut: make(chan struct{}, 1)}
+			wait, signal, waits := p.wait, p.signal, &p.readWaits
+			if side == "writer" {
+				wait, signal, waits = p.waitWrite, p.signalOut, &p.writeWaits
+			}
+			done := make(chan bool)
+			l.mu.Lock()
+			go func() {
+				l.mu.Lock()
+				ok := wait(nanotime() + int64(20*time.Millisecond))
+				l.mu.Unlock()
+				done <- ok
+			}()
+			l.mu.Unlock()
+			for { // until the waiter waits
+				l.mu.Lock()
+				if *waits {
+					break
+				}
+				l.mu.Unlock()
+				time.Sleep(time.Millisecond)
+			}
+			time.Sleep(100 * time.Millisecond) // its timer fires: it waits for mu
+			signal()
+			l.mu.Unlock()
+			if ok := <-done; !ok {
+				t.Error("the wait reported a timeout, though it was signalled")
+			}
+			if n := len(p.wake) + len(p.wakeOut); n != 0 {
+				t.Errorf("%d wake-up(s) left behind for the pipe's next user", n)
+			}
+		})
+	}
+}
