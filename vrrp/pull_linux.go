@@ -40,9 +40,16 @@ const (
 	// connection) does not hold the switch back forever.
 	flowIdle = 5 * time.Second
 	// pullMin is the least a pull lasts: what the previous master had in
-	// flight when the clients came to us (a response still on its way,
-	// with nothing from the client to show for it) has that long to end.
-	pullMin = 20 * time.Millisecond
+	// flight when the clients came to us (a request a client sent it just
+	// before our announcements reached the client, its response still on
+	// its way, with nothing from the client to show for it) has that long
+	// to end. It was 20 ms: on a loaded machine (CI, labs in parallel) a
+	// stand-in server's answer took longer in 2 preemptions of 10, the
+	// VIPs were taken, keepalived dropped them, and the answer was lost
+	// (the client timed out waiting for it). The clients are served
+	// through us meanwhile, so a longer pull costs no service, only a
+	// later move (bounded by switchBound all the same).
+	pullMin = 60 * time.Millisecond
 	// pullQuiet is how long the line must be silent, with no connection
 	// open, to take the VIPs when no connection ends to show the moment.
 	pullQuiet = 2 * time.Millisecond
