@@ -7,14 +7,24 @@ import (
 	"lbd/h2"
 )
 
+// testLink is a server-role link for the pipe tests; testPipe a pipe of
+// it with both wake-up channels, as init makes them.
+func testLink() *h2link { return &h2link{c: h2.NewConn(h2.RoleServer, h2.Config{}, nil)} }
+
+func testPipe(l *h2link) *h2pipe {
+	return &h2pipe{l: l, wake: make(chan struct{}, 1), wakeOut: make(chan struct{}, 1)}
+}
+
 // TestOutTurns: the streams of a connection get the output's room in
 // turn: first come, first served; one that filled the room goes behind
 // the others; the first in line is woken when room comes (or when nobody
 // writes the output out), the others are not.
 func TestOutTurns(t *testing.T) {
-	l := &h2link{c: h2.NewConn(h2.RoleServer, h2.Config{}, nil)}
+	l := testLink()
 	pipe := func() *h2pipe { // one whose stream waits for its turn
-		return &h2pipe{l: l, wake: make(chan struct{}, 1), wakeOut: make(chan struct{}, 1), writeWaits: true}
+		p := testPipe(l)
+		p.writeWaits = true
+		return p
 	}
 	a, b, c := pipe(), pipe(), pipe()
 	woken := func(p *h2pipe) bool {
@@ -86,8 +96,8 @@ func TestOutTurns(t *testing.T) {
 // taken by the waiting reader, and a reader's data never by the writer;
 // a signal that comes while nobody waits leaves nothing behind.
 func TestPipeWakesEachSide(t *testing.T) {
-	l := &h2link{c: h2.NewConn(h2.RoleServer, h2.Config{}, nil)}
-	p := &h2pipe{l: l, wake: make(chan struct{}, 1), wakeOut: make(chan struct{}, 1)}
+	l := testLink()
+	p := testPipe(l)
 	deadline := func() int64 { return nanotime() + int64(5*time.Second) }
 	waitIn := func(wait func(int64) bool) chan bool {
 		done := make(chan bool)
@@ -141,8 +151,8 @@ func TestPipeWakesEachSide(t *testing.T) {
 func TestPipeWakeAtTimeout(t *testing.T) {
 	for _, side := range []string{"reader", "writer"} {
 		t.Run(side, func(t *testing.T) {
-			l := &h2link{c: h2.NewConn(h2.RoleServer, h2.Config{}, nil)}
-			p := &h2pipe{l: l, wake: make(chan struct{}, 1), wakeOut: make(chan struct{}, 1)}
+			l := testLink()
+			p := testPipe(l)
 			wait, signal, waits := p.wait, p.signal, &p.readWaits
 			if side == "writer" {
 				wait, signal, waits = p.waitWrite, p.signalOut, &p.writeWaits
