@@ -43,7 +43,7 @@ var (
 	idle     = flag.Int("idle", 10000, "idle keep-alive connections for the memory measure (0: skip)")
 	rounds   = flag.Int("rounds", 1, "measure each case this many times (HAProxy and lbd alternate), keep the best")
 	proxyCPU = flag.String("proxy-cpu", "0", "CPU list for the proxies")
-	loadCPU  = flag.String("load-cpu", "1", "CPU list for wrk and nginx")
+	loadCPU  = flag.String("load-cpu", "1", "CPU list for wrk, nginx, h2load and this program (its flooders and idle connections)")
 	keep     = flag.Bool("keep", false, "keep the temporary directory")
 	only     = flag.String("only", "", `run only these cases: "core" (L7 and L4 keep-alive), "h2" (the HTTP/2 cases), "policy" (rules, maps, rate limiting), "scale" (memory per connection, one by one and after a burst, active connections, accept rate), "" all`)
 	threads  = flag.Int("threads", 1, "HAProxy's nbthread for the main cases; lbd uses the CPUs of -proxy-cpu (give as many)")
@@ -64,6 +64,10 @@ type runner struct {
 
 func main() {
 	flag.Parse()
+	if err := pinSelf(*loadCPU); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
 	hard := raiseNoFile()
 	r := &runner{ports: map[string]string{}, maxcon: 10000}
 	// HAProxy refuses to start unless 2*maxconn plus a few fit in its file
