@@ -61,18 +61,9 @@ func (x *sysio) rawRead(fd uintptr) bool {
 	if x.idle != nil {
 		return x.rawIdleRead(fd)
 	}
-	switch x.mode {
-	case readWait:
+	if x.mode == readWait {
 		x.mode = readTry
 		return false
-	case readSend:
-		var done bool
-		x.wb, done, x.werr = writeFD(fd, x.wb)
-		if x.werr != nil || !done {
-			return true // sendRead's caller finishes the write or fails
-		}
-		x.mode = readTry
-		return false // the answer cannot be there yet: wait for it
 	}
 	n, done, err := readFD(fd, x.rb, x.mode == readNoWait, errWouldBlock)
 	x.n, x.rerr = n, err
@@ -151,24 +142,24 @@ func (x *sysio) read(c *net.TCPConn, b []byte, mode readMode) (int, error) {
 	return x.n, x.rerr
 }
 
-// sendRead writes req, then waits for readability and reads into b (see
-// endpoint.sendFill). RawConn.Read resets the poller's readiness of the
-// socket before it calls rawRead, which writes req first: whatever the
-// answer makes readable comes after that reset and wakes the wait, even
-// if another P polls the network before this goroutine waits. It returns
-// what of req was not written (the socket was full, or err is the
-// write's failure), and then reads nothing. x.wb and x.werr carry the
-// request: a server connection whose request is whole has no other
-// writer.
-func (x *sysio) sendRead(c *net.TCPConn, req, b []byte) (rest []byte, n int, err error) {
-	if err := x.init(c); err != nil {
+// sendRead writes req, then waits for readability and reads into ep's
+// buffer, taken once the answer is there (see endpoint.sendFill).
+// RawConn.Read resets the poller's readiness of the socket before it
+// calls rawIdleRead, which writes req first: whatever the answer makes
+// readable comes after that reset and wakes the wait, even if another P
+// polls the network before this goroutine waits. It returns what of req
+// was not written (the socket was full, or err is the write's failure),
+// and then reads nothing. x.wb and x.werr carry the request: a server
+// connection whose request is whole has no other writer.
+func (x *sysio) sendRead(ep *endpoint, req []byte) (rest []byte, n int, err error) {
+	if err := x.init(ep.c); err != nil {
 		return req, 0, err
 	}
-	x.rb, x.n, x.rerr, x.mode = b, 0, nil, readSend
+	x.idle, x.n, x.rerr, x.mode = ep, 0, nil, readSend
 	x.wb, x.werr = req, nil
 	err = x.rc.Read(x.rfn)
 	rest, werr := x.wb, x.werr
-	x.rb, x.wb, x.werr = nil, nil, nil
+	x.idle, x.wb, x.werr = nil, nil, nil
 	switch {
 	case werr != nil:
 		return rest, 0, werr
@@ -256,9 +247,18 @@ func (ep *endpoint) readIdleMode(mode readMode) (int, error) {
 }
 
 func (x *sysio) rawIdleRead(fd uintptr) bool {
-	if x.mode == readWait {
+	switch x.mode {
+	case readWait:
 		x.mode = readTry
 		return false
+	case readSend:
+		var done bool
+		x.wb, done, x.werr = writeFD(fd, x.wb)
+		if x.werr != nil || !done {
+			return true // sendRead's caller finishes the write or fails
+		}
+		x.mode = readTry
+		return false // the answer cannot be there yet: wait for it
 	}
 	ep := x.idle
 	ep.hold()

@@ -15,7 +15,7 @@ const canSkipRead = false
 
 const canSendRead = false
 
-func (sysio) sendRead(c *net.TCPConn, req, b []byte) ([]byte, int, error) { return req, 0, nil }
+func (sysio) sendRead(ep *endpoint, req []byte) ([]byte, int, error) { return req, 0, nil }
 
 func (x sysio) read(c *net.TCPConn, b []byte, mode readMode) (int, error) {
 	if x.tls != nil {

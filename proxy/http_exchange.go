@@ -449,7 +449,6 @@ func (s *exchange) readResponse(t *txn, u *upConn, canRetry bool) respOutcome {
 // readResponseHead reads one response head into t.resp. got counts the
 // bytes received, to tell a dead kept connection (nothing at all) apart.
 func (s *exchange) readResponseHead(t *txn, u *upConn) (got int, err error) {
-	u.ep.hold()
 	got = u.ep.buffered()
 	scan := 0
 	now := t.tC1
