@@ -14,8 +14,30 @@ import (
 // connection is parked (park_linux.go): no goroutine until bytes arrive,
 // so thousands of idle connections cost no stacks. A busy connection,
 // whose next request comes sooner, never pays for the switch; a slow one
-// pays a goroutine start per request.
+// pays for it at each request, unless it comes back within maxHandoff:
+// see handoffFor.
 const idleHandoff = 100 * time.Millisecond
+
+// maxHandoff bounds the longer waits of handoffFor.
+const maxHandoff = 5 * time.Second
+
+// handoffFor is how long a connection resumed from the parker after idle
+// (its bytes came that long after its last response) waits on its
+// goroutine from then on: twice that, within [idleHandoff, maxHandoff],
+// so that a client with a steady pace (a request a second) is parked
+// once and then served as a busy one. Parking and resuming cost about
+// 100 µs of CPU a request (the descriptor is let go of and wrapped again,
+// profiled): ten thousand connections at a request a second each took a
+// whole CPU, and their requests waited a second (HAProxy, whose idle
+// connections stay in its poller: p99 2 ms). Such a connection holds a
+// goroutine between its requests; one idle past the wait is parked as
+// any other.
+func handoffFor(idle time.Duration) time.Duration {
+	if idle > maxHandoff {
+		return idleHandoff
+	}
+	return min(max(2*idle, idleHandoff), maxHandoff)
+}
 
 // handoffGrid rounds the end of the short wait before a hand-off.
 const handoffGrid = 16 * time.Millisecond
@@ -163,6 +185,7 @@ func (s *session) resume() {
 	if !first {
 		idleFrom = s.lastEnd
 	}
+	s.handoffAfter = handoffFor(time.Duration(nanotime() - idleFrom))
 	switch s.waitRequest(s.fe, first, idleFrom) {
 	case waitGot:
 		if s.serveHTTP() {
@@ -226,13 +249,14 @@ func (s *session) idleDeadline(fe *frontend, first bool, idleFrom int64) int64 {
 func (s *session) waitRequest(fe *frontend, first bool, idleFrom int64) waitOutcome {
 	deadline := s.idleDeadline(fe, first, idleFrom)
 	dl, handoff := deadline, false
-	if !s.noHandoff && idleFrom+int64(idleHandoff) < deadline {
+	after := max(s.handoffAfter, idleHandoff)
+	if !s.noHandoff && idleFrom+int64(after) < deadline {
 		// On the grid: the waits of a busy connection share a deadline,
 		// and readRequest sets none when the head came whole, so that
 		// the socket's deadline is left alone from one request to the
 		// next (setting it reads the clock twice and moves the poller's
 		// timer: about 2% of a keep-alive request's CPU, profiled).
-		dl, handoff = onGrid(idleFrom+int64(idleHandoff), handoffGrid), true
+		dl, handoff = onGrid(idleFrom+int64(after), handoffGrid), true
 	}
 	s.noHandoff = false
 	// After a response on a drained socket the next request cannot be

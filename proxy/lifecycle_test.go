@@ -671,6 +671,61 @@ func TestParkedKeepAlive(t *testing.T) {
 	}
 }
 
+// TestSteadyClientStaysUnparked: a client that comes back at a steady
+// pace, slower than the hand-over time, is parked once; from then on it
+// waits on its goroutine between requests (parking and resuming at each
+// request cost ~100 µs of CPU), and is parked again only once idle longer
+// than twice its pace.
+func TestSteadyClientStaysUnparked(t *testing.T) {
+	if parkUnsupported {
+		t.Skip("no parker on this platform")
+	}
+	b := backendServer(t, "s1", nil)
+	fe := freePort(t)
+	src := strings.Replace(basicHTTP, `client = "5s"`, `client = "30s"
+    http_keep_alive = "20s"`, 1)
+	r := newRig(t, src, map[string]string{"fe": fe, "s1": hostport(b)})
+	c := dialClient(t, fe)
+	c.send(t, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	c.read(t, "GET")
+	answered := time.Now()
+	waitUntil(t, func() bool { return r.e.parker.count() == 1 })
+	// Back after 700 ms: resumed from the parker, it now waits 1.4 s.
+	time.Sleep(time.Until(answered.Add(700 * time.Millisecond)))
+	c.send(t, "GET /again HTTP/1.1\r\nHost: a\r\n\r\n")
+	if resp, _ := c.read(t, "GET"); resp.StatusCode != 200 {
+		t.Fatalf("after parking: %d", resp.StatusCode)
+	}
+	answered = time.Now()
+	time.Sleep(500 * time.Millisecond) // five hand-over times
+	if n := r.e.parker.count(); n != 0 && time.Since(answered) < 1200*time.Millisecond {
+		t.Fatalf("a client with a 700 ms pace parked again %v after its answer", time.Since(answered))
+	}
+	waitUntil(t, func() bool { return r.e.parker.count() == 1 }) // idle past 1.4 s
+	c.send(t, "GET /third HTTP/1.1\r\nHost: a\r\n\r\n")
+	if resp, _ := c.read(t, "GET"); resp.StatusCode != 200 {
+		t.Fatalf("after parking again: %d", resp.StatusCode)
+	}
+}
+
+func TestHandoffFor(t *testing.T) {
+	for _, c := range []struct{ idle, want time.Duration }{
+		{0, idleHandoff},
+		{30 * time.Millisecond, idleHandoff},
+		{idleHandoff, 2 * idleHandoff},
+		{time.Second, 2 * time.Second},
+		{2 * time.Second, 4 * time.Second},
+		{3 * time.Second, maxHandoff},
+		{maxHandoff, maxHandoff},
+		{maxHandoff + time.Millisecond, idleHandoff}, // an idle client: parked soon again
+		{time.Hour, idleHandoff},
+	} {
+		if got := handoffFor(c.idle); got != c.want {
+			t.Errorf("handoffFor(%v) = %v, want %v", c.idle, got, c.want)
+		}
+	}
+}
+
 func TestGlobalMaxConnAcrossFrontends(t *testing.T) {
 	b := backendServer(t, "s1", nil)
 	fe1, fe2 := freePort(t), freePort(t)

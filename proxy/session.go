@@ -34,6 +34,10 @@ type session struct {
 	reqs      int
 	lastEnd   int64 // when the previous response ended
 	noHandoff bool  // this goroutine took over an idle wait: wait it out
+	// handoffAfter is how long this connection's idle waits last before
+	// it is parked: idleHandoff, or longer for a client that came back
+	// soon after it was parked (handoffFor).
+	handoffAfter time.Duration
 
 	parkFD       int32 // descriptor while parked
 	parkDeadline int64 // keep-alive deadline while parked
