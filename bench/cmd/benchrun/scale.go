@@ -62,6 +62,8 @@ func (r *runner) runScale(tw *tabwriter.Writer) error {
 		fmt.Fprintf(tw, "conns sending 1 req/s\trequests\t%d\t%d\t\t\n", ha.requests, la.requests)
 		fmt.Fprintf(tw, "\terrors\t%d\t%d\t\t\n", ha.errors, la.errors)
 		fmt.Fprintf(tw, "\tp99 ms\t%.2f\t%.2f\t%.2f\t\n", ha.p99ms, la.p99ms, la.p99ms/ha.p99ms)
+		fmt.Fprintf(tw, "\tp99 ms from %s on\t%.2f\t%.2f\t%.2f\t\n", activeSettle, ha.p99SteadyMs, la.p99SteadyMs, la.p99SteadyMs/ha.p99SteadyMs)
+		fmt.Fprintf(tw, "\tCPU s/1k req\t%.4f\t%.4f\t%.2f\t\n", ha.cpuPer1k, la.cpuPer1k, la.cpuPer1k/ha.cpuPer1k)
 	}
 
 	connClose := []string{"-H", "Connection: close"}
@@ -192,8 +194,17 @@ func (r *runner) burstMemory(name, port string, n int) (burstResult, error) {
 
 type activeResult struct {
 	requests, errors int
-	p99ms            float64
+	p99ms            float64 // over the whole run
+	p99SteadyMs      float64 // over the requests sent activeSettle or later after the start
+	cpuPer1k         float64 // the proxy's CPU seconds per 1,000 requests
 }
+
+// activeSettle is the start of the active run left out of its steady
+// p99: the first request of every connection, which a proxy may serve
+// differently from the next ones (lbd resumes each connection from its
+// parker once, after the idle wait between the dials and the start).
+// The whole run's p99 is reported too.
+const activeSettle = 5 * time.Second
 
 // activeConns keeps n connections each sending a request every second,
 // spread over the second, for -active, and reports the errors and the
@@ -206,20 +217,29 @@ func (r *runner) activeConns(name, port string, n int) (activeResult, error) {
 	}
 	var mu sync.Mutex
 	var res activeResult
-	var lat []time.Duration
+	var lat, steady []time.Duration
 	var firstErr error
 	var wg sync.WaitGroup
 	t0 := time.Now().Add(time.Second)
 	end := t0.Add(*activeTime)
+	pid := r.pid(name)
+	cpu0, err := cpuSeconds(pid)
+	if err != nil {
+		return res, err
+	}
 	for i, c := range conns {
 		offset := time.Duration(i) * time.Second / time.Duration(len(conns))
 		wg.Go(func() {
 			buf := make([]byte, 4096)
 			mine := make([]time.Duration, 0, int(*activeTime/time.Second)+1)
+			settled := 0 // mine[settled:] were sent activeSettle or later
 			errs := 0
 			for next := t0.Add(offset); next.Before(end); next = next.Add(time.Second) {
 				time.Sleep(time.Until(next))
 				s := time.Now()
+				if s.Sub(t0) < activeSettle {
+					settled = len(mine) + 1
+				}
 				if err := oneRequest(c, buf); err != nil {
 					errs++
 					if errs == 1 {
@@ -235,21 +255,37 @@ func (r *runner) activeConns(name, port string, n int) (activeResult, error) {
 			}
 			mu.Lock()
 			lat = append(lat, mine...)
+			steady = append(steady, mine[min(settled, len(mine)):]...)
 			res.errors += errs
 			mu.Unlock()
 		})
 	}
 	wg.Wait()
-	res.requests = len(lat) + res.errors
-	if len(lat) > 0 {
-		slices.Sort(lat)
-		res.p99ms = float64(lat[len(lat)*99/100]) / float64(time.Millisecond)
+	cpu1, err := cpuSeconds(pid)
+	if err != nil {
+		return res, err
 	}
-	fmt.Fprintf(os.Stderr, "== %s active: %d connections, %d requests, %d errors, p99 %.2f ms\n", name, len(conns), res.requests, res.errors, res.p99ms)
+	res.requests = len(lat) + res.errors
+	res.p99ms, res.p99SteadyMs = p99ms(lat), p99ms(steady)
+	if len(lat) > 0 {
+		res.cpuPer1k = (cpu1 - cpu0) * 1000 / float64(len(lat))
+	}
+	fmt.Fprintf(os.Stderr, "== %s active: %d connections, %d requests, %d errors, p99 %.2f ms, from %s on %.2f ms, CPU s/1k %.4f\n",
+		name, len(conns), res.requests, res.errors, res.p99ms, activeSettle, res.p99SteadyMs, res.cpuPer1k)
 	if firstErr != nil {
 		fmt.Fprintf(os.Stderr, "== %s active: first error: %v\n", name, firstErr)
 	}
 	return res, nil
+}
+
+// p99ms is the 99th percentile of d (sorted in place) in milliseconds, 0
+// when d is empty.
+func p99ms(d []time.Duration) float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	slices.Sort(d)
+	return float64(d[len(d)*99/100]) / float64(time.Millisecond)
 }
 
 // restartProxies stops HAProxy and lbd and starts them again with the same
