@@ -8,7 +8,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"strings"
 	"sync"
 	"testing"
 )
@@ -29,13 +28,7 @@ func idleConnHeap(b *testing.B, burst bool) {
 	if parkUnsupported {
 		b.Skip("no parker on this system")
 	}
-	srv := backendServer(b, "s1", nil)
-	fe := freePort(b)
-	src := strings.Replace(basicHTTP, `client = "5s"`, `client = "300s"
-    http_keep_alive = "300s"`, 1)
-	src = strings.Replace(src, `default_backend = "app"`, `default_backend = "app"
-  access_log = false`, 1) // the rig keeps log lines in memory
-	r := newRig(b, src, map[string]string{"fe": fe, "s1": hostport(srv)})
+	r, fe := keepAliveRig(b, "300s", "300s", "access_log = false") // the rig keeps log lines in memory
 	conns := make([]net.Conn, 0, b.N)
 	defer func() {
 		for _, c := range conns {

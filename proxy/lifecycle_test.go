@@ -629,11 +629,7 @@ func TestStatsCounters(t *testing.T) {
 // TestParkedKeepAlive: a connection idle past the hand-over time is parked
 // without a goroutine, then served again, timed out, or drained.
 func TestParkedKeepAlive(t *testing.T) {
-	b := backendServer(t, "s1", nil)
-	fe := freePort(t)
-	src := strings.Replace(basicHTTP, `client = "5s"`, `client = "30s"
-    http_keep_alive = "2500ms"`, 1)
-	r := newRig(t, src, map[string]string{"fe": fe, "s1": hostport(b)})
+	r, fe := keepAliveRig(t, "30s", "2500ms", "")
 	c := dialClient(t, fe)
 	short := dialClient(t, fe)
 	for _, cl := range []*client{c, short} {
@@ -680,11 +676,7 @@ func TestSteadyClientStaysUnparked(t *testing.T) {
 	if parkUnsupported {
 		t.Skip("no parker on this platform")
 	}
-	b := backendServer(t, "s1", nil)
-	fe := freePort(t)
-	src := strings.Replace(basicHTTP, `client = "5s"`, `client = "30s"
-    http_keep_alive = "20s"`, 1)
-	r := newRig(t, src, map[string]string{"fe": fe, "s1": hostport(b)})
+	r, fe := keepAliveRig(t, "30s", "20s", "")
 	c := dialClient(t, fe)
 	c.send(t, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
 	c.read(t, "GET")
@@ -724,6 +716,21 @@ func TestHandoffFor(t *testing.T) {
 			t.Errorf("handoffFor(%v) = %v, want %v", c.idle, got, c.want)
 		}
 	}
+}
+
+// keepAliveRig is basicHTTP in front of one backend server, with the
+// client and http_keep_alive timeouts given and the frontend lines extra
+// added; it returns the rig and the frontend's address.
+func keepAliveRig(tb testing.TB, client, keepAlive, extra string) (*rig, string) {
+	srv := backendServer(tb, "s1", nil)
+	fe := freePort(tb)
+	src := strings.Replace(basicHTTP, `client = "5s"`, `client = "`+client+`"
+    http_keep_alive = "`+keepAlive+`"`, 1)
+	if extra != "" {
+		src = strings.Replace(src, `default_backend = "app"`, `default_backend = "app"
+  `+extra, 1)
+	}
+	return newRig(tb, src, map[string]string{"fe": fe, "s1": hostport(srv)}), fe
 }
 
 func TestGlobalMaxConnAcrossFrontends(t *testing.T) {
