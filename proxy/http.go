@@ -22,8 +22,8 @@ const idleHandoff = 100 * time.Millisecond
 const maxHandoff = 5 * time.Second
 
 // handoffFor is how long a connection resumed from the parker after idle
-// (its bytes came that long after its last response) waits on its
-// goroutine from then on: twice that, within [idleHandoff, maxHandoff],
+// (its bytes came that long after its last response, or after its accept
+// for a first request) waits on its goroutine from then on: twice that, within [idleHandoff, maxHandoff],
 // so that a client with a steady pace (a request a second) is parked
 // once and then served as a busy one. Parking and resuming cost about
 // 100 µs of CPU a request (the descriptor is let go of and wrapped again,
