@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -432,4 +433,34 @@ func TestH2OwnServerConnections(t *testing.T) {
 			t.Fatalf("another client got %q: an answer from the connection that answered %q to the client that left", body, double)
 		}
 	}
+}
+
+// TestH2UpstreamResetMidUpload: an HTTP/2 server that resets a stream
+// while the client is still sending its body (a gRPC server whose
+// deadline expired) gets the client's stream reset with its code, not an
+// error page: lbd's own interrupt of the upload is no client timeout.
+func TestH2UpstreamResetMidUpload(t *testing.T) {
+	g1, _ := h2cBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		buf := make([]byte, 6)
+		io.ReadFull(r.Body, buf)
+		panic(http.ErrAbortHandler) // RST_STREAM INTERNAL_ERROR
+	}))
+	fe := freePort(t)
+	r := newRig(t, h2UpstreamConfig, map[string]string{"fe": fe, "g1": g1})
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	req, _ := http.NewRequest("POST", "http://"+fe+"/pkg.Svc/FullDuplex", pr)
+	req.Header.Set("Content-Type", "application/grpc")
+	go pw.Write([]byte("ping-1"))
+	resp, err := h2cClient().Do(req)
+	if err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		t.Fatalf("got a response, %d %q, want the stream reset", resp.StatusCode, b)
+	}
+	var se http2.StreamError
+	if !errors.As(err, &se) || se.Code != http2.ErrCodeInternal {
+		t.Fatalf("got %v, want the server's INTERNAL_ERROR reset", err)
+	}
+	r.logs.waitFor(t, `"request":"POST /pkg.Svc/FullDuplex HTTP/2.0"`, `"termination_state":"SH"`)
 }

@@ -368,12 +368,15 @@ func (s *exchange) copyBody(u *upConn, fr h1.Framing, remain int64, cs *h1.Chunk
 }
 
 // stopCopier waits for the upload to end, interrupting it when abort is
-// set (the server connection is then already closed by the caller).
+// set (the server connection is then already closed by the caller, who
+// has settled the outcome: the timeout our interrupt makes the copier see
+// is no client's, and answers no 408).
 func (s *exchange) stopCopier(t *txn, up *upload, abort bool) bodyResult {
 	if up == nil {
 		return bodyResult{}
 	}
-	if abort && !up.done() {
+	interrupted := abort && !up.done()
+	if interrupted {
 		s.cli.interrupt()
 	}
 	if !up.finished {
@@ -383,7 +386,7 @@ func (s *exchange) stopCopier(t *txn, up *upload, abort bool) bodyResult {
 	r := up.res
 	s.cli.rdl = -1
 	t.bytesIn += r.n
-	if r.err != nil && t.status == 0 {
+	if r.err != nil && t.status == 0 && !(interrupted && r.who == 'c') {
 		switch r.who {
 		case 'c':
 			s.fail(t, 408, 'c', 'H')
