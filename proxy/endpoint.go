@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"lbd/h2"
@@ -27,12 +28,21 @@ const (
 	readSend                   // write a request first, then wait for readability (sendFill)
 )
 
+// sockConn is a connected TCP socket as an endpoint uses it: a
+// *net.TCPConn as accepted or dialled, or a parked client connection
+// wrapped again (resumedConn, park_linux.go).
+type sockConn interface {
+	net.Conn
+	CloseWrite() error
+	SyscallConn() (syscall.RawConn, error)
+}
+
 // endpoint is one connection of a session with its read buffer. Deadlines
 // are refreshed lazily: an inactivity timeout T is implemented by a
 // deadline pushed forward only once less than T/2 of it is left, so that a
 // stream of reads costs one timer update per T/2 instead of one per read.
 type endpoint struct {
-	c    *net.TCPConn
+	c    sockConn
 	buf  *[]byte // nil while not held
 	r, w int     // unread bytes are (*buf)[r:w]
 	rdl  int64   // read deadline in force, unix nanoseconds; 0 = none

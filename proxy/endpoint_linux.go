@@ -4,7 +4,6 @@ package proxy
 
 import (
 	"io"
-	"net"
 	"syscall"
 	"unsafe"
 )
@@ -38,7 +37,7 @@ type sysio struct {
 	tls  *tlsConn  // TLS over this socket (tls_conn.go); nil in clear
 }
 
-func (x *sysio) init(c *net.TCPConn) error {
+func (x *sysio) init(c sockConn) error {
 	if x.rc != nil {
 		return nil
 	}
@@ -126,7 +125,7 @@ func writeFD(fd uintptr, b []byte) (rest []byte, done bool, err error) {
 }
 
 // read reads into b (non-empty) as mode says.
-func (x *sysio) read(c *net.TCPConn, b []byte, mode readMode) (int, error) {
+func (x *sysio) read(c sockConn, b []byte, mode readMode) (int, error) {
 	if x.tls != nil {
 		return x.tls.read(b, mode)
 	}
@@ -172,7 +171,7 @@ func (x *sysio) sendRead(ep *endpoint, req []byte) (rest []byte, n int, err erro
 }
 
 // write writes b whole.
-func (x *sysio) write(c *net.TCPConn, b []byte) error {
+func (x *sysio) write(c sockConn, b []byte) error {
 	if len(b) == 0 {
 		return nil
 	}
@@ -197,7 +196,7 @@ func (x *sysio) write(c *net.TCPConn, b []byte) error {
 // closure given to Control escapes), and the peeked byte lands in x.n,
 // which no read is using. The connection is this goroutine's while it is
 // idle, so the descriptor cannot be closed under the peek.
-func (x *sysio) stale(c *net.TCPConn) bool {
+func (x *sysio) stale(c sockConn) bool {
 	if x.init(c) != nil {
 		return true
 	}

@@ -63,7 +63,7 @@ func TestNoTCPKeepAlive(t *testing.T) {
 	// one may be parked without it).
 	cl.send(t, "GET / HTTP/1.1\r\n")
 	time.Sleep(20 * time.Millisecond)
-	keepAlive := func(c *net.TCPConn) int {
+	keepAlive := func(c sockConn) int {
 		rc, err := c.SyscallConn()
 		if err != nil {
 			t.Fatal(err)

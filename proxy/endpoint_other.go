@@ -2,14 +2,12 @@
 
 package proxy
 
-import "net"
-
 // sysio uses the net package's I/O where raw system calls are not wired.
 type sysio struct {
 	tls *tlsConn // TLS over this socket (tls_conn.go); nil in clear
 }
 
-func (sysio) init(c *net.TCPConn) error { return nil }
+func (sysio) init(c sockConn) error { return nil }
 
 const canSkipRead = false
 
@@ -17,7 +15,7 @@ const canSendRead = false
 
 func (sysio) sendRead(ep *endpoint, req []byte) ([]byte, int, error) { return req, 0, nil }
 
-func (x sysio) read(c *net.TCPConn, b []byte, mode readMode) (int, error) {
+func (x sysio) read(c sockConn, b []byte, mode readMode) (int, error) {
 	if x.tls != nil {
 		return x.tls.read(b, mode)
 	}
@@ -27,9 +25,9 @@ func (x sysio) read(c *net.TCPConn, b []byte, mode readMode) (int, error) {
 	return c.Read(b)
 }
 
-func (sysio) stale(c *net.TCPConn) bool { return false }
+func (sysio) stale(c sockConn) bool { return false }
 
-func (x sysio) write(c *net.TCPConn, b []byte) error {
+func (x sysio) write(c sockConn, b []byte) error {
 	if x.tls != nil {
 		return x.tls.write(b)
 	}

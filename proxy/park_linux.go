@@ -154,33 +154,85 @@ func (s *session) detach() int32 {
 	return int32(fd)
 }
 
-// reattach wraps the parked descriptor in a net.Conn again.
+// reattach wraps the parked descriptor again: in an *os.File, which Go's
+// poller serves with deadlines as it does a net.Conn, for two system
+// calls (fcntl, epoll_ctl) where net.FileConn makes ten (a dup, three
+// socket queries, the wrapping file's own registration and close): 30
+// against 11 us a park and resume on this machine, and a parked
+// connection is resumed for every first request after a failover.
 func (s *session) reattach() error {
 	if !s.detached {
 		return nil
 	}
 	s.detached = false
 	f := os.NewFile(uintptr(s.parkFD), "client")
-	c, err := net.FileConn(f) // a descriptor of its own; ours closes
-	f.Close()
 	s.parkFD = -1
-	if err != nil {
-		return err
+	if f == nil {
+		return errors.New("parked connection has no descriptor")
 	}
-	tc, ok := c.(*net.TCPConn)
-	if !ok {
-		c.Close()
-		return errors.New("parked connection is not TCP")
-	}
+	c := resumedConn{f}
 	s.kmu.Lock()
-	s.cli.c = tc
+	s.cli.c = c
 	s.kmu.Unlock()
-	if err := s.cli.sys.init(tc); err != nil {
+	if err := s.cli.sys.init(c); err != nil {
 		return err
 	}
 	if t := s.cli.sys.tls; t != nil {
-		t.tr.c = tc
-		t.tr.raw.init(tc)
+		t.tr.c = c
+		t.tr.raw.init(c)
+	}
+	return nil
+}
+
+// resumedConn is a parked client connection wrapped again (reattach): the
+// file does the I/O and deadlines; what a net.Conn has more, rarely
+// asked, is asked of the socket.
+type resumedConn struct{ *os.File }
+
+func (c resumedConn) CloseWrite() error {
+	return c.control(func(fd int) error { return unix.Shutdown(fd, unix.SHUT_WR) })
+}
+
+func (c resumedConn) LocalAddr() net.Addr {
+	var a net.Addr
+	c.control(func(fd int) error {
+		sa, err := unix.Getsockname(fd)
+		a = tcpAddrOf(sa)
+		return err
+	})
+	return a
+}
+
+func (c resumedConn) RemoteAddr() net.Addr {
+	var a net.Addr
+	c.control(func(fd int) error {
+		sa, err := unix.Getpeername(fd)
+		a = tcpAddrOf(sa)
+		return err
+	})
+	return a
+}
+
+func (c resumedConn) control(fn func(fd int) error) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
+}
+
+// tcpAddrOf is the *net.TCPAddr of a socket address; a nil net.Addr for
+// anything else.
+func tcpAddrOf(sa unix.Sockaddr) net.Addr {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]).To16(), Port: a.Port}
+	case *unix.SockaddrInet6:
+		return &net.TCPAddr{IP: net.IP(a.Addr[:]), Port: a.Port}
 	}
 	return nil
 }

@@ -61,13 +61,13 @@ var errTLSWouldBlock net.Error = tlsWouldBlock{}
 // written with raw non-blocking calls (tls_raw_linux.go), and, first, the
 // bytes of the ClientHello the engine read itself (pre).
 type tlsTransport struct {
-	c    *net.TCPConn
+	c    sockConn
 	pre  []byte   // bytes already read from the socket, served first
 	mode readMode // of the read in progress
 	raw  rawTLS   // platform part: raw read and write state
 }
 
-func newTLSTransport(c *net.TCPConn, pre []byte) *tlsTransport {
+func newTLSTransport(c sockConn, pre []byte) *tlsTransport {
 	t := &tlsTransport{c: c, mode: readTry}
 	if len(pre) > 0 {
 		t.pre = append([]byte(nil), pre...)

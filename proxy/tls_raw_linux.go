@@ -3,7 +3,6 @@
 package proxy
 
 import (
-	"net"
 	"syscall"
 )
 
@@ -23,7 +22,7 @@ type rawTLS struct {
 	woke bool // waitReadable: the first call of the callback is over
 }
 
-func (x *rawTLS) init(c *net.TCPConn) {
+func (x *rawTLS) init(c sockConn) {
 	if rc, err := c.SyscallConn(); err == nil {
 		x.rc = rc
 		x.rfn, x.wfn = x.rawRead, x.rawWrite
@@ -49,7 +48,7 @@ func (x *rawTLS) rawWrite(fd uintptr) bool {
 	return done
 }
 
-func (x *rawTLS) read(c *net.TCPConn, b []byte, mode readMode) (int, error) {
+func (x *rawTLS) read(c sockConn, b []byte, mode readMode) (int, error) {
 	if x.rc == nil {
 		return c.Read(b)
 	}
@@ -65,7 +64,7 @@ func (x *rawTLS) read(c *net.TCPConn, b []byte, mode readMode) (int, error) {
 	return x.n, x.rerr
 }
 
-func (x *rawTLS) write(c *net.TCPConn, b []byte) error {
+func (x *rawTLS) write(c sockConn, b []byte) error {
 	if x.rc == nil {
 		_, err := c.Write(b)
 		return err

@@ -2,21 +2,19 @@
 
 package proxy
 
-import "net"
-
 // rawTLS uses the net package's I/O where raw system calls are not wired.
 type rawTLS struct{}
 
-func (rawTLS) init(*net.TCPConn) {}
+func (rawTLS) init(sockConn) {}
 
-func (rawTLS) read(c *net.TCPConn, b []byte, mode readMode) (int, error) {
+func (rawTLS) read(c sockConn, b []byte, mode readMode) (int, error) {
 	if mode == readNoWait {
 		return 0, errTLSWouldBlock
 	}
 	return c.Read(b)
 }
 
-func (rawTLS) write(c *net.TCPConn, b []byte) error {
+func (rawTLS) write(c sockConn, b []byte) error {
 	_, err := c.Write(b)
 	return err
 }
