@@ -229,7 +229,7 @@ func (hc *h2conn) waitIdle() waitOutcome {
 	if s.draining() {
 		return waitClosed
 	}
-	return s.waitRequest(hc.fe, false, hc.lastEnd)
+	return s.waitRequest(hc.fe, false, hc.lastEnd, nil)
 }
 
 // drain asks the connection to finish: GOAWAY, the streams in progress

@@ -700,6 +700,41 @@ func TestSteadyClientStaysUnparked(t *testing.T) {
 	}
 }
 
+// TestThinkingClientLendsServerConn: a client quiet past safeWait after
+// its response (and not parked yet) lends its server connection to the
+// next request of another client; a client back within safeWait reuses
+// its own without a look, and such a connection is lent to nobody.
+func TestThinkingClientLendsServerConn(t *testing.T) {
+	srv := backendServer(t, "s1", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Peer", r.RemoteAddr) // lbd's end of the server connection
+	})
+	fe := freePort(t)
+	newRig(t, basicHTTP, map[string]string{"fe": fe, "s1": hostport(srv)})
+	get := func(c *client) string {
+		t.Helper()
+		c.send(t, "GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+		resp, _ := c.read(t, "GET")
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		return resp.Header.Get("X-Peer")
+	}
+	const think = 70 * time.Millisecond // past safeWait, before idleHandoff parks
+	a, b := dialClient(t, fe), dialClient(t, fe)
+	first := get(a)
+	time.Sleep(think)
+	if other := get(b); other != first {
+		t.Errorf("another client got server connection %s while %s, of a thinking client, was idle", other, first)
+	}
+	if again := get(b); again != first {
+		t.Fatalf("a client back at once changed server connection: %s then %s", first, again)
+	}
+	time.Sleep(think)
+	if got := get(a); got == first {
+		t.Errorf("server connection %s, reused unchecked by one client, went to another", got)
+	}
+}
+
 func TestHandoffFor(t *testing.T) {
 	for _, c := range []struct{ idle, want time.Duration }{
 		{0, idleHandoff},

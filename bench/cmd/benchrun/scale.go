@@ -64,6 +64,8 @@ func (r *runner) runScale(tw *tabwriter.Writer) error {
 		fmt.Fprintf(tw, "\tp99 ms\t%.2f\t%.2f\t%.2f\t\n", ha.p99ms, la.p99ms, la.p99ms/ha.p99ms)
 		fmt.Fprintf(tw, "\tp99 ms from %s on\t%.2f\t%.2f\t%.2f\t\n", activeSettle, ha.p99SteadyMs, la.p99SteadyMs, la.p99SteadyMs/ha.p99SteadyMs)
 		fmt.Fprintf(tw, "\tCPU s/1k req\t%.4f\t%.4f\t%.2f\t\n", ha.cpuPer1k, la.cpuPer1k, la.cpuPer1k/ha.cpuPer1k)
+		fmt.Fprintf(tw, "\tRSS KiB/conn, peak\t%.2f\t%.2f\t%.2f\t\n", ha.peakKiB, la.peakKiB, la.peakKiB/ha.peakKiB)
+		fmt.Fprintf(tw, "\tRSS KiB/conn, end\t%.2f\t%.2f\t%.2f\t\n", ha.endKiB, la.endKiB, la.endKiB/ha.endKiB)
 	}
 
 	connClose := []string{"-H", "Connection: close"}
@@ -197,6 +199,9 @@ type activeResult struct {
 	p99ms            float64 // over the whole run
 	p99SteadyMs      float64 // over the requests sent activeSettle or later after the start
 	cpuPer1k         float64 // the proxy's CPU seconds per 1,000 requests
+	// RSS growth over the proxy's before the dials, per connection: the
+	// most sampled (every 500 ms) and the last sample (the steady state)
+	peakKiB, endKiB float64
 }
 
 // activeSettle is the start of the active run left out of its steady
@@ -210,6 +215,11 @@ const activeSettle = 5 * time.Second
 // spread over the second, for -active, and reports the errors and the
 // p99 latency.
 func (r *runner) activeConns(name, port string, n int) (activeResult, error) {
+	pid := r.pid(name)
+	rss0, err := rssKiB(pid)
+	if err != nil {
+		return activeResult{}, err
+	}
 	conns := dialAll(name, port, n)
 	defer closeAll(conns)
 	if len(conns) == 0 {
@@ -222,11 +232,21 @@ func (r *runner) activeConns(name, port string, n int) (activeResult, error) {
 	var wg sync.WaitGroup
 	t0 := time.Now().Add(time.Second)
 	end := t0.Add(*activeTime)
-	pid := r.pid(name)
 	cpu0, err := cpuSeconds(pid)
 	if err != nil {
 		return res, err
 	}
+	var peak, last int
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for time.Now().Before(end) {
+			time.Sleep(500 * time.Millisecond)
+			if k, err := rssKiB(pid); err == nil {
+				peak, last = max(peak, k), k
+			}
+		}
+	}()
 	for i, c := range conns {
 		offset := time.Duration(i) * time.Second / time.Duration(len(conns))
 		wg.Go(func() {
@@ -261,6 +281,9 @@ func (r *runner) activeConns(name, port string, n int) (activeResult, error) {
 		})
 	}
 	wg.Wait()
+	<-sampled
+	res.peakKiB = float64(peak-rss0) / float64(len(conns))
+	res.endKiB = float64(last-rss0) / float64(len(conns))
 	cpu1, err := cpuSeconds(pid)
 	if err != nil {
 		return res, err
@@ -270,8 +293,8 @@ func (r *runner) activeConns(name, port string, n int) (activeResult, error) {
 	if len(lat) > 0 {
 		res.cpuPer1k = (cpu1 - cpu0) * 1000 / float64(len(lat))
 	}
-	fmt.Fprintf(os.Stderr, "== %s active: %d connections, %d requests, %d errors, p99 %.2f ms, from %s on %.2f ms, CPU s/1k %.4f\n",
-		name, len(conns), res.requests, res.errors, res.p99ms, activeSettle, res.p99SteadyMs, res.cpuPer1k)
+	fmt.Fprintf(os.Stderr, "== %s active: %d connections, %d requests, %d errors, p99 %.2f ms, from %s on %.2f ms, CPU s/1k %.4f, RSS KiB/conn peak %.2f end %.2f\n",
+		name, len(conns), res.requests, res.errors, res.p99ms, activeSettle, res.p99SteadyMs, res.cpuPer1k, res.peakKiB, res.endKiB)
 	if firstErr != nil {
 		fmt.Fprintf(os.Stderr, "== %s active: first error: %v\n", name, firstErr)
 	}
