@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -17,13 +18,21 @@ import (
 // 60 s after a burst of 9,000, against 1.2 KiB when they come one by one;
 // HAProxy keeps its grown pools too: 5-8.6 KiB after the same burst).
 //
-// trimMemory looks every trimEvery at how much was allocated since its
-// last look: when the process has gone quiet (less than trimQuiet) and
+// trimMemory looks every trimEvery at how much was allocated and how much
+// CPU the process used since its last look: when it has gone quiet (less
+// than trimQuiet and trimQuietCPU) and
 // its heap holds more than trimMin and a quarter beyond what the last
 // collection found live, it gives the rest back (debug.FreeOSMemory: a
 // collection, then every free page released). Under load it does
 // nothing: the heap is in use, and pages released would be faulted in
 // again at once.
+//
+// Allocations alone do not tell load: lbd serves from pools, and 9,970
+// clients sending a request a second each allocated less than trimQuiet
+// in trimEvery, so the heap those requests use was collected twice and
+// released every few seconds under them (150 ms collections on the one
+// CPU serving them, and every page faulted in again: p99 118 ms against
+// HAProxy's 28). A process that used trimQuietCPU is not quiet.
 //
 // What the last collection found live is stale when none ran since the
 // last look: a collection at the height of a burst finds nearly the whole
@@ -36,6 +45,8 @@ const (
 	trimEvery = 2 * time.Second
 	trimQuiet = 4 << 20 // bytes allocated in trimEvery
 	trimMin   = 4 << 20
+	// trimQuietCPU: CPU time used in trimEvery (5% of one CPU).
+	trimQuietCPU = 100 * time.Millisecond
 )
 
 // trimSamples: three counters, then what the heap holds (summed).
@@ -50,13 +61,13 @@ var trimSamples = []metrics.Sample{
 }
 
 // trimDue reports whether memory should be given back: allocated is what
-// was allocated since the last look, live what the last collection found
+// was allocated since the last look, cpu the CPU time used since, live what the last collection found
 // live, held what the heap holds now and kept what it held right after the
 // last trim (room that trimming cannot return, as free space in spans
 // still in use, is not asked for again and again); stale says no
 // collection ran since the last look, so live may be a burst's.
-func trimDue(allocated, live, held, kept uint64, stale bool) bool {
-	if allocated >= trimQuiet {
+func trimDue(allocated uint64, cpu time.Duration, live, held, kept uint64, stale bool) bool {
+	if allocated >= trimQuiet || cpu >= trimQuietCPU {
 		return false
 	}
 	if stale {
@@ -77,6 +88,7 @@ func trimMemory(log zerolog.Logger, stop <-chan struct{}) {
 		return trimSamples[0].Value.Uint64(), trimSamples[1].Value.Uint64(), held, trimSamples[2].Value.Uint64()
 	}
 	last, _, _, lastGCs := read()
+	lastCPU := cpuTime()
 	var kept uint64
 	for {
 		select {
@@ -87,8 +99,10 @@ func trimMemory(log zerolog.Logger, stop <-chan struct{}) {
 		allocs, live, held, gcs := read()
 		allocated := allocs - last
 		stale := gcs == lastGCs
-		last, lastGCs = allocs, gcs
-		if !trimDue(allocated, live, held, kept, stale) {
+		cpu := cpuTime()
+		used := cpu - lastCPU
+		last, lastGCs, lastCPU = allocs, gcs, cpu
+		if !trimDue(allocated, used, live, held, kept, stale) {
 			continue
 		}
 		// Two collections: buffers put back in a sync.Pool after the
@@ -96,6 +110,17 @@ func trimMemory(log zerolog.Logger, stop <-chan struct{}) {
 		runtime.GC()
 		debug.FreeOSMemory()
 		last, _, kept, lastGCs = read()
+		lastCPU = cpuTime() // the collections' own CPU is not load
 		log.Debug().Uint64("held_bytes", held).Uint64("kept_bytes", kept).Msg("returned free heap memory to the system")
 	}
+}
+
+// cpuTime is the CPU time the process has used, user and system; 0 when
+// it cannot be read (then only allocations tell load).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
