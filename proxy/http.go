@@ -138,9 +138,9 @@ func (x *exchange) releaseUpstream(now int64) {
 	}
 }
 
-// thinking is for a client quiet safeWait after its response, waiting on
-// on the session's goroutine: what it holds for its next request goes
-// back for others, so that ten thousand clients sending a request a
+// thinking is for a client still quiet safeWait after its response, for
+// whom the session's goroutine waits on: what it holds for its next
+// request goes back for others, so that ten thousand clients sending a request a
 // second share the few their requests need at once instead of holding
 // one each (measured with 9,970 such clients: 9,355 server connections,
 // two descriptors a client, a connect for each client's first request,

@@ -158,7 +158,7 @@ func (s *session) detach() int32 {
 // poller serves with deadlines as it does a net.Conn, for two system
 // calls (fcntl, epoll_ctl) where net.FileConn makes ten (a dup, three
 // socket queries, the wrapping file's own registration and close): 30
-// against 11 us a park and resume on this machine, and a parked
+// against 11 µs a park and resume on this machine, and a parked
 // connection is resumed for every first request after a failover.
 func (s *session) reattach() error {
 	if !s.detached {

@@ -20,12 +20,11 @@ import (
 //
 // trimMemory looks every trimEvery at how much was allocated and how much
 // CPU the process used since its last look: when it has gone quiet (less
-// than trimQuiet and trimQuietCPU) and
-// its heap holds more than trimMin and a quarter beyond what the last
-// collection found live, it gives the rest back (debug.FreeOSMemory: a
-// collection, then every free page released). Under load it does
-// nothing: the heap is in use, and pages released would be faulted in
-// again at once.
+// than trimQuiet and trimQuietCPU) and its heap holds more than trimMin
+// and a quarter beyond what the last collection found live, it gives the
+// rest back (debug.FreeOSMemory: a collection, then every free page
+// released). Under load it does nothing: the heap is in use, and pages
+// released would be faulted in again at once.
 //
 // Allocations alone do not tell load: lbd serves from pools, and 9,970
 // clients sending a request a second each allocated less than trimQuiet
@@ -61,11 +60,12 @@ var trimSamples = []metrics.Sample{
 }
 
 // trimDue reports whether memory should be given back: allocated is what
-// was allocated since the last look, cpu the CPU time used since, live what the last collection found
-// live, held what the heap holds now and kept what it held right after the
-// last trim (room that trimming cannot return, as free space in spans
-// still in use, is not asked for again and again); stale says no
-// collection ran since the last look, so live may be a burst's.
+// was allocated since the last look and cpu the CPU time used since, live
+// what the last collection found live, held what the heap holds now and
+// kept what it held right after the last trim (room that trimming cannot
+// return, as free space in spans still in use, is not asked for again and
+// again); stale says no collection ran since the last look, so live may
+// be a burst's.
 func trimDue(allocated uint64, cpu time.Duration, live, held, kept uint64, stale bool) bool {
 	if allocated >= trimQuiet || cpu >= trimQuietCPU {
 		return false
