@@ -193,20 +193,14 @@ func (c resumedConn) CloseWrite() error {
 	return c.control(func(fd int) error { return unix.Shutdown(fd, unix.SHUT_WR) })
 }
 
-func (c resumedConn) LocalAddr() net.Addr {
-	var a net.Addr
-	c.control(func(fd int) error {
-		sa, err := unix.Getsockname(fd)
-		a = tcpAddrOf(sa)
-		return err
-	})
-	return a
-}
+func (c resumedConn) LocalAddr() net.Addr  { return c.addr(unix.Getsockname) }
+func (c resumedConn) RemoteAddr() net.Addr { return c.addr(unix.Getpeername) }
 
-func (c resumedConn) RemoteAddr() net.Addr {
+// addr is the socket's address as get (getsockname, getpeername) tells it.
+func (c resumedConn) addr(get func(fd int) (unix.Sockaddr, error)) net.Addr {
 	var a net.Addr
 	c.control(func(fd int) error {
-		sa, err := unix.Getpeername(fd)
+		sa, err := get(fd)
 		a = tcpAddrOf(sa)
 		return err
 	})
