@@ -23,11 +23,13 @@ const maxHandoff = 5 * time.Second
 
 // handoffFor is how long a connection resumed from the parker after idle
 // (its bytes came that long after its last response, or after its accept
-// for a first request) waits on its goroutine from then on: twice that, within [idleHandoff, maxHandoff],
-// so that a client with a steady pace (a request a second) is parked
-// once and then served as a busy one. Parking and resuming cost about
-// 100 µs of CPU a request (the descriptor is let go of and wrapped again,
-// profiled): ten thousand connections at a request a second each took a
+// for a first request) waits on its goroutine from then on: twice that,
+// within [idleHandoff, maxHandoff], so that a client with a steady pace (a
+// request a second) is parked once and then served as a busy one.
+// Parking and resuming at every request cost about 100 µs of CPU a
+// request (the descriptor let go of and wrapped again, profiled; still
+// 56 µs more than waiting on the goroutine once the wrapping became an
+// *os.File): ten thousand connections at a request a second each took a
 // whole CPU, and their requests waited a second (HAProxy, whose idle
 // connections stay in its poller: p50 0.3 ms). Such a connection holds a
 // goroutine between its requests; one idle past the wait is parked as
@@ -126,10 +128,10 @@ func (s *session) serveHTTP() (handedOff bool) {
 }
 
 // releaseUpstream gives the session's server connection back to its
-// server's idle list when the client is let go of (parked): it is free
-// for others then, unless it speaks for this client (send_proxy). While
-// the client waits on the session's goroutine, the session keeps it for
-// the next request.
+// server's idle list when the client is let go of (parked) or thinks
+// (thinking): it is free for others then, unless it speaks for this
+// client (send_proxy). A client back within safeWait finds it still held
+// by its session.
 func (x *exchange) releaseUpstream(now int64) {
 	if x.up != nil && !x.up.private {
 		x.up.srv.putIdle(x.up, now)
@@ -140,15 +142,16 @@ func (x *exchange) releaseUpstream(now int64) {
 
 // thinking is for a client still quiet safeWait after its response, for
 // whom the session's goroutine waits on: what it holds for its next
-// request goes back for others, so that ten thousand clients sending a request a
-// second share the few their requests need at once instead of holding
-// one each (measured with 9,970 such clients: 9,355 server connections,
-// two descriptors a client, a connect for each client's first request,
-// and 6.6 KB of transaction and heads each). The server connection goes
-// to the idle list, where the next request of any client (this one's
-// too) takes it; one this session reused without a look (unchecked) stays:
-// it may go to no other client, and a client back soon keeps it as
-// before. The transaction, if kept is not nil, goes to its pool.
+// request goes back for others, so that ten thousand clients sending a
+// request a second share the few their requests need at once instead of
+// holding one each (measured with 9,970 such clients: 9,355 server
+// connections, two descriptors a client, a connect for each client's
+// first request, and 6.6 KB of transaction and heads each). The server
+// connection goes to the idle list, where the next request of any client
+// (this one's too) takes it; one this session reused without a look
+// (unchecked) stays, as putIdle would close it: it may go to no other
+// client, and a client back soon keeps it as before. The transaction, if
+// kept is not nil, goes to its pool.
 func (s *session) thinking(kept **txn) {
 	if u := s.x.up; u != nil && !u.unchecked {
 		s.x.releaseUpstream(nanotime())

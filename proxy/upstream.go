@@ -8,10 +8,11 @@ import (
 
 // Upstream connections are kept open between requests (HTTP keep-alive to
 // the servers). A session keeps the connection of its last request while it
-// serves requests for the same server, and while its client waits on the
-// session's goroutine for its next one (idleHandoff); when the session
-// parks or ends, the connection returns to its server's idle list, where
-// any session may take it, unless it was reused unchecked (below).
+// serves requests for the same server, and while its client is back
+// within safeWait for its next one; when the client thinks longer
+// (session.thinking), or the session parks or ends, the connection
+// returns to its server's idle list, where any session may take it,
+// unless it was reused unchecked (below).
 //
 // Before a connection from the idle list is reused, a non-blocking peek
 // looks for the server's close or bytes nobody asked for (sys.stale), and
